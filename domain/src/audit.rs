@@ -1,0 +1,47 @@
+//! The audit trail: who did what, when, with the old and the new value (FEATURES S6, C8).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::user::Actor;
+
+/// One audited action. For a settings change `subject` is the setting's name and `old`/`new` its
+/// values; for a command or a button press `subject` names it and the values are empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    pub actor: Actor,
+    pub action: AuditAction,
+    pub subject: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// The kind of thing that was audited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// A setting changed.
+    Setting,
+    /// A command was typed.
+    Command,
+    /// A button was pressed.
+    Button,
+}
+
+impl AuditAction {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Setting => "setting",
+            Self::Command => "command",
+            Self::Button => "button",
+        }
+    }
+
+    /// The action stored as `text`, if it is one.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Setting, Self::Command, Self::Button].into_iter().find(|a| a.as_str() == text)
+    }
+}

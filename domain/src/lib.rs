@@ -1,0 +1,20 @@
+//! Storyline's pure core.
+//!
+//! - [`workspace`]: the tenant — one Telegram chat the bot serves.
+//! - [`settings`]: a workspace's runtime settings, the value objects that keep them valid, and the
+//!   pure rule that applies one change ([`settings::ChatSettings::apply`]).
+//! - [`user`]: people, their per-workspace roles, and who performed an action ([`user::Actor`]).
+//! - [`audit`]: the trail of every change.
+//! - [`conversation`]: prompts waiting for a person's next message.
+//! - [`ports`]: the traits adapters implement. Every store method is scoped by [`WorkspaceId`].
+//!
+//! This crate does no I/O: no async runtime, no database, no network.
+
+pub mod audit;
+pub mod conversation;
+pub mod ports;
+pub mod settings;
+pub mod user;
+pub mod workspace;
+
+pub use workspace::{ChatId, Workspace, WorkspaceId};

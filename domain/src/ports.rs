@@ -1,0 +1,40 @@
+//! The traits adapters implement. Each is object-safe and held as `Arc<dyn …>`; every store
+//! method is scoped by a [`crate::WorkspaceId`] (or, for finding a chat's workspace, its
+//! [`crate::ChatId`]).
+
+mod audit;
+mod clock;
+mod conversations;
+mod settings_store;
+mod users;
+
+pub use audit::{Audit, AuditQuery};
+pub use clock::Clock;
+pub use conversations::Conversations;
+pub use settings_store::{AppliedChange, ApplySettingError, SettingsStore};
+pub use users::Users;
+
+#[cfg(feature = "mocks")]
+pub use {
+    audit::MockAudit, clock::MockClock, conversations::MockConversations, settings_store::MockSettingsStore,
+    users::MockUsers,
+};
+
+use crate::WorkspaceId;
+
+/// A store failed. Adapters put their cause chain in `Unknown`; callers log it and show a short
+/// generic message.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("workspace {0} does not exist")]
+    WorkspaceNotFound(WorkspaceId),
+    #[error("the store failed")]
+    Unknown(#[source] anyhow::Error),
+}
+
+impl StoreError {
+    /// Wraps any adapter error, keeping its cause chain.
+    pub fn unknown(error: impl Into<anyhow::Error>) -> Self {
+        Self::Unknown(error.into())
+    }
+}

@@ -1,0 +1,86 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::StoreError;
+use crate::settings::{ChatSettings, FieldChange, SettingChange, SettingValueError, SettingsDefaults, SettingsVersion};
+use crate::user::Actor;
+use crate::{ChatId, Workspace, WorkspaceId};
+
+/// A change as the store applied it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedChange {
+    pub before: ChatSettings,
+    pub after: ChatSettings,
+    /// What changed; empty when the change asked for what already was (nothing was written).
+    pub changes: Vec<FieldChange>,
+    /// The history version now current.
+    pub version: i64,
+}
+
+/// Why a settings change was not applied. Nothing was written in either case.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplySettingError {
+    #[error(transparent)]
+    Invalid(#[from] SettingValueError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Workspaces and their runtime settings, with the audit entries and history versions every
+/// change writes.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait SettingsStore: Send + Sync {
+    /// The workspace of `chat`; when there is none, creates it named `name` with settings from
+    /// `defaults` and their first history version, valid from `at`. Safe to race: exactly one
+    /// workspace per chat comes out.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn ensure_workspace(
+        &self,
+        chat: ChatId,
+        name: &str,
+        defaults: &SettingsDefaults,
+        at: DateTime<Utc>,
+    ) -> Result<Workspace, StoreError>;
+
+    /// The workspace of `chat`, if there is one.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn workspace_by_chat(&self, chat: ChatId) -> Result<Option<Workspace>, StoreError>;
+
+    /// The workspace's current settings.
+    ///
+    /// # Errors
+    /// [`StoreError::WorkspaceNotFound`], or [`StoreError::Unknown`] when the store fails.
+    async fn settings(&self, workspace: WorkspaceId) -> Result<ChatSettings, StoreError>;
+
+    /// Applies `change` (by [`ChatSettings::apply`]) to the settings current at the moment of
+    /// writing and, in the same transaction, writes one audit entry per changed field and a new
+    /// history version valid from `at`. Concurrent calls serialise: two toggles are two flips.
+    ///
+    /// # Errors
+    /// [`ApplySettingError::Invalid`] when the change would make the settings invalid;
+    /// [`ApplySettingError::Store`] when the workspace does not exist or the store fails.
+    async fn apply(
+        &self,
+        workspace: WorkspaceId,
+        change: SettingChange,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<AppliedChange, ApplySettingError>;
+
+    /// Every version of the workspace's settings, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn history(&self, workspace: WorkspaceId) -> Result<Vec<SettingsVersion>, StoreError>;
+
+    /// The version in force at `at`; `None` before the workspace existed.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn as_of(&self, workspace: WorkspaceId, at: DateTime<Utc>) -> Result<Option<SettingsVersion>, StoreError>;
+}
