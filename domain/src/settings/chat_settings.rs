@@ -18,6 +18,19 @@ pub struct SettingsDefaults {
     pub time_zone: Tz,
 }
 
+/// The seed's defaults: dry run on, Instagram API off, 3 posts a day from 14:00 to 02:00 UTC.
+impl Default for SettingsDefaults {
+    fn default() -> Self {
+        Self {
+            dry_run: true,
+            instagram_api: false,
+            posts_per_day: PostsPerDay::default(),
+            window: PostingWindow::default(),
+            time_zone: Tz::UTC,
+        }
+    }
+}
+
 /// Who paused posting, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pause {

@@ -53,6 +53,13 @@ impl PostsPerDay {
     }
 }
 
+/// The seed's default: three stories a day.
+impl Default for PostsPerDay {
+    fn default() -> Self {
+        Self(3)
+    }
+}
+
 impl TryFrom<u8> for PostsPerDay {
     type Error = SettingValueError;
     fn try_from(value: u8) -> Result<Self, Self::Error> {
@@ -169,6 +176,13 @@ impl PostingWindow {
         } else {
             hour >= self.start && hour < self.end
         }
+    }
+}
+
+/// The seed's default: 14:00 to 02:00.
+impl Default for PostingWindow {
+    fn default() -> Self {
+        Self { start: Hour(14), end: Hour(2) }
     }
 }
 
