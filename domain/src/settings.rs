@@ -7,8 +7,10 @@
 
 mod change;
 mod chat_settings;
+mod stored;
 mod values;
 
 pub use change::{FieldChange, SettingChange, SettingInputError, SettingKey, Toggle};
 pub use chat_settings::{ChatSettings, Pause, SettingsDefaults, SettingsVersion};
+pub use stored::{CorruptSettings, StoredSettings};
 pub use values::{Hour, PostingWindow, PostsPerDay, SettingValueError, parse_time_zone};

@@ -1,1 +1,78 @@
-//! placeholder
+//! Storyline's embedded default store: every store port on one SQLite file (sqlx).
+//!
+//! - [`SqliteStore`]: connecting, migrating, and the port implementations in [`settings`],
+//!   [`audit`], [`users`] and [`conversations`].
+//! - Writes that read first run in `BEGIN IMMEDIATE` transactions, which take SQLite's single
+//!   write lock up front, so concurrent read-modify-write changes serialise instead of failing.
+//! - Timestamps are stored as RFC 3339 text in UTC, which sorts in time order.
+
+mod audit;
+mod conversations;
+mod rows;
+mod settings;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use storyline_domain::ports::StoreError;
+
+/// Every store port on one SQLite database. Clones share the pool.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://file.db`, `sqlite::memory:`).
+    ///
+    /// # Errors
+    /// When the URL is malformed or the file cannot be opened.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("DATABASE_URL is not a valid SQLite URL: {url}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        // Each connection to an in-memory database is a database of its own: keep just one.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if in_memory { 1 } else { 8 })
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .with_context(|| format!("could not open the SQLite database {url}"))?;
+        Ok(Self { pool })
+    }
+
+    /// Applies every migration not yet applied.
+    ///
+    /// # Errors
+    /// When a migration fails or the database is newer than this binary.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        sqlx::migrate!("../../migrations/sqlite")
+            .run(&self.pool)
+            .await
+            .context("could not migrate the SQLite database")
+    }
+
+    /// Closes every connection; later calls fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A write transaction holding SQLite's write lock from its first statement.
+    async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)
+    }
+}
+
+/// A database error as a store error, keeping its cause.
+fn db(error: sqlx::Error) -> StoreError {
+    StoreError::unknown(anyhow::Error::new(error).context("SQLite"))
+}
