@@ -20,6 +20,7 @@ CREATE TABLE chat_settings (
     posting_hours_end    INTEGER NOT NULL CHECK (posting_hours_end BETWEEN 0 AND 23),
     posting_timezone     TEXT NOT NULL,
     version              BIGINT NOT NULL,
+    -- when the current version began (its valid_from)
     updated_at           TIMESTAMPTZ NOT NULL,
     CHECK (posting_hours_start <> posting_hours_end),
     CHECK (is_paused = (paused_at IS NOT NULL) AND is_paused = (paused_by IS NOT NULL))

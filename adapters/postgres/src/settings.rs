@@ -92,15 +92,10 @@ impl SettingsStore for PostgresStore {
         at: DateTime<Utc>,
     ) -> Result<AppliedChange, ApplySettingError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let current = sqlx::query_as::<_, CurrentRow>(
-            "SELECT s.dry_run_mode, s.enable_instagram_api, s.is_paused, s.paused_at, s.paused_by, \
-                    s.posts_per_day, s.posting_hours_start, s.posting_hours_end, s.posting_timezone, \
-                    s.version, h.valid_from AS current_from \
-             FROM chat_settings s \
-             JOIN chat_settings_history h ON h.workspace_id = s.workspace_id AND h.version = s.version \
-             WHERE s.workspace_id = $1 \
-             FOR UPDATE OF s",
-        )
+        let current = sqlx::query_as::<_, CurrentRow>(&format!(
+            "SELECT {SETTINGS_COLUMNS}, version, updated_at AS current_from \
+             FROM chat_settings WHERE workspace_id = $1 FOR UPDATE"
+        ))
         .bind(workspace.as_uuid())
         .fetch_optional(&mut *tx)
         .await
@@ -124,7 +119,7 @@ impl SettingsStore for PostgresStore {
             &stored,
         )
         .bind(version)
-        .bind(at)
+        .bind(valid_from)
         .bind(workspace.as_uuid())
         .execute(&mut *tx)
         .await

@@ -62,6 +62,7 @@ pub(crate) struct CurrentRow {
     #[sqlx(flatten)]
     pub(crate) settings: SettingsRow,
     pub(crate) version: i64,
+    /// When the current version began: `updated_at`, which is its `valid_from`.
     pub(crate) current_from: DateTime<Utc>,
 }
 

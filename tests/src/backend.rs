@@ -1,0 +1,181 @@
+//! The three store backends behind one test-facing shape.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection};
+use storyline_domain::ports::{Audit, Conversations, SettingsStore, Users};
+use storyline_memory::MemoryStore;
+use storyline_postgres::PostgresStore;
+use storyline_sqlite::SqliteStore;
+
+/// Every store port of one backend.
+#[derive(Clone)]
+pub struct Stores {
+    pub settings: Arc<dyn SettingsStore>,
+    pub audit: Arc<dyn Audit>,
+    pub users: Arc<dyn Users>,
+    pub conversations: Arc<dyn Conversations>,
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stores").finish_non_exhaustive()
+    }
+}
+
+impl Stores {
+    fn of<S>(store: S) -> Self
+    where
+        S: SettingsStore + Audit + Users + Conversations + Clone + 'static,
+    {
+        Self {
+            settings: Arc::new(store.clone()),
+            audit: Arc::new(store.clone()),
+            users: Arc::new(store.clone()),
+            conversations: Arc::new(store),
+        }
+    }
+}
+
+enum Kind {
+    Memory(MemoryStore),
+    Sqlite { url: String, _dir: tempfile::TempDir },
+    Postgres(TestDatabase),
+}
+
+/// A fresh, empty, migrated store of one kind, and a way to open it again as a restarted
+/// process would.
+pub struct Backend {
+    kind: Kind,
+    stores: Stores,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            Kind::Memory(_) => "memory",
+            Kind::Sqlite { .. } => "sqlite",
+            Kind::Postgres(_) => "postgres",
+        };
+        f.debug_struct("Backend").field("kind", &kind).finish_non_exhaustive()
+    }
+}
+
+impl Backend {
+    /// The in-memory store. Always available.
+    ///
+    /// # Errors
+    /// Never; the signature matches the other backends.
+    pub async fn memory() -> anyhow::Result<Option<Self>> {
+        let store = MemoryStore::new();
+        Ok(Some(Self { stores: Stores::of(store.clone()), kind: Kind::Memory(store) }))
+    }
+
+    /// A new SQLite file in a temporary folder.
+    ///
+    /// # Errors
+    /// When the file cannot be created or migrated.
+    pub async fn sqlite() -> anyhow::Result<Option<Self>> {
+        let dir = tempfile::tempdir()?;
+        let url = format!("sqlite://{}", dir.path().join("storyline.db").display());
+        let store = SqliteStore::connect(&url).await?;
+        store.migrate().await?;
+        Ok(Some(Self { stores: Stores::of(store), kind: Kind::Sqlite { url, _dir: dir } }))
+    }
+
+    /// A new PostgreSQL database of its own, or `None` (skipped) when no server is configured
+    /// outside CI.
+    ///
+    /// # Errors
+    /// When the server is configured but cannot be used, or is missing under `CI=true`.
+    pub async fn postgres() -> anyhow::Result<Option<Self>> {
+        let Some(database) = TestDatabase::create().await? else {
+            return Ok(None);
+        };
+        let store = PostgresStore::connect(&database.url).await?;
+        store.migrate().await?;
+        Ok(Some(Self { stores: Stores::of(store), kind: Kind::Postgres(database) }))
+    }
+
+    #[must_use]
+    pub fn stores(&self) -> &Stores {
+        &self.stores
+    }
+
+    /// The same data through a new connection pool, as after a restart. (The in-memory store
+    /// has no restart; it hands back the same state.)
+    ///
+    /// # Errors
+    /// When the database cannot be opened again.
+    pub async fn reopen(&self) -> anyhow::Result<Stores> {
+        Ok(match &self.kind {
+            Kind::Memory(store) => Stores::of(store.clone()),
+            Kind::Sqlite { url, .. } => Stores::of(SqliteStore::connect(url).await?),
+            Kind::Postgres(database) => Stores::of(PostgresStore::connect(&database.url).await?),
+        })
+    }
+
+    /// Whether this backend keeps data across a restart.
+    #[must_use]
+    pub fn persists(&self) -> bool {
+        !matches!(self.kind, Kind::Memory(_))
+    }
+}
+
+/// The PostgreSQL server the tests may use: `TEST_DATABASE_URL`, else a `postgres://`
+/// `DATABASE_URL`.
+#[must_use]
+pub fn postgres_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .or_else(|| std::env::var("DATABASE_URL").ok().filter(|url| url.starts_with("postgres")))
+}
+
+/// A database made for one test and dropped when the test ends, pass or fail.
+struct TestDatabase {
+    admin: PgConnectOptions,
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    async fn create() -> anyhow::Result<Option<Self>> {
+        let Some(server) = postgres_url() else {
+            if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+                anyhow::bail!("CI=true but neither TEST_DATABASE_URL nor a postgres DATABASE_URL is set");
+            }
+            eprintln!("skipped: PostgreSQL contract test (set TEST_DATABASE_URL to run it)");
+            return Ok(None);
+        };
+        let admin: PgConnectOptions = server.parse().context("TEST_DATABASE_URL is not a PostgreSQL URL")?;
+        let name = format!("storyline_test_{}", uuid::Uuid::new_v4().simple());
+        let mut connection = admin.connect().await.context("could not reach the test PostgreSQL")?;
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await?;
+        connection.close().await?;
+        let url = admin.clone().database(&name).to_url_lossy().to_string();
+        Ok(Some(Self { admin, name, url }))
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // Drop runs inside the test's runtime; the clean-up needs one of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async {
+                let mut connection = admin.connect().await?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut connection).await?;
+                connection.close().await?;
+                anyhow::Ok(())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop the test database {}", self.name);
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! The `Audit` contract.
+
+use anyhow::ensure;
+use storyline_domain::audit::{AuditAction, AuditEntry};
+use storyline_domain::ports::AuditQuery;
+use storyline_domain::user::{Actor, TelegramUserId};
+
+use super::{instant, two_workspaces};
+use crate::{Backend, TestResult};
+
+fn command(minutes: i64, name: &str) -> AuditEntry {
+    AuditEntry {
+        at: instant(minutes),
+        actor: Actor::User(TelegramUserId(7)),
+        action: AuditAction::Command,
+        subject: name.to_owned(),
+        old: None,
+        new: None,
+    }
+}
+
+pub async fn entries_come_back_newest_first_filtered_and_limited(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (workspace, _) = two_workspaces(stores).await?;
+    for (minute, name) in [(1, "/start"), (2, "/settings"), (3, "/status")] {
+        stores.audit.record(workspace.id, &command(minute, name)).await?;
+    }
+    let button = AuditEntry { action: AuditAction::Button, subject: "toggle:dry_run".into(), ..command(4, "") };
+    stores.audit.record(workspace.id, &button).await?;
+
+    let all = stores.audit.entries(workspace.id, AuditQuery { action: None, limit: 100 }).await?;
+    ensure!(all.len() == 4 && all[0] == button && all[3] == command(1, "/start"), "{all:?}");
+    let commands = stores.audit.entries(workspace.id, AuditQuery { action: Some(AuditAction::Command), limit: 2 }).await?;
+    let names: Vec<&str> = commands.iter().map(|e| e.subject.as_str()).collect();
+    ensure!(names == ["/status", "/settings"], "{names:?}");
+    Ok(())
+}
+
+pub async fn a_workspace_cannot_see_another_workspaces_audit(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (a, b) = two_workspaces(stores).await?;
+    stores.audit.record(a.id, &command(1, "/pause")).await?;
+    ensure!(stores.audit.entries(b.id, AuditQuery { action: None, limit: 100 }).await?.is_empty());
+    ensure!(stores.audit.entries(a.id, AuditQuery { action: None, limit: 100 }).await?.len() == 1);
+    Ok(())
+}

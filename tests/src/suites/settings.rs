@@ -1,0 +1,196 @@
+//! The `SettingsStore` contract.
+
+use std::collections::HashSet;
+
+use anyhow::ensure;
+use futures::future::join_all;
+use storyline_domain::audit::AuditAction;
+use storyline_domain::ports::{ApplySettingError, AuditQuery, StoreError};
+use storyline_domain::settings::{
+    ChatSettings, Hour, PostingWindow, PostsPerDay, SettingChange, SettingValueError, SettingsDefaults, Toggle,
+};
+use storyline_domain::user::{Actor, TelegramUserId};
+use storyline_domain::{ChatId, WorkspaceId};
+
+use super::{instant, two_workspaces};
+use crate::{Backend, TestResult};
+
+fn all_audit() -> AuditQuery {
+    AuditQuery { action: None, limit: 10_000 }
+}
+
+pub async fn a_new_workspace_starts_from_the_defaults(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let defaults = SettingsDefaults { posts_per_day: PostsPerDay::new(11)?, time_zone: chrono_tz::Europe::Berlin, ..SettingsDefaults::default() };
+    let workspace = stores.settings.ensure_workspace(ChatId(-100_123), "Team", &defaults, instant(0)).await?;
+    ensure!(workspace.chat_id == ChatId(-100_123) && workspace.name == "Team");
+    ensure!(stores.settings.settings(workspace.id).await? == ChatSettings::from_defaults(&defaults));
+    let history = stores.settings.history(workspace.id).await?;
+    ensure!(history.len() == 1, "one first version, got {}", history.len());
+    ensure!(history[0].version == 1 && history[0].valid_from == instant(0) && history[0].valid_to.is_none());
+    ensure!(history[0].changed_by == Actor::System);
+    ensure!(stores.audit.entries(workspace.id, all_audit()).await?.is_empty());
+    Ok(())
+}
+
+pub async fn racing_first_uses_create_one_workspace(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let defaults = SettingsDefaults::default();
+    let attempts = (0..20).map(|_| stores.settings.ensure_workspace(ChatId(-5), "Team", &defaults, instant(0)));
+    let ids: HashSet<WorkspaceId> = join_all(attempts).await.into_iter().map(|w| w.map(|w| w.id)).collect::<Result<_, _>>()?;
+    ensure!(ids.len() == 1, "{} workspaces for one chat", ids.len());
+    let id = ids.into_iter().next().ok_or_else(|| anyhow::anyhow!("no workspace"))?;
+    ensure!(stores.settings.history(id).await?.len() == 1);
+    ensure!(stores.settings.workspace_by_chat(ChatId(-5)).await?.map(|w| w.id) == Some(id));
+    ensure!(stores.settings.workspace_by_chat(ChatId(-6)).await?.is_none());
+    Ok(())
+}
+
+pub async fn toggle_is_atomic(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (workspace, other) = two_workspaces(stores).await?;
+    let before = stores.settings.settings(workspace.id).await?;
+    let presses = (0..100).map(|i| {
+        let settings = stores.settings.clone();
+        let actor = Actor::User(TelegramUserId(i));
+        async move { settings.apply(workspace.id, SettingChange::Toggle(Toggle::DryRun), &actor, instant(1)).await }
+    });
+    let results = join_all(presses.map(tokio::spawn)).await;
+    for result in results {
+        result??;
+    }
+    let after = stores.settings.settings(workspace.id).await?;
+    ensure!(after.dry_run == before.dry_run, "100 flips must end where they began");
+    let audit = stores.audit.entries(workspace.id, all_audit()).await?;
+    ensure!(audit.len() == 100, "{} audit entries", audit.len());
+    ensure!(audit.iter().all(|e| e.action == AuditAction::Setting && e.subject == "dry_run_mode"));
+    let history = stores.settings.history(workspace.id).await?;
+    ensure!(history.len() == 101, "the first version and 100 more, got {}", history.len());
+    let versions: Vec<i64> = history.iter().map(|v| v.version).collect();
+    ensure!(versions == (1..=101).collect::<Vec<_>>(), "versions are 1..=101 with no gap");
+    ensure!(history.windows(2).all(|w| w[0].settings.dry_run != w[1].settings.dry_run), "each version flips");
+    ensure!(stores.settings.history(other.id).await?.len() == 1, "the other workspace is untouched");
+    Ok(())
+}
+
+pub async fn an_invalid_change_writes_nothing(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (workspace, _) = two_workspaces(stores).await?;
+    let before = stores.settings.settings(workspace.id).await?;
+    let end = before.window.end();
+    let result = stores.settings.apply(workspace.id, SettingChange::HoursStart(end), &Actor::Cli, instant(1)).await;
+    ensure!(matches!(result, Err(ApplySettingError::Invalid(SettingValueError::EmptyWindow(_)))), "{result:?}");
+    ensure!(stores.settings.settings(workspace.id).await? == before);
+    ensure!(stores.settings.history(workspace.id).await?.len() == 1);
+    ensure!(stores.audit.entries(workspace.id, all_audit()).await?.is_empty());
+    Ok(())
+}
+
+pub async fn asking_for_what_already_is_writes_nothing(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (workspace, _) = two_workspaces(stores).await?;
+    let current = stores.settings.settings(workspace.id).await?;
+    let applied = stores
+        .settings
+        .apply(workspace.id, SettingChange::Set(Toggle::DryRun, current.dry_run), &Actor::Cli, instant(1))
+        .await?;
+    ensure!(applied.changes.is_empty() && applied.version == 1);
+    ensure!(stores.settings.history(workspace.id).await?.len() == 1);
+    ensure!(stores.audit.entries(workspace.id, all_audit()).await?.is_empty());
+    Ok(())
+}
+
+pub async fn every_change_is_audited_and_versioned(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (workspace, _) = two_workspaces(stores).await?;
+    let alice = Actor::User(TelegramUserId(42));
+    stores.settings.apply(workspace.id, SettingChange::PostsPerDay(PostsPerDay::new(7)?), &alice, instant(10)).await?;
+    let window = PostingWindow::new(Hour::new(9)?, Hour::new(17)?)?;
+    stores.settings.apply(workspace.id, SettingChange::Window(window), &Actor::Cli, instant(20)).await?;
+    stores.settings.apply(workspace.id, SettingChange::Set(Toggle::Paused, true), &alice, instant(30)).await?;
+    stores.settings.apply(workspace.id, SettingChange::TimeZone(chrono_tz::America::New_York), &alice, instant(40)).await?;
+
+    let settings = stores.settings.settings(workspace.id).await?;
+    ensure!(settings.posts_per_day.get() == 7 && settings.window == window);
+    ensure!(settings.time_zone == chrono_tz::America::New_York);
+    let pause = settings.pause.ok_or_else(|| anyhow::anyhow!("not paused"))?;
+    ensure!(pause.at == instant(30) && pause.by == alice, "pause records who and when");
+
+    let audit = stores.audit.entries(workspace.id, all_audit()).await?;
+    let seen: Vec<(&str, Option<&str>, Option<&str>)> =
+        audit.iter().map(|e| (e.subject.as_str(), e.old.as_deref(), e.new.as_deref())).collect();
+    ensure!(
+        seen == vec![
+            ("posting_timezone", Some("UTC"), Some("America/New_York")),
+            ("is_paused", Some("false"), Some("true")),
+            ("posting_hours_end", Some("2"), Some("17")),
+            ("posting_hours_start", Some("14"), Some("9")),
+            ("posts_per_day", Some("3"), Some("7")),
+        ],
+        "newest first, one entry per changed field: {seen:?}"
+    );
+    ensure!(audit[4].actor == alice && audit[4].at == instant(10));
+    ensure!(audit[2].actor == Actor::Cli);
+
+    let history = stores.settings.history(workspace.id).await?;
+    ensure!(history.len() == 5);
+    for pair in history.windows(2) {
+        ensure!(pair[0].valid_to == Some(pair[1].valid_from), "versions chain without gaps");
+    }
+    ensure!(history[4].valid_to.is_none() && history[4].changed_by == alice);
+    Ok(())
+}
+
+pub async fn the_settings_of_a_past_instant_are_known(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (workspace, _) = two_workspaces(stores).await?;
+    stores.settings.apply(workspace.id, SettingChange::PostsPerDay(PostsPerDay::new(5)?), &Actor::Cli, instant(60)).await?;
+    stores.settings.apply(workspace.id, SettingChange::PostsPerDay(PostsPerDay::new(9)?), &Actor::Cli, instant(120)).await?;
+    let at = |minutes| {
+        let settings = stores.settings.clone();
+        async move { anyhow::Ok(settings.as_of(workspace.id, instant(minutes)).await?.map(|v| v.settings.posts_per_day.get())) }
+    };
+    ensure!(at(-1).await? == None, "nothing before the workspace existed");
+    ensure!(at(0).await? == Some(3));
+    ensure!(at(59).await? == Some(3));
+    ensure!(at(60).await? == Some(5));
+    ensure!(at(119).await? == Some(5));
+    ensure!(at(500).await? == Some(9));
+    Ok(())
+}
+
+pub async fn settings_persist_across_a_restart(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (workspace, _) = two_workspaces(stores).await?;
+    stores.settings.apply(workspace.id, SettingChange::Toggle(Toggle::Paused), &Actor::Cli, instant(1)).await?;
+    stores.settings.apply(workspace.id, SettingChange::PostsPerDay(PostsPerDay::new(12)?), &Actor::Cli, instant(2)).await?;
+    let written = stores.settings.settings(workspace.id).await?;
+
+    let restarted = backend.reopen().await?;
+    let found = restarted.settings.workspace_by_chat(workspace.chat_id).await?;
+    ensure!(found.as_ref() == Some(&workspace), "the workspace is found again by its chat");
+    ensure!(restarted.settings.settings(workspace.id).await? == written);
+    ensure!(restarted.settings.history(workspace.id).await?.len() == 3);
+    ensure!(restarted.audit.entries(workspace.id, all_audit()).await?.len() == 2);
+    Ok(())
+}
+
+pub async fn a_workspace_cannot_see_or_change_another(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (a, b) = two_workspaces(stores).await?;
+    let b_before = stores.settings.settings(b.id).await?;
+    stores.settings.apply(a.id, SettingChange::Toggle(Toggle::InstagramApi), &Actor::Cli, instant(1)).await?;
+    stores.settings.apply(a.id, SettingChange::PostsPerDay(PostsPerDay::new(50)?), &Actor::Cli, instant(2)).await?;
+    ensure!(stores.settings.settings(b.id).await? == b_before);
+    ensure!(stores.settings.history(b.id).await?.len() == 1);
+    ensure!(stores.audit.entries(b.id, all_audit()).await?.is_empty());
+    ensure!(stores.settings.as_of(b.id, instant(5)).await?.map(|v| v.version) == Some(1));
+
+    let stranger = WorkspaceId::new();
+    let result = stores.settings.apply(stranger, SettingChange::Toggle(Toggle::DryRun), &Actor::Cli, instant(3)).await;
+    ensure!(matches!(result, Err(ApplySettingError::Store(StoreError::WorkspaceNotFound(id))) if id == stranger), "{result:?}");
+    ensure!(matches!(stores.settings.settings(stranger).await, Err(StoreError::WorkspaceNotFound(_))));
+    ensure!(stores.settings.history(stranger).await?.is_empty());
+    ensure!(stores.settings.as_of(stranger, instant(5)).await?.is_none());
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! The `Users` contract.
+
+use anyhow::ensure;
+use storyline_domain::user::{Role, TelegramUserId, User};
+
+use super::{instant, two_workspaces};
+use crate::{Backend, TestResult};
+
+fn alice() -> User {
+    User {
+        telegram_id: TelegramUserId(1001),
+        username: Some("alice_[admin]*".to_owned()),
+        first_name: "Alice".to_owned(),
+        last_name: Some("O'Hara".to_owned()),
+    }
+}
+
+pub async fn first_contact_makes_a_member_and_later_contacts_update_them(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (workspace, _) = two_workspaces(stores).await?;
+    let first = stores.users.record_contact(workspace.id, &alice(), instant(1)).await?;
+    ensure!(first.user == alice() && first.role == Role::Member);
+    ensure!(first.first_seen == instant(1) && first.last_seen == instant(1));
+
+    let renamed = User { username: None, first_name: "Ali".to_owned(), ..alice() };
+    let later = stores.users.record_contact(workspace.id, &renamed, instant(5)).await?;
+    ensure!(later.user == renamed, "names follow Telegram");
+    ensure!(later.first_seen == instant(1) && later.last_seen == instant(5));
+    ensure!(stores.users.members(workspace.id).await?.len() == 1);
+    Ok(())
+}
+
+pub async fn roles_are_given_per_workspace(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (a, b) = two_workspaces(stores).await?;
+    stores.users.record_contact(a.id, &alice(), instant(1)).await?;
+    stores.users.record_contact(b.id, &alice(), instant(1)).await?;
+    let promoted = stores.users.set_role(a.id, alice().telegram_id, Role::Admin, instant(2)).await?;
+    ensure!(promoted.role == Role::Admin && promoted.user == alice());
+    ensure!(stores.users.member(b.id, alice().telegram_id).await?.map(|m| m.role) == Some(Role::Member));
+
+    let stranger = TelegramUserId(555);
+    let unseen = stores.users.set_role(a.id, stranger, Role::Owner, instant(3)).await?;
+    ensure!(unseen.role == Role::Owner && unseen.user.telegram_id == stranger, "a user can be promoted before first contact");
+    let seen = stores.users.record_contact(a.id, &User { telegram_id: stranger, username: None, first_name: "Sam".into(), last_name: None }, instant(4)).await?;
+    ensure!(seen.role == Role::Owner, "contact keeps the role");
+    ensure!(stores.users.members(a.id).await?.len() == 2);
+    Ok(())
+}
+
+pub async fn a_workspace_cannot_see_another_workspaces_members(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (a, b) = two_workspaces(stores).await?;
+    stores.users.record_contact(a.id, &alice(), instant(1)).await?;
+    stores.users.set_role(a.id, TelegramUserId(9), Role::Admin, instant(1)).await?;
+    ensure!(stores.users.member(b.id, alice().telegram_id).await?.is_none());
+    ensure!(stores.users.member(b.id, TelegramUserId(9)).await?.is_none());
+    ensure!(stores.users.members(b.id).await?.is_empty());
+    Ok(())
+}
