@@ -146,7 +146,11 @@ impl SettingsService {
     ///
     /// # Errors
     /// [`SettingsError::Unknown`] when the store fails.
-    pub async fn as_of(&self, workspace: WorkspaceId, at: DateTime<Utc>) -> Result<Option<SettingsVersion>, SettingsError> {
+    pub async fn as_of(
+        &self,
+        workspace: WorkspaceId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<SettingsVersion>, SettingsError> {
         Ok(self.store.as_of(workspace, at).await?)
     }
 

@@ -184,16 +184,21 @@ impl Audit for MemoryStore {
 
 #[async_trait]
 impl Users for MemoryStore {
-    async fn record_contact(&self, workspace: WorkspaceId, user: &User, at: DateTime<Utc>) -> Result<Member, StoreError> {
+    async fn record_contact(
+        &self,
+        workspace: WorkspaceId,
+        user: &User,
+        at: DateTime<Utc>,
+    ) -> Result<Member, StoreError> {
         let mut state = self.state();
         state.tenant(workspace)?;
         state.users.insert(user.telegram_id, user.clone());
         let tenant = state.tenant(workspace)?;
-        tenant
-            .members
-            .entry(user.telegram_id)
-            .and_modify(|m| m.last_seen = at)
-            .or_insert(Membership { role: Role::Member, first_seen: at, last_seen: at });
+        tenant.members.entry(user.telegram_id).and_modify(|m| m.last_seen = at).or_insert(Membership {
+            role: Role::Member,
+            first_seen: at,
+            last_seen: at,
+        });
         let tenant = &state.workspaces[&workspace];
         state.member(tenant, user.telegram_id).ok_or(StoreError::WorkspaceNotFound(workspace))
     }
@@ -214,11 +219,11 @@ impl Users for MemoryStore {
         state.tenant(workspace)?;
         state.users.entry(user).or_insert_with(|| placeholder_user(user));
         let tenant = state.tenant(workspace)?;
-        tenant
-            .members
-            .entry(user)
-            .and_modify(|m| m.role = role)
-            .or_insert(Membership { role, first_seen: at, last_seen: at });
+        tenant.members.entry(user).and_modify(|m| m.role = role).or_insert(Membership {
+            role,
+            first_seen: at,
+            last_seen: at,
+        });
         let tenant = &state.workspaces[&workspace];
         state.member(tenant, user).ok_or(StoreError::WorkspaceNotFound(workspace))
     }
@@ -246,12 +251,7 @@ impl Conversations for MemoryStore {
         now: DateTime<Utc>,
     ) -> Result<Option<PendingPrompt>, StoreError> {
         let state = self.state();
-        Ok(state
-            .workspaces
-            .get(&workspace)
-            .and_then(|t| t.prompts.get(&user))
-            .filter(|p| !p.is_expired(now))
-            .cloned())
+        Ok(state.workspaces.get(&workspace).and_then(|t| t.prompts.get(&user)).filter(|p| !p.is_expired(now)).cloned())
     }
 
     async fn clear(&self, workspace: WorkspaceId, user: TelegramUserId) -> Result<bool, StoreError> {

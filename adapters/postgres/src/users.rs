@@ -38,7 +38,12 @@ impl PostgresStore {
 
 #[async_trait]
 impl Users for PostgresStore {
-    async fn record_contact(&self, workspace: WorkspaceId, user: &User, at: DateTime<Utc>) -> Result<Member, StoreError> {
+    async fn record_contact(
+        &self,
+        workspace: WorkspaceId,
+        user: &User,
+        at: DateTime<Utc>,
+    ) -> Result<Member, StoreError> {
         self.workspace_exists(workspace).await?;
         let mut tx = self.pool.begin().await.map_err(db)?;
         sqlx::query(

@@ -55,10 +55,7 @@ impl SqliteStore {
     /// # Errors
     /// When a migration fails or the database is newer than this binary.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        sqlx::migrate!("../../migrations/sqlite")
-            .run(&self.pool)
-            .await
-            .context("could not migrate the SQLite database")
+        sqlx::migrate!("../../migrations/sqlite").run(&self.pool).await.context("could not migrate the SQLite database")
     }
 
     /// Closes every connection; later calls fail.

@@ -38,7 +38,12 @@ impl SqliteStore {
 
 #[async_trait]
 impl Users for SqliteStore {
-    async fn record_contact(&self, workspace: WorkspaceId, user: &User, at: DateTime<Utc>) -> Result<Member, StoreError> {
+    async fn record_contact(
+        &self,
+        workspace: WorkspaceId,
+        user: &User,
+        at: DateTime<Utc>,
+    ) -> Result<Member, StoreError> {
         self.workspace_exists(workspace).await?;
         let mut tx = self.write().await?;
         sqlx::query(

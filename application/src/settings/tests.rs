@@ -54,9 +54,13 @@ async fn invalid_input_changes_nothing() -> TestResult {
     let store = MemoryStore::new();
     let settings = service(&store, &clock());
     let workspace = settings.workspace_for_chat(ChatId(-100), "Team").await?;
-    for (key, value) in [("posts_per_day", "0"), ("posts_per_day", "abc"), ("posting_hours_start", "2"), ("nope", "1")] {
+    for (key, value) in [("posts_per_day", "0"), ("posts_per_day", "abc"), ("posting_hours_start", "2"), ("nope", "1")]
+    {
         let result = settings.change_from_input(workspace.id, key, value, &Actor::Cli).await;
-        assert!(matches!(result, Err(SettingsError::Input(_) | SettingsError::Invalid(_))), "{key}={value}: {result:?}");
+        assert!(
+            matches!(result, Err(SettingsError::Input(_) | SettingsError::Invalid(_))),
+            "{key}={value}: {result:?}"
+        );
     }
     assert_eq!(settings.current(workspace.id).await?, ChatSettings::from_defaults(&defaults()));
     assert!(settings.changes(workspace.id, 10).await?.is_empty());
@@ -100,9 +104,7 @@ async fn a_change_reaches_the_store_exactly_once() -> TestResult {
 #[tokio::test]
 async fn a_store_failure_is_a_typed_error_not_a_panic() {
     let mut store = MockSettingsStore::new();
-    store
-        .expect_apply()
-        .returning(|_, _, _, _| Err(StoreError::unknown(anyhow::anyhow!("connection refused")).into()));
+    store.expect_apply().returning(|_, _, _, _| Err(StoreError::unknown(anyhow::anyhow!("connection refused")).into()));
     let settings = SettingsService::new(Arc::new(store), Arc::new(MockAudit::new()), Arc::new(clock()), defaults());
     let result = settings.change(WorkspaceId::new(), SettingChange::Toggle(Toggle::DryRun), &Actor::Cli).await;
     match result {

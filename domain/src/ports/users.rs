@@ -14,7 +14,12 @@ pub trait Users: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::Unknown`] when the store fails.
-    async fn record_contact(&self, workspace: WorkspaceId, user: &User, at: DateTime<Utc>) -> Result<Member, StoreError>;
+    async fn record_contact(
+        &self,
+        workspace: WorkspaceId,
+        user: &User,
+        at: DateTime<Utc>,
+    ) -> Result<Member, StoreError>;
 
     /// The person's membership, if they have been seen or promoted here.
     ///

@@ -113,18 +113,14 @@ impl SettingChange {
         let value = value.trim();
         match key {
             SettingKey::DryRunMode => parse_bool(key, value).map(|on| Self::Set(Toggle::DryRun, on)),
-            SettingKey::EnableInstagramApi => {
-                parse_bool(key, value).map(|on| Self::Set(Toggle::InstagramApi, on))
-            }
+            SettingKey::EnableInstagramApi => parse_bool(key, value).map(|on| Self::Set(Toggle::InstagramApi, on)),
             SettingKey::IsPaused => parse_bool(key, value).map(|on| Self::Set(Toggle::Paused, on)),
             SettingKey::PostsPerDay => parse_whole(key, value, "1 to 50")
                 .and_then(|n| PostsPerDay::try_from_i64(n).map_err(|_| out_of_range(key, value, "1 to 50")))
                 .map(Self::PostsPerDay),
             SettingKey::PostingHoursStart => parse_hour(key, value).map(Self::HoursStart),
             SettingKey::PostingHoursEnd => parse_hour(key, value).map(Self::HoursEnd),
-            SettingKey::PostingTimezone => parse_time_zone(value)
-                .map(Self::TimeZone)
-                .map_err(SettingInputError::Value),
+            SettingKey::PostingTimezone => parse_time_zone(value).map(Self::TimeZone).map_err(SettingInputError::Value),
         }
     }
 }

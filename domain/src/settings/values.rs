@@ -12,7 +12,7 @@ pub enum SettingValueError {
     PostsPerDayOutOfRange,
     #[error("an hour must be a whole number from 0 to 23")]
     HourOutOfRange,
-    #[error("the posting window must start and end at different hours (start {0}:00 = end {0}:00)")]
+    #[error("the posting window must start and end at different hours (both are {0:02}:00)")]
     EmptyWindow(u8),
     #[error("unknown time zone {0:?}: use an IANA name such as Europe/Berlin, America/New_York or UTC")]
     UnknownTimeZone(String),
@@ -42,9 +42,7 @@ impl PostsPerDay {
     /// # Errors
     /// [`SettingValueError::PostsPerDayOutOfRange`] outside 1–50.
     pub fn try_from_i64(value: i64) -> Result<Self, SettingValueError> {
-        u8::try_from(value)
-            .map_err(|_| SettingValueError::PostsPerDayOutOfRange)
-            .and_then(Self::new)
+        u8::try_from(value).map_err(|_| SettingValueError::PostsPerDayOutOfRange).and_then(Self::new)
     }
 
     #[must_use]
@@ -88,19 +86,13 @@ impl Hour {
     /// # Errors
     /// [`SettingValueError::HourOutOfRange`] above 23.
     pub fn new(value: u8) -> Result<Self, SettingValueError> {
-        if value <= 23 {
-            Ok(Self(value))
-        } else {
-            Err(SettingValueError::HourOutOfRange)
-        }
+        if value <= 23 { Ok(Self(value)) } else { Err(SettingValueError::HourOutOfRange) }
     }
 
     /// # Errors
     /// [`SettingValueError::HourOutOfRange`] outside 0–23.
     pub fn try_from_i64(value: i64) -> Result<Self, SettingValueError> {
-        u8::try_from(value)
-            .map_err(|_| SettingValueError::HourOutOfRange)
-            .and_then(Self::new)
+        u8::try_from(value).map_err(|_| SettingValueError::HourOutOfRange).and_then(Self::new)
     }
 
     #[must_use]
@@ -139,11 +131,7 @@ impl PostingWindow {
     /// # Errors
     /// [`SettingValueError::EmptyWindow`] when `start == end`.
     pub fn new(start: Hour, end: Hour) -> Result<Self, SettingValueError> {
-        if start == end {
-            Err(SettingValueError::EmptyWindow(start.get()))
-        } else {
-            Ok(Self { start, end })
-        }
+        if start == end { Err(SettingValueError::EmptyWindow(start.get())) } else { Ok(Self { start, end }) }
     }
 
     #[must_use]
@@ -198,9 +186,7 @@ impl fmt::Display for PostingWindow {
 /// [`SettingValueError::UnknownTimeZone`] for anything that is not an IANA name.
 pub fn parse_time_zone(input: &str) -> Result<Tz, SettingValueError> {
     let trimmed = input.trim();
-    trimmed
-        .parse::<Tz>()
-        .map_err(|_| SettingValueError::UnknownTimeZone(truncate(trimmed, 64)))
+    trimmed.parse::<Tz>().map_err(|_| SettingValueError::UnknownTimeZone(truncate(trimmed, 64)))
 }
 
 /// Cuts untrusted input before echoing it back, so a huge message cannot become a huge reply.

@@ -30,7 +30,8 @@ pub async fn entries_come_back_newest_first_filtered_and_limited(backend: &Backe
 
     let all = stores.audit.entries(workspace.id, AuditQuery { action: None, limit: 100 }).await?;
     ensure!(all.len() == 4 && all[0] == button && all[3] == command(1, "/start"), "{all:?}");
-    let commands = stores.audit.entries(workspace.id, AuditQuery { action: Some(AuditAction::Command), limit: 2 }).await?;
+    let commands =
+        stores.audit.entries(workspace.id, AuditQuery { action: Some(AuditAction::Command), limit: 2 }).await?;
     let names: Vec<&str> = commands.iter().map(|e| e.subject.as_str()).collect();
     ensure!(names == ["/status", "/settings"], "{names:?}");
     Ok(())

@@ -18,14 +18,20 @@ pub async fn a_prompt_waits_until_it_expires(backend: &Backend) -> TestResult {
     stores.conversations.put(workspace.id, &prompt).await?;
     ensure!(stores.conversations.pending(workspace.id, ALICE, instant(9)).await? == Some(prompt.clone()));
     ensure!(stores.conversations.pending(workspace.id, BOB, instant(9)).await?.is_none(), "only its person answers it");
-    ensure!(stores.conversations.pending(workspace.id, ALICE, instant(0) + Duration::minutes(10)).await?.is_none(), "expired after 10 minutes");
+    ensure!(
+        stores.conversations.pending(workspace.id, ALICE, instant(0) + Duration::minutes(10)).await?.is_none(),
+        "expired after 10 minutes"
+    );
     Ok(())
 }
 
 pub async fn a_new_prompt_replaces_the_old_and_clearing_removes_it(backend: &Backend) -> TestResult {
     let stores = backend.stores();
     let (workspace, _) = two_workspaces(stores).await?;
-    stores.conversations.put(workspace.id, &PendingPrompt::new(ALICE, PromptKind::PostsPerDay, None, instant(0))).await?;
+    stores
+        .conversations
+        .put(workspace.id, &PendingPrompt::new(ALICE, PromptKind::PostsPerDay, None, instant(0)))
+        .await?;
     let newer = PendingPrompt::new(ALICE, PromptKind::PostingHours, Some(5), instant(1));
     stores.conversations.put(workspace.id, &newer).await?;
     ensure!(stores.conversations.pending(workspace.id, ALICE, instant(2)).await? == Some(newer));

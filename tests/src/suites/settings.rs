@@ -21,7 +21,11 @@ fn all_audit() -> AuditQuery {
 
 pub async fn a_new_workspace_starts_from_the_defaults(backend: &Backend) -> TestResult {
     let stores = backend.stores();
-    let defaults = SettingsDefaults { posts_per_day: PostsPerDay::new(11)?, time_zone: chrono_tz::Europe::Berlin, ..SettingsDefaults::default() };
+    let defaults = SettingsDefaults {
+        posts_per_day: PostsPerDay::new(11)?,
+        time_zone: chrono_tz::Europe::Berlin,
+        ..SettingsDefaults::default()
+    };
     let workspace = stores.settings.ensure_workspace(ChatId(-100_123), "Team", &defaults, instant(0)).await?;
     ensure!(workspace.chat_id == ChatId(-100_123) && workspace.name == "Team");
     ensure!(stores.settings.settings(workspace.id).await? == ChatSettings::from_defaults(&defaults));
@@ -37,7 +41,8 @@ pub async fn racing_first_uses_create_one_workspace(backend: &Backend) -> TestRe
     let stores = backend.stores();
     let defaults = SettingsDefaults::default();
     let attempts = (0..20).map(|_| stores.settings.ensure_workspace(ChatId(-5), "Team", &defaults, instant(0)));
-    let ids: HashSet<WorkspaceId> = join_all(attempts).await.into_iter().map(|w| w.map(|w| w.id)).collect::<Result<_, _>>()?;
+    let ids: HashSet<WorkspaceId> =
+        join_all(attempts).await.into_iter().map(|w| w.map(|w| w.id)).collect::<Result<_, _>>()?;
     ensure!(ids.len() == 1, "{} workspaces for one chat", ids.len());
     let id = ids.into_iter().next().ok_or_else(|| anyhow::anyhow!("no workspace"))?;
     ensure!(stores.settings.history(id).await?.len() == 1);
@@ -108,7 +113,10 @@ pub async fn every_change_is_audited_and_versioned(backend: &Backend) -> TestRes
     let window = PostingWindow::new(Hour::new(9)?, Hour::new(17)?)?;
     stores.settings.apply(workspace.id, SettingChange::Window(window), &Actor::Cli, instant(20)).await?;
     stores.settings.apply(workspace.id, SettingChange::Set(Toggle::Paused, true), &alice, instant(30)).await?;
-    stores.settings.apply(workspace.id, SettingChange::TimeZone(chrono_tz::America::New_York), &alice, instant(40)).await?;
+    stores
+        .settings
+        .apply(workspace.id, SettingChange::TimeZone(chrono_tz::America::New_York), &alice, instant(40))
+        .await?;
 
     let settings = stores.settings.settings(workspace.id).await?;
     ensure!(settings.posts_per_day.get() == 7 && settings.window == window);
@@ -144,13 +152,21 @@ pub async fn every_change_is_audited_and_versioned(backend: &Backend) -> TestRes
 pub async fn the_settings_of_a_past_instant_are_known(backend: &Backend) -> TestResult {
     let stores = backend.stores();
     let (workspace, _) = two_workspaces(stores).await?;
-    stores.settings.apply(workspace.id, SettingChange::PostsPerDay(PostsPerDay::new(5)?), &Actor::Cli, instant(60)).await?;
-    stores.settings.apply(workspace.id, SettingChange::PostsPerDay(PostsPerDay::new(9)?), &Actor::Cli, instant(120)).await?;
+    stores
+        .settings
+        .apply(workspace.id, SettingChange::PostsPerDay(PostsPerDay::new(5)?), &Actor::Cli, instant(60))
+        .await?;
+    stores
+        .settings
+        .apply(workspace.id, SettingChange::PostsPerDay(PostsPerDay::new(9)?), &Actor::Cli, instant(120))
+        .await?;
     let at = |minutes| {
         let settings = stores.settings.clone();
-        async move { anyhow::Ok(settings.as_of(workspace.id, instant(minutes)).await?.map(|v| v.settings.posts_per_day.get())) }
+        async move {
+            anyhow::Ok(settings.as_of(workspace.id, instant(minutes)).await?.map(|v| v.settings.posts_per_day.get()))
+        }
     };
-    ensure!(at(-1).await? == None, "nothing before the workspace existed");
+    ensure!(at(-1).await?.is_none(), "nothing before the workspace existed");
     ensure!(at(0).await? == Some(3));
     ensure!(at(59).await? == Some(3));
     ensure!(at(60).await? == Some(5));
@@ -163,7 +179,10 @@ pub async fn settings_persist_across_a_restart(backend: &Backend) -> TestResult 
     let stores = backend.stores();
     let (workspace, _) = two_workspaces(stores).await?;
     stores.settings.apply(workspace.id, SettingChange::Toggle(Toggle::Paused), &Actor::Cli, instant(1)).await?;
-    stores.settings.apply(workspace.id, SettingChange::PostsPerDay(PostsPerDay::new(12)?), &Actor::Cli, instant(2)).await?;
+    stores
+        .settings
+        .apply(workspace.id, SettingChange::PostsPerDay(PostsPerDay::new(12)?), &Actor::Cli, instant(2))
+        .await?;
     let written = stores.settings.settings(workspace.id).await?;
 
     let restarted = backend.reopen().await?;
@@ -188,7 +207,10 @@ pub async fn a_workspace_cannot_see_or_change_another(backend: &Backend) -> Test
 
     let stranger = WorkspaceId::new();
     let result = stores.settings.apply(stranger, SettingChange::Toggle(Toggle::DryRun), &Actor::Cli, instant(3)).await;
-    ensure!(matches!(result, Err(ApplySettingError::Store(StoreError::WorkspaceNotFound(id))) if id == stranger), "{result:?}");
+    ensure!(
+        matches!(result, Err(ApplySettingError::Store(StoreError::WorkspaceNotFound(id))) if id == stranger),
+        "{result:?}"
+    );
     ensure!(matches!(stores.settings.settings(stranger).await, Err(StoreError::WorkspaceNotFound(_))));
     ensure!(stores.settings.history(stranger).await?.is_empty());
     ensure!(stores.settings.as_of(stranger, instant(5)).await?.is_none());

@@ -41,8 +41,18 @@ pub async fn roles_are_given_per_workspace(backend: &Backend) -> TestResult {
 
     let stranger = TelegramUserId(555);
     let unseen = stores.users.set_role(a.id, stranger, Role::Owner, instant(3)).await?;
-    ensure!(unseen.role == Role::Owner && unseen.user.telegram_id == stranger, "a user can be promoted before first contact");
-    let seen = stores.users.record_contact(a.id, &User { telegram_id: stranger, username: None, first_name: "Sam".into(), last_name: None }, instant(4)).await?;
+    ensure!(
+        unseen.role == Role::Owner && unseen.user.telegram_id == stranger,
+        "a user can be promoted before first contact"
+    );
+    let seen = stores
+        .users
+        .record_contact(
+            a.id,
+            &User { telegram_id: stranger, username: None, first_name: "Sam".into(), last_name: None },
+            instant(4),
+        )
+        .await?;
     ensure!(seen.role == Role::Owner, "contact keeps the role");
     ensure!(stores.users.members(a.id).await?.len() == 2);
     Ok(())

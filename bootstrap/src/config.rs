@@ -1,0 +1,210 @@
+//! Typed configuration. Read once at start-up from the environment (and `.env`); nothing else in
+//! Storyline reads the environment. The settings defaults only seed new workspaces (FEATURES S4):
+//! after that the database is the source of truth.
+
+use std::fmt;
+
+use storyline_domain::settings::{Hour, PostingWindow, PostsPerDay, SettingsDefaults, parse_time_zone};
+
+/// Where the data lives when `DATABASE_URL` is unset: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://storyline.db";
+
+/// Everything Storyline reads from its environment.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Config {
+    pub database_url: String,
+    pub defaults: SettingsDefaults,
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The database URL may carry a password: show only its scheme and host part.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database", &redact_url(&self.database_url))
+            .field("defaults", &self.defaults)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+#[must_use]
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// A variable with a value Storyline cannot use. The message names it and says what is allowed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable} {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first variable with an unusable value.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `lookup` (the environment, or a map in tests). Unset and empty
+    /// variables take their defaults.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first variable with an unusable value.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let fallback = SettingsDefaults::default();
+
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !["sqlite:", "postgres://", "postgresql://"].iter().any(|p| database_url.starts_with(p)) {
+            return Err(ConfigError {
+                variable: "DATABASE_URL",
+                problem: "must start with sqlite: or postgres:// (unset, it is sqlite://storyline.db)".to_owned(),
+            });
+        }
+        let dry_run = flag("DRY_RUN_MODE", get("DRY_RUN_MODE"), fallback.dry_run)?;
+        let instagram_api = flag("ENABLE_INSTAGRAM_API", get("ENABLE_INSTAGRAM_API"), fallback.instagram_api)?;
+        let posts_per_day = match get("POSTS_PER_DAY") {
+            None => fallback.posts_per_day,
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .and_then(|n| PostsPerDay::try_from_i64(n).ok())
+                .ok_or_else(|| invalid("POSTS_PER_DAY", "a whole number from 1 to 50", &text))?,
+        };
+        let start = hour("POSTING_HOURS_START", get("POSTING_HOURS_START"), fallback.window.start())?;
+        let end = hour("POSTING_HOURS_END", get("POSTING_HOURS_END"), fallback.window.end())?;
+        let window = PostingWindow::new(start, end).map_err(|_| ConfigError {
+            variable: "POSTING_HOURS_END",
+            problem: format!("must differ from POSTING_HOURS_START (both are {})", start.get()),
+        })?;
+        let time_zone = match get("POSTING_TIMEZONE") {
+            None => fallback.time_zone,
+            Some(text) => parse_time_zone(&text)
+                .map_err(|e| ConfigError { variable: "POSTING_TIMEZONE", problem: format!("is invalid: {e}") })?,
+        };
+        let log_format = match get("LOG_FORMAT").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(invalid("LOG_FORMAT", "text or json", other)),
+        };
+        Ok(Self {
+            database_url,
+            defaults: SettingsDefaults { dry_run, instagram_api, posts_per_day, window, time_zone },
+            log_format,
+        })
+    }
+}
+
+fn invalid(variable: &'static str, allowed: &str, got: &str) -> ConfigError {
+    let shown: String = got.chars().take(40).collect();
+    ConfigError { variable, problem: format!("must be {allowed}, not {shown:?}") }
+}
+
+fn flag(variable: &'static str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
+    match value.map(|v| v.to_ascii_lowercase()).as_deref() {
+        None => Ok(default),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(other) => Err(invalid(variable, "true or false", other)),
+    }
+}
+
+fn hour(variable: &'static str, value: Option<String>, default: Hour) -> Result<Hour, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| Hour::try_from_i64(n).ok())
+            .ok_or_else(|| invalid(variable, "a whole number from 0 to 23", &text)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn with_nothing_set_storyline_uses_sqlite_and_the_seed_defaults() -> Result<(), ConfigError> {
+        let config = config(&[])?;
+        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(config.defaults, SettingsDefaults::default());
+        Ok(())
+    }
+
+    #[test]
+    fn every_variable_is_read() -> Result<(), ConfigError> {
+        let config = config(&[
+            ("DATABASE_URL", "postgres://u@h/db"),
+            ("DRY_RUN_MODE", "false"),
+            ("ENABLE_INSTAGRAM_API", "on"),
+            ("POSTS_PER_DAY", "12"),
+            ("POSTING_HOURS_START", "22"),
+            ("POSTING_HOURS_END", "3"),
+            ("POSTING_TIMEZONE", "Europe/Berlin"),
+            ("LOG_FORMAT", "JSON"),
+        ])?;
+        assert!(!config.defaults.dry_run && config.defaults.instagram_api);
+        assert_eq!(config.defaults.posts_per_day.get(), 12);
+        assert!(config.defaults.window.wraps_midnight());
+        assert_eq!(config.defaults.time_zone, chrono_tz::Europe::Berlin);
+        assert_eq!(config.log_format, LogFormat::Json);
+        Ok(())
+    }
+
+    #[test]
+    fn a_bad_value_is_one_line_naming_the_variable_and_what_is_allowed() {
+        for (vars, expected) in [
+            (vec![("POSTS_PER_DAY", "51")], "POSTS_PER_DAY must be a whole number from 1 to 50"),
+            (vec![("POSTS_PER_DAY", "abc")], "POSTS_PER_DAY must be a whole number from 1 to 50"),
+            (vec![("DRY_RUN_MODE", "7")], "DRY_RUN_MODE must be true or false"),
+            (vec![("POSTING_HOURS_START", "24")], "POSTING_HOURS_START must be a whole number from 0 to 23"),
+            (vec![("POSTING_HOURS_START", "5"), ("POSTING_HOURS_END", "5")], "POSTING_HOURS_END must differ"),
+            (vec![("POSTING_TIMEZONE", "Moon/Base")], "POSTING_TIMEZONE is invalid"),
+            (vec![("DATABASE_URL", "mysql://x")], "DATABASE_URL must start with"),
+            (vec![("LOG_FORMAT", "xml")], "LOG_FORMAT must be text or json"),
+        ] {
+            let error = config(&vars).expect_err(expected).to_string();
+            assert!(error.starts_with(expected), "{error}");
+            assert!(!error.contains('\n'), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_database_password_never_shows_in_debug_output() -> Result<(), ConfigError> {
+        let config = config(&[("DATABASE_URL", "postgres://storyline:hunter2@db:5432/storyline")])?;
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("postgres://storyline:***@db:5432/storyline"), "{shown}");
+        Ok(())
+    }
+}

@@ -1,0 +1,12 @@
+//! The composition root: configuration from the environment, the stores chosen by
+//! `DATABASE_URL`, the use cases wired to them, and the `storyline` command line.
+//!
+//! - [`config`]: typed configuration; the only place that reads the environment.
+//! - [`wiring`]: opens (and migrates) the store and builds the use cases.
+//! - [`cli`]: the subcommands and what each prints.
+//! - [`logging`]: tracing, as text or JSON.
+
+pub mod cli;
+pub mod config;
+pub mod logging;
+pub mod wiring;

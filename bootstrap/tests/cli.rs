@@ -1,0 +1,139 @@
+//! The real `storyline` binary, on a SQLite file in a temporary folder.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use storyline_domain::ChatId;
+use storyline_domain::ports::{Audit, AuditQuery, SettingsStore};
+use storyline_domain::settings::ChatSettings;
+use storyline_sqlite::SqliteStore;
+
+const CHAT: &str = "-100123";
+
+fn storyline(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_storyline"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("DATABASE_URL", format!("sqlite://{}", dir.join("storyline.db").display()))
+        .output()
+        .unwrap_or_else(|e| panic!("could not run storyline: {e}"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Everything a settings change could touch: the settings, their history, the audit trail.
+async fn snapshot(dir: &Path) -> anyhow::Result<(ChatSettings, usize, usize)> {
+    let store = SqliteStore::connect(&format!("sqlite://{}", dir.join("storyline.db").display())).await?;
+    let workspace =
+        store.workspace_by_chat(ChatId(-100_123)).await?.ok_or_else(|| anyhow::anyhow!("no workspace for the chat"))?;
+    let settings = store.settings(workspace.id).await?;
+    let versions = store.history(workspace.id).await?.len();
+    let audit = store.entries(workspace.id, AuditQuery { action: None, limit: 1000 }).await?.len();
+    store.close().await;
+    Ok((settings, versions, audit))
+}
+
+#[tokio::test]
+async fn settings_show_creates_the_workspace_from_the_defaults_for_a_negative_chat_id() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let output = storyline(dir.path(), &["settings", "show", "--chat", CHAT]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let shown = text(&output.stdout);
+    assert!(shown.contains("chat -100123"), "{shown}");
+    assert!(shown.contains("posts_per_day") && shown.contains("posting_timezone"), "{shown}");
+    let (settings, versions, audit) = snapshot(dir.path()).await?;
+    assert_eq!(settings.posts_per_day.get(), 3);
+    assert_eq!((versions, audit), (1, 0));
+    Ok(())
+}
+
+#[tokio::test]
+async fn invalid_input_says_what_is_allowed_exits_non_zero_and_changes_nothing() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    assert!(storyline(dir.path(), &["settings", "set", "--chat", CHAT, "posting_hours_end", "2"]).status.success());
+    let before = snapshot(dir.path()).await?;
+    for (key, value, allowed) in [
+        ("posts_per_day", "0", "from 1 to 50"),
+        ("posts_per_day", "51", "from 1 to 50"),
+        ("posts_per_day", "abc", "from 1 to 50"),
+        ("posts_per_day", "99999999999", "from 1 to 50"),
+        ("posts_per_day", "true", "from 1 to 50"),
+        ("posts_per_day", "-3", "from 1 to 50"),
+        ("posting_hours_start", "24", "from 0 to 23"),
+        ("posting_hours_start", "2", "different hours"),
+        ("colour", "blue", "use one of dry_run_mode, enable_instagram_api"),
+        ("posting_timezone", "Mars/Olympus", "IANA name"),
+        ("dry_run_mode", "7", "true or false"),
+        ("is_paused", "maybe", "true or false"),
+    ] {
+        let output = storyline(dir.path(), &["settings", "set", "--chat", CHAT, key, value]);
+        let said = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{key}={value}: {said}");
+        assert!(said.contains(allowed), "{key}={value}: {said}");
+        assert!(said.contains("nothing changed"), "{key}={value}: {said}");
+        assert_eq!(snapshot(dir.path()).await?, before, "{key}={value} changed something");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_change_is_printed_audited_and_versioned() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let output = storyline(dir.path(), &["settings", "set", "--chat", CHAT, "posts_per_day", "7"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout).trim(), "posts_per_day: 3 → 7");
+    let output = storyline(dir.path(), &["settings", "set", "--chat", CHAT, "dry_run_mode", "off"]);
+    assert!(output.status.success());
+    let (settings, versions, audit) = snapshot(dir.path()).await?;
+    assert_eq!((settings.posts_per_day.get(), settings.dry_run), (7, false));
+    assert_eq!((versions, audit), (3, 2));
+
+    let history = text(&storyline(dir.path(), &["settings", "history", "--chat", CHAT]).stdout);
+    let dry_run = history.find("dry_run_mode").unwrap_or(usize::MAX);
+    let posts = history.find("posts_per_day").unwrap_or(usize::MAX);
+    assert!(dry_run < posts && posts < usize::MAX, "newest first:\n{history}");
+    assert!(history.contains("cli"), "{history}");
+    let versions = text(&storyline(dir.path(), &["settings", "history", "--chat", CHAT, "--versions"]).stdout);
+    assert!(versions.contains("current") && versions.contains("system"), "{versions}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn setting_what_already_is_says_so_and_writes_nothing() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let output = storyline(dir.path(), &["settings", "set", "--chat", CHAT, "dry_run_mode", "true"]);
+    assert!(output.status.success());
+    assert!(text(&output.stdout).contains("nothing changed"));
+    assert_eq!(snapshot(dir.path()).await?.1, 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_bad_environment_value_is_one_line_naming_the_variable() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let output = Command::new(env!("CARGO_BIN_EXE_storyline"))
+        .args(["migrate"])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("POSTS_PER_DAY", "51")
+        .output()?;
+    assert_eq!(output.status.code(), Some(2));
+    let said = text(&output.stderr);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(said.contains("POSTS_PER_DAY must be a whole number from 1 to 50"), "{said}");
+    assert!(!dir.path().join("storyline.db").exists(), "nothing was created");
+    Ok(())
+}
+
+#[tokio::test]
+async fn migrate_creates_the_embedded_database_in_the_working_directory() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_storyline")).arg("migrate").current_dir(dir.path()).env_clear().output()?;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(dir.path().join("storyline.db").exists());
+    Ok(())
+}
