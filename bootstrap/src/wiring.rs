@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use storyline_application::SettingsService;
-use storyline_domain::ports::{Audit, Clock, Conversations, SettingsStore, Users};
+use storyline_domain::ports::{Audit, Clock, Conversations, SettingsStore, UpdateCursor, Users};
 use storyline_postgres::PostgresStore;
 use storyline_sqlite::SqliteStore;
 
@@ -27,6 +27,7 @@ pub struct Stores {
     pub audit: Arc<dyn Audit>,
     pub users: Arc<dyn Users>,
     pub conversations: Arc<dyn Conversations>,
+    pub cursor: Arc<dyn UpdateCursor>,
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
 }
@@ -40,13 +41,14 @@ impl std::fmt::Debug for Stores {
 impl Stores {
     fn of<S>(store: S, backend: &'static str) -> Self
     where
-        S: SettingsStore + Audit + Users + Conversations + Clone + 'static,
+        S: SettingsStore + Audit + Users + Conversations + UpdateCursor + Clone + 'static,
     {
         Self {
             settings: Arc::new(store.clone()),
             audit: Arc::new(store.clone()),
             users: Arc::new(store.clone()),
-            conversations: Arc::new(store),
+            conversations: Arc::new(store.clone()),
+            cursor: Arc::new(store),
             backend,
         }
     }

@@ -5,12 +5,14 @@
 //!   pure rule that applies one change ([`settings::ChatSettings::apply`]).
 //! - [`user`]: people, their per-workspace roles, and who performed an action ([`user::Actor`]).
 //! - [`audit`]: the trail of every change.
+//! - [`chat`]: what the bot shows: screens of styled text and buttons.
 //! - [`conversation`]: prompts waiting for a person's next message.
 //! - [`ports`]: the traits adapters implement. Every store method is scoped by [`WorkspaceId`].
 //!
 //! This crate does no I/O: no async runtime, no database, no network.
 
 pub mod audit;
+pub mod chat;
 pub mod conversation;
 pub mod ports;
 pub mod settings;

@@ -3,21 +3,25 @@
 //! [`crate::ChatId`]).
 
 mod audit;
+mod chat_notifier;
 mod clock;
 mod conversations;
 mod settings_store;
+mod update_cursor;
 mod users;
 
 pub use audit::{Audit, AuditQuery};
+pub use chat_notifier::{ChatAdmins, ChatNotifier, NotifyError};
 pub use clock::Clock;
 pub use conversations::Conversations;
 pub use settings_store::{AppliedChange, ApplySettingError, SettingsStore};
+pub use update_cursor::UpdateCursor;
 pub use users::Users;
 
 #[cfg(feature = "mocks")]
 pub use {
-    audit::MockAudit, clock::MockClock, conversations::MockConversations, settings_store::MockSettingsStore,
-    users::MockUsers,
+    audit::MockAudit, chat_notifier::MockChatAdmins, chat_notifier::MockChatNotifier, clock::MockClock, conversations::MockConversations, settings_store::MockSettingsStore,
+    update_cursor::MockUpdateCursor, users::MockUsers,
 };
 
 use crate::WorkspaceId;

@@ -96,10 +96,12 @@ pub struct Member {
     pub last_seen: DateTime<Utc>,
 }
 
-/// Who performed an action: a person, the command line, or Storyline itself.
+/// Who performed an action: a person, a channel's admins (channel posts carry no user), the
+/// command line, or Storyline itself.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Actor {
     User(TelegramUserId),
+    Channel,
     Cli,
     System,
 }
@@ -108,13 +110,14 @@ impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::User(id) => write!(f, "user:{id}"),
+            Self::Channel => f.write_str("channel"),
             Self::Cli => f.write_str("cli"),
             Self::System => f.write_str("system"),
         }
     }
 }
 
-/// Stored actor text that is not `user:<id>`, `cli` or `system`.
+/// Stored actor text that is not `user:<id>`, `channel`, `cli` or `system`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unreadable actor {0:?}")]
 pub struct UnreadableActor(pub String);
@@ -124,6 +127,7 @@ impl FromStr for Actor {
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
         match input {
+            "channel" => Ok(Self::Channel),
             "cli" => Ok(Self::Cli),
             "system" => Ok(Self::System),
             other => other
@@ -141,7 +145,7 @@ mod tests {
 
     #[test]
     fn actors_round_trip_through_text() {
-        for actor in [Actor::Cli, Actor::System, Actor::User(TelegramUserId(-7)), Actor::User(TelegramUserId(99))] {
+        for actor in [Actor::Cli, Actor::Channel, Actor::System, Actor::User(TelegramUserId(-7)), Actor::User(TelegramUserId(99))] {
             assert_eq!(actor.to_string().parse::<Actor>(), Ok(actor));
         }
         assert!("user:abc".parse::<Actor>().is_err());

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
-use storyline_domain::ports::{Audit, Conversations, SettingsStore, Users};
+use storyline_domain::ports::{Audit, Conversations, SettingsStore, UpdateCursor, Users};
 use storyline_memory::MemoryStore;
 use storyline_postgres::PostgresStore;
 use storyline_sqlite::SqliteStore;
@@ -18,6 +18,7 @@ pub struct Stores {
     pub audit: Arc<dyn Audit>,
     pub users: Arc<dyn Users>,
     pub conversations: Arc<dyn Conversations>,
+    pub cursor: Arc<dyn UpdateCursor>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -29,13 +30,14 @@ impl std::fmt::Debug for Stores {
 impl Stores {
     fn of<S>(store: S) -> Self
     where
-        S: SettingsStore + Audit + Users + Conversations + Clone + 'static,
+        S: SettingsStore + Audit + Users + Conversations + UpdateCursor + Clone + 'static,
     {
         Self {
             settings: Arc::new(store.clone()),
             audit: Arc::new(store.clone()),
             users: Arc::new(store.clone()),
-            conversations: Arc::new(store),
+            conversations: Arc::new(store.clone()),
+            cursor: Arc::new(store),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod conversations;
+pub mod cursor;
 pub mod settings;
 pub mod users;
 

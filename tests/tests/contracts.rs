@@ -40,6 +40,9 @@ macro_rules! every_suite {
                 roles_are_given_per_workspace,
                 a_workspace_cannot_see_another_workspaces_members,
             }
+            cursor {
+                the_cursor_only_moves_forward_and_survives_a_restart,
+            }
             conversations {
                 a_prompt_waits_until_it_expires,
                 a_new_prompt_replaces_the_old_and_clearing_removes_it,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use storyline_domain::audit::{AuditAction, AuditEntry};
 use storyline_domain::conversation::PendingPrompt;
 use storyline_domain::ports::{
-    AppliedChange, ApplySettingError, Audit, AuditQuery, Conversations, SettingsStore, StoreError, Users,
+    AppliedChange, ApplySettingError, Audit, AuditQuery, Conversations, SettingsStore, StoreError, UpdateCursor, Users,
 };
 use storyline_domain::settings::{ChatSettings, SettingChange, SettingsDefaults, SettingsVersion};
 use storyline_domain::user::{Actor, Member, Role, TelegramUserId, User};
@@ -21,6 +21,7 @@ struct State {
     workspaces: HashMap<WorkspaceId, Tenant>,
     by_chat: HashMap<ChatId, WorkspaceId>,
     users: HashMap<TelegramUserId, User>,
+    last_update: Option<i64>,
 }
 
 /// Everything that belongs to one workspace.
@@ -257,5 +258,18 @@ impl Conversations for MemoryStore {
     async fn clear(&self, workspace: WorkspaceId, user: TelegramUserId) -> Result<bool, StoreError> {
         let mut state = self.state();
         Ok(state.workspaces.get_mut(&workspace).and_then(|t| t.prompts.remove(&user)).is_some())
+    }
+}
+
+#[async_trait]
+impl UpdateCursor for MemoryStore {
+    async fn last_update(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self.state().last_update)
+    }
+
+    async fn advance(&self, update_id: i64) -> Result<(), StoreError> {
+        let mut state = self.state();
+        state.last_update = state.last_update.max(Some(update_id));
+        Ok(())
     }
 }

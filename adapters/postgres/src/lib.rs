@@ -7,6 +7,7 @@
 
 mod audit;
 mod conversations;
+mod cursor;
 mod rows;
 mod settings;
 mod users;

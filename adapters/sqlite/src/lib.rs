@@ -8,6 +8,7 @@
 
 mod audit;
 mod conversations;
+mod cursor;
 mod rows;
 mod settings;
 mod users;

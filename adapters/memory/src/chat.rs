@@ -1,0 +1,102 @@
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use storyline_domain::ChatId;
+use storyline_domain::chat::{MessageId, PressId, Screen};
+use storyline_domain::ports::{ChatAdmins, ChatNotifier, NotifyError};
+use storyline_domain::user::TelegramUserId;
+
+/// One thing the bot did in a chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatCall {
+    Sent { chat: ChatId, message: MessageId, screen: Screen },
+    Edited { chat: ChatId, message: MessageId, screen: Screen },
+    Deleted { chat: ChatId, message: MessageId },
+    Answered { press: PressId, note: String, alert: bool },
+}
+
+/// A chat in memory: records what the bot shows and keeps each message's current screen.
+/// Clones share the same record.
+#[derive(Debug, Clone, Default)]
+pub struct RecordingChat(Arc<Mutex<Recording>>);
+
+#[derive(Debug, Default)]
+struct Recording {
+    calls: Vec<ChatCall>,
+    messages: HashMap<(ChatId, MessageId), Screen>,
+    next_message: i32,
+    admins: HashMap<ChatId, Vec<TelegramUserId>>,
+}
+
+impl RecordingChat {
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn recording(&self) -> MutexGuard<'_, Recording> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Everything the bot did, in order.
+    #[must_use]
+    pub fn calls(&self) -> Vec<ChatCall> {
+        self.recording().calls.clone()
+    }
+
+    /// Forgets the calls so far (the messages stay).
+    pub fn clear_calls(&self) {
+        self.recording().calls.clear();
+    }
+
+    /// A message's current screen; `None` once deleted.
+    #[must_use]
+    pub fn message(&self, chat: ChatId, message: MessageId) -> Option<Screen> {
+        self.recording().messages.get(&(chat, message)).cloned()
+    }
+
+    /// The chat's platform administrators.
+    pub fn set_admins(&self, chat: ChatId, admins: Vec<TelegramUserId>) {
+        self.recording().admins.insert(chat, admins);
+    }
+}
+
+#[async_trait]
+impl ChatNotifier for RecordingChat {
+    async fn send(&self, chat: ChatId, screen: &Screen) -> Result<MessageId, NotifyError> {
+        let mut recording = self.recording();
+        recording.next_message += 1;
+        let message = MessageId(recording.next_message);
+        recording.messages.insert((chat, message), screen.clone());
+        recording.calls.push(ChatCall::Sent { chat, message, screen: screen.clone() });
+        Ok(message)
+    }
+
+    async fn edit(&self, chat: ChatId, message: MessageId, screen: &Screen) -> Result<(), NotifyError> {
+        let mut recording = self.recording();
+        let shown = recording.messages.get_mut(&(chat, message)).ok_or(NotifyError::MessageGone)?;
+        *shown = screen.clone();
+        recording.calls.push(ChatCall::Edited { chat, message, screen: screen.clone() });
+        Ok(())
+    }
+
+    async fn delete(&self, chat: ChatId, message: MessageId) -> Result<(), NotifyError> {
+        let mut recording = self.recording();
+        recording.messages.remove(&(chat, message)).ok_or(NotifyError::MessageGone)?;
+        recording.calls.push(ChatCall::Deleted { chat, message });
+        Ok(())
+    }
+
+    async fn answer(&self, press: &PressId, note: &str, alert: bool) -> Result<(), NotifyError> {
+        self.recording().calls.push(ChatCall::Answered { press: press.clone(), note: note.to_owned(), alert });
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ChatAdmins for RecordingChat {
+    async fn administrators(&self, chat: ChatId) -> Result<Vec<TelegramUserId>, NotifyError> {
+        Ok(self.recording().admins.get(&chat).cloned().unwrap_or_default())
+    }
+}

@@ -1,0 +1,423 @@
+//! The bot without a transport (ARCHITECTURE "The bot without Telegram"): an [`Incoming`]
+//! command, message or button press goes to the use cases, and the answer goes out through the
+//! [`ChatNotifier`] as [`Screen`]s. The Telegram and console adapters only translate.
+//!
+//! - [`action`]: buttons' callback data, one versioned codec, checked against the workspace.
+//! - [`screens`]: what each menu shows.
+//! - [`answers`]: typed answers to Change prompts.
+//!
+//! Errors end here: [`Bot::handle`] logs their cause chain and tells the chat a short generic
+//! message, so an adapter never has to.
+
+pub mod action;
+mod answers;
+mod incoming;
+pub mod screens;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use storyline_domain::audit::{AuditAction, AuditEntry};
+use storyline_domain::chat::{MessageId, PressId, Screen};
+use storyline_domain::conversation::PendingPrompt;
+use storyline_domain::ports::{ChatAdmins, ChatNotifier, Clock, Conversations, NotifyError, StoreError, Users, Audit};
+use storyline_domain::settings::{SettingChange, Toggle};
+use storyline_domain::user::{Actor, Member, TelegramUserId};
+use storyline_domain::{ChatId, Workspace};
+
+pub use action::{Action, ActionError};
+pub use incoming::{Event, Incoming};
+
+use crate::settings::{SettingsError, SettingsService};
+
+/// Said when something failed that the person can do nothing about but try again.
+pub const GENERIC_FAILURE: &str = "Something went wrong on our side; nothing was changed. Please try again in a moment.";
+const ADMINS_ONLY: &str = "Admins only: ask an admin of this chat to change settings.";
+
+/// Who the bot serves and who may administer it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotConfig {
+    /// The team chat (one workspace per deployment for now).
+    pub team_chat: ChatId,
+    /// People who are admins everywhere (`ADMIN_TELEGRAM_USER_IDS`).
+    pub admin_ids: HashSet<TelegramUserId>,
+}
+
+/// The ports the bot talks through besides the settings use case.
+#[derive(Clone)]
+pub struct BotPorts {
+    pub users: Arc<dyn Users>,
+    pub audit: Arc<dyn Audit>,
+    pub conversations: Arc<dyn Conversations>,
+    pub notifier: Arc<dyn ChatNotifier>,
+    pub admins: Arc<dyn ChatAdmins>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for BotPorts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BotPorts").finish_non_exhaustive()
+    }
+}
+
+/// Why handling one incoming failed (logged, never shown verbatim).
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error("the store failed")]
+    Store(#[from] StoreError),
+    #[error("the chat could not be reached")]
+    Notify(#[from] NotifyError),
+}
+
+/// The conversation: turns what people do in the chat into use-case calls and screens.
+pub struct Bot {
+    settings: SettingsService,
+    ports: BotPorts,
+    config: BotConfig,
+    /// Workspaces by chat: they never move once created.
+    workspaces: Mutex<HashMap<ChatId, Workspace>>,
+}
+
+impl std::fmt::Debug for Bot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bot").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// One incoming, resolved: its workspace and the person behind it.
+struct Turn {
+    workspace: Workspace,
+    from: Option<Member>,
+}
+
+impl Turn {
+    fn actor(&self) -> Actor {
+        self.from.as_ref().map_or(Actor::Channel, |m| Actor::User(m.user.telegram_id))
+    }
+
+    fn chat(&self) -> ChatId {
+        self.workspace.chat_id
+    }
+}
+
+impl Bot {
+    #[must_use]
+    pub fn new(settings: SettingsService, ports: BotPorts, config: BotConfig) -> Self {
+        Self { settings, ports, config, workspaces: Mutex::new(HashMap::new()) }
+    }
+
+    /// Handles one incoming to the end. Never fails: a failure is logged with its cause chain
+    /// and the chat gets [`GENERIC_FAILURE`].
+    #[tracing::instrument(skip_all, fields(chat_id = %incoming.chat, user_id = incoming.from.as_ref().map(|u| u.telegram_id.0)))]
+    pub async fn handle(&self, incoming: Incoming) {
+        let press = match &incoming.event {
+            Event::Press { id, .. } => Some(id.clone()),
+            _ => None,
+        };
+        let chat = incoming.chat;
+        if let Err(error) = self.try_handle(incoming).await {
+            tracing::error!(error = %error_chain(&error), "could not handle an update");
+            let told = match press {
+                Some(press) => self.ports.notifier.answer(&press, GENERIC_FAILURE, true).await.map(|_| ()),
+                None => self.ports.notifier.send(chat, &Screen::new(GENERIC_FAILURE)).await.map(|_| ()),
+            };
+            if let Err(error) = told {
+                tracing::warn!(error = %error_chain(&error), "could not tell the chat about the failure");
+            }
+        }
+    }
+
+    async fn try_handle(&self, incoming: Incoming) -> Result<(), BotError> {
+        if incoming.chat != self.config.team_chat {
+            return self.refuse_other_chat(&incoming).await;
+        }
+        let workspace = self.workspace(&incoming).await?;
+        let now = self.ports.clock.now();
+        let from = match &incoming.from {
+            Some(user) => Some(self.ports.users.record_contact(workspace.id, user, now).await?),
+            None => None,
+        };
+        let turn = Turn { workspace, from };
+        match incoming.event {
+            Event::Command { name, args, message } => {
+                self.log(&turn, AuditAction::Command, format!("/{name} {args}").trim_end()).await?;
+                self.command(&turn, &name, &args, message).await
+            }
+            Event::Text { text, .. } => self.answer_prompt(&turn, &text).await,
+            Event::Press { id, data, message } => self.press(&turn, &id, &data, message).await,
+        }
+    }
+
+    async fn refuse_other_chat(&self, incoming: &Incoming) -> Result<(), BotError> {
+        tracing::info!(chat_id = %incoming.chat, "refused an update from a chat this bot does not serve");
+        let notifier = &self.ports.notifier;
+        match &incoming.event {
+            Event::Command { .. } => {
+                notifier.send(incoming.chat, &Screen::new("Sorry, this bot serves one team chat only, and this is not it.")).await?;
+            }
+            Event::Press { id, .. } => notifier.answer(id, "This bot does not serve this chat.", false).await?,
+            Event::Text { .. } => {}
+        }
+        Ok(())
+    }
+
+    async fn workspace(&self, incoming: &Incoming) -> Result<Workspace, BotError> {
+        let cached = self.workspaces.lock().unwrap_or_else(PoisonError::into_inner).get(&incoming.chat).cloned();
+        if let Some(workspace) = cached {
+            return Ok(workspace);
+        }
+        let name = incoming.chat_title.clone().unwrap_or_else(|| format!("Chat {}", incoming.chat));
+        let workspace = self.settings.workspace_for_chat(incoming.chat, &name).await?;
+        self.workspaces.lock().unwrap_or_else(PoisonError::into_inner).insert(incoming.chat, workspace.clone());
+        Ok(workspace)
+    }
+
+    /// C8: every command and button press is logged.
+    async fn log(&self, turn: &Turn, action: AuditAction, subject: &str) -> Result<(), BotError> {
+        let entry = AuditEntry {
+            at: self.ports.clock.now(),
+            actor: turn.actor(),
+            action,
+            subject: subject.chars().take(64).collect(),
+            old: None,
+            new: None,
+        };
+        self.ports.audit.record(turn.workspace.id, &entry).await?;
+        Ok(())
+    }
+
+    /// S8: workspace admins and owners, the configured admin ids, and the chat's own
+    /// administrators. A channel post (no user) comes from a channel admin.
+    async fn is_admin(&self, turn: &Turn) -> bool {
+        let Some(member) = &turn.from else {
+            return true;
+        };
+        let id = member.user.telegram_id;
+        if member.role.is_admin() || self.config.admin_ids.contains(&id) {
+            return true;
+        }
+        match self.ports.admins.administrators(turn.chat()).await {
+            Ok(admins) => admins.contains(&id),
+            Err(error) => {
+                tracing::warn!(error = %error_chain(&error), "could not ask the chat for its administrators; refusing");
+                false
+            }
+        }
+    }
+
+    async fn say(&self, turn: &Turn, screen: impl Into<Screen>) -> Result<MessageId, BotError> {
+        Ok(self.ports.notifier.send(turn.chat(), &screen.into()).await?)
+    }
+
+    async fn settings_screen(&self, turn: &Turn) -> Result<Screen, BotError> {
+        let settings = self.settings.current(turn.workspace.id).await?;
+        let paused_by = match settings.pause.as_ref().map(|p| &p.by) {
+            Some(Actor::User(id)) => {
+                self.ports.users.member(turn.workspace.id, *id).await?.map(|m| m.user.display_name())
+            }
+            _ => None,
+        };
+        Ok(screens::settings(&turn.workspace, &settings, paused_by.as_deref()))
+    }
+
+    async fn command(&self, turn: &Turn, name: &str, args: &str, _message: MessageId) -> Result<(), BotError> {
+        match name {
+            "start" => self.say(turn, screens::start(&turn.workspace)).await.map(|_| ()),
+            "help" => self.say(turn, screens::help()).await.map(|_| ()),
+            "settings" => {
+                let screen = self.settings_screen(turn).await?;
+                self.say(turn, screen).await.map(|_| ())
+            }
+            "status" => {
+                let settings = self.settings.current(turn.workspace.id).await?;
+                self.say(turn, screens::status(&turn.workspace, &settings, self.ports.clock.now())).await.map(|_| ())
+            }
+            "pause" => self.set_flag(turn, Toggle::Paused, Some(true)).await,
+            "resume" => self.set_flag(turn, Toggle::Paused, Some(false)).await,
+            "dryrun" => match args.to_ascii_lowercase().as_str() {
+                "" => self.set_flag(turn, Toggle::DryRun, None).await,
+                "on" | "true" => self.set_flag(turn, Toggle::DryRun, Some(true)).await,
+                "off" | "false" => self.set_flag(turn, Toggle::DryRun, Some(false)).await,
+                _ => self.say(turn, "Use /dryrun to switch it, or /dryrun on, /dryrun off.").await.map(|_| ()),
+            },
+            "cancel" => self.cancel_prompt(turn).await,
+            _ => {
+                let shown: String = name.chars().take(32).collect();
+                self.say(turn, format!("I don't know /{shown}. /help lists what I understand.")).await.map(|_| ())
+            }
+        }
+    }
+
+    /// `/pause`, `/resume`, `/dryrun`: the same settings use case as the buttons (S5).
+    async fn set_flag(&self, turn: &Turn, toggle: Toggle, on: Option<bool>) -> Result<(), BotError> {
+        if !self.is_admin(turn).await {
+            return self.say(turn, ADMINS_ONLY).await.map(|_| ());
+        }
+        let change = on.map_or(SettingChange::Toggle(toggle), |on| SettingChange::Set(toggle, on));
+        let applied = self.settings.change(turn.workspace.id, change, &turn.actor()).await?;
+        let now_on = applied.after.flag(toggle);
+        let text = match (toggle, now_on, applied.changes.is_empty()) {
+            (Toggle::Paused, true, true) => "Posting is already paused. /resume restarts it.",
+            (Toggle::Paused, true, false) => "⏸ Paused. Nothing will be posted until /resume.",
+            (Toggle::Paused, false, true) => "Posting is not paused.",
+            (Toggle::Paused, false, false) => "▶️ Posting resumed.",
+            (_, true, true) => "Dry run is already on.",
+            (_, false, true) => "Dry run is already off.",
+            (_, true, false) => "🧪 Dry run is on: everything happens except the real publishing.",
+            (_, false, false) => "Dry run is off: stories are published for real.",
+        };
+        self.say(turn, text).await.map(|_| ())
+    }
+
+    async fn press(&self, turn: &Turn, press: &PressId, data: &str, message: Option<MessageId>) -> Result<(), BotError> {
+        let action = match Action::decode(data, turn.workspace.id) {
+            Ok(action) => action,
+            Err(refused) => {
+                let shown: String = data.chars().take(64).collect();
+                tracing::warn!(data = %shown, reason = %refused, "refused a button press");
+                self.log(turn, AuditAction::Button, &format!("refused: {shown}")).await?;
+                self.ports.notifier.answer(press, "This button is no longer valid. Open /settings again.", false).await?;
+                return Ok(());
+            }
+        };
+        self.log(turn, AuditAction::Button, &format!("{action:?}")).await?;
+        if action.needs_admin() && !self.is_admin(turn).await {
+            self.ports.notifier.answer(press, ADMINS_ONLY, true).await?;
+            return Ok(());
+        }
+        match action {
+            Action::Toggle(toggle) => {
+                let applied = self.settings.change(turn.workspace.id, SettingChange::Toggle(toggle), &turn.actor()).await?;
+                let note = match (toggle, applied.after.flag(toggle)) {
+                    (Toggle::DryRun, on) => format!("Dry run {}", if on { "ON" } else { "off" }),
+                    (Toggle::InstagramApi, on) => format!("Instagram API {}", if on { "ON" } else { "off" }),
+                    (Toggle::Paused, true) => "Paused".to_owned(),
+                    (Toggle::Paused, false) => "Resumed".to_owned(),
+                };
+                self.ports.notifier.answer(press, &note, false).await?;
+                let screen = self.settings_screen(turn).await?;
+                self.show(turn, message, &screen).await
+            }
+            Action::Change(kind) => {
+                let Some(member) = &turn.from else {
+                    self.ports.notifier.answer(press, "Change needs a person to answer: use the bot in a group.", true).await?;
+                    return Ok(());
+                };
+                let prompt = PendingPrompt::new(member.user.telegram_id, kind, message.map(|m| m.0), self.ports.clock.now());
+                self.ports.conversations.put(turn.workspace.id, &prompt).await?;
+                self.ports.notifier.answer(press, "Send the new value as your next message", false).await?;
+                self.say(turn, screens::prompt(kind)).await.map(|_| ())
+            }
+            Action::Settings => {
+                self.ports.notifier.answer(press, "", false).await?;
+                let screen = self.settings_screen(turn).await?;
+                self.show(turn, message, &screen).await
+            }
+            Action::Status => {
+                self.ports.notifier.answer(press, "", false).await?;
+                let settings = self.settings.current(turn.workspace.id).await?;
+                let screen = screens::status(&turn.workspace, &settings, self.ports.clock.now());
+                self.show(turn, message, &screen).await
+            }
+            Action::Close => {
+                self.ports.notifier.answer(press, "Closed", false).await?;
+                match message {
+                    Some(message) => match self.ports.notifier.delete(turn.chat(), message).await {
+                        Ok(()) | Err(NotifyError::MessageGone) => Ok(()),
+                        Err(error) => Err(error.into()),
+                    },
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// Shows `screen` in place of `message`, or as a new message when that one is gone.
+    async fn show(&self, turn: &Turn, message: Option<MessageId>, screen: &Screen) -> Result<(), BotError> {
+        if let Some(message) = message {
+            match self.ports.notifier.edit(turn.chat(), message, screen).await {
+                Ok(()) => return Ok(()),
+                Err(NotifyError::MessageGone) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        self.ports.notifier.send(turn.chat(), screen).await?;
+        Ok(())
+    }
+
+    async fn cancel_prompt(&self, turn: &Turn) -> Result<(), BotError> {
+        let Some(member) = &turn.from else {
+            return Ok(());
+        };
+        let had = self.ports.conversations.clear(turn.workspace.id, member.user.telegram_id).await?;
+        let text = if had { "Cancelled; nothing changed." } else { "There was nothing to cancel." };
+        self.say(turn, text).await.map(|_| ())
+    }
+
+    /// A message that may answer a Change prompt (S3). Messages from people with no prompt
+    /// waiting are not for the bot.
+    async fn answer_prompt(&self, turn: &Turn, text: &str) -> Result<(), BotError> {
+        let Some(member) = &turn.from else {
+            return Ok(());
+        };
+        let user = member.user.telegram_id;
+        let Some(prompt) = self.ports.conversations.pending(turn.workspace.id, user, self.ports.clock.now()).await?
+        else {
+            return Ok(());
+        };
+        if answers::is_cancel(text) {
+            return self.cancel_prompt(turn).await;
+        }
+        if !self.is_admin(turn).await {
+            self.ports.conversations.clear(turn.workspace.id, user).await?;
+            return self.say(turn, ADMINS_ONLY).await.map(|_| ());
+        }
+        let change = match answers::parse(prompt.kind, text) {
+            Ok(change) => change,
+            Err(problem) => {
+                return self.say(turn, format!("{problem} Nothing changed; try again, or send cancel.")).await.map(|_| ());
+            }
+        };
+        let applied = match self.settings.change(turn.workspace.id, change, &turn.actor()).await {
+            Ok(applied) => applied,
+            Err(SettingsError::Invalid(problem)) => {
+                let text = format!("That doesn't work: {problem}. Nothing changed; try again, or send cancel.");
+                return self.say(turn, text).await.map(|_| ());
+            }
+            Err(other) => return Err(other.into()),
+        };
+        self.ports.conversations.clear(turn.workspace.id, user).await?;
+        let said = if applied.changes.is_empty() {
+            "That is already the value; nothing changed.".to_owned()
+        } else {
+            applied.changes.iter().map(|c| format!("✅ {}: {} → {}", answers::label(c.key), c.old, c.new)).collect::<Vec<_>>().join("\n")
+        };
+        self.say(turn, said).await?;
+        if let Some(menu) = prompt.message_id {
+            let screen = self.settings_screen(turn).await?;
+            match self.ports.notifier.edit(turn.chat(), MessageId(menu), &screen).await {
+                Ok(()) | Err(NotifyError::MessageGone) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An error with its causes, one after another, for a log line.
+#[must_use]
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,122 @@
+//! What a button does, and the one codec between an [`Action`] and a button's callback data.
+//!
+//! Callback data is untrusted input: anyone can send any bytes. The format is
+//! `1:<workspace tag>:<code>` — a version, the first 8 hex digits of the workspace id the button
+//! was made for, and a short code. It never exceeds 64 bytes (Telegram's limit). Decoding checks
+//! the version, the workspace and the code, and fails closed.
+
+use storyline_domain::WorkspaceId;
+use storyline_domain::conversation::PromptKind;
+use storyline_domain::settings::Toggle;
+
+/// Telegram refuses callback data longer than this.
+pub const MAX_CALLBACK_BYTES: usize = 64;
+const VERSION: &str = "1";
+
+/// Something a button asks the bot to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Toggle(Toggle),
+    /// Ask for a new value.
+    Change(PromptKind),
+    /// Show (or refresh) the settings menu.
+    Settings,
+    Status,
+    /// Remove the menu.
+    Close,
+}
+
+impl Action {
+    const TABLE: [(Self, &'static str); 9] = [
+        (Self::Toggle(Toggle::DryRun), "t.dry"),
+        (Self::Toggle(Toggle::InstagramApi), "t.api"),
+        (Self::Toggle(Toggle::Paused), "t.pause"),
+        (Self::Change(PromptKind::PostsPerDay), "c.ppd"),
+        (Self::Change(PromptKind::PostingHours), "c.hours"),
+        (Self::Change(PromptKind::TimeZone), "c.tz"),
+        (Self::Settings, "settings"),
+        (Self::Status, "status"),
+        (Self::Close, "close"),
+    ];
+
+    fn code(self) -> &'static str {
+        Self::TABLE.iter().find(|(action, _)| *action == self).map_or("", |(_, code)| code)
+    }
+
+    /// Whether only a workspace admin may do this (FEATURES S8).
+    #[must_use]
+    pub const fn needs_admin(self) -> bool {
+        matches!(self, Self::Toggle(_) | Self::Change(_))
+    }
+
+    /// The callback data for this action on a button of `workspace`.
+    #[must_use]
+    pub fn encode(self, workspace: WorkspaceId) -> String {
+        format!("{VERSION}:{}:{}", tag(workspace), self.code())
+    }
+
+    /// The action behind `data`, if it is well formed and was made for `workspace`.
+    ///
+    /// # Errors
+    /// [`ActionError`] saying why the data was refused.
+    pub fn decode(data: &str, workspace: WorkspaceId) -> Result<Self, ActionError> {
+        if data.len() > MAX_CALLBACK_BYTES {
+            return Err(ActionError::Malformed);
+        }
+        let mut parts = data.split(':');
+        let (Some(version), Some(owner), Some(code), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(ActionError::Malformed);
+        };
+        if version != VERSION {
+            return Err(ActionError::Stale);
+        }
+        if owner != tag(workspace) {
+            return Err(ActionError::OtherWorkspace);
+        }
+        Self::TABLE.iter().find(|(_, known)| *known == code).map(|(action, _)| *action).ok_or(ActionError::Malformed)
+    }
+}
+
+/// Why callback data was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ActionError {
+    #[error("the button's data is not something this bot made")]
+    Malformed,
+    #[error("the button is from an older version of the bot")]
+    Stale,
+    #[error("the button belongs to another workspace")]
+    OtherWorkspace,
+}
+
+fn tag(workspace: WorkspaceId) -> String {
+    workspace.as_uuid().simple().to_string()[..8].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_round_trips_within_sixty_four_bytes() {
+        let workspace = WorkspaceId::new();
+        for (action, _) in Action::TABLE {
+            let data = action.encode(workspace);
+            assert!(data.len() <= MAX_CALLBACK_BYTES, "{data}");
+            assert_eq!(Action::decode(&data, workspace), Ok(action));
+        }
+    }
+
+    #[test]
+    fn forged_stale_and_malformed_data_is_refused() {
+        let workspace = WorkspaceId::new();
+        let other = WorkspaceId::new();
+        let data = Action::Toggle(Toggle::DryRun).encode(other);
+        assert_eq!(Action::decode(&data, workspace), Err(ActionError::OtherWorkspace));
+        let stale = data.replacen('1', "0", 1);
+        assert_eq!(Action::decode(&stale, other), Err(ActionError::Stale));
+        for junk in ["", ":", "1::", "1:x:t.dry:extra", "🎉", "1:abcdefgh:drop table", &"9".repeat(65)] {
+            assert!(Action::decode(junk, workspace).is_err(), "{junk:?}");
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! What arrives from a chat, in the bot's own words (no transport types).
+
+use storyline_domain::ChatId;
+use storyline_domain::chat::{MessageId, PressId};
+use storyline_domain::user::User;
+
+/// One thing that happened in a chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    pub chat: ChatId,
+    /// The chat's title, for naming a new workspace.
+    pub chat_title: Option<String>,
+    /// Who did it; `None` for a channel post (only channel admins can post there).
+    pub from: Option<User>,
+    pub event: Event,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// `/name args` (a `@botname` suffix already removed or not: the bot strips it).
+    Command { name: String, args: String, message: MessageId },
+    /// Any other message; `text` is empty for a message without text (a sticker, a photo).
+    Text { text: String, message: MessageId },
+    /// A button press with its untrusted callback data, on the message that carried the button.
+    Press { id: PressId, data: String, message: Option<MessageId> },
+}
+
+impl Event {
+    /// Splits a message into a command or plain text.
+    #[must_use]
+    pub fn from_message(text: &str, message: MessageId) -> Self {
+        let trimmed = text.trim();
+        if let Some(rest) = trimmed.strip_prefix('/') {
+            let (word, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            let name = word.split('@').next().unwrap_or_default().to_ascii_lowercase();
+            if !name.is_empty() {
+                return Self::Command { name, args: args.trim().to_owned(), message };
+            }
+        }
+        Self::Text { text: text.to_owned(), message }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_lose_their_bot_name_and_keep_their_arguments() {
+        let event = Event::from_message("/DryRun@storyline_bot  off ", MessageId(1));
+        assert_eq!(event, Event::Command { name: "dryrun".into(), args: "off".into(), message: MessageId(1) });
+        assert!(matches!(Event::from_message("7", MessageId(2)), Event::Text { .. }));
+        assert!(matches!(Event::from_message("/", MessageId(3)), Event::Text { .. }));
+    }
+}

@@ -1,0 +1,155 @@
+//! The bot's screens. Every string from outside (workspace names, user names) goes in as a raw
+//! span; adapters escape it.
+
+use chrono::{DateTime, Timelike, Utc};
+use storyline_domain::Workspace;
+use storyline_domain::chat::{Button, ButtonTarget, Screen, Text};
+use storyline_domain::conversation::PromptKind;
+use storyline_domain::settings::{ChatSettings, Hour, Toggle};
+
+use super::action::Action;
+
+fn button(label: impl Into<String>, action: Action, workspace: &Workspace) -> Button {
+    Button { label: label.into(), target: ButtonTarget::Press(action.encode(workspace.id)) }
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on { "ON" } else { "off" }
+}
+
+/// `/settings` (FEATURES S1): every setting at a glance, a button for each.
+#[must_use]
+pub fn settings(workspace: &Workspace, settings: &ChatSettings, paused_by: Option<&str>) -> Screen {
+    let zone = settings.time_zone.name();
+    let mut text = Text::new()
+        .bold("⚙️ Settings — ")
+        .bold(workspace.name.clone())
+        .line()
+        .line()
+        .plain("Dry run: ")
+        .bold(on_off(settings.dry_run))
+        .line()
+        .plain("Instagram API: ")
+        .bold(on_off(settings.instagram_api))
+        .line()
+        .plain("Posting: ");
+    text = match &settings.pause {
+        None => text.bold("Active"),
+        Some(pause) => text.bold("Paused").plain(format!(
+            " since {} by ",
+            pause.at.with_timezone(&settings.time_zone).format("%Y-%m-%d %H:%M %Z")
+        ))
+        .plain(paused_by.map_or_else(|| pause.by.to_string(), ToOwned::to_owned)),
+    };
+    let text = text
+        .line()
+        .plain("Posts per day: ")
+        .bold(settings.posts_per_day.to_string())
+        .line()
+        .plain("Posting hours: ")
+        .bold(settings.window.to_string())
+        .plain(format!(" ({zone})"))
+        .line()
+        .plain("Instagram account: ")
+        .italic("Not set up")
+        .line()
+        .plain("Media source: ")
+        .italic("Not set up");
+    let check = |on: bool| if on { "✅" } else { "⬜" };
+    Screen::new(text)
+        .row(vec![
+            button(format!("{} Dry run: {}", check(settings.dry_run), on_off(settings.dry_run)), Action::Toggle(Toggle::DryRun), workspace),
+            button(
+                format!("{} Instagram API: {}", check(settings.instagram_api), on_off(settings.instagram_api)),
+                Action::Toggle(Toggle::InstagramApi),
+                workspace,
+            ),
+        ])
+        .row(vec![button(
+            if settings.is_paused() { "⏸ Paused — press to resume" } else { "▶️ Active — press to pause" },
+            Action::Toggle(Toggle::Paused),
+            workspace,
+        )])
+        .row(vec![button(
+            format!("Posts/day: {} · Change", settings.posts_per_day),
+            Action::Change(PromptKind::PostsPerDay),
+            workspace,
+        )])
+        .row(vec![
+            button(format!("Hours: {} · Change", settings.window), Action::Change(PromptKind::PostingHours), workspace),
+            button(format!("Zone: {zone} · Change"), Action::Change(PromptKind::TimeZone), workspace),
+        ])
+        .row(vec![button("📊 Status", Action::Status, workspace), button("✖ Close", Action::Close, workspace)])
+}
+
+/// `/status` (the settings part; the queue joins it with the scheduler).
+#[must_use]
+pub fn status(workspace: &Workspace, settings: &ChatSettings, now: DateTime<Utc>) -> Screen {
+    let local = now.with_timezone(&settings.time_zone);
+    let inside = Hour::new(u8::try_from(local.hour()).unwrap_or_default()).is_ok_and(|h| settings.window.contains(h));
+    let text = Text::new()
+        .bold("📊 Status — ")
+        .bold(workspace.name.clone())
+        .line()
+        .line()
+        .plain("Posting: ")
+        .bold(if settings.is_paused() { "Paused" } else { "Active" })
+        .line()
+        .plain("Dry run: ")
+        .bold(on_off(settings.dry_run))
+        .plain(" · Instagram API: ")
+        .bold(on_off(settings.instagram_api))
+        .line()
+        .plain(format!("{} posts a day, {} ({})", settings.posts_per_day, settings.window, settings.time_zone.name()))
+        .line()
+        .plain(format!(
+            "Now: {} — {} posting hours",
+            local.format("%Y-%m-%d %H:%M %Z"),
+            if inside { "inside" } else { "outside" }
+        ))
+        .line()
+        .plain("Instagram account: ")
+        .italic("Not set up");
+    Screen::new(text)
+        .row(vec![button("⚙️ Settings", Action::Settings, workspace), button("✖ Close", Action::Close, workspace)])
+}
+
+/// What a Change button asks for.
+#[must_use]
+pub fn prompt(kind: PromptKind) -> Screen {
+    let (what, example) = match kind {
+        PromptKind::PostsPerDay => ("the number of posts per day, a whole number from 1 to 50", "7"),
+        PromptKind::PostingHours => ("the posting hours as start-end, hours from 0 to 23 (start ≠ end; 22-2 wraps midnight)", "9-17"),
+        PromptKind::TimeZone => ("the time zone, an IANA name", "Europe/Berlin"),
+    };
+    Screen::new(
+        Text::new()
+            .plain(format!("Send {what}, for example "))
+            .code(example)
+            .plain(". Send ")
+            .code("cancel")
+            .plain(" to keep the current value. (Only your next message counts; this expires in 10 minutes.)"),
+    )
+}
+
+#[must_use]
+pub fn help() -> Screen {
+    Screen::new(
+        Text::new()
+            .bold("Storyline")
+            .plain(" schedules this team's Instagram Stories.")
+            .line()
+            .line()
+            .plain("/settings — the settings menu\n/status — what the bot is doing\n/pause, /resume — stop or restart posting\n/dryrun [on|off] — dry run: everything but the real publishing\n/help — this list\n\nEveryone can read; only admins can change settings."),
+    )
+}
+
+#[must_use]
+pub fn start(workspace: &Workspace) -> Screen {
+    Screen::new(
+        Text::new()
+            .plain("Hello! Storyline serves ")
+            .bold(workspace.name.clone())
+            .plain(" here. Open /settings to see how it posts, or /help for every command."),
+    )
+}

@@ -1,0 +1,354 @@
+//! The whole conversation on the in-memory stores and a recording chat: no network.
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use storyline_domain::audit::AuditAction;
+use storyline_domain::chat::{ButtonTarget, MessageId, PressId, Screen};
+use storyline_domain::ports::{AuditQuery, MockSettingsStore, SettingsStore, StoreError, Users as _};
+use storyline_domain::settings::{ChatSettings, SettingsDefaults};
+use storyline_domain::user::{Role, User};
+use storyline_memory::{ChatCall, ManualClock, MemoryStore, RecordingChat};
+
+use super::*;
+
+const TEAM: ChatId = ChatId(-100_200);
+const ALICE: TelegramUserId = TelegramUserId(1);
+const BOB: TelegramUserId = TelegramUserId(2);
+
+struct World {
+    bot: Bot,
+    store: MemoryStore,
+    chat: RecordingChat,
+    clock: ManualClock,
+    next: i32,
+}
+
+fn user(id: TelegramUserId, name: &str) -> User {
+    User { telegram_id: id, username: Some(name.to_lowercase()), first_name: name.to_owned(), last_name: None }
+}
+
+fn name_of(id: TelegramUserId) -> &'static str {
+    match id {
+        ALICE => "Alice",
+        BOB => "Bob",
+        _ => "Carol",
+    }
+}
+
+fn world_with(settings_store: Arc<dyn SettingsStore>, store: MemoryStore) -> World {
+    let chat = RecordingChat::new();
+    let clock = ManualClock::at(Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).single().unwrap_or_default());
+    let settings =
+        SettingsService::new(settings_store, Arc::new(store.clone()), Arc::new(clock.clone()), SettingsDefaults::default());
+    let ports = BotPorts {
+        users: Arc::new(store.clone()),
+        audit: Arc::new(store.clone()),
+        conversations: Arc::new(store.clone()),
+        notifier: Arc::new(chat.clone()),
+        admins: Arc::new(chat.clone()),
+        clock: Arc::new(clock.clone()),
+    };
+    let config = BotConfig { team_chat: TEAM, admin_ids: HashSet::from([ALICE]) };
+    World { bot: Bot::new(settings, ports, config), store, chat, clock, next: 100 }
+}
+
+fn world() -> World {
+    let store = MemoryStore::new();
+    world_with(Arc::new(store.clone()), store)
+}
+
+impl World {
+    async fn say(&mut self, from: TelegramUserId, text: &str) {
+        self.next += 1;
+        let incoming = Incoming {
+            chat: TEAM,
+            chat_title: Some("The Team".to_owned()),
+            from: Some(user(from, name_of(from))),
+            event: Event::from_message(text, MessageId(self.next)),
+        };
+        self.bot.handle(incoming).await;
+    }
+
+    async fn press(&mut self, from: TelegramUserId, message: MessageId, data: &str) -> PressId {
+        self.next += 1;
+        let id = PressId(format!("press-{}", self.next));
+        let incoming = Incoming {
+            chat: TEAM,
+            chat_title: None,
+            from: Some(user(from, name_of(from))),
+            event: Event::Press { id: id.clone(), data: data.to_owned(), message: Some(message) },
+        };
+        self.bot.handle(incoming).await;
+        id
+    }
+
+    /// The last message the bot sent, with its id.
+    fn last_sent(&self) -> (MessageId, Screen) {
+        self.chat
+            .calls()
+            .into_iter()
+            .rev()
+            .find_map(|call| match call {
+                ChatCall::Sent { message, screen, .. } => Some((message, screen)),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("the bot sent nothing: {:?}", self.chat.calls()))
+    }
+
+    fn answers(&self) -> Vec<String> {
+        self.chat
+            .calls()
+            .into_iter()
+            .filter_map(|call| match call {
+                ChatCall::Answered { note, .. } => Some(note),
+                _ => None,
+            })
+            .collect()
+    }
+
+    async fn settings(&self) -> ChatSettings {
+        let workspace = self.store.workspace_by_chat(TEAM).await.ok().flatten().unwrap_or_else(|| panic!("no workspace"));
+        self.store.settings(workspace.id).await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    async fn workspace(&self) -> Workspace {
+        self.store.workspace_by_chat(TEAM).await.ok().flatten().unwrap_or_else(|| panic!("no workspace"))
+    }
+}
+
+fn button_data(screen: &Screen, label_part: &str) -> String {
+    screen
+        .buttons()
+        .find_map(|b| match &b.target {
+            ButtonTarget::Press(data) if b.label.contains(label_part) => Some(data.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no button {label_part:?} in {screen:?}"))
+}
+
+fn labels(screen: &Screen) -> Vec<String> {
+    screen.buttons().map(|b| b.label.clone()).collect()
+}
+
+#[tokio::test]
+async fn settings_shows_every_setting_and_a_toggle_flips_it_in_place() {
+    let mut world = world();
+    world.say(ALICE, "/settings").await;
+    let (menu, screen) = world.last_sent();
+    let text = screen.text.to_plain();
+    for expected in ["Dry run: ON", "Instagram API: off", "Posting: Active", "Posts per day: 3", "14:00–02:00 (UTC)", "Instagram account: Not set up", "Media source: Not set up"] {
+        assert!(text.contains(expected), "{expected:?} missing from {text}");
+    }
+    let labels = labels(&screen);
+    for expected in ["Dry run: ON", "Instagram API: off", "Active", "Posts/day: 3", "Hours:", "Zone: UTC", "Status", "Close"] {
+        assert!(labels.iter().any(|l| l.contains(expected)), "{expected:?} missing from {labels:?}");
+    }
+
+    world.chat.clear_calls();
+    world.press(ALICE, menu, &button_data(&screen, "Dry run")).await;
+    assert_eq!(world.answers(), vec!["Dry run off"]);
+    let edited = world.chat.message(TEAM, menu).unwrap_or_default();
+    assert!(labels_contain(&edited, "Dry run: off"), "{edited:?}");
+    assert!(!world.settings().await.dry_run, "the database agrees");
+
+    world.press(ALICE, menu, &button_data(&edited, "Dry run")).await;
+    assert!(world.settings().await.dry_run, "a second press flips it back");
+}
+
+fn labels_contain(screen: &Screen, part: &str) -> bool {
+    screen.buttons().any(|b| b.label.contains(part))
+}
+
+#[tokio::test]
+async fn a_member_pressing_a_toggle_is_told_admins_only_and_nothing_changes() {
+    let mut world = world();
+    world.say(BOB, "/settings").await;
+    let (menu, screen) = world.last_sent();
+    world.press(BOB, menu, &button_data(&screen, "Instagram API")).await;
+    assert_eq!(world.answers(), vec![ADMINS_ONLY]);
+    assert!(!world.settings().await.instagram_api);
+    assert_eq!(world.chat.message(TEAM, menu), Some(screen), "the menu is untouched");
+}
+
+#[tokio::test]
+async fn chat_administrators_and_promoted_members_are_admins() {
+    let mut world = world();
+    world.say(BOB, "/settings").await;
+    let (menu, screen) = world.last_sent();
+    world.chat.set_admins(TEAM, vec![BOB]);
+    world.press(BOB, menu, &button_data(&screen, "Instagram API")).await;
+    assert!(world.settings().await.instagram_api, "a Telegram chat admin may change settings");
+
+    let carol = TelegramUserId(3);
+    let workspace = world.workspace().await;
+    world.store.set_role(workspace.id, carol, Role::Admin, world.clock.now()).await.unwrap_or_else(|e| panic!("{e}"));
+    world.press(carol, menu, &button_data(&screen, "Instagram API")).await;
+    assert!(!world.settings().await.instagram_api, "a promoted member may change settings");
+}
+
+#[tokio::test]
+async fn forged_stale_and_malformed_presses_change_nothing() {
+    let mut world = world();
+    world.say(ALICE, "/settings").await;
+    let (menu, screen) = world.last_sent();
+    let genuine = button_data(&screen, "Dry run");
+    let other_workspace = Action::Toggle(Toggle::DryRun).encode(storyline_domain::WorkspaceId::new());
+    for forged in [other_workspace.as_str(), "", "1:zzzzzzzz:t.dry", "0:abc:t.dry", &genuine.replace("t.dry", "t.nuke"), &"x".repeat(500), "🎉🎉"] {
+        world.chat.clear_calls();
+        world.press(ALICE, menu, forged).await;
+        assert_eq!(world.answers().len(), 1, "{forged:?} is answered once");
+        assert!(world.answers()[0].contains("no longer valid"), "{forged:?}: {:?}", world.answers());
+    }
+    assert_eq!(world.settings().await, ChatSettings::from_defaults(&SettingsDefaults::default()));
+}
+
+#[tokio::test]
+async fn change_posts_per_day_refuses_bad_answers_then_takes_a_good_one() {
+    let mut world = world();
+    world.say(ALICE, "/settings").await;
+    let (menu, screen) = world.last_sent();
+    world.press(ALICE, menu, &button_data(&screen, "Posts/day")).await;
+    assert!(world.last_sent().1.text.to_plain().contains("from 1 to 50"));
+    for bad in ["0", "abc", "", "51", "99999999999", "🎉"] {
+        world.say(ALICE, bad).await;
+        let said = world.last_sent().1.text.to_plain();
+        assert!(said.contains("from 1 to 50") && said.contains("Nothing changed"), "{bad:?}: {said}");
+    }
+    assert_eq!(world.settings().await.posts_per_day.get(), 3);
+
+    world.say(BOB, "9").await;
+    assert_eq!(world.settings().await.posts_per_day.get(), 3, "only the person asked can answer");
+
+    world.say(ALICE, "7").await;
+    assert_eq!(world.settings().await.posts_per_day.get(), 7);
+    assert!(world.last_sent().1.text.to_plain().contains("Posts per day: 3 → 7"));
+    assert!(labels_contain(&world.chat.message(TEAM, menu).unwrap_or_default(), "Posts/day: 7"), "the menu is refreshed");
+
+    let sent_before = world.chat.calls().len();
+    world.say(ALICE, "8").await;
+    assert_eq!(world.chat.calls().len(), sent_before, "the prompt is used up: ordinary messages are not for the bot");
+    assert_eq!(world.settings().await.posts_per_day.get(), 7);
+}
+
+#[tokio::test]
+async fn change_posting_hours_and_time_zone() {
+    let mut world = world();
+    world.say(ALICE, "/settings").await;
+    let (menu, screen) = world.last_sent();
+    world.press(ALICE, menu, &button_data(&screen, "Hours")).await;
+    world.say(ALICE, "5-5").await;
+    assert!(world.last_sent().1.text.to_plain().contains("different hours"));
+    world.say(ALICE, "22-3").await;
+    let settings = world.settings().await;
+    assert_eq!((settings.window.start().get(), settings.window.end().get()), (22, 3));
+
+    world.press(ALICE, menu, &button_data(&screen, "Zone")).await;
+    world.say(ALICE, "Mars/Olympus").await;
+    assert!(world.last_sent().1.text.to_plain().contains("IANA"));
+    world.say(ALICE, "Europe/Berlin").await;
+    assert_eq!(world.settings().await.time_zone, chrono_tz::Europe::Berlin);
+}
+
+#[tokio::test]
+async fn a_prompt_expires_after_ten_minutes_and_cancel_aborts_one() {
+    let mut world = world();
+    world.say(ALICE, "/settings").await;
+    let (menu, screen) = world.last_sent();
+    world.press(ALICE, menu, &button_data(&screen, "Posts/day")).await;
+    world.clock.advance(Duration::minutes(11));
+    world.say(ALICE, "7").await;
+    assert_eq!(world.settings().await.posts_per_day.get(), 3, "expired");
+
+    world.press(ALICE, menu, &button_data(&screen, "Posts/day")).await;
+    world.say(ALICE, "Cancel").await;
+    assert!(world.last_sent().1.text.to_plain().contains("Cancelled"));
+    world.say(ALICE, "7").await;
+    assert_eq!(world.settings().await.posts_per_day.get(), 3, "cancelled");
+}
+
+#[tokio::test]
+async fn pause_resume_and_dryrun_go_through_the_settings_use_case() {
+    let mut world = world();
+    world.say(ALICE, "/pause").await;
+    let settings = world.settings().await;
+    let pause = settings.pause.unwrap_or_else(|| panic!("not paused"));
+    assert_eq!(pause.by, Actor::User(ALICE));
+    assert_eq!(pause.at, world.clock.now());
+    world.say(ALICE, "/pause").await;
+    assert!(world.last_sent().1.text.to_plain().contains("already paused"));
+    world.say(ALICE, "/resume").await;
+    assert!(!world.settings().await.is_paused());
+    world.say(ALICE, "/dryrun off").await;
+    assert!(!world.settings().await.dry_run);
+    world.say(ALICE, "/dryrun@storyline_bot on").await;
+    assert!(world.settings().await.dry_run);
+    world.say(ALICE, "/dryrun sideways").await;
+    assert!(world.last_sent().1.text.to_plain().contains("/dryrun on"));
+    world.say(BOB, "/pause").await;
+    assert_eq!(world.last_sent().1.text.to_plain(), ADMINS_ONLY);
+    assert!(!world.settings().await.is_paused());
+
+    let workspace = world.workspace().await;
+    let changes = world.store.entries(workspace.id, AuditQuery { action: Some(AuditAction::Setting), limit: 100 }).await;
+    let subjects: Vec<String> = changes.unwrap_or_default().into_iter().map(|e| e.subject).collect();
+    assert_eq!(subjects, vec!["dry_run_mode", "dry_run_mode", "is_paused", "is_paused"]);
+}
+
+#[tokio::test]
+async fn every_command_and_press_is_logged_and_users_are_recorded() {
+    let mut world = world();
+    world.say(BOB, "/help").await;
+    world.say(BOB, "/status").await;
+    let (menu, _) = world.last_sent();
+    world.press(BOB, menu, "garbage").await;
+    let workspace = world.workspace().await;
+    let log = world.store.entries(workspace.id, AuditQuery { action: None, limit: 100 }).await.unwrap_or_default();
+    let subjects: Vec<(AuditAction, String)> = log.into_iter().map(|e| (e.action, e.subject)).collect();
+    assert_eq!(
+        subjects,
+        vec![
+            (AuditAction::Button, "refused: garbage".to_owned()),
+            (AuditAction::Command, "/status".to_owned()),
+            (AuditAction::Command, "/help".to_owned()),
+        ]
+    );
+    let bob = world.store.member(workspace.id, BOB).await.ok().flatten().unwrap_or_else(|| panic!("Bob not recorded"));
+    assert_eq!((bob.user.first_name.as_str(), bob.role), ("Bob", Role::Member));
+    assert_eq!(workspace.name, "The Team", "named after the chat");
+}
+
+#[tokio::test]
+async fn other_chats_get_a_polite_refusal_and_no_workspace() {
+    let world = world();
+    let incoming = Incoming {
+        chat: ChatId(555),
+        chat_title: None,
+        from: Some(user(BOB, "Bob")),
+        event: Event::from_message("/settings", MessageId(1)),
+    };
+    world.bot.handle(incoming).await;
+    assert!(world.last_sent().1.text.to_plain().contains("serves one team chat"));
+    assert!(world.store.workspace_by_chat(ChatId(555)).await.ok().flatten().is_none());
+}
+
+#[tokio::test]
+async fn a_channel_post_counts_as_an_admins() {
+    let world = world();
+    let incoming = Incoming { chat: TEAM, chat_title: None, from: None, event: Event::from_message("/pause", MessageId(1)) };
+    world.bot.handle(incoming).await;
+    let settings = world.settings().await;
+    assert_eq!(settings.pause.map(|p| p.by), Some(Actor::Channel));
+}
+
+#[tokio::test]
+async fn a_store_failure_is_answered_with_a_short_message_not_a_panic() {
+    let mut failing = MockSettingsStore::new();
+    failing.expect_workspace_by_chat().returning(|_| Ok(None));
+    failing.expect_ensure_workspace().returning(|_, _, _, _| Err(StoreError::unknown(anyhow::anyhow!("connection refused"))));
+    let mut world = world_with(Arc::new(failing), MemoryStore::new());
+    world.say(ALICE, "/settings").await;
+    assert_eq!(world.last_sent().1.text.to_plain(), GENERIC_FAILURE);
+    let press = world.press(ALICE, MessageId(1), "1:abc:t.dry").await;
+    assert!(world.chat.calls().contains(&ChatCall::Answered { press, note: GENERIC_FAILURE.to_owned(), alert: true }));
+}

@@ -1,0 +1,55 @@
+use async_trait::async_trait;
+
+use crate::ChatId;
+use crate::chat::{MessageId, PressId, Screen};
+use crate::user::TelegramUserId;
+
+/// Why a chat could not be told something.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// The message to edit or delete is gone (deleted, or too old).
+    #[error("the message no longer exists")]
+    MessageGone,
+    #[error("the chat could not be reached")]
+    Unknown(#[source] anyhow::Error),
+}
+
+/// Shows screens in a chat (Telegram, the terminal).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ChatNotifier: Send + Sync {
+    /// Sends a new message.
+    ///
+    /// # Errors
+    /// [`NotifyError::Unknown`] when the chat cannot be reached.
+    async fn send(&self, chat: ChatId, screen: &Screen) -> Result<MessageId, NotifyError>;
+
+    /// Replaces a message's text and buttons. Editing to what is already shown succeeds.
+    ///
+    /// # Errors
+    /// [`NotifyError::MessageGone`], or [`NotifyError::Unknown`].
+    async fn edit(&self, chat: ChatId, message: MessageId, screen: &Screen) -> Result<(), NotifyError>;
+
+    /// Deletes a message.
+    ///
+    /// # Errors
+    /// [`NotifyError::MessageGone`], or [`NotifyError::Unknown`].
+    async fn delete(&self, chat: ChatId, message: MessageId) -> Result<(), NotifyError>;
+
+    /// Answers a button press with a short note (shown as a toast, or as an alert when `alert`).
+    ///
+    /// # Errors
+    /// [`NotifyError::Unknown`] when the chat cannot be reached.
+    async fn answer(&self, press: &PressId, note: &str, alert: bool) -> Result<(), NotifyError>;
+}
+
+/// Who administers a chat on the chat platform itself (Telegram's chat administrators).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ChatAdmins: Send + Sync {
+    /// The chat's administrators; adapters may cache the answer for a few minutes.
+    ///
+    /// # Errors
+    /// [`NotifyError::Unknown`] when the chat cannot be reached.
+    async fn administrators(&self, chat: ChatId) -> Result<Vec<TelegramUserId>, NotifyError>;
+}
