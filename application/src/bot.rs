@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use storyline_domain::audit::{AuditAction, AuditEntry};
 use storyline_domain::chat::{MessageId, PressId, Screen};
 use storyline_domain::conversation::PendingPrompt;
-use storyline_domain::ports::{ChatAdmins, ChatNotifier, Clock, Conversations, NotifyError, StoreError, Users, Audit};
+use storyline_domain::ports::{Audit, ChatAdmins, ChatNotifier, Clock, Conversations, NotifyError, StoreError, Users};
 use storyline_domain::settings::{SettingChange, Toggle};
 use storyline_domain::user::{Actor, Member, TelegramUserId};
 use storyline_domain::{ChatId, Workspace};
@@ -31,7 +31,8 @@ pub use incoming::{Event, Incoming};
 use crate::settings::{SettingsError, SettingsService};
 
 /// Said when something failed that the person can do nothing about but try again.
-pub const GENERIC_FAILURE: &str = "Something went wrong on our side; nothing was changed. Please try again in a moment.";
+pub const GENERIC_FAILURE: &str =
+    "Something went wrong on our side; nothing was changed. Please try again in a moment.";
 const ADMINS_ONLY: &str = "Admins only: ask an admin of this chat to change settings.";
 
 /// Who the bot serves and who may administer it.
@@ -155,7 +156,9 @@ impl Bot {
         let notifier = &self.ports.notifier;
         match &incoming.event {
             Event::Command { .. } => {
-                notifier.send(incoming.chat, &Screen::new("Sorry, this bot serves one team chat only, and this is not it.")).await?;
+                notifier
+                    .send(incoming.chat, &Screen::new("Sorry, this bot serves one team chat only, and this is not it."))
+                    .await?;
             }
             Event::Press { id, .. } => notifier.answer(id, "This bot does not serve this chat.", false).await?,
             Event::Text { .. } => {}
@@ -271,14 +274,23 @@ impl Bot {
         self.say(turn, text).await.map(|_| ())
     }
 
-    async fn press(&self, turn: &Turn, press: &PressId, data: &str, message: Option<MessageId>) -> Result<(), BotError> {
+    async fn press(
+        &self,
+        turn: &Turn,
+        press: &PressId,
+        data: &str,
+        message: Option<MessageId>,
+    ) -> Result<(), BotError> {
         let action = match Action::decode(data, turn.workspace.id) {
             Ok(action) => action,
             Err(refused) => {
                 let shown: String = data.chars().take(64).collect();
                 tracing::warn!(data = %shown, reason = %refused, "refused a button press");
                 self.log(turn, AuditAction::Button, &format!("refused: {shown}")).await?;
-                self.ports.notifier.answer(press, "This button is no longer valid. Open /settings again.", false).await?;
+                self.ports
+                    .notifier
+                    .answer(press, "This button is no longer valid. Open /settings again.", false)
+                    .await?;
                 return Ok(());
             }
         };
@@ -289,7 +301,8 @@ impl Bot {
         }
         match action {
             Action::Toggle(toggle) => {
-                let applied = self.settings.change(turn.workspace.id, SettingChange::Toggle(toggle), &turn.actor()).await?;
+                let applied =
+                    self.settings.change(turn.workspace.id, SettingChange::Toggle(toggle), &turn.actor()).await?;
                 let note = match (toggle, applied.after.flag(toggle)) {
                     (Toggle::DryRun, on) => format!("Dry run {}", if on { "ON" } else { "off" }),
                     (Toggle::InstagramApi, on) => format!("Instagram API {}", if on { "ON" } else { "off" }),
@@ -302,10 +315,14 @@ impl Bot {
             }
             Action::Change(kind) => {
                 let Some(member) = &turn.from else {
-                    self.ports.notifier.answer(press, "Change needs a person to answer: use the bot in a group.", true).await?;
+                    self.ports
+                        .notifier
+                        .answer(press, "Change needs a person to answer: use the bot in a group.", true)
+                        .await?;
                     return Ok(());
                 };
-                let prompt = PendingPrompt::new(member.user.telegram_id, kind, message.map(|m| m.0), self.ports.clock.now());
+                let prompt =
+                    PendingPrompt::new(member.user.telegram_id, kind, message.map(|m| m.0), self.ports.clock.now());
                 self.ports.conversations.put(turn.workspace.id, &prompt).await?;
                 self.ports.notifier.answer(press, "Send the new value as your next message", false).await?;
                 self.say(turn, screens::prompt(kind)).await.map(|_| ())
@@ -377,7 +394,10 @@ impl Bot {
         let change = match answers::parse(prompt.kind, text) {
             Ok(change) => change,
             Err(problem) => {
-                return self.say(turn, format!("{problem} Nothing changed; try again, or send cancel.")).await.map(|_| ());
+                return self
+                    .say(turn, format!("{problem} Nothing changed; try again, or send cancel."))
+                    .await
+                    .map(|_| ());
             }
         };
         let applied = match self.settings.change(turn.workspace.id, change, &turn.actor()).await {
@@ -392,7 +412,12 @@ impl Bot {
         let said = if applied.changes.is_empty() {
             "That is already the value; nothing changed.".to_owned()
         } else {
-            applied.changes.iter().map(|c| format!("✅ {}: {} → {}", answers::label(c.key), c.old, c.new)).collect::<Vec<_>>().join("\n")
+            applied
+                .changes
+                .iter()
+                .map(|c| format!("✅ {}: {} → {}", answers::label(c.key), c.old, c.new))
+                .collect::<Vec<_>>()
+                .join("\n")
         };
         self.say(turn, said).await?;
         if let Some(menu) = prompt.message_id {

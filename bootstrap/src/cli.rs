@@ -2,15 +2,19 @@
 //! each. Input errors exit with 2 and say what is allowed; failures exit with 1.
 
 mod settings;
+mod users;
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use storyline_domain::ChatId;
+use storyline_telegram::PollSettings;
+
 use crate::config::Config;
 use crate::wiring::App;
-use crate::{logging, wiring};
+use crate::{logging, serve, wiring};
 
 /// Storyline: a self-hosted Instagram Story scheduler, run through a Telegram bot.
 ///
@@ -25,11 +29,24 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve the team chat on Telegram (needs TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID); stops on
+    /// Ctrl-C or SIGTERM.
+    Run,
+    /// The same bot in this terminal: type commands, press buttons by number. No token needed.
+    #[command(allow_negative_numbers = true)]
+    Console {
+        /// Act in this chat's workspace (default: a console workspace of its own).
+        #[arg(long)]
+        chat: Option<i64>,
+    },
     /// Apply every pending database migration, then exit.
     Migrate,
     /// Show, change and audit a workspace's runtime settings.
     #[command(subcommand)]
     Settings(settings::SettingsCommand),
+    /// List a workspace's people and promote them.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
 }
 
 /// What a command tells the shell.
@@ -57,7 +74,12 @@ pub async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    logging::init(config.log_format, "warn");
+    let filter = if matches!(cli.command, Command::Run) {
+        "warn,storyline=info,storyline_telegram=info,storyline_application=info"
+    } else {
+        "warn"
+    };
+    logging::init(config.log_format, filter);
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
     match run(cli.command, &config, &mut stdout, &mut stderr).await {
@@ -82,6 +104,22 @@ pub async fn run(
     err: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     match command {
+        Command::Run => match config.telegram() {
+            Err(missing) => {
+                writeln!(err, "storyline: configuration error: {missing}")?;
+                Ok(Outcome::Refused)
+            }
+            Ok(_) => {
+                serve::telegram(config, PollSettings::default(), serve::shutdown_signal()).await?;
+                Ok(Outcome::Done)
+            }
+        },
+        Command::Console { chat } => {
+            let input = tokio::io::BufReader::new(tokio::io::stdin());
+            serve::console(config, chat.map_or(serve::CONSOLE_CHAT, ChatId), input, Box::new(std::io::stdout()))
+                .await?;
+            Ok(Outcome::Done)
+        }
         Command::Migrate => {
             let stores = wiring::open_stores(&config.database_url).await?;
             writeln!(out, "migrations applied ({})", stores.backend)?;
@@ -90,6 +128,10 @@ pub async fn run(
         Command::Settings(command) => {
             let app = App::open(config).await?;
             settings::run(command, &app, out, err).await
+        }
+        Command::Users(command) => {
+            let app = App::open(config).await?;
+            users::run(command, &app, out, err).await
         }
     }
 }

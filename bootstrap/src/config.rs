@@ -2,19 +2,39 @@
 //! Storyline reads the environment. The settings defaults only seed new workspaces (FEATURES S4):
 //! after that the database is the source of truth.
 
+use std::collections::HashSet;
 use std::fmt;
 
+use secrecy::SecretString;
+use storyline_domain::ChatId;
 use storyline_domain::settings::{Hour, PostingWindow, PostsPerDay, SettingsDefaults, parse_time_zone};
+use storyline_domain::user::TelegramUserId;
 
 /// Where the data lives when `DATABASE_URL` is unset: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://storyline.db";
 
 /// Everything Storyline reads from its environment.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Config {
     pub database_url: String,
     pub defaults: SettingsDefaults,
     pub log_format: LogFormat,
+    /// `TELEGRAM_BOT_TOKEN`: needed by `storyline run` only.
+    pub telegram_token: Option<SecretString>,
+    /// `TELEGRAM_CHAT_ID`: the team chat, needed by `storyline run` only.
+    pub telegram_chat: Option<ChatId>,
+    /// `TELEGRAM_API_URL`: a self-hosted Bot API server instead of Telegram's.
+    pub telegram_api_url: Option<String>,
+    /// `ADMIN_TELEGRAM_USER_IDS`: people who are admins in every workspace.
+    pub admin_ids: HashSet<TelegramUserId>,
+}
+
+/// What `storyline run` needs to reach Telegram.
+#[derive(Debug, Clone)]
+pub struct TelegramConfig {
+    pub token: SecretString,
+    pub chat: ChatId,
+    pub api_url: Option<String>,
 }
 
 /// How log lines are written.
@@ -31,6 +51,10 @@ impl fmt::Debug for Config {
             .field("database", &redact_url(&self.database_url))
             .field("defaults", &self.defaults)
             .field("log_format", &self.log_format)
+            .field("telegram_token", &self.telegram_token.as_ref().map(|_| "[REDACTED]"))
+            .field("telegram_chat", &self.telegram_chat)
+            .field("telegram_api_url", &self.telegram_api_url)
+            .field("admin_ids", &self.admin_ids)
             .finish()
     }
 }
@@ -109,11 +133,54 @@ impl Config {
             Some("json") => LogFormat::Json,
             Some(other) => return Err(invalid("LOG_FORMAT", "text or json", other)),
         };
+        let telegram_chat = match get("TELEGRAM_CHAT_ID") {
+            None => None,
+            Some(text) => Some(ChatId(text.parse::<i64>().map_err(|_| {
+                invalid("TELEGRAM_CHAT_ID", "a Telegram chat id (a whole number; groups are negative)", &text)
+            })?)),
+        };
+        let telegram_api_url = get("TELEGRAM_API_URL");
+        if let Some(url) = &telegram_api_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(invalid("TELEGRAM_API_URL", "an http:// or https:// URL", url));
+        }
+        let admin_ids = match get("ADMIN_TELEGRAM_USER_IDS") {
+            None => HashSet::new(),
+            Some(text) => text
+                .split(',')
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(|id| id.parse::<i64>().map(TelegramUserId))
+                .collect::<Result<_, _>>()
+                .map_err(|_| invalid("ADMIN_TELEGRAM_USER_IDS", "Telegram user ids separated by commas", &text))?,
+        };
         Ok(Self {
             database_url,
             defaults: SettingsDefaults { dry_run, instagram_api, posts_per_day, window, time_zone },
             log_format,
+            telegram_token: get("TELEGRAM_BOT_TOKEN").map(SecretString::from),
+            telegram_chat,
+            telegram_api_url,
+            admin_ids,
         })
+    }
+
+    /// What `storyline run` needs to reach Telegram.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the missing variable.
+    pub fn telegram(&self) -> Result<TelegramConfig, ConfigError> {
+        let token = self.telegram_token.clone().ok_or(ConfigError {
+            variable: "TELEGRAM_BOT_TOKEN",
+            problem: "is not set: create a bot with @BotFather and set its token (or try `storyline console`)"
+                .to_owned(),
+        })?;
+        let chat = self.telegram_chat.ok_or(ConfigError {
+            variable: "TELEGRAM_CHAT_ID",
+            problem: "is not set: the id of the team's group or channel, e.g. -1001234567890".to_owned(),
+        })?;
+        Ok(TelegramConfig { token, chat, api_url: self.telegram_api_url.clone() })
     }
 }
 
@@ -158,6 +225,7 @@ mod tests {
         let config = config(&[])?;
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(config.defaults, SettingsDefaults::default());
+        assert!(config.telegram_token.is_none() && config.telegram_chat.is_none() && config.admin_ids.is_empty());
         Ok(())
     }
 
@@ -192,6 +260,9 @@ mod tests {
             (vec![("POSTING_TIMEZONE", "Moon/Base")], "POSTING_TIMEZONE is invalid"),
             (vec![("DATABASE_URL", "mysql://x")], "DATABASE_URL must start with"),
             (vec![("LOG_FORMAT", "xml")], "LOG_FORMAT must be text or json"),
+            (vec![("TELEGRAM_CHAT_ID", "team")], "TELEGRAM_CHAT_ID must be a Telegram chat id"),
+            (vec![("TELEGRAM_API_URL", "localhost:8081")], "TELEGRAM_API_URL must be an http:// or https:// URL"),
+            (vec![("ADMIN_TELEGRAM_USER_IDS", "1,two")], "ADMIN_TELEGRAM_USER_IDS must be Telegram user ids"),
         ] {
             let error = config(&vars).expect_err(expected).to_string();
             assert!(error.starts_with(expected), "{error}");
@@ -200,10 +271,26 @@ mod tests {
     }
 
     #[test]
-    fn the_database_password_never_shows_in_debug_output() -> Result<(), ConfigError> {
-        let config = config(&[("DATABASE_URL", "postgres://storyline:hunter2@db:5432/storyline")])?;
-        let shown = format!("{config:?}");
-        assert!(!shown.contains("hunter2"), "{shown}");
+    fn run_needs_a_token_and_a_chat_and_says_which_is_missing() -> Result<(), ConfigError> {
+        let missing = config(&[])?.telegram().map(|_| ()).expect_err("no token");
+        assert_eq!(missing.variable, "TELEGRAM_BOT_TOKEN");
+        let missing = config(&[("TELEGRAM_BOT_TOKEN", "1:abc")])?.telegram().map(|_| ()).expect_err("no chat");
+        assert_eq!(missing.variable, "TELEGRAM_CHAT_ID");
+        let telegram = config(&[("TELEGRAM_BOT_TOKEN", "1:abc"), ("TELEGRAM_CHAT_ID", "-100123")])?.telegram()?;
+        assert_eq!(telegram.chat, ChatId(-100_123));
+        let admins = config(&[("ADMIN_TELEGRAM_USER_IDS", " 1, 2 ,")])?.admin_ids;
+        assert_eq!(admins, HashSet::from([TelegramUserId(1), TelegramUserId(2)]));
+        Ok(())
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() -> Result<(), ConfigError> {
+        let config = config(&[
+            ("DATABASE_URL", "postgres://storyline:hunter2@db:5432/storyline"),
+            ("TELEGRAM_BOT_TOKEN", "123456:SECRET-TOKEN"),
+        ])?;
+        let shown = format!("{config:?} {:?}", config.telegram_token);
+        assert!(!shown.contains("hunter2") && !shown.contains("SECRET-TOKEN"), "{shown}");
         assert!(shown.contains("postgres://storyline:***@db:5432/storyline"), "{shown}");
         Ok(())
     }

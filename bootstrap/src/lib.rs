@@ -4,9 +4,11 @@
 //! - [`config`]: typed configuration; the only place that reads the environment.
 //! - [`wiring`]: opens (and migrates) the store and builds the use cases.
 //! - [`cli`]: the subcommands and what each prints.
+//! - [`serve`]: the bot on Telegram (`run`) and in a terminal (`console`).
 //! - [`logging`]: tracing, as text or JSON.
 
 pub mod cli;
 pub mod config;
 pub mod logging;
+pub mod serve;
 pub mod wiring;

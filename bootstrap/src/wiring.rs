@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use storyline_application::SettingsService;
-use storyline_domain::ports::{Audit, Clock, Conversations, SettingsStore, UpdateCursor, Users};
+use storyline_application::bot::{Bot, BotConfig, BotPorts};
+use storyline_domain::ports::{
+    Audit, ChatAdmins, ChatNotifier, Clock, Conversations, SettingsStore, UpdateCursor, Users,
+};
 use storyline_postgres::PostgresStore;
 use storyline_sqlite::SqliteStore;
 
@@ -92,6 +95,21 @@ impl App {
     pub async fn open(config: &Config) -> anyhow::Result<Self> {
         let stores = open_stores(&config.database_url).await?;
         Ok(Self::wire(stores, Arc::new(SystemClock), config))
+    }
+
+    /// The transport-free bot, talking through `notifier` and asking `admins` who administers
+    /// the chat.
+    #[must_use]
+    pub fn bot(&self, notifier: Arc<dyn ChatNotifier>, admins: Arc<dyn ChatAdmins>, config: BotConfig) -> Bot {
+        let ports = BotPorts {
+            users: self.stores.users.clone(),
+            audit: self.stores.audit.clone(),
+            conversations: self.stores.conversations.clone(),
+            notifier,
+            admins,
+            clock: self.clock.clone(),
+        };
+        Bot::new(self.settings.clone(), ports, config)
     }
 
     /// Wires the use cases to given stores and clock (tests pass their own).

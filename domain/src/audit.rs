@@ -27,6 +27,8 @@ pub enum AuditAction {
     Command,
     /// A button was pressed.
     Button,
+    /// A person's role changed (`subject` is `user:<id>`).
+    Role,
 }
 
 impl AuditAction {
@@ -36,12 +38,13 @@ impl AuditAction {
             Self::Setting => "setting",
             Self::Command => "command",
             Self::Button => "button",
+            Self::Role => "role",
         }
     }
 
     /// The action stored as `text`, if it is one.
     #[must_use]
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Setting, Self::Command, Self::Button].into_iter().find(|a| a.as_str() == text)
+        [Self::Setting, Self::Command, Self::Button, Self::Role].into_iter().find(|a| a.as_str() == text)
     }
 }

@@ -20,8 +20,9 @@ pub use users::Users;
 
 #[cfg(feature = "mocks")]
 pub use {
-    audit::MockAudit, chat_notifier::MockChatAdmins, chat_notifier::MockChatNotifier, clock::MockClock, conversations::MockConversations, settings_store::MockSettingsStore,
-    update_cursor::MockUpdateCursor, users::MockUsers,
+    audit::MockAudit, chat_notifier::MockChatAdmins, chat_notifier::MockChatNotifier, clock::MockClock,
+    conversations::MockConversations, settings_store::MockSettingsStore, update_cursor::MockUpdateCursor,
+    users::MockUsers,
 };
 
 use crate::WorkspaceId;

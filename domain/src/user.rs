@@ -145,7 +145,13 @@ mod tests {
 
     #[test]
     fn actors_round_trip_through_text() {
-        for actor in [Actor::Cli, Actor::Channel, Actor::System, Actor::User(TelegramUserId(-7)), Actor::User(TelegramUserId(99))] {
+        for actor in [
+            Actor::Cli,
+            Actor::Channel,
+            Actor::System,
+            Actor::User(TelegramUserId(-7)),
+            Actor::User(TelegramUserId(99)),
+        ] {
             assert_eq!(actor.to_string().parse::<Actor>(), Ok(actor));
         }
         assert!("user:abc".parse::<Actor>().is_err());

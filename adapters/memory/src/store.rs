@@ -214,17 +214,29 @@ impl Users for MemoryStore {
         workspace: WorkspaceId,
         user: TelegramUserId,
         role: Role,
+        actor: &Actor,
         at: DateTime<Utc>,
     ) -> Result<Member, StoreError> {
         let mut state = self.state();
         state.tenant(workspace)?;
         state.users.entry(user).or_insert_with(|| placeholder_user(user));
         let tenant = state.tenant(workspace)?;
+        let old = tenant.members.get(&user).map(|m| m.role);
         tenant.members.entry(user).and_modify(|m| m.role = role).or_insert(Membership {
             role,
             first_seen: at,
             last_seen: at,
         });
+        if old != Some(role) {
+            tenant.audit.push(AuditEntry {
+                at,
+                actor: actor.clone(),
+                action: AuditAction::Role,
+                subject: format!("user:{user}"),
+                old: old.map(|r| r.as_str().to_owned()),
+                new: Some(role.as_str().to_owned()),
+            });
+        }
         let tenant = &state.workspaces[&workspace];
         state.member(tenant, user).ok_or(StoreError::WorkspaceNotFound(workspace))
     }

@@ -1,8 +1,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use storyline_domain::WorkspaceId;
+use storyline_domain::audit::AuditAction;
 use storyline_domain::ports::{StoreError, Users};
-use storyline_domain::user::{Member, Role, TelegramUserId, User};
+use storyline_domain::user::{Actor, Member, Role, TelegramUserId, User};
 
 use crate::rows::MemberRow;
 use crate::{PostgresStore, db};
@@ -83,10 +84,19 @@ impl Users for PostgresStore {
         workspace: WorkspaceId,
         user: TelegramUserId,
         role: Role,
+        actor: &Actor,
         at: DateTime<Utc>,
     ) -> Result<Member, StoreError> {
         self.workspace_exists(workspace).await?;
         let mut tx = self.pool.begin().await.map_err(db)?;
+        let old: Option<String> = sqlx::query_scalar(
+            "SELECT role FROM memberships WHERE workspace_id = $1 AND telegram_user_id = $2 FOR UPDATE",
+        )
+        .bind(workspace.as_uuid())
+        .bind(user.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
         sqlx::query("INSERT INTO users (telegram_user_id, first_name) VALUES ($1, '') ON CONFLICT DO NOTHING")
             .bind(user.0)
             .execute(&mut *tx)
@@ -105,6 +115,22 @@ impl Users for PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
+        if old.as_deref() != Some(role.as_str()) {
+            sqlx::query(
+                "INSERT INTO audit_log (workspace_id, at, actor, action, subject, old_value, new_value) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(workspace.as_uuid())
+            .bind(at)
+            .bind(actor.to_string())
+            .bind(AuditAction::Role.as_str())
+            .bind(format!("user:{user}"))
+            .bind(old)
+            .bind(role.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
         tx.commit().await.map_err(db)?;
         self.require_member(workspace, user).await
     }

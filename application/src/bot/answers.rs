@@ -21,8 +21,10 @@ pub(super) fn parse(kind: PromptKind, text: &str) -> Result<SettingChange, Strin
             .map(SettingChange::PostsPerDay)
             .ok_or_else(|| "Posts per day must be a whole number from 1 to 50.".to_owned()),
         PromptKind::PostingHours => {
-            let hours: Vec<&str> =
-                text.split(|c: char| c == '-' || c == '–' || c == '—' || c.is_whitespace()).filter(|s| !s.is_empty()).collect();
+            let hours: Vec<&str> = text
+                .split(|c: char| c == '-' || c == '–' || c == '—' || c.is_whitespace())
+                .filter(|s| !s.is_empty())
+                .collect();
             let parsed: Option<Vec<Hour>> = hours
                 .iter()
                 .map(|h| h.trim_end_matches(":00").parse::<i64>().ok().and_then(|n| Hour::try_from_i64(n).ok()))
@@ -31,10 +33,15 @@ pub(super) fn parse(kind: PromptKind, text: &str) -> Result<SettingChange, Strin
                 Some([start, end]) => PostingWindow::new(*start, *end)
                     .map(SettingChange::Window)
                     .map_err(|_| "The start and the end must be different hours.".to_owned()),
-                _ => Err("Posting hours must be two whole numbers from 0 to 23, as start-end (for example 9-17).".to_owned()),
+                _ => {
+                    Err("Posting hours must be two whole numbers from 0 to 23, as start-end (for example 9-17)."
+                        .to_owned())
+                }
             }
         }
-        PromptKind::TimeZone => parse_time_zone(text).map(SettingChange::TimeZone).map_err(|e| format!("{}.", capitalise(&e.to_string()))),
+        PromptKind::TimeZone => {
+            parse_time_zone(text).map(SettingChange::TimeZone).map_err(|e| format!("{}.", capitalise(&e.to_string())))
+        }
     }
 }
 

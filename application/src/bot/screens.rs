@@ -35,11 +35,10 @@ pub fn settings(workspace: &Workspace, settings: &ChatSettings, paused_by: Optio
         .plain("Posting: ");
     text = match &settings.pause {
         None => text.bold("Active"),
-        Some(pause) => text.bold("Paused").plain(format!(
-            " since {} by ",
-            pause.at.with_timezone(&settings.time_zone).format("%Y-%m-%d %H:%M %Z")
-        ))
-        .plain(paused_by.map_or_else(|| pause.by.to_string(), ToOwned::to_owned)),
+        Some(pause) => text
+            .bold("Paused")
+            .plain(format!(" since {} by ", pause.at.with_timezone(&settings.time_zone).format("%Y-%m-%d %H:%M %Z")))
+            .plain(paused_by.map_or_else(|| pause.by.to_string(), ToOwned::to_owned)),
     };
     let text = text
         .line()
@@ -58,7 +57,11 @@ pub fn settings(workspace: &Workspace, settings: &ChatSettings, paused_by: Optio
     let check = |on: bool| if on { "✅" } else { "⬜" };
     Screen::new(text)
         .row(vec![
-            button(format!("{} Dry run: {}", check(settings.dry_run), on_off(settings.dry_run)), Action::Toggle(Toggle::DryRun), workspace),
+            button(
+                format!("{} Dry run: {}", check(settings.dry_run), on_off(settings.dry_run)),
+                Action::Toggle(Toggle::DryRun),
+                workspace,
+            ),
             button(
                 format!("{} Instagram API: {}", check(settings.instagram_api), on_off(settings.instagram_api)),
                 Action::Toggle(Toggle::InstagramApi),
@@ -119,7 +122,9 @@ pub fn status(workspace: &Workspace, settings: &ChatSettings, now: DateTime<Utc>
 pub fn prompt(kind: PromptKind) -> Screen {
     let (what, example) = match kind {
         PromptKind::PostsPerDay => ("the number of posts per day, a whole number from 1 to 50", "7"),
-        PromptKind::PostingHours => ("the posting hours as start-end, hours from 0 to 23 (start ≠ end; 22-2 wraps midnight)", "9-17"),
+        PromptKind::PostingHours => {
+            ("the posting hours as start-end, hours from 0 to 23 (start ≠ end; 22-2 wraps midnight)", "9-17")
+        }
         PromptKind::TimeZone => ("the time zone, an IANA name", "Europe/Berlin"),
     };
     Screen::new(
@@ -128,7 +133,7 @@ pub fn prompt(kind: PromptKind) -> Screen {
             .code(example)
             .plain(". Send ")
             .code("cancel")
-            .plain(" to keep the current value. (Only your next message counts; this expires in 10 minutes.)"),
+            .plain(" to keep the current value. (Only your own reply counts; this expires in 10 minutes.)"),
     )
 }
 

@@ -39,8 +39,12 @@ fn name_of(id: TelegramUserId) -> &'static str {
 fn world_with(settings_store: Arc<dyn SettingsStore>, store: MemoryStore) -> World {
     let chat = RecordingChat::new();
     let clock = ManualClock::at(Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).single().unwrap_or_default());
-    let settings =
-        SettingsService::new(settings_store, Arc::new(store.clone()), Arc::new(clock.clone()), SettingsDefaults::default());
+    let settings = SettingsService::new(
+        settings_store,
+        Arc::new(store.clone()),
+        Arc::new(clock.clone()),
+        SettingsDefaults::default(),
+    );
     let ports = BotPorts {
         users: Arc::new(store.clone()),
         audit: Arc::new(store.clone()),
@@ -108,7 +112,8 @@ impl World {
     }
 
     async fn settings(&self) -> ChatSettings {
-        let workspace = self.store.workspace_by_chat(TEAM).await.ok().flatten().unwrap_or_else(|| panic!("no workspace"));
+        let workspace =
+            self.store.workspace_by_chat(TEAM).await.ok().flatten().unwrap_or_else(|| panic!("no workspace"));
         self.store.settings(workspace.id).await.unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -137,11 +142,21 @@ async fn settings_shows_every_setting_and_a_toggle_flips_it_in_place() {
     world.say(ALICE, "/settings").await;
     let (menu, screen) = world.last_sent();
     let text = screen.text.to_plain();
-    for expected in ["Dry run: ON", "Instagram API: off", "Posting: Active", "Posts per day: 3", "14:00–02:00 (UTC)", "Instagram account: Not set up", "Media source: Not set up"] {
+    for expected in [
+        "Dry run: ON",
+        "Instagram API: off",
+        "Posting: Active",
+        "Posts per day: 3",
+        "14:00–02:00 (UTC)",
+        "Instagram account: Not set up",
+        "Media source: Not set up",
+    ] {
         assert!(text.contains(expected), "{expected:?} missing from {text}");
     }
     let labels = labels(&screen);
-    for expected in ["Dry run: ON", "Instagram API: off", "Active", "Posts/day: 3", "Hours:", "Zone: UTC", "Status", "Close"] {
+    for expected in
+        ["Dry run: ON", "Instagram API: off", "Active", "Posts/day: 3", "Hours:", "Zone: UTC", "Status", "Close"]
+    {
         assert!(labels.iter().any(|l| l.contains(expected)), "{expected:?} missing from {labels:?}");
     }
 
@@ -182,7 +197,11 @@ async fn chat_administrators_and_promoted_members_are_admins() {
 
     let carol = TelegramUserId(3);
     let workspace = world.workspace().await;
-    world.store.set_role(workspace.id, carol, Role::Admin, world.clock.now()).await.unwrap_or_else(|e| panic!("{e}"));
+    world
+        .store
+        .set_role(workspace.id, carol, Role::Admin, &Actor::Cli, world.clock.now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     world.press(carol, menu, &button_data(&screen, "Instagram API")).await;
     assert!(!world.settings().await.instagram_api, "a promoted member may change settings");
 }
@@ -194,7 +213,15 @@ async fn forged_stale_and_malformed_presses_change_nothing() {
     let (menu, screen) = world.last_sent();
     let genuine = button_data(&screen, "Dry run");
     let other_workspace = Action::Toggle(Toggle::DryRun).encode(storyline_domain::WorkspaceId::new());
-    for forged in [other_workspace.as_str(), "", "1:zzzzzzzz:t.dry", "0:abc:t.dry", &genuine.replace("t.dry", "t.nuke"), &"x".repeat(500), "🎉🎉"] {
+    for forged in [
+        other_workspace.as_str(),
+        "",
+        "1:zzzzzzzz:t.dry",
+        "0:abc:t.dry",
+        &genuine.replace("t.dry", "t.nuke"),
+        &"x".repeat(500),
+        "🎉🎉",
+    ] {
         world.chat.clear_calls();
         world.press(ALICE, menu, forged).await;
         assert_eq!(world.answers().len(), 1, "{forged:?} is answered once");
@@ -223,7 +250,10 @@ async fn change_posts_per_day_refuses_bad_answers_then_takes_a_good_one() {
     world.say(ALICE, "7").await;
     assert_eq!(world.settings().await.posts_per_day.get(), 7);
     assert!(world.last_sent().1.text.to_plain().contains("Posts per day: 3 → 7"));
-    assert!(labels_contain(&world.chat.message(TEAM, menu).unwrap_or_default(), "Posts/day: 7"), "the menu is refreshed");
+    assert!(
+        labels_contain(&world.chat.message(TEAM, menu).unwrap_or_default(), "Posts/day: 7"),
+        "the menu is refreshed"
+    );
 
     let sent_before = world.chat.calls().len();
     world.say(ALICE, "8").await;
@@ -290,7 +320,8 @@ async fn pause_resume_and_dryrun_go_through_the_settings_use_case() {
     assert!(!world.settings().await.is_paused());
 
     let workspace = world.workspace().await;
-    let changes = world.store.entries(workspace.id, AuditQuery { action: Some(AuditAction::Setting), limit: 100 }).await;
+    let changes =
+        world.store.entries(workspace.id, AuditQuery { action: Some(AuditAction::Setting), limit: 100 }).await;
     let subjects: Vec<String> = changes.unwrap_or_default().into_iter().map(|e| e.subject).collect();
     assert_eq!(subjects, vec!["dry_run_mode", "dry_run_mode", "is_paused", "is_paused"]);
 }
@@ -335,7 +366,8 @@ async fn other_chats_get_a_polite_refusal_and_no_workspace() {
 #[tokio::test]
 async fn a_channel_post_counts_as_an_admins() {
     let world = world();
-    let incoming = Incoming { chat: TEAM, chat_title: None, from: None, event: Event::from_message("/pause", MessageId(1)) };
+    let incoming =
+        Incoming { chat: TEAM, chat_title: None, from: None, event: Event::from_message("/pause", MessageId(1)) };
     world.bot.handle(incoming).await;
     let settings = world.settings().await;
     assert_eq!(settings.pause.map(|p| p.by), Some(Actor::Channel));
@@ -345,7 +377,9 @@ async fn a_channel_post_counts_as_an_admins() {
 async fn a_store_failure_is_answered_with_a_short_message_not_a_panic() {
     let mut failing = MockSettingsStore::new();
     failing.expect_workspace_by_chat().returning(|_| Ok(None));
-    failing.expect_ensure_workspace().returning(|_, _, _, _| Err(StoreError::unknown(anyhow::anyhow!("connection refused"))));
+    failing
+        .expect_ensure_workspace()
+        .returning(|_, _, _, _| Err(StoreError::unknown(anyhow::anyhow!("connection refused"))));
     let mut world = world_with(Arc::new(failing), MemoryStore::new());
     world.say(ALICE, "/settings").await;
     assert_eq!(world.last_sent().1.text.to_plain(), GENERIC_FAILURE);

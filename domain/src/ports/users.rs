@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 
 use super::StoreError;
 use crate::WorkspaceId;
-use crate::user::{Member, Role, TelegramUserId, User};
+use crate::user::{Actor, Member, Role, TelegramUserId, User};
 
 /// People and their roles, per workspace.
 #[cfg_attr(feature = "mocks", mockall::automock)]
@@ -27,7 +27,8 @@ pub trait Users: Send + Sync {
     /// [`StoreError::Unknown`] when the store fails.
     async fn member(&self, workspace: WorkspaceId, user: TelegramUserId) -> Result<Option<Member>, StoreError>;
 
-    /// Gives the person `role` here, making them a member first if the bot has not seen them.
+    /// Gives the person `role` here, making them a member first if the bot has not seen them, and
+    /// in the same transaction audits the change (by `actor`, old role → new role) when it is one.
     ///
     /// # Errors
     /// [`StoreError::Unknown`] when the store fails.
@@ -36,6 +37,7 @@ pub trait Users: Send + Sync {
         workspace: WorkspaceId,
         user: TelegramUserId,
         role: Role,
+        actor: &Actor,
         at: DateTime<Utc>,
     ) -> Result<Member, StoreError>;
 

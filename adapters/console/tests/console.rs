@@ -1,0 +1,78 @@
+//! The console chat driven through its input, read through its output.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use storyline_application::SettingsService;
+use storyline_application::bot::{Bot, BotConfig, BotPorts};
+use storyline_console::{ConsoleChat, run};
+use storyline_domain::ChatId;
+use storyline_domain::ports::SettingsStore;
+use storyline_domain::settings::SettingsDefaults;
+use storyline_domain::user::{TelegramUserId, User};
+use storyline_memory::{ManualClock, MemoryStore};
+
+/// An output the test can read while the console writes to it.
+#[derive(Clone, Default)]
+struct Screen(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Screen {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Screen {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn the_settings_menu_works_by_typing_commands_and_button_numbers() -> anyhow::Result<()> {
+    let me = TelegramUserId(1);
+    let chat = ChatId(1);
+    let store = MemoryStore::new();
+    let clock = ManualClock::at(chrono::DateTime::UNIX_EPOCH);
+    let output = Screen::default();
+    let console = ConsoleChat::new(Box::new(output.clone()), me);
+    let settings = SettingsService::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(clock.clone()),
+        SettingsDefaults::default(),
+    );
+    let ports = BotPorts {
+        users: Arc::new(store.clone()),
+        audit: Arc::new(store.clone()),
+        conversations: Arc::new(store.clone()),
+        notifier: Arc::new(console.clone()),
+        admins: Arc::new(console.clone()),
+        clock: Arc::new(clock),
+    };
+    let bot = Bot::new(settings, ports, BotConfig { team_chat: chat, admin_ids: HashSet::new() });
+    let user = User { telegram_id: me, username: None, first_name: "You".into(), last_name: None };
+
+    let typed = "/settings\n1\n4\n0\n7\n99\n/quit\n/pause\n";
+    run(&bot, &console, typed.as_bytes(), chat, user).await?;
+
+    let shown = output.text();
+    assert!(shown.contains("[1] ✅ Dry run: ON"), "{shown}");
+    assert!(shown.contains("↳ Dry run off"), "pressing 1 toggles dry run:\n{shown}");
+    assert!(shown.contains("[1] ⬜ Dry run: off"), "the menu is reprinted:\n{shown}");
+    assert!(shown.contains("Send the number of posts per day"), "pressing 4 asks:\n{shown}");
+    assert!(shown.contains("Posts per day must be a whole number from 1 to 50"), "0 is refused:\n{shown}");
+    assert!(shown.contains("Posts per day: 3 → 7"), "7 is taken:\n{shown}");
+    assert!(!shown.contains("Paused."), "input after /quit is not read:\n{shown}");
+
+    let workspace = store.workspace_by_chat(chat).await?.ok_or_else(|| anyhow::anyhow!("no workspace"))?;
+    let now = store.settings(workspace.id).await?;
+    assert!(!now.dry_run);
+    assert_eq!(now.posts_per_day.get(), 7);
+    Ok(())
+}

@@ -1,0 +1,157 @@
+//! Screens out to Telegram, and the chat's administrators in.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use storyline_domain::ChatId;
+use storyline_domain::chat::{MessageId, PressId, Screen};
+use storyline_domain::ports::{ChatAdmins, ChatNotifier, NotifyError};
+use storyline_domain::user::TelegramUserId;
+use teloxide::payloads::{AnswerCallbackQuerySetters, EditMessageTextSetters, SendMessageSetters};
+use teloxide::prelude::Requester;
+use teloxide::types::{CallbackQueryId, ParseMode};
+use teloxide::{ApiError, RequestError};
+
+use crate::TelegramBot;
+use crate::render::{html, keyboard};
+
+/// How long the chat's administrator list is trusted before asking Telegram again.
+const ADMINS_TTL: Duration = Duration::from_secs(5 * 60);
+/// How many times one call waits out Telegram's `retry_after` before giving up.
+const RETRIES: usize = 3;
+
+/// [`ChatNotifier`] and [`ChatAdmins`] on the Bot API.
+#[derive(Clone)]
+pub struct TelegramNotifier {
+    bot: TelegramBot,
+    admins: Arc<Mutex<HashMap<ChatId, (Instant, Vec<TelegramUserId>)>>>,
+}
+
+impl std::fmt::Debug for TelegramNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The teloxide bot's own Debug shows the token: never print it.
+        f.debug_struct("TelegramNotifier").finish_non_exhaustive()
+    }
+}
+
+impl TelegramNotifier {
+    #[must_use]
+    pub fn new(bot: TelegramBot) -> Self {
+        Self { bot, admins: Arc::new(Mutex::new(HashMap::new())) }
+    }
+}
+
+/// Runs `call` again after Telegram's `retry_after`, a few times at most.
+async fn with_retry<T, F, Fut>(mut call: F) -> Result<T, RequestError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, RequestError>>,
+{
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Err(RequestError::RetryAfter(wait)) if attempt < RETRIES => {
+                attempt += 1;
+                tracing::warn!(seconds = wait.seconds(), attempt, "Telegram asked to retry later; waiting");
+                tokio::time::sleep(wait.duration()).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn failed(error: RequestError) -> NotifyError {
+    match error {
+        RequestError::Api(
+            ApiError::MessageToEditNotFound
+            | ApiError::MessageToDeleteNotFound
+            | ApiError::MessageIdInvalid
+            | ApiError::MessageCantBeDeleted,
+        ) => NotifyError::MessageGone,
+        other => NotifyError::Unknown(anyhow::Error::new(other).context("Telegram Bot API")),
+    }
+}
+
+#[async_trait]
+impl ChatNotifier for TelegramNotifier {
+    async fn send(&self, chat: ChatId, screen: &Screen) -> Result<MessageId, NotifyError> {
+        let text = html(screen);
+        let markup = keyboard(screen);
+        let sent = with_retry(|| {
+            let mut request =
+                self.bot.send_message(teloxide::types::ChatId(chat.0), text.clone()).parse_mode(ParseMode::Html);
+            if let Some(markup) = &markup {
+                request = request.reply_markup(markup.clone());
+            }
+            async move { request.await }
+        })
+        .await
+        .map_err(failed)?;
+        Ok(MessageId(sent.id.0))
+    }
+
+    async fn edit(&self, chat: ChatId, message: MessageId, screen: &Screen) -> Result<(), NotifyError> {
+        let text = html(screen);
+        let markup = keyboard(screen);
+        let edited = with_retry(|| {
+            let mut request = self
+                .bot
+                .edit_message_text(teloxide::types::ChatId(chat.0), teloxide::types::MessageId(message.0), text.clone())
+                .parse_mode(ParseMode::Html);
+            if let Some(markup) = &markup {
+                request = request.reply_markup(markup.clone());
+            }
+            async move { request.await }
+        })
+        .await;
+        match edited {
+            Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
+            Err(error) => Err(failed(error)),
+        }
+    }
+
+    async fn delete(&self, chat: ChatId, message: MessageId) -> Result<(), NotifyError> {
+        with_retry(|| {
+            self.bot
+                .delete_message(teloxide::types::ChatId(chat.0), teloxide::types::MessageId(message.0))
+                .into_future()
+        })
+        .await
+        .map(|_| ())
+        .map_err(failed)
+    }
+
+    async fn answer(&self, press: &PressId, note: &str, alert: bool) -> Result<(), NotifyError> {
+        with_retry(|| {
+            let mut request = self.bot.answer_callback_query(CallbackQueryId(press.0.clone()));
+            if !note.is_empty() {
+                request = request.text(note.to_owned()).show_alert(alert);
+            }
+            async move { request.await }
+        })
+        .await
+        .map(|_| ())
+        .map_err(failed)
+    }
+}
+
+#[async_trait]
+impl ChatAdmins for TelegramNotifier {
+    async fn administrators(&self, chat: ChatId) -> Result<Vec<TelegramUserId>, NotifyError> {
+        let cached = self.admins.lock().unwrap_or_else(PoisonError::into_inner).get(&chat).cloned();
+        if let Some((at, admins)) = cached
+            && at.elapsed() < ADMINS_TTL
+        {
+            return Ok(admins);
+        }
+        let members = with_retry(|| self.bot.get_chat_administrators(teloxide::types::ChatId(chat.0)).into_future())
+            .await
+            .map_err(failed)?;
+        let admins: Vec<TelegramUserId> =
+            members.iter().map(|m| TelegramUserId(i64::try_from(m.user.id.0).unwrap_or(i64::MAX))).collect();
+        self.admins.lock().unwrap_or_else(PoisonError::into_inner).insert(chat, (Instant::now(), admins.clone()));
+        Ok(admins)
+    }
+}

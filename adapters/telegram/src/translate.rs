@@ -1,0 +1,64 @@
+//! Telegram updates in the bot's own words.
+
+use storyline_application::bot::{Event, Incoming};
+use storyline_domain::ChatId;
+use storyline_domain::chat::{MessageId, PressId};
+use storyline_domain::user::{TelegramUserId, User};
+use teloxide::types::{Message, Update, UpdateKind};
+
+fn user(from: &teloxide::types::User) -> User {
+    User {
+        telegram_id: TelegramUserId(i64::try_from(from.id.0).unwrap_or(i64::MAX)),
+        username: from.username.clone(),
+        first_name: from.first_name.clone(),
+        last_name: from.last_name.clone(),
+    }
+}
+
+fn message(message: &Message, from: Option<User>) -> Incoming {
+    // A message without text (a sticker, a photo) is an empty answer: prompts refuse it.
+    let text = message.text().or_else(|| message.caption()).unwrap_or_default();
+    Incoming {
+        chat: ChatId(message.chat.id.0),
+        chat_title: message.chat.title().map(ToOwned::to_owned),
+        from,
+        event: Event::from_message(text, MessageId(message.id.0)),
+    }
+}
+
+/// The update as the bot sees it; `None` for what the bot does not handle (edits, other bots'
+/// messages, service messages it has no use for).
+pub(crate) fn incoming(update: &Update) -> Option<Incoming> {
+    match &update.kind {
+        UpdateKind::Message(m) => {
+            let from = m.from.as_ref()?;
+            if from.is_bot {
+                return None;
+            }
+            if let Some(new_chat) = m.migrate_to_chat_id() {
+                tracing::warn!(
+                    chat_id = m.chat.id.0,
+                    new_chat_id = new_chat.0,
+                    "the chat became a supergroup; set TELEGRAM_CHAT_ID to the new id"
+                );
+                return None;
+            }
+            Some(message(m, Some(user(from))))
+        }
+        UpdateKind::ChannelPost(m) => Some(message(m, None)),
+        UpdateKind::CallbackQuery(q) => {
+            let shown = q.message.as_ref()?;
+            Some(Incoming {
+                chat: ChatId(shown.chat().id.0),
+                chat_title: shown.chat().title().map(ToOwned::to_owned),
+                from: Some(user(&q.from)),
+                event: Event::Press {
+                    id: PressId(q.id.0.clone()),
+                    data: q.data.clone().unwrap_or_default(),
+                    message: Some(MessageId(shown.id().0)),
+                },
+            })
+        }
+        _ => None,
+    }
+}

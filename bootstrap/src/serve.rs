@@ -1,0 +1,97 @@
+//! The long-running modes: the bot on Telegram, and the same bot in a terminal.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::Arc;
+
+use storyline_application::bot::BotConfig;
+use storyline_console::ConsoleChat;
+use storyline_domain::ChatId;
+use storyline_domain::user::{TelegramUserId, User};
+use storyline_telegram::{PollSettings, TelegramNotifier};
+use tokio::io::AsyncBufRead;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::wiring::App;
+
+/// The chat the console plays when no `--chat` is given.
+pub const CONSOLE_CHAT: ChatId = ChatId(0);
+/// The person at the terminal.
+pub const CONSOLE_USER: TelegramUserId = TelegramUserId(0);
+
+/// Serves the team chat on Telegram until `shutdown` turns true (FEATURES O1, O4).
+///
+/// # Errors
+/// When Telegram is not configured, or the database cannot be opened at start. Once running,
+/// failures are logged and retried, never returned.
+pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let telegram = config.telegram()?;
+    let app = App::open(config).await?;
+    let workspace = app.settings.workspace_for_chat(telegram.chat, "Team").await?;
+    tracing::info!(workspace_id = %workspace.id, chat_id = %telegram.chat, backend = app.stores.backend, "serving the team chat");
+    let api = storyline_telegram::connect(&telegram.token, telegram.api_url.as_deref())?;
+    let notifier = Arc::new(TelegramNotifier::new(api.clone()));
+    let bot = app.bot(
+        notifier.clone(),
+        notifier,
+        BotConfig { team_chat: telegram.chat, admin_ids: config.admin_ids.clone() },
+    );
+    storyline_telegram::poll(api, Arc::new(bot), app.stores.cursor.clone(), poll, shutdown).await;
+    Ok(())
+}
+
+/// The bot in a terminal: lines from `input`, screens to `output`, the person at the terminal
+/// its admin (FEATURES O3).
+///
+/// # Errors
+/// When the database cannot be opened or the input cannot be read.
+pub async fn console(
+    config: &Config,
+    chat: ChatId,
+    input: impl AsyncBufRead + Unpin,
+    output: Box<dyn Write + Send>,
+) -> anyhow::Result<()> {
+    let app = App::open(config).await?;
+    let console = ConsoleChat::new(output, CONSOLE_USER);
+    let admins = HashSet::from([CONSOLE_USER]);
+    let bot =
+        app.bot(Arc::new(console.clone()), Arc::new(console.clone()), BotConfig { team_chat: chat, admin_ids: admins });
+    console.note(&format!(
+        "Storyline console — chat {chat}, data in {}. Type /help or /settings; a number presses a button; /quit leaves.",
+        app.stores.backend
+    ));
+    let me = User { telegram_id: CONSOLE_USER, username: None, first_name: "Console".to_owned(), last_name: None };
+    storyline_console::run(&bot, &console, input, chat, me).await?;
+    Ok(())
+}
+
+/// Turns true on Ctrl-C or SIGTERM.
+#[must_use]
+pub fn shutdown_signal() -> watch::Receiver<bool> {
+    let (tell, listen) = watch::channel(false);
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {}
+            () = terminate => {}
+        }
+        tracing::info!("shutting down");
+        let _ = tell.send(true);
+    });
+    listen
+}
