@@ -21,7 +21,7 @@ use storyline_domain::audit::{AuditAction, AuditEntry};
 use storyline_domain::chat::{MessageId, PressId, Screen};
 use storyline_domain::conversation::PendingPrompt;
 use storyline_domain::ports::{Audit, ChatAdmins, ChatNotifier, Clock, Conversations, NotifyError, StoreError, Users};
-use storyline_domain::settings::{SettingChange, Toggle};
+use storyline_domain::settings::{ChatSettings, SettingChange, Toggle};
 use storyline_domain::user::{Actor, Member, TelegramUserId};
 use storyline_domain::{ChatId, Workspace};
 
@@ -216,13 +216,17 @@ impl Bot {
 
     async fn settings_screen(&self, turn: &Turn) -> Result<Screen, BotError> {
         let settings = self.settings.current(turn.workspace.id).await?;
+        self.settings_screen_of(turn, &settings).await
+    }
+
+    async fn settings_screen_of(&self, turn: &Turn, settings: &ChatSettings) -> Result<Screen, BotError> {
         let paused_by = match settings.pause.as_ref().map(|p| &p.by) {
             Some(Actor::User(id)) => {
                 self.ports.users.member(turn.workspace.id, *id).await?.map(|m| m.user.display_name())
             }
             _ => None,
         };
-        Ok(screens::settings(&turn.workspace, &settings, paused_by.as_deref()))
+        Ok(screens::settings(&turn.workspace, settings, paused_by.as_deref()))
     }
 
     async fn command(&self, turn: &Turn, name: &str, args: &str, _message: MessageId) -> Result<(), BotError> {
@@ -310,7 +314,7 @@ impl Bot {
                     (Toggle::Paused, false) => "Resumed".to_owned(),
                 };
                 self.ports.notifier.answer(press, &note, false).await?;
-                let screen = self.settings_screen(turn).await?;
+                let screen = self.settings_screen_of(turn, &applied.after).await?;
                 self.show(turn, message, &screen).await
             }
             Action::Change(kind) => {
@@ -421,7 +425,7 @@ impl Bot {
         };
         self.say(turn, said).await?;
         if let Some(menu) = prompt.message_id {
-            let screen = self.settings_screen(turn).await?;
+            let screen = self.settings_screen_of(turn, &applied.after).await?;
             match self.ports.notifier.edit(turn.chat(), MessageId(menu), &screen).await {
                 Ok(()) | Err(NotifyError::MessageGone) => {}
                 Err(error) => return Err(error.into()),

@@ -120,6 +120,16 @@ impl Backend {
         })
     }
 
+    /// The database URL, for wiring the real application to this backend (`None` in memory).
+    #[must_use]
+    pub fn database_url(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Memory(_) => None,
+            Kind::Sqlite { url, .. } => Some(url),
+            Kind::Postgres(database) => Some(&database.url),
+        }
+    }
+
     /// Whether this backend keeps data across a restart.
     #[must_use]
     pub fn persists(&self) -> bool {

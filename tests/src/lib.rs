@@ -6,7 +6,10 @@
 //! a database of its own, dropped afterwards. With neither set the PostgreSQL tests say they were
 //! skipped — except under `CI=true`, where a missing database fails them.
 
+pub mod app;
 mod backend;
+pub mod fake_bot_api;
+pub mod proxy;
 pub mod suites;
 
 pub use backend::{Backend, Stores};

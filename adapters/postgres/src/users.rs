@@ -45,34 +45,37 @@ impl Users for PostgresStore {
         user: &User,
         at: DateTime<Utc>,
     ) -> Result<Member, StoreError> {
-        self.workspace_exists(workspace).await?;
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        sqlx::query(
-            "INSERT INTO users (telegram_user_id, username, first_name, last_name) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (telegram_user_id) DO UPDATE SET username = excluded.username, \
-             first_name = excluded.first_name, last_name = excluded.last_name",
+        // One statement (its own transaction, one round trip): this runs on every update.
+        let row = sqlx::query_as::<_, MemberRow>(
+            "WITH person AS ( \
+                 INSERT INTO users (telegram_user_id, username, first_name, last_name) VALUES ($2, $3, $4, $5) \
+                 ON CONFLICT (telegram_user_id) DO UPDATE SET username = excluded.username, \
+                 first_name = excluded.first_name, last_name = excluded.last_name \
+                 RETURNING telegram_user_id, username, first_name, last_name \
+             ), membership AS ( \
+                 INSERT INTO memberships (workspace_id, telegram_user_id, role, first_seen, last_seen) \
+                 VALUES ($1, $2, 'member', $6, $6) \
+                 ON CONFLICT (workspace_id, telegram_user_id) DO UPDATE SET last_seen = excluded.last_seen \
+                 RETURNING telegram_user_id, role, first_seen, last_seen \
+             ) \
+             SELECT p.telegram_user_id, p.username, p.first_name, p.last_name, m.role, m.first_seen, m.last_seen \
+             FROM person p JOIN membership m ON m.telegram_user_id = p.telegram_user_id",
         )
+        .bind(workspace.as_uuid())
         .bind(user.telegram_id.0)
         .bind(user.username.as_deref())
         .bind(&user.first_name)
         .bind(user.last_name.as_deref())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        sqlx::query(
-            "INSERT INTO memberships (workspace_id, telegram_user_id, role, first_seen, last_seen) \
-             VALUES ($1, $2, 'member', $3, $4) \
-             ON CONFLICT (workspace_id, telegram_user_id) DO UPDATE SET last_seen = excluded.last_seen",
-        )
-        .bind(workspace.as_uuid())
-        .bind(user.telegram_id.0)
         .bind(at)
-        .bind(at)
-        .execute(&mut *tx)
+        .fetch_one(&self.pool)
         .await
-        .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        self.require_member(workspace, user.telegram_id).await
+        .map_err(|error| match &error {
+            sqlx::Error::Database(e) if e.constraint() == Some("memberships_workspace_id_fkey") => {
+                StoreError::WorkspaceNotFound(workspace)
+            }
+            _ => db(error),
+        })?;
+        row.try_into()
     }
 
     async fn member(&self, workspace: WorkspaceId, user: TelegramUserId) -> Result<Option<Member>, StoreError> {

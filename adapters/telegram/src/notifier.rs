@@ -22,11 +22,14 @@ const ADMINS_TTL: Duration = Duration::from_secs(5 * 60);
 /// How many times one call waits out Telegram's `retry_after` before giving up.
 const RETRIES: usize = 3;
 
+/// Each chat's administrators, and when Telegram said so.
+type AdminCache = HashMap<ChatId, (Instant, Vec<TelegramUserId>)>;
+
 /// [`ChatNotifier`] and [`ChatAdmins`] on the Bot API.
 #[derive(Clone)]
 pub struct TelegramNotifier {
     bot: TelegramBot,
-    admins: Arc<Mutex<HashMap<ChatId, (Instant, Vec<TelegramUserId>)>>>,
+    admins: Arc<Mutex<AdminCache>>,
 }
 
 impl std::fmt::Debug for TelegramNotifier {

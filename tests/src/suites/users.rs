@@ -1,7 +1,9 @@
 //! The `Users` contract.
 
 use anyhow::ensure;
-use storyline_domain::user::{Role, TelegramUserId, User};
+use storyline_domain::audit::AuditAction;
+use storyline_domain::ports::{AuditQuery, StoreError};
+use storyline_domain::user::{Actor, Role, TelegramUserId, User};
 
 use super::{instant, two_workspaces};
 use crate::{Backend, TestResult};
@@ -35,12 +37,12 @@ pub async fn roles_are_given_per_workspace(backend: &Backend) -> TestResult {
     let (a, b) = two_workspaces(stores).await?;
     stores.users.record_contact(a.id, &alice(), instant(1)).await?;
     stores.users.record_contact(b.id, &alice(), instant(1)).await?;
-    let promoted = stores.users.set_role(a.id, alice().telegram_id, Role::Admin, instant(2)).await?;
+    let promoted = stores.users.set_role(a.id, alice().telegram_id, Role::Admin, &Actor::Cli, instant(2)).await?;
     ensure!(promoted.role == Role::Admin && promoted.user == alice());
     ensure!(stores.users.member(b.id, alice().telegram_id).await?.map(|m| m.role) == Some(Role::Member));
 
     let stranger = TelegramUserId(555);
-    let unseen = stores.users.set_role(a.id, stranger, Role::Owner, instant(3)).await?;
+    let unseen = stores.users.set_role(a.id, stranger, Role::Owner, &Actor::Cli, instant(3)).await?;
     ensure!(
         unseen.role == Role::Owner && unseen.user.telegram_id == stranger,
         "a user can be promoted before first contact"
@@ -55,6 +57,19 @@ pub async fn roles_are_given_per_workspace(backend: &Backend) -> TestResult {
         .await?;
     ensure!(seen.role == Role::Owner, "contact keeps the role");
     ensure!(stores.users.members(a.id).await?.len() == 2);
+    stores.users.set_role(a.id, stranger, Role::Owner, &Actor::Cli, instant(5)).await?;
+
+    let roles = stores.audit.entries(a.id, AuditQuery { action: Some(AuditAction::Role), limit: 10 }).await?;
+    let seen: Vec<(String, Option<String>, Option<String>)> =
+        roles.into_iter().map(|e| (e.subject, e.old, e.new)).collect();
+    ensure!(
+        seen == vec![
+            ("user:555".to_owned(), None, Some("owner".to_owned())),
+            ("user:1001".to_owned(), Some("member".to_owned()), Some("admin".to_owned())),
+        ],
+        "each real role change is audited, newest first: {seen:?}"
+    );
+    ensure!(stores.audit.entries(b.id, AuditQuery { action: None, limit: 10 }).await?.is_empty());
     Ok(())
 }
 
@@ -62,9 +77,14 @@ pub async fn a_workspace_cannot_see_another_workspaces_members(backend: &Backend
     let stores = backend.stores();
     let (a, b) = two_workspaces(stores).await?;
     stores.users.record_contact(a.id, &alice(), instant(1)).await?;
-    stores.users.set_role(a.id, TelegramUserId(9), Role::Admin, instant(1)).await?;
+    stores.users.set_role(a.id, TelegramUserId(9), Role::Admin, &Actor::Cli, instant(1)).await?;
     ensure!(stores.users.member(b.id, alice().telegram_id).await?.is_none());
     ensure!(stores.users.member(b.id, TelegramUserId(9)).await?.is_none());
     ensure!(stores.users.members(b.id).await?.is_empty());
+
+    let stranger = storyline_domain::WorkspaceId::new();
+    let result = stores.users.record_contact(stranger, &alice(), instant(2)).await;
+    ensure!(matches!(result, Err(StoreError::WorkspaceNotFound(id)) if id == stranger), "{result:?}");
+    ensure!(stores.users.members(stranger).await?.is_empty());
     Ok(())
 }

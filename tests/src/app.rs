@@ -1,0 +1,90 @@
+//! `TestBot`: the real wiring (`storyline::serve::telegram`) against a fake Telegram Bot API and
+//! a real database, started and stopped (and restarted) by a test.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Context;
+use storyline::config::Config;
+use storyline::serve;
+use storyline_telegram::PollSettings;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::fake_bot_api::FakeTelegram;
+
+/// The team chat every test bot serves.
+pub const TEAM_CHAT: i64 = -100_777;
+/// A person listed in `ADMIN_TELEGRAM_USER_IDS`.
+pub const ADMIN: i64 = 10;
+
+/// A running bot.
+pub struct TestBot {
+    pub database_url: String,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl std::fmt::Debug for TestBot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestBot").field("database_url", &self.database_url).finish_non_exhaustive()
+    }
+}
+
+/// The configuration a test bot runs with.
+///
+/// # Errors
+/// When the values do not form a valid configuration.
+pub fn config(telegram: &FakeTelegram, database_url: &str) -> anyhow::Result<Config> {
+    let vars: HashMap<&str, String> = HashMap::from([
+        ("DATABASE_URL", database_url.to_owned()),
+        ("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN.to_owned()),
+        ("TELEGRAM_CHAT_ID", TEAM_CHAT.to_string()),
+        ("TELEGRAM_API_URL", telegram.api_url()),
+        ("ADMIN_TELEGRAM_USER_IDS", ADMIN.to_string()),
+    ]);
+    Ok(Config::from_lookup(|name| vars.get(name).cloned())?)
+}
+
+/// Short waits, so tests recover quickly from the failures they cause.
+#[must_use]
+pub fn fast_polling() -> PollSettings {
+    PollSettings {
+        long_poll: Duration::from_secs(5),
+        backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(500),
+    }
+}
+
+impl TestBot {
+    /// Starts the bot on `database_url`, talking to `telegram`.
+    ///
+    /// # Errors
+    /// When the configuration is invalid.
+    pub fn start(telegram: &FakeTelegram, database_url: &str) -> anyhow::Result<Self> {
+        let config = config(telegram, database_url)?;
+        let (shutdown, listen) = watch::channel(false);
+        let task = tokio::spawn(async move { serve::telegram(&config, fast_polling(), listen).await });
+        Ok(Self { database_url: database_url.to_owned(), shutdown, task })
+    }
+
+    /// Stops the bot as SIGTERM would, and waits for it.
+    ///
+    /// # Errors
+    /// When the bot had failed, or does not stop within 10 seconds.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        tokio::time::timeout(Duration::from_secs(10), self.task).await.context("the bot did not stop")???;
+        Ok(())
+    }
+
+    /// Stops the bot and starts a new one on the same database and the same fake Telegram.
+    ///
+    /// # Errors
+    /// When stopping or starting fails.
+    pub async fn restart(self, telegram: &FakeTelegram) -> anyhow::Result<Self> {
+        let url = self.database_url.clone();
+        self.stop().await?;
+        Self::start(telegram, &url)
+    }
+}

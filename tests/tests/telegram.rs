@@ -1,0 +1,316 @@
+//! End to end: the real wiring (`storyline::serve::telegram`) against a fake Telegram Bot API on
+//! loopback, on SQLite and on PostgreSQL. Test names read `backend::behaviour`.
+
+use std::time::Duration;
+
+use anyhow::{Context, ensure};
+use serde_json::Value;
+use storyline_domain::ChatId;
+use storyline_domain::ports::AuditQuery;
+use storyline_domain::settings::ChatSettings;
+use storyline_tests::app::{ADMIN, TEAM_CHAT, TestBot};
+use storyline_tests::fake_bot_api::{Failure, FakeTelegram, FakeUser, eventually};
+use storyline_tests::{Backend, TestResult};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn admin() -> FakeUser {
+    FakeUser::new(ADMIN, "Ada").with_username("ada_admin")
+}
+
+fn member() -> FakeUser {
+    FakeUser::new(20, "Mo")
+}
+
+/// The callback data of the first button whose label contains `label`.
+fn button(message: &Value, label: &str) -> anyhow::Result<String> {
+    message["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().into_iter().flatten())
+        .find(|b| b["text"].as_str().is_some_and(|t| t.contains(label)))
+        .and_then(|b| b["callback_data"].as_str())
+        .map(ToOwned::to_owned)
+        .with_context(|| format!("no button {label:?} in {message}"))
+}
+
+fn labels(message: &Value) -> String {
+    message["reply_markup"]["inline_keyboard"].to_string()
+}
+
+/// Sends /settings as `from` and returns the menu's message id and body.
+async fn open_settings(telegram: &FakeTelegram, from: &FakeUser) -> anyhow::Result<(i32, Value)> {
+    let before = telegram.calls("sendMessage").len();
+    telegram.push_text(TEAM_CHAT, from, "/settings");
+    let sent = telegram.wait_for("sendMessage", before + 1, WAIT).await?;
+    let id = last_message_id(telegram, before + 1).await?;
+    let menu = telegram.message(TEAM_CHAT, id).context("the menu was not stored")?;
+    ensure!(sent.last().and_then(|m| m["text"].as_str()).is_some_and(|t| t.contains("Settings")), "{sent:?}");
+    Ok((id, menu))
+}
+
+/// The id of the `nth` message the bot sent (1-based), read from the fake's store.
+async fn last_message_id(telegram: &FakeTelegram, nth: usize) -> anyhow::Result<i32> {
+    let _ = nth;
+    telegram.sent_message_ids(TEAM_CHAT).last().copied().context("no message sent")
+}
+
+async fn settings(backend: &Backend) -> anyhow::Result<ChatSettings> {
+    let stores = backend.reopen().await?;
+    let workspace = stores.settings.workspace_by_chat(ChatId(TEAM_CHAT)).await?.context("no workspace")?;
+    Ok(stores.settings.settings(workspace.id).await?)
+}
+
+fn url(backend: &Backend) -> anyhow::Result<String> {
+    backend.database_url().map(ToOwned::to_owned).context("an end-to-end test needs a database")
+}
+
+pub async fn a_toggle_edits_the_menu_in_place_and_the_database_agrees(backend: Backend) -> TestResult {
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    let (menu_id, menu) = open_settings(&telegram, &admin()).await?;
+    ensure!(labels(&menu).contains("Dry run: ON"), "{menu}");
+
+    let press = telegram.push_press(TEAM_CHAT, &admin(), menu_id, &button(&menu, "Dry run")?);
+    let answers = telegram.wait_for("answerCallbackQuery", 1, WAIT).await?;
+    ensure!(answers[0]["callback_query_id"] == press.as_str(), "{answers:?}");
+    ensure!(answers[0]["text"] == "Dry run off", "{answers:?}");
+    telegram.wait_for("editMessageText", 1, WAIT).await?;
+    let edited = telegram.message(TEAM_CHAT, menu_id).context("menu gone")?;
+    ensure!(labels(&edited).contains("Dry run: off"), "{edited}");
+    ensure!(!settings(&backend).await?.dry_run, "the database agrees");
+    bot.stop().await
+}
+
+pub async fn change_posts_per_day_refuses_bad_answers_and_takes_a_good_one(backend: Backend) -> TestResult {
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    let (menu_id, menu) = open_settings(&telegram, &admin()).await?;
+    telegram.push_press(TEAM_CHAT, &admin(), menu_id, &button(&menu, "Posts/day")?);
+    telegram.wait_for("sendMessage", 2, WAIT).await?;
+
+    telegram.push_text(TEAM_CHAT, &admin(), "0");
+    telegram.push_text(TEAM_CHAT, &admin(), "abc");
+    telegram.push_photo(TEAM_CHAT, &admin());
+    let replies = telegram.wait_for("sendMessage", 5, WAIT).await?;
+    for reply in &replies[2..5] {
+        ensure!(reply["text"].as_str().is_some_and(|t| t.contains("from 1 to 50")), "{reply}");
+    }
+    ensure!(settings(&backend).await?.posts_per_day.get() == 3);
+
+    telegram.push_text(TEAM_CHAT, &admin(), "7");
+    let replies = telegram.wait_for("sendMessage", 6, WAIT).await?;
+    ensure!(replies[5]["text"].as_str().is_some_and(|t| t.contains("3 → 7")), "{}", replies[5]);
+    ensure!(settings(&backend).await?.posts_per_day.get() == 7);
+    telegram.wait_for("editMessageText", 1, WAIT).await?;
+    let menu = telegram.message(TEAM_CHAT, menu_id).context("menu gone")?;
+    ensure!(labels(&menu).contains("Posts/day: 7"), "the menu is refreshed: {menu}");
+    bot.stop().await
+}
+
+pub async fn a_member_is_told_admins_only_and_a_chat_administrator_is_not(backend: Backend) -> TestResult {
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    let (menu_id, menu) = open_settings(&telegram, &member()).await?;
+    let toggle = button(&menu, "Instagram API")?;
+    telegram.push_press(TEAM_CHAT, &member(), menu_id, &toggle);
+    let answers = telegram.wait_for("answerCallbackQuery", 1, WAIT).await?;
+    ensure!(answers[0]["text"].as_str().is_some_and(|t| t.starts_with("Admins only")), "{answers:?}");
+    ensure!(answers[0]["show_alert"] == true);
+    ensure!(telegram.calls("getChatAdministrators").len() == 1, "the chat's administrators were asked");
+    ensure!(telegram.calls("editMessageText").is_empty(), "nothing was edited");
+    ensure!(!settings(&backend).await?.instagram_api, "nothing changed");
+
+    telegram.set_administrators(TEAM_CHAT, &[FakeUser::new(30, "Chief"), FakeUser::new(31, "Deputy")]);
+    let bot = bot.restart(&telegram).await?; // a fresh process: no cached administrator list
+    telegram.push_press(TEAM_CHAT, &FakeUser::new(31, "Deputy"), menu_id, &toggle);
+    telegram.wait_for("editMessageText", 1, WAIT).await?;
+    ensure!(settings(&backend).await?.instagram_api, "a Telegram administrator may change settings");
+    bot.stop().await
+}
+
+pub async fn forged_and_malformed_presses_never_change_anything(backend: Backend) -> TestResult {
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    let (menu_id, menu) = open_settings(&telegram, &admin()).await?;
+    let genuine = button(&menu, "Dry run")?;
+    let forged = [
+        genuine.replacen(&genuine[2..10], "00000000", 1),
+        genuine.replace("t.dry", "t.drop"),
+        "0:abcdefgh:t.dry".to_owned(),
+        String::new(),
+        "💣".repeat(16),
+        "x".repeat(64),
+    ];
+    for data in &forged {
+        telegram.push_press(TEAM_CHAT, &admin(), menu_id, data);
+    }
+    let answers = telegram.wait_for("answerCallbackQuery", forged.len(), WAIT).await?;
+    ensure!(answers.iter().all(|a| a["text"].as_str().is_some_and(|t| t.contains("no longer valid"))), "{answers:?}");
+    ensure!(telegram.calls("editMessageText").is_empty());
+    ensure!(settings(&backend).await?.dry_run, "nothing changed");
+    bot.stop().await
+}
+
+pub async fn a_change_prompt_survives_a_restart(backend: Backend) -> TestResult {
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    let (menu_id, menu) = open_settings(&telegram, &admin()).await?;
+    telegram.push_press(TEAM_CHAT, &admin(), menu_id, &button(&menu, "Posts/day")?);
+    telegram.wait_for("sendMessage", 2, WAIT).await?;
+    let bot = bot.restart(&telegram).await?;
+    telegram.push_text(TEAM_CHAT, &admin(), "12");
+    let replies = telegram.wait_for("sendMessage", 3, WAIT).await?;
+    ensure!(replies[2]["text"].as_str().is_some_and(|t| t.contains("3 → 12")), "{}", replies[2]);
+    ensure!(settings(&backend).await?.posts_per_day.get() == 12);
+    bot.stop().await
+}
+
+pub async fn settings_persist_across_a_restart(backend: Backend) -> TestResult {
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    telegram.push_text(TEAM_CHAT, &admin(), "/pause");
+    telegram.wait_for("sendMessage", 1, WAIT).await?;
+    let bot = bot.restart(&telegram).await?;
+    let (_, menu) = open_settings(&telegram, &admin()).await?;
+    ensure!(menu["text"].as_str().is_some_and(|t| t.contains("Paused</b> since")), "{menu}");
+    ensure!(labels(&menu).contains("Paused — press to resume"), "{menu}");
+    bot.stop().await
+}
+
+pub async fn no_update_is_handled_twice_after_a_restart(backend: Backend) -> TestResult {
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    // Once the bot's first long poll is waiting, every later poll fails: the poll that would
+    // confirm /pause to Telegram never gets through, so Telegram still holds it at the restart.
+    eventually(&telegram, WAIT, || telegram.get_updates_calls() >= 1).await?;
+    telegram.fail_next("getUpdates", usize::MAX, Failure::ServerError);
+    telegram.push_text(TEAM_CHAT, &admin(), "/pause");
+    telegram.wait_for("sendMessage", 1, WAIT).await?;
+    let bot = bot.restart(&telegram).await?;
+    telegram.fail_next("getUpdates", 0, Failure::ServerError);
+    telegram.push_text(TEAM_CHAT, &admin(), "/help");
+    let sent = telegram.wait_for("sendMessage", 2, WAIT).await?;
+    ensure!(sent[1]["text"].as_str().is_some_and(|t| t.contains("/settings")), "/pause was handled again: {sent:?}");
+    let stores = backend.reopen().await?;
+    let workspace = stores.settings.workspace_by_chat(ChatId(TEAM_CHAT)).await?.context("no workspace")?;
+    let log = stores.audit.entries(workspace.id, AuditQuery { action: None, limit: 100 }).await?;
+    ensure!(log.iter().filter(|e| e.subject == "/pause").count() == 1, "{log:?}");
+    bot.stop().await?;
+    ensure!(telegram.calls("sendMessage").len() == 2, "{:?}", telegram.calls("sendMessage"));
+    Ok(())
+}
+
+pub async fn user_supplied_strings_are_escaped(backend: Backend) -> TestResult {
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    let hostile = FakeUser::new(ADMIN, "<b>Eve</b>").with_username("e_v*e[1](x)<i>&amp;");
+    telegram.push_text(TEAM_CHAT, &hostile, "/pause");
+    telegram.wait_for("sendMessage", 1, WAIT).await?;
+    let (_, menu) = open_settings(&telegram, &hostile).await?;
+    let calls = telegram.calls("sendMessage");
+    let body = &calls[1];
+    ensure!(body["parse_mode"] == "HTML", "{body}");
+    let text = body["text"].as_str().unwrap_or_default();
+    ensure!(text.contains("@e_v*e[1](x)&lt;i&gt;&amp;amp;"), "escaped for HTML: {text}");
+    ensure!(!text.contains("<i>&amp;"), "{text}");
+    ensure!(menu["text"].as_str().is_some(), "{menu}");
+    bot.stop().await
+}
+
+pub async fn a_channel_post_counts_as_an_admins_command(backend: Backend) -> TestResult {
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    telegram.push_channel_post(TEAM_CHAT, "/dryrun off");
+    let sent = telegram.wait_for("sendMessage", 1, WAIT).await?;
+    ensure!(sent[0]["text"].as_str().is_some_and(|t| t.contains("Dry run is off")), "{sent:?}");
+    ensure!(!settings(&backend).await?.dry_run);
+    bot.stop().await
+}
+
+pub async fn other_chats_get_a_polite_refusal(backend: Backend) -> TestResult {
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    telegram.push_text(-1, &admin(), "/settings");
+    let sent = telegram.wait_for("sendMessage", 1, WAIT).await?;
+    ensure!(
+        sent[0]["chat_id"] == -1 && sent[0]["text"].as_str().is_some_and(|t| t.contains("serves one team chat")),
+        "{sent:?}"
+    );
+    bot.stop().await
+}
+
+macro_rules! end_to_end {
+    ($open:path; $($test:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() -> TestResult {
+                match $open().await? {
+                    Some(backend) => super::$test(backend).await,
+                    None => Ok(()),
+                }
+            }
+        )*
+    };
+}
+
+macro_rules! every_test {
+    ($open:path) => {
+        end_to_end!($open;
+            a_toggle_edits_the_menu_in_place_and_the_database_agrees,
+            change_posts_per_day_refuses_bad_answers_and_takes_a_good_one,
+            a_member_is_told_admins_only_and_a_chat_administrator_is_not,
+            forged_and_malformed_presses_never_change_anything,
+            a_change_prompt_survives_a_restart,
+            settings_persist_across_a_restart,
+            no_update_is_handled_twice_after_a_restart,
+            user_supplied_strings_are_escaped,
+            other_chats_get_a_polite_refusal,
+            a_channel_post_counts_as_an_admins_command,
+        );
+    };
+}
+
+mod sqlite {
+    use super::TestResult;
+    every_test!(storyline_tests::Backend::sqlite);
+}
+
+mod postgres {
+    use super::TestResult;
+    every_test!(storyline_tests::Backend::postgres);
+}
+
+/// The database stops answering for a while: the bot answers with a short error, keeps
+/// polling, and recovers by itself when the database returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_the_bot_rides_out_a_database_outage() -> TestResult {
+    use sqlx::ConnectOptions;
+    use sqlx::postgres::PgConnectOptions;
+    use storyline_tests::proxy::Proxy;
+
+    let Some(backend) = Backend::postgres().await? else {
+        return Ok(());
+    };
+    let direct: PgConnectOptions = url(&backend)?.parse()?;
+    let target = tokio::net::lookup_host((direct.get_host(), direct.get_port())).await?.next().context("no address")?;
+    let proxy = Proxy::start(target).await?;
+    let through_proxy = direct.clone().host("127.0.0.1").port(proxy.port()).to_url_lossy().to_string();
+
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &through_proxy)?;
+    open_settings(&telegram, &admin()).await?;
+
+    proxy.cut();
+    telegram.push_text(TEAM_CHAT, &admin(), "/settings");
+    let sent = telegram.wait_for("sendMessage", 2, Duration::from_secs(30)).await?;
+    ensure!(sent[1]["text"] == storyline_application::bot::GENERIC_FAILURE, "{}", sent[1]);
+    let polls = telegram.get_updates_calls();
+    eventually(&telegram, WAIT, || telegram.get_updates_calls() > polls).await?;
+
+    proxy.restore();
+    let (_, menu) = open_settings(&telegram, &admin()).await?;
+    ensure!(labels(&menu).contains("Dry run: ON"), "recovered: {menu}");
+    bot.stop().await
+}
