@@ -11,19 +11,22 @@
 
 pub mod action;
 mod answers;
+mod concurrently;
 mod incoming;
 pub mod screens;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use chrono::{DateTime, Utc};
+
 use storyline_domain::audit::{AuditAction, AuditEntry};
 use storyline_domain::chat::{MessageId, PressId, Screen};
 use storyline_domain::conversation::PendingPrompt;
 use storyline_domain::ports::{Audit, ChatAdmins, ChatNotifier, Clock, Conversations, NotifyError, StoreError, Users};
 use storyline_domain::settings::{ChatSettings, SettingChange, Toggle};
-use storyline_domain::user::{Actor, Member, TelegramUserId};
-use storyline_domain::{ChatId, Workspace};
+use storyline_domain::user::{Actor, Member, TelegramUserId, User};
+use storyline_domain::{ChatId, Workspace, WorkspaceId};
 
 pub use action::{Action, ActionError};
 pub use incoming::{Event, Incoming};
@@ -79,7 +82,16 @@ pub struct Bot {
     config: BotConfig,
     /// Workspaces by chat: they never move once created.
     workspaces: Mutex<HashMap<ChatId, Workspace>>,
+    /// People recorded in the last [`CONTACT_TTL`], so a burst of presses records them once.
+    contacts: Mutex<RecentContacts>,
 }
+
+/// When each person was last recorded in each workspace, and their membership then.
+type RecentContacts = HashMap<(WorkspaceId, TelegramUserId), (DateTime<Utc>, Member)>;
+
+/// How long a recorded contact (and the role read with it) is reused. A role changed from the
+/// command line takes effect in the chat within this time.
+const CONTACT_TTL: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
 
 impl std::fmt::Debug for Bot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -106,7 +118,7 @@ impl Turn {
 impl Bot {
     #[must_use]
     pub fn new(settings: SettingsService, ports: BotPorts, config: BotConfig) -> Self {
-        Self { settings, ports, config, workspaces: Mutex::new(HashMap::new()) }
+        Self { settings, ports, config, workspaces: Mutex::new(HashMap::new()), contacts: Mutex::new(HashMap::new()) }
     }
 
     /// Handles one incoming to the end. Never fails: a failure is logged with its cause chain
@@ -136,16 +148,27 @@ impl Bot {
         }
         let workspace = self.workspace(&incoming).await?;
         let now = self.ports.clock.now();
-        let from = match &incoming.from {
-            Some(user) => Some(self.ports.users.record_contact(workspace.id, user, now).await?),
-            None => None,
-        };
-        let turn = Turn { workspace, from };
-        match incoming.event {
-            Event::Command { name, args, message } => {
-                self.log(&turn, AuditAction::Command, format!("/{name} {args}").trim_end()).await?;
-                self.command(&turn, &name, &args, message).await
+        let actor = incoming.from.as_ref().map_or(Actor::Channel, |u| Actor::User(u.telegram_id));
+        let contact = async {
+            match &incoming.from {
+                Some(user) => self.contact(workspace.id, user, now).await.map(Some),
+                None => Ok(None),
             }
+        };
+        // C8: every command is logged; independent of recording the person, so both at once.
+        let logged = async {
+            match &incoming.event {
+                Event::Command { name, args, .. } => {
+                    self.log(workspace.id, &actor, AuditAction::Command, format!("/{name} {args}").trim_end()).await
+                }
+                _ => Ok(()),
+            }
+        };
+        let (from, logged) = concurrently::both(contact, logged).await;
+        let turn = Turn { workspace, from: from? };
+        logged?;
+        match incoming.event {
+            Event::Command { name, args, message } => self.command(&turn, &name, &args, message).await,
             Event::Text { text, .. } => self.answer_prompt(&turn, &text).await,
             Event::Press { id, data, message } => self.press(&turn, &id, &data, message).await,
         }
@@ -166,6 +189,23 @@ impl Bot {
         Ok(())
     }
 
+    /// C8: records the person (first contact, names, last seen) and returns their membership.
+    async fn contact(&self, workspace: WorkspaceId, user: &User, now: DateTime<Utc>) -> Result<Member, StoreError> {
+        let key = (workspace, user.telegram_id);
+        let recent = self.contacts.lock().unwrap_or_else(PoisonError::into_inner).get(&key).cloned();
+        if let Some((at, member)) = recent
+            && now - at < CONTACT_TTL
+            && member.user == *user
+        {
+            return Ok(member);
+        }
+        let member = self.ports.users.record_contact(workspace, user, now).await?;
+        let mut contacts = self.contacts.lock().unwrap_or_else(PoisonError::into_inner);
+        contacts.retain(|_, (at, _)| now - *at < CONTACT_TTL);
+        contacts.insert(key, (now, member.clone()));
+        Ok(member)
+    }
+
     async fn workspace(&self, incoming: &Incoming) -> Result<Workspace, BotError> {
         let cached = self.workspaces.lock().unwrap_or_else(PoisonError::into_inner).get(&incoming.chat).cloned();
         if let Some(workspace) = cached {
@@ -178,16 +218,22 @@ impl Bot {
     }
 
     /// C8: every command and button press is logged.
-    async fn log(&self, turn: &Turn, action: AuditAction, subject: &str) -> Result<(), BotError> {
+    async fn log(
+        &self,
+        workspace: WorkspaceId,
+        actor: &Actor,
+        action: AuditAction,
+        subject: &str,
+    ) -> Result<(), BotError> {
         let entry = AuditEntry {
             at: self.ports.clock.now(),
-            actor: turn.actor(),
+            actor: actor.clone(),
             action,
             subject: subject.chars().take(64).collect(),
             old: None,
             new: None,
         };
-        self.ports.audit.record(turn.workspace.id, &entry).await?;
+        self.ports.audit.record(workspace, &entry).await?;
         Ok(())
     }
 
@@ -290,7 +336,7 @@ impl Bot {
             Err(refused) => {
                 let shown: String = data.chars().take(64).collect();
                 tracing::warn!(data = %shown, reason = %refused, "refused a button press");
-                self.log(turn, AuditAction::Button, &format!("refused: {shown}")).await?;
+                self.log(turn.workspace.id, &turn.actor(), AuditAction::Button, &format!("refused: {shown}")).await?;
                 self.ports
                     .notifier
                     .answer(press, "This button is no longer valid. Open /settings again.", false)
@@ -298,7 +344,7 @@ impl Bot {
                 return Ok(());
             }
         };
-        self.log(turn, AuditAction::Button, &format!("{action:?}")).await?;
+        self.log(turn.workspace.id, &turn.actor(), AuditAction::Button, &format!("{action:?}")).await?;
         if action.needs_admin() && !self.is_admin(turn).await {
             self.ports.notifier.answer(press, ADMINS_ONLY, true).await?;
             return Ok(());
@@ -313,9 +359,15 @@ impl Bot {
                     (Toggle::Paused, true) => "Paused".to_owned(),
                     (Toggle::Paused, false) => "Resumed".to_owned(),
                 };
-                self.ports.notifier.answer(press, &note, false).await?;
                 let screen = self.settings_screen_of(turn, &applied.after).await?;
-                self.show(turn, message, &screen).await
+                // The confirmation and the refreshed menu are independent calls: both at once.
+                let (answered, shown) = concurrently::both(
+                    self.ports.notifier.answer(press, &note, false),
+                    self.show(turn, message, &screen),
+                )
+                .await;
+                answered?;
+                shown
             }
             Action::Change(kind) => {
                 let Some(member) = &turn.from else {

@@ -45,8 +45,9 @@ CREATE TABLE chat_settings_history (
     PRIMARY KEY (workspace_id, version)
 );
 
-CREATE UNIQUE INDEX chat_settings_history_one_current
-    ON chat_settings_history (workspace_id) WHERE valid_to IS NULL;
+-- Exactly one open version (valid_to NULL) per workspace is kept by the stores, which close the
+-- old version and open the new one in the same atomic write (a partial unique index would be
+-- checked mid-statement on PostgreSQL, where one statement does both).
 
 CREATE TABLE users (
     telegram_user_id INTEGER PRIMARY KEY,

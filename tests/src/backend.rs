@@ -94,12 +94,32 @@ impl Backend {
     /// # Errors
     /// When the server is configured but cannot be used, or is missing under `CI=true`.
     pub async fn postgres() -> anyhow::Result<Option<Self>> {
-        let Some(database) = TestDatabase::create().await? else {
+        let Some(server) = postgres_url() else {
+            if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+                anyhow::bail!("CI=true but neither TEST_DATABASE_URL nor a postgres DATABASE_URL is set");
+            }
+            // Straight to stderr, past the test harness's capture, so the skip is seen.
+            static ONCE: std::sync::Once = std::sync::Once::new();
+            ONCE.call_once(|| {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "skipped: the PostgreSQL tests (no TEST_DATABASE_URL or postgres DATABASE_URL)"
+                );
+            });
             return Ok(None);
         };
+        Self::postgres_on(&server).await.map(Some)
+    }
+
+    /// A new database of its own on the PostgreSQL server at `server`.
+    ///
+    /// # Errors
+    /// When the server cannot be used.
+    pub async fn postgres_on(server: &str) -> anyhow::Result<Self> {
+        let database = TestDatabase::create(server).await?;
         let store = PostgresStore::connect(&database.url).await?;
         store.migrate().await?;
-        Ok(Some(Self { stores: Stores::of(store), kind: Kind::Postgres(Box::new(database)) }))
+        Ok(Self { stores: Stores::of(store), kind: Kind::Postgres(Box::new(database)) })
     }
 
     #[must_use]
@@ -155,28 +175,14 @@ struct TestDatabase {
 }
 
 impl TestDatabase {
-    async fn create() -> anyhow::Result<Option<Self>> {
-        let Some(server) = postgres_url() else {
-            if std::env::var("CI").is_ok_and(|ci| ci == "true") {
-                anyhow::bail!("CI=true but neither TEST_DATABASE_URL nor a postgres DATABASE_URL is set");
-            }
-            // Straight to stderr, past the test harness's capture, so the skip is seen.
-            static ONCE: std::sync::Once = std::sync::Once::new();
-            ONCE.call_once(|| {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "skipped: the PostgreSQL tests (no TEST_DATABASE_URL or postgres DATABASE_URL)"
-                );
-            });
-            return Ok(None);
-        };
+    async fn create(server: &str) -> anyhow::Result<Self> {
         let admin: PgConnectOptions = server.parse().context("TEST_DATABASE_URL is not a PostgreSQL URL")?;
         let name = format!("storyline_test_{}", uuid::Uuid::new_v4().simple());
         let mut connection = admin.connect().await.context("could not reach the test PostgreSQL")?;
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await?;
         connection.close().await?;
         let url = admin.clone().database(&name).to_url_lossy().to_string();
-        Ok(Some(Self { admin, name, url }))
+        Ok(Self { admin, name, url })
     }
 }
 

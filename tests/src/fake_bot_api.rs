@@ -76,6 +76,7 @@ struct Inner {
     next_update: i64,
     next_message: i32,
     calls: Vec<(String, Value)>,
+    counts: HashMap<String, usize>,
     messages: HashMap<(i64, i32), Value>,
     sent: Vec<(i64, i32)>,
     admins: HashMap<i64, Vec<FakeUser>>,
@@ -251,6 +252,29 @@ impl FakeTelegram {
         self.inner().calls.iter().filter(|(m, _)| m == method).map(|(_, body)| body.clone()).collect()
     }
 
+    /// How many times `method` was called (cheap: for load tests).
+    #[must_use]
+    pub fn count(&self, method: &str) -> usize {
+        self.inner().counts.get(method).copied().unwrap_or_default()
+    }
+
+    /// Waits until `method` was called at least `count` times, without copying the calls.
+    ///
+    /// # Errors
+    /// When `timeout` passes first.
+    pub async fn wait_for_count(&self, method: &str, count: usize, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let called = self.shared.called.notified();
+            if self.count(method) >= count {
+                return Ok(());
+            }
+            if tokio::time::timeout_at(deadline, called).await.is_err() {
+                anyhow::bail!("waited for {count} × {method}, saw {}", self.count(method));
+            }
+        }
+    }
+
     /// Every call but getUpdates, in order.
     #[must_use]
     pub fn all_calls(&self) -> Vec<(String, Value)> {
@@ -347,7 +371,9 @@ async fn handle(
     };
     // Recorded once answered, so a test that sees the call also sees its effect.
     if method != "getUpdates" {
-        shared.inner.lock().unwrap_or_else(PoisonError::into_inner).calls.push((method, body));
+        let mut inner = shared.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        *inner.counts.entry(method.clone()).or_default() += 1;
+        inner.calls.push((method, body));
     }
     shared.called.notify_waiters();
     response

@@ -229,6 +229,38 @@ pub async fn a_channel_post_counts_as_an_admins_command(backend: Backend) -> Tes
     bot.stop().await
 }
 
+pub async fn telegram_asking_to_retry_later_is_honoured(backend: Backend) -> TestResult {
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    let (menu_id, menu) = open_settings(&telegram, &admin()).await?;
+    telegram.fail_next("answerCallbackQuery", 1, Failure::RetryAfter(1));
+    let pressed = std::time::Instant::now();
+    telegram.push_press(TEAM_CHAT, &admin(), menu_id, &button(&menu, "Dry run")?);
+    let answers = telegram.wait_for("answerCallbackQuery", 2, WAIT).await?;
+    ensure!(pressed.elapsed() >= Duration::from_secs(1), "the retry waited retry_after");
+    ensure!(answers[1]["text"] == "Dry run off", "{answers:?}");
+    ensure!(telegram.calls("sendMessage").len() == 1, "no failure message: {:?}", telegram.calls("sendMessage"));
+    bot.stop().await
+}
+
+pub async fn an_edit_that_changes_nothing_counts_as_success(backend: Backend) -> TestResult {
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    let (menu_id, menu) = open_settings(&telegram, &admin()).await?;
+    // The menu's own workspace tag with the "show settings" action: the same menu again.
+    let refresh = button(&menu, "Status")?.replace(":status", ":settings");
+    telegram.push_press(TEAM_CHAT, &admin(), menu_id, &refresh);
+    telegram.wait_for("answerCallbackQuery", 1, WAIT).await?;
+    telegram.wait_for("editMessageText", 1, WAIT).await?;
+    telegram.push_text(TEAM_CHAT, &admin(), "/help");
+    let sent = telegram.wait_for("sendMessage", 2, WAIT).await?;
+    ensure!(
+        sent[1]["text"].as_str().is_some_and(|t| t.contains("/settings")),
+        "no failure message in between: {sent:?}"
+    );
+    bot.stop().await
+}
+
 pub async fn other_chats_get_a_polite_refusal(backend: Backend) -> TestResult {
     let telegram = FakeTelegram::start().await?;
     let bot = TestBot::start(&telegram, &url(&backend)?)?;
@@ -268,6 +300,8 @@ macro_rules! every_test {
             user_supplied_strings_are_escaped,
             other_chats_get_a_polite_refusal,
             a_channel_post_counts_as_an_admins_command,
+            telegram_asking_to_retry_later_is_honoured,
+            an_edit_that_changes_nothing_counts_as_success,
         );
     };
 }

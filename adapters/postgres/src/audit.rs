@@ -20,6 +20,7 @@ struct EntryRow {
 
 #[async_trait]
 impl Audit for PostgresStore {
+    /// Commands and presses: written on the relaxed pool (see [`PostgresStore`]).
     async fn record(&self, workspace: WorkspaceId, entry: &AuditEntry) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO audit_log (workspace_id, at, actor, action, subject, old_value, new_value) \
@@ -32,7 +33,7 @@ impl Audit for PostgresStore {
         .bind(&entry.subject)
         .bind(entry.old.as_deref())
         .bind(entry.new.as_deref())
-        .execute(&self.pool)
+        .execute(&self.relaxed)
         .await
         .map_err(db)?;
         Ok(())

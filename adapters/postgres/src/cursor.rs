@@ -18,7 +18,7 @@ impl UpdateCursor for PostgresStore {
              ON CONFLICT (id) DO UPDATE SET last_update_id = GREATEST(bot_cursor.last_update_id, excluded.last_update_id)",
         )
         .bind(update_id)
-        .execute(&self.pool)
+        .execute(&self.relaxed)
         .await
         .map_err(db)?;
         Ok(())

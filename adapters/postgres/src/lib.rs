@@ -20,10 +20,15 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use storyline_domain::ports::StoreError;
 
-/// Every store port on one PostgreSQL database. Clones share the pool.
+/// Every store port on one PostgreSQL database. Clones share the pools.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// For the bookkeeping written on every update — the intake cursor, a person's last-seen
+    /// time, the log of commands and presses — commits without waiting for the disk
+    /// (`synchronous_commit = off`): a crash may lose the last fraction of a second of it, never
+    /// a settings change, and every update stops paying for a disk flush it does not need.
+    relaxed: PgPool,
 }
 
 impl PostgresStore {
@@ -36,10 +41,15 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .context("could not connect to PostgreSQL")?;
-        Ok(Self { pool })
+        let relaxed = PgPoolOptions::new()
+            .max_connections(4)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy_with(options.options([("synchronous_commit", "off")]));
+        Ok(Self { pool, relaxed })
     }
 
     /// Applies every migration not yet applied.
@@ -56,6 +66,7 @@ impl PostgresStore {
     /// Closes every connection; later calls fail.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.relaxed.close().await;
     }
 }
 

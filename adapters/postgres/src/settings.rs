@@ -91,65 +91,75 @@ impl SettingsStore for PostgresStore {
         actor: &Actor,
         at: DateTime<Utc>,
     ) -> Result<AppliedChange, ApplySettingError> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let current = sqlx::query_as::<_, CurrentRow>(&format!(
-            "SELECT {SETTINGS_COLUMNS}, version, updated_at AS current_from \
-             FROM chat_settings WHERE workspace_id = $1 FOR UPDATE"
-        ))
-        .bind(workspace.as_uuid())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?
-        .ok_or(StoreError::WorkspaceNotFound(workspace))?;
-        let before = ChatSettings::try_from(current.settings)?;
-        let (after, changes) = before.apply(change, actor, at)?;
-        if changes.is_empty() {
-            return Ok(AppliedChange { before, after, changes, version: current.version });
-        }
-        let version = current.version + 1;
-        let valid_from = at.max(current.current_from);
-        let stored = StoredSettings::from(&after);
-        bind_settings(
-            sqlx::query(
-                "UPDATE chat_settings SET dry_run_mode = $1, enable_instagram_api = $2, is_paused = $3, \
-                 paused_at = $4, paused_by = $5, posts_per_day = $6, posting_hours_start = $7, \
-                 posting_hours_end = $8, posting_timezone = $9, version = $10, updated_at = $11 \
-                 WHERE workspace_id = $12",
-            ),
-            &stored,
-        )
-        .bind(version)
-        .bind(valid_from)
-        .bind(workspace.as_uuid())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        sqlx::query("UPDATE chat_settings_history SET valid_to = $1 WHERE workspace_id = $2 AND version = $3")
-            .bind(valid_from)
+        // Optimistic: read, apply the domain rule, then write everything in one statement that
+        // only takes effect if the version is still the one read. A racing change makes it
+        // match nothing, and the change is applied again on top of the winner's: two toggles are
+        // two flips. Two round trips and one commit, instead of a transaction's seven.
+        for _ in 0..MAX_ATTEMPTS {
+            let current = sqlx::query_as::<_, CurrentRow>(&format!(
+                "SELECT {SETTINGS_COLUMNS}, version, updated_at AS current_from \
+                 FROM chat_settings WHERE workspace_id = $1"
+            ))
             .bind(workspace.as_uuid())
-            .bind(current.version)
-            .execute(&mut *tx)
+            .fetch_optional(&self.pool)
             .await
-            .map_err(db)?;
-        insert_version(&mut tx, workspace, version, &stored, valid_from, actor).await?;
-        for field in &changes {
-            sqlx::query(
-                "INSERT INTO audit_log (workspace_id, at, actor, action, subject, old_value, new_value) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            .map_err(db)?
+            .ok_or(StoreError::WorkspaceNotFound(workspace))?;
+            let before = ChatSettings::try_from(current.settings)?;
+            let (after, changes) = before.apply(change, actor, at)?;
+            if changes.is_empty() {
+                return Ok(AppliedChange { before, after, changes, version: current.version });
+            }
+            let version = current.version + 1;
+            let valid_from = at.max(current.current_from);
+            let stored = StoredSettings::from(&after);
+            let (subjects, (olds, news)): (Vec<&str>, (Vec<&str>, Vec<&str>)) =
+                changes.iter().map(|c| (c.key.as_str(), (c.old.as_str(), c.new.as_str()))).unzip();
+            let written: i64 = bind_settings(
+                sqlx::query_scalar(&format!(
+                    "WITH changed AS ( \
+                         UPDATE chat_settings SET dry_run_mode = $3, enable_instagram_api = $4, is_paused = $5, \
+                         paused_at = $6, paused_by = $7, posts_per_day = $8, posting_hours_start = $9, \
+                         posting_hours_end = $10, posting_timezone = $11, version = $12, updated_at = $13 \
+                         WHERE workspace_id = $1 AND version = $2 RETURNING workspace_id \
+                     ), closed AS ( \
+                         UPDATE chat_settings_history SET valid_to = $13 \
+                         WHERE workspace_id IN (SELECT workspace_id FROM changed) AND version = $2 \
+                     ), opened AS ( \
+                         INSERT INTO chat_settings_history \
+                         (workspace_id, version, {SETTINGS_COLUMNS}, valid_from, valid_to, changed_by) \
+                         SELECT workspace_id, $12, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, NULL, $14 FROM changed \
+                     ), audited AS ( \
+                         INSERT INTO audit_log (workspace_id, at, actor, action, subject, old_value, new_value) \
+                         SELECT c.workspace_id, $15, $14, $16, f.subject, f.old_value, f.new_value \
+                         FROM changed c CROSS JOIN unnest($17::text[], $18::text[], $19::text[]) \
+                             AS f(subject, old_value, new_value) \
+                     ) \
+                     SELECT count(*) FROM changed"
+                ))
+                .bind(workspace.as_uuid())
+                .bind(current.version),
+                &stored,
             )
-            .bind(workspace.as_uuid())
-            .bind(at)
+            .bind(version)
+            .bind(valid_from)
             .bind(actor.to_string())
+            .bind(at)
             .bind(AuditAction::Setting.as_str())
-            .bind(field.key.as_str())
-            .bind(&field.old)
-            .bind(&field.new)
-            .execute(&mut *tx)
+            .bind(subjects)
+            .bind(olds)
+            .bind(news)
+            .fetch_one(&self.pool)
             .await
             .map_err(db)?;
+            if written == 1 {
+                return Ok(AppliedChange { before, after, changes, version });
+            }
         }
-        tx.commit().await.map_err(db)?;
-        Ok(AppliedChange { before, after, changes, version })
+        Err(StoreError::unknown(anyhow::anyhow!(
+            "settings of workspace {workspace} changed {MAX_ATTEMPTS} times under this change"
+        ))
+        .into())
     }
 
     async fn history(&self, workspace: WorkspaceId) -> Result<Vec<SettingsVersion>, StoreError> {
@@ -184,20 +194,46 @@ impl SettingsStore for PostgresStore {
     }
 }
 
-type Query<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+/// How often one change is tried again after losing a race before giving up.
+const MAX_ATTEMPTS: usize = 1_000;
 
 /// Binds the nine settings columns in [`SETTINGS_COLUMNS`] order.
-fn bind_settings<'q>(query: Query<'q>, s: &'q StoredSettings) -> Query<'q> {
+fn bind_settings<'q, Q: Bind<'q>>(query: Q, s: &'q StoredSettings) -> Q {
     query
-        .bind(s.dry_run_mode)
-        .bind(s.enable_instagram_api)
-        .bind(s.is_paused)
-        .bind(s.paused_at)
-        .bind(s.paused_by.as_deref())
-        .bind(s.posts_per_day)
-        .bind(s.posting_hours_start)
-        .bind(s.posting_hours_end)
-        .bind(s.posting_timezone.as_str())
+        .bind_value(s.dry_run_mode)
+        .bind_value(s.enable_instagram_api)
+        .bind_value(s.is_paused)
+        .bind_value(s.paused_at)
+        .bind_value(s.paused_by.as_deref())
+        .bind_value(s.posts_per_day)
+        .bind_value(s.posting_hours_start)
+        .bind_value(s.posting_hours_end)
+        .bind_value(s.posting_timezone.as_str())
+}
+
+/// `bind` on plain queries and scalar queries alike.
+trait Bind<'q>: Sized {
+    fn bind_value<T>(self, value: T) -> Self
+    where
+        T: 'q + sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres>;
+}
+
+impl<'q> Bind<'q> for sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+    fn bind_value<T>(self, value: T) -> Self
+    where
+        T: 'q + sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres>,
+    {
+        self.bind(value)
+    }
+}
+
+impl<'q, O> Bind<'q> for sqlx::query::QueryScalar<'q, Postgres, O, sqlx::postgres::PgArguments> {
+    fn bind_value<T>(self, value: T) -> Self
+    where
+        T: 'q + sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres>,
+    {
+        self.bind(value)
+    }
 }
 
 async fn insert_version(

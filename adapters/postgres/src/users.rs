@@ -67,7 +67,7 @@ impl Users for PostgresStore {
         .bind(&user.first_name)
         .bind(user.last_name.as_deref())
         .bind(at)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.relaxed)
         .await
         .map_err(|error| match &error {
             sqlx::Error::Database(e) if e.constraint() == Some("memberships_workspace_id_fkey") => {

@@ -8,7 +8,7 @@ use storyline_domain::ports::UpdateCursor;
 use teloxide::RequestError;
 use teloxide::payloads::GetUpdatesSetters;
 use teloxide::prelude::Requester;
-use teloxide::types::AllowedUpdate;
+use teloxide::types::{AllowedUpdate, Update};
 use tokio::sync::watch;
 
 use crate::TelegramBot;
@@ -34,9 +34,11 @@ impl Default for PollSettings {
     }
 }
 
-/// Polls until `shutdown` turns true. Each update's id is written to `cursor` before the update
-/// is handled, so after a crash or restart no update is handled twice (at most once: an update
-/// whose handling was cut short by a crash is not retried). While the database is unreachable
+/// Polls until `shutdown` turns true. The id of the last update of each batch is written to
+/// `cursor` before the batch is handled, and a shutdown waits for the batch to finish, so after a
+/// restart no update is handled twice. (At most once: if the process is killed in the middle of a
+/// batch, the rest of that batch is not handled. Batches are a few updates in normal use; one
+/// write per batch instead of per update is what lets a burst of presses go fast.) While the database is unreachable
 /// the poller keeps its place in memory and keeps going — the bot then answers each update with
 /// a short error — and Telegram failures are retried with backoff. The loop never gives up.
 pub async fn poll(
@@ -97,16 +99,18 @@ impl Intake {
         self.last.map_or(0, |id| i32::try_from(id + 1).unwrap_or(i32::MAX))
     }
 
-    /// Takes `id` for handling, unless it was taken before.
-    async fn take(&mut self, id: i64) -> bool {
-        if self.last.is_some_and(|last| id <= last) {
-            return false;
+    /// Takes the updates not taken before, recording the last one's id first.
+    async fn take(&mut self, updates: Vec<Update>) -> Vec<Update> {
+        let last = self.last;
+        let fresh: Vec<Update> =
+            updates.into_iter().filter(|u| last.is_none_or(|last| i64::from(u.id.0) > last)).collect();
+        if let Some(newest) = fresh.iter().map(|u| i64::from(u.id.0)).max() {
+            if let Err(error) = self.cursor.advance(newest).await {
+                tracing::warn!(error = %error_chain(&error), update_id = newest, "could not record the update cursor");
+            }
+            self.last = Some(newest);
         }
-        if let Err(error) = self.cursor.advance(id).await {
-            tracing::warn!(error = %error_chain(&error), update_id = id, "could not record the update cursor");
-        }
-        self.last = Some(id);
-        true
+        fresh
     }
 }
 
@@ -136,10 +140,8 @@ async fn poll_once(
             return Err(None);
         }
     };
-    for update in updates {
-        if intake.take(i64::from(update.id.0)).await
-            && let Some(incoming) = incoming(&update)
-        {
+    for update in intake.take(updates).await {
+        if let Some(incoming) = incoming(&update) {
             bot.handle(incoming).await;
         }
     }

@@ -386,3 +386,19 @@ async fn a_store_failure_is_answered_with_a_short_message_not_a_panic() {
     let press = world.press(ALICE, MessageId(1), "1:abc:t.dry").await;
     assert!(world.chat.calls().contains(&ChatCall::Answered { press, note: GENERIC_FAILURE.to_owned(), alert: true }));
 }
+
+#[tokio::test]
+async fn a_role_given_from_the_command_line_applies_within_ten_seconds() {
+    let mut world = world();
+    world.say(BOB, "/settings").await;
+    let (menu, screen) = world.last_sent();
+    let workspace = world.workspace().await;
+    world
+        .store
+        .set_role(workspace.id, BOB, Role::Admin, &Actor::Cli, world.clock.now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    world.clock.advance(Duration::seconds(11));
+    world.press(BOB, menu, &button_data(&screen, "Instagram API")).await;
+    assert!(world.settings().await.instagram_api, "the promotion is seen once the recorded contact is older than 10 s");
+}

@@ -74,6 +74,11 @@ pub async fn toggle_is_atomic(backend: &Backend) -> TestResult {
     let versions: Vec<i64> = history.iter().map(|v| v.version).collect();
     ensure!(versions == (1..=101).collect::<Vec<_>>(), "versions are 1..=101 with no gap");
     ensure!(history.windows(2).all(|w| w[0].settings.dry_run != w[1].settings.dry_run), "each version flips");
+    ensure!(
+        history.windows(2).all(|w| w[0].valid_to == Some(w[1].valid_from)),
+        "each version closes as the next opens"
+    );
+    ensure!(history.iter().filter(|v| v.valid_to.is_none()).count() == 1, "exactly one version is current");
     ensure!(stores.settings.history(other.id).await?.len() == 1, "the other workspace is untouched");
     Ok(())
 }

@@ -1,0 +1,144 @@
+//! The bot's speed and memory, measured on the real binary (FEATURES S2; issue targets: toggle
+//! p50 ≤ 2 ms, p99 ≤ 10 ms, ≥ 750 toggles/s in one chat, idle RSS ≤ 15 MB, start to first poll
+//! ≤ 0.3 s with migrations).
+//!
+//! Run: `cargo bench -p storyline-tests --bench bot` (PostgreSQL from `TEST_DATABASE_URL`, by
+//! default the local server). It builds `storyline` in release mode, runs `storyline run` against
+//! a fake Bot API on loopback and a fresh PostgreSQL database, and prints a table.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, ensure};
+use comfy_table::Table;
+use storyline_tests::Backend;
+use storyline_tests::app::{ADMIN, TEAM_CHAT};
+use storyline_tests::fake_bot_api::{FakeTelegram, FakeUser, eventually};
+
+const SEQUENTIAL: usize = 1_000;
+const BURST: usize = 3_000;
+const WAIT: Duration = Duration::from_secs(60);
+const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn build_release_binary() -> anyhow::Result<PathBuf> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet", "-p", "storyline", "--bin", "storyline"])
+        .current_dir(&manifest)
+        .status()?;
+    ensure!(status.success(), "cargo build --release failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| manifest.join("../target"), PathBuf::from);
+    Ok(target.join("release/storyline"))
+}
+
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmRSS")
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let server = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| LOCAL_POSTGRES.to_owned());
+    let binary = build_release_binary()?;
+    let backend = Backend::postgres_on(&server).await?;
+    let mut database_url = backend.database_url().context("no database URL")?.to_owned();
+    if let Ok(extra) = std::env::var("BENCH_DATABASE_URL_SUFFIX") {
+        database_url.push_str(&extra);
+    }
+    let telegram = FakeTelegram::start().await?;
+    let admin = FakeUser::new(ADMIN, "Ada");
+
+    let started = Instant::now();
+    let child = Command::new(&binary)
+        .arg("run")
+        .env_clear()
+        .env("DATABASE_URL", &database_url)
+        .env("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN)
+        .env("TELEGRAM_CHAT_ID", TEAM_CHAT.to_string())
+        .env("TELEGRAM_API_URL", telegram.api_url())
+        .env("ADMIN_TELEGRAM_USER_IDS", ADMIN.to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()?;
+    let pid = child.id();
+    let bot = Running(child);
+    eventually(&telegram, WAIT, || telegram.get_updates_calls() >= 1).await?;
+    let to_first_poll = started.elapsed();
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle_rss = rss_kib(pid)?;
+
+    telegram.push_text(TEAM_CHAT, &admin, "/settings");
+    telegram.wait_for_count("sendMessage", 1, WAIT).await?;
+    let menu_id = *telegram.sent_message_ids(TEAM_CHAT).last().context("no menu")?;
+    let menu = telegram.message(TEAM_CHAT, menu_id).context("menu not stored")?;
+    let toggle =
+        menu["reply_markup"]["inline_keyboard"][0][0]["callback_data"].as_str().context("no toggle")?.to_owned();
+
+    // One press at a time: press → answered and the menu edited.
+    let mut latencies = Vec::with_capacity(SEQUENTIAL);
+    for i in 0..SEQUENTIAL {
+        let pressed = Instant::now();
+        telegram.push_press(TEAM_CHAT, &admin, menu_id, &toggle);
+        telegram.wait_for_count("editMessageText", i + 1, WAIT).await?;
+        latencies.push(pressed.elapsed());
+    }
+    latencies.sort();
+
+    // A burst in one chat: how many toggles a second the bot gets through.
+    let burst_started = Instant::now();
+    for _ in 0..BURST {
+        telegram.push_press(TEAM_CHAT, &admin, menu_id, &toggle);
+    }
+    telegram.wait_for_count("editMessageText", SEQUENTIAL + BURST, WAIT).await?;
+    let burst = burst_started.elapsed();
+    ensure!(telegram.count("answerCallbackQuery") == SEQUENTIAL + BURST, "every press answered");
+    let loaded_rss = rss_kib(pid)?;
+    drop(bot);
+
+    let mut table = Table::new();
+    table.set_header(["measure", "result", "target"]);
+    table.add_row([
+        "start → first poll (migrations included)".to_owned(),
+        format!("{:.0} ms", to_first_poll.as_secs_f64() * 1e3),
+        "≤ 300 ms".to_owned(),
+    ]);
+    table.add_row(["idle RSS".to_owned(), format!("{:.1} MB", idle_rss as f64 / 1024.0), "≤ 15 MB".to_owned()]);
+    table.add_row([
+        format!("toggle latency p50 ({SEQUENTIAL} sequential)"),
+        format!("{:.2} ms", percentile(&latencies, 0.5).as_secs_f64() * 1e3),
+        "≤ 2 ms".to_owned(),
+    ]);
+    table.add_row([
+        "toggle latency p99".to_owned(),
+        format!("{:.2} ms", percentile(&latencies, 0.99).as_secs_f64() * 1e3),
+        "≤ 10 ms".to_owned(),
+    ]);
+    table.add_row([
+        format!("toggles/s in one chat ({BURST} burst)"),
+        format!("{:.0}", BURST as f64 / burst.as_secs_f64()),
+        "≥ 750".to_owned(),
+    ]);
+    table.add_row(["RSS after the load".to_owned(), format!("{:.1} MB", loaded_rss as f64 / 1024.0), "—".to_owned()]);
+    println!("{table}");
+    Ok(())
+}
