@@ -80,8 +80,10 @@ pub async fn main() -> ExitCode {
         "warn"
     };
     logging::init(config.log_format, filter);
-    let mut stdout = std::io::stdout().lock();
-    let mut stderr = std::io::stderr().lock();
+    // Not locked: the lock would be held across the whole run, and log lines written from other
+    // threads would wait for it forever.
+    let mut stdout = std::io::stdout();
+    let mut stderr = std::io::stderr();
     match run(cli.command, &config, &mut stdout, &mut stderr).await {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Refused) => ExitCode::from(2),

@@ -1,6 +1,8 @@
 //! Structured logs with tracing, to stderr, as text or JSON (`LOG_FORMAT`). `RUST_LOG` overrides
 //! the level.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -8,7 +10,11 @@ use crate::config::LogFormat;
 /// Installs the global subscriber. `default_filter` applies when `RUST_LOG` is unset.
 pub fn init(format: LogFormat, default_filter: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colours only for a person at a terminal, not in files, pipes or journald.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     // A second init (in tests) keeps the first subscriber.
     let _ = match format {
         LogFormat::Text => builder.try_init(),

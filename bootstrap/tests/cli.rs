@@ -137,3 +137,79 @@ async fn migrate_creates_the_embedded_database_in_the_working_directory() -> any
     assert!(dir.path().join("storyline.db").exists());
     Ok(())
 }
+
+#[tokio::test]
+async fn run_without_a_token_or_a_chat_says_which_is_missing() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_storyline")).arg("run").current_dir(dir.path()).env_clear().output()?;
+    assert_eq!(output.status.code(), Some(2));
+    let said = text(&output.stderr);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(said.contains("TELEGRAM_BOT_TOKEN is not set"), "{said}");
+    let output = Command::new(env!("CARGO_BIN_EXE_storyline"))
+        .arg("run")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("TELEGRAM_BOT_TOKEN", "1:secret-token-value")
+        .output()?;
+    let said = text(&output.stderr);
+    assert!(said.contains("TELEGRAM_CHAT_ID is not set"), "{said}");
+    assert!(!said.contains("secret-token-value"), "{said}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn run_polls_telegram_and_stops_cleanly_on_sigterm() -> anyhow::Result<()> {
+    use storyline_tests::fake_telegram::FakeTelegram;
+
+    let dir = tempfile::tempdir()?;
+    let telegram = FakeTelegram::start().await?;
+    let child = Command::new(env!("CARGO_BIN_EXE_storyline"))
+        .arg("run")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN)
+        .env("TELEGRAM_CHAT_ID", "-100123")
+        .env("TELEGRAM_API_URL", telegram.api_url())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let pid = child.id().to_string();
+    // Whatever happens below, the bot does not outlive the test: SIGKILL after 30 s.
+    let watchdog = std::thread::spawn({
+        let pid = pid.clone();
+        move || {
+            std::thread::sleep(std::time::Duration::from_secs(30));
+            let _ = Command::new("kill").arg("-KILL").arg(&pid).status();
+        }
+    });
+    let polled =
+        telegram.wait_until(std::time::Duration::from_secs(20), |telegram| telegram.get_updates_calls() >= 1).await;
+    let killed = Command::new("kill").arg("-TERM").arg(&pid).status()?;
+    assert!(killed.success());
+    let stopped = tokio::task::spawn_blocking(move || child.wait_with_output()).await??;
+    drop(watchdog);
+    polled?;
+    assert!(stopped.status.success(), "exit {:?}: {}", stopped.status, text(&stopped.stderr));
+    let logs = text(&stopped.stderr);
+    assert!(logs.contains("shutting down") && logs.contains("polling stopped"), "{logs}");
+    assert!(!logs.contains(FakeTelegram::TOKEN), "the token never appears in the logs: {logs}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn users_are_promoted_audited_and_listed() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let output = storyline(dir.path(), &["users", "promote", "--chat", CHAT, "4242", "--role", "admin"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("4242 is now admin"));
+    let listed = text(&storyline(dir.path(), &["users", "list", "--chat", CHAT]).stdout);
+    assert!(listed.contains("4242") && listed.contains("admin") && listed.contains("(not seen yet)"), "{listed}");
+    let refused = storyline(dir.path(), &["users", "promote", "--chat", CHAT, "4242", "--role", "emperor"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(text(&refused.stderr).contains("possible values: admin, member"), "{}", text(&refused.stderr));
+    let (_, _, audit) = snapshot(dir.path()).await?;
+    assert_eq!(audit, 1, "the promotion is audited");
+    Ok(())
+}

@@ -14,7 +14,7 @@ use anyhow::{Context, ensure};
 use comfy_table::Table;
 use storyline_tests::Backend;
 use storyline_tests::app::{ADMIN, TEAM_CHAT};
-use storyline_tests::fake_bot_api::{FakeTelegram, FakeUser, eventually};
+use storyline_tests::fake_telegram::{FakeTelegram, FakeUser};
 
 const SEQUENTIAL: usize = 1_000;
 const BURST: usize = 3_000;
@@ -81,14 +81,14 @@ async fn main() -> anyhow::Result<()> {
         .spawn()?;
     let pid = child.id();
     let bot = Running(child);
-    eventually(&telegram, WAIT, || telegram.get_updates_calls() >= 1).await?;
+    telegram.wait_until(WAIT, |telegram| telegram.get_updates_calls() >= 1).await?;
     let to_first_poll = started.elapsed();
 
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_rss = rss_kib(pid)?;
 
     telegram.push_text(TEAM_CHAT, &admin, "/settings");
-    telegram.wait_for_count("sendMessage", 1, WAIT).await?;
+    telegram.wait_for("sendMessage", 1, WAIT).await?;
     let menu_id = *telegram.sent_message_ids(TEAM_CHAT).last().context("no menu")?;
     let menu = telegram.message(TEAM_CHAT, menu_id).context("menu not stored")?;
     let toggle =
@@ -99,7 +99,7 @@ async fn main() -> anyhow::Result<()> {
     for i in 0..SEQUENTIAL {
         let pressed = Instant::now();
         telegram.push_press(TEAM_CHAT, &admin, menu_id, &toggle);
-        telegram.wait_for_count("editMessageText", i + 1, WAIT).await?;
+        telegram.wait_for("editMessageText", i + 1, WAIT).await?;
         latencies.push(pressed.elapsed());
     }
     latencies.sort();
@@ -109,7 +109,7 @@ async fn main() -> anyhow::Result<()> {
     for _ in 0..BURST {
         telegram.push_press(TEAM_CHAT, &admin, menu_id, &toggle);
     }
-    telegram.wait_for_count("editMessageText", SEQUENTIAL + BURST, WAIT).await?;
+    telegram.wait_for("editMessageText", SEQUENTIAL + BURST, WAIT).await?;
     let burst = burst_started.elapsed();
     ensure!(telegram.count("answerCallbackQuery") == SEQUENTIAL + BURST, "every press answered");
     let loaded_rss = rss_kib(pid)?;

@@ -11,7 +11,7 @@ use storyline_telegram::PollSettings;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::fake_bot_api::FakeTelegram;
+use crate::fake_telegram::FakeTelegram;
 
 /// The team chat every test bot serves.
 pub const TEAM_CHAT: i64 = -100_777;

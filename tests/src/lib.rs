@@ -8,7 +8,7 @@
 
 pub mod app;
 mod backend;
-pub mod fake_bot_api;
+pub mod fake_telegram;
 pub mod proxy;
 pub mod suites;
 

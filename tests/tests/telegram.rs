@@ -9,7 +9,7 @@ use storyline_domain::ChatId;
 use storyline_domain::ports::AuditQuery;
 use storyline_domain::settings::ChatSettings;
 use storyline_tests::app::{ADMIN, TEAM_CHAT, TestBot};
-use storyline_tests::fake_bot_api::{Failure, FakeTelegram, FakeUser, eventually};
+use storyline_tests::fake_telegram::{Failure, FakeTelegram, FakeUser};
 use storyline_tests::{Backend, TestResult};
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -184,12 +184,12 @@ pub async fn no_update_is_handled_twice_after_a_restart(backend: Backend) -> Tes
     let bot = TestBot::start(&telegram, &url(&backend)?)?;
     // Once the bot's first long poll is waiting, every later poll fails: the poll that would
     // confirm /pause to Telegram never gets through, so Telegram still holds it at the restart.
-    eventually(&telegram, WAIT, || telegram.get_updates_calls() >= 1).await?;
-    telegram.fail_next("getUpdates", usize::MAX, Failure::ServerError);
+    telegram.wait_until(WAIT, |telegram| telegram.get_updates_calls() >= 1).await?;
+    telegram.fail_next("getUpdates", 1_000, Failure::ServerError);
     telegram.push_text(TEAM_CHAT, &admin(), "/pause");
     telegram.wait_for("sendMessage", 1, WAIT).await?;
     let bot = bot.restart(&telegram).await?;
-    telegram.fail_next("getUpdates", 0, Failure::ServerError);
+    telegram.clear_failures("getUpdates");
     telegram.push_text(TEAM_CHAT, &admin(), "/help");
     let sent = telegram.wait_for("sendMessage", 2, WAIT).await?;
     ensure!(sent[1]["text"].as_str().is_some_and(|t| t.contains("/settings")), "/pause was handled again: {sent:?}");
@@ -341,7 +341,7 @@ async fn postgres_the_bot_rides_out_a_database_outage() -> TestResult {
     let sent = telegram.wait_for("sendMessage", 2, Duration::from_secs(30)).await?;
     ensure!(sent[1]["text"] == storyline_application::bot::GENERIC_FAILURE, "{}", sent[1]);
     let polls = telegram.get_updates_calls();
-    eventually(&telegram, WAIT, || telegram.get_updates_calls() > polls).await?;
+    telegram.wait_until(WAIT, |telegram| telegram.get_updates_calls() > polls).await?;
 
     proxy.restore();
     let (_, menu) = open_settings(&telegram, &admin()).await?;
