@@ -31,7 +31,10 @@ use storyline_domain::{ChatId, Workspace, WorkspaceId};
 pub use action::{Action, ActionError};
 pub use incoming::{Event, Incoming};
 
+use crate::posting::Stories;
 use crate::settings::{SettingsError, SettingsService};
+
+mod desk;
 
 /// Said when something failed that the person can do nothing about but try again.
 pub const GENERIC_FAILURE: &str =
@@ -73,6 +76,17 @@ pub enum BotError {
     Store(#[from] StoreError),
     #[error("the chat could not be reached")]
     Notify(#[from] NotifyError),
+    #[error(transparent)]
+    Schedule(#[from] crate::scheduling::ScheduleError),
+}
+
+impl From<crate::posting::PressError> for BotError {
+    fn from(error: crate::posting::PressError) -> Self {
+        match error {
+            crate::posting::PressError::Store(store) => Self::Store(store),
+            crate::posting::PressError::Notify(notify) => Self::Notify(notify),
+        }
+    }
 }
 
 /// The conversation: turns what people do in the chat into use-case calls and screens.
@@ -84,6 +98,8 @@ pub struct Bot {
     workspaces: Mutex<HashMap<ChatId, Workspace>>,
     /// People recorded in the last [`CONTACT_TTL`], so a burst of presses records them once.
     contacts: Mutex<RecentContacts>,
+    /// The queue, schedule and story buttons; without it those commands say they are off.
+    stories: Option<Stories>,
 }
 
 /// When each person was last recorded in each workspace, and their membership then.
@@ -118,7 +134,21 @@ impl Turn {
 impl Bot {
     #[must_use]
     pub fn new(settings: SettingsService, ports: BotPorts, config: BotConfig) -> Self {
-        Self { settings, ports, config, workspaces: Mutex::new(HashMap::new()), contacts: Mutex::new(HashMap::new()) }
+        Self {
+            settings,
+            ports,
+            config,
+            workspaces: Mutex::new(HashMap::new()),
+            contacts: Mutex::new(HashMap::new()),
+            stories: None,
+        }
+    }
+
+    /// Adds the story desk: queue commands, /schedule, and the buttons on stories.
+    #[must_use]
+    pub fn with_stories(mut self, stories: Stories) -> Self {
+        self.stories = Some(stories);
+        self
     }
 
     /// Handles one incoming to the end. Never fails: a failure is logged with its cause chain
@@ -284,11 +314,17 @@ impl Bot {
                 self.say(turn, screen).await.map(|_| ())
             }
             "status" => {
-                let settings = self.settings.current(turn.workspace.id).await?;
-                self.say(turn, screens::status(&turn.workspace, &settings, self.ports.clock.now())).await.map(|_| ())
+                let screen = self.status_screen(turn).await?;
+                self.say(turn, screen).await.map(|_| ())
             }
             "pause" => self.set_flag(turn, Toggle::Paused, Some(true)).await,
-            "resume" => self.set_flag(turn, Toggle::Paused, Some(false)).await,
+            "resume" => {
+                self.set_flag(turn, Toggle::Paused, Some(false)).await?;
+                self.offer_overdue(turn).await
+            }
+            "queue" | "next" | "schedule" | "clear" | "stats" | "history" | "locks" => {
+                self.desk_command(turn, name, args).await
+            }
             "dryrun" => match args.to_ascii_lowercase().as_str() {
                 "" => self.set_flag(turn, Toggle::DryRun, None).await,
                 "on" | "true" => self.set_flag(turn, Toggle::DryRun, Some(true)).await,
@@ -390,9 +426,11 @@ impl Bot {
             }
             Action::Status => {
                 self.ports.notifier.answer(press, "", false).await?;
-                let settings = self.settings.current(turn.workspace.id).await?;
-                let screen = screens::status(&turn.workspace, &settings, self.ports.clock.now());
+                let screen = self.status_screen(turn).await?;
                 self.show(turn, message, &screen).await
+            }
+            Action::Story(..) | Action::ClearQueue | Action::Overdue(_) => {
+                self.desk_press(turn, press, action, message).await
             }
             Action::Close => {
                 self.ports.notifier.answer(press, "Closed", false).await?;

@@ -3,8 +3,14 @@
 //! - [`bot`]: the transport-free conversation: commands, menus, buttons, prompts.
 //! - [`settings`]: a workspace's runtime settings — get-or-create from the configured defaults,
 //!   change (toggle, set, from typed input), history and "settings as of".
+//! - [`library`]: index a media source, list media and categories, the category mix.
+//! - [`scheduling`]: fill the queue from the library.
+//! - [`posting`]: the posting loop and the story desk (Posted / Skip / Reject).
 
 pub mod bot;
+pub mod library;
+pub mod posting;
+pub mod scheduling;
 pub mod settings;
 
 pub use settings::{SettingsError, SettingsService};

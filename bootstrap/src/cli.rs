@@ -1,6 +1,7 @@
 //! The `storyline` command line (FEATURES O1): one binary, a subcommand per task, `--help` on
 //! each. Input errors exit with 2 and say what is allowed; failures exit with 1.
 
+mod library;
 mod settings;
 mod users;
 
@@ -47,6 +48,60 @@ pub enum Command {
     /// List a workspace's people and promote them.
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// Add a folder's images (JPEG, PNG) and videos (MP4, MOV) to the library; the first folder
+    /// below it is the category. Default: MEDIA_DIR.
+    IndexMedia {
+        path: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        chat: library::ChatArg,
+    },
+    /// The library's media items.
+    ListMedia {
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[command(flatten)]
+        chat: library::ChatArg,
+    },
+    /// The library's categories with their counts and share of the mix.
+    ListCategories {
+        #[command(flatten)]
+        chat: library::ChatArg,
+    },
+    /// Set the share of each category in the schedule, or see every version.
+    #[command(subcommand)]
+    CategoryMix(library::MixCommand),
+    /// Fill the queue for N more days (after the last slot queued; 1 to 30).
+    CreateSchedule {
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        #[command(flatten)]
+        chat: library::ChatArg,
+    },
+    /// The queued stories, by slot.
+    ListQueue {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        chat: library::ChatArg,
+    },
+    /// Remove every pending story from the queue (stories already in the chat stay).
+    ClearQueue {
+        /// Confirm.
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        chat: library::ChatArg,
+    },
+    /// Run one tick of the posting loop now; with --force, send the workspace's next story even
+    /// if it is not due.
+    ProcessQueue {
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        chat: library::ChatArg,
+    },
 }
 
 /// What a command tells the shell.
@@ -134,6 +189,26 @@ pub async fn run(
         Command::Users(command) => {
             let app = App::open(config).await?;
             users::run(command, &app, out, err).await
+        }
+        Command::IndexMedia { path, chat } => library::index(&App::open(config).await?, config, path, &chat, out).await,
+        Command::ListMedia { category, limit, chat } => {
+            library::list_media(&App::open(config).await?, config, category, limit, &chat, out, err).await
+        }
+        Command::ListCategories { chat } => {
+            library::list_categories(&App::open(config).await?, config, &chat, out).await
+        }
+        Command::CategoryMix(command) => library::mix(&App::open(config).await?, config, command, out, err).await,
+        Command::CreateSchedule { days, chat } => {
+            library::create_schedule(&App::open(config).await?, config, days, &chat, out, err).await
+        }
+        Command::ListQueue { limit, chat } => {
+            library::list_queue(&App::open(config).await?, config, limit, &chat, out).await
+        }
+        Command::ClearQueue { yes, chat } => {
+            library::clear_queue(&App::open(config).await?, config, yes, &chat, out, err).await
+        }
+        Command::ProcessQueue { force, chat } => {
+            library::process_queue(&App::open(config).await?, config, force, &chat, out).await
         }
     }
 }

@@ -27,6 +27,12 @@ pub struct Config {
     pub telegram_api_url: Option<String>,
     /// `ADMIN_TELEGRAM_USER_IDS`: people who are admins in every workspace.
     pub admin_ids: HashSet<TelegramUserId>,
+    /// `MEDIA_DIR`: the local media library the posting loop reads (default `media`).
+    pub media_dir: std::path::PathBuf,
+    /// `HTTP_ADDR`: where `/healthz` is served while running; off when unset.
+    pub http_addr: Option<std::net::SocketAddr>,
+    /// `POSTING_INTERVAL_SECONDS`: how often the posting loop looks for due stories (default 60).
+    pub posting_interval: std::time::Duration,
 }
 
 /// What `storyline run` needs to reach Telegram.
@@ -55,6 +61,9 @@ impl fmt::Debug for Config {
             .field("telegram_chat", &self.telegram_chat)
             .field("telegram_api_url", &self.telegram_api_url)
             .field("admin_ids", &self.admin_ids)
+            .field("media_dir", &self.media_dir)
+            .field("http_addr", &self.http_addr)
+            .field("posting_interval", &self.posting_interval)
             .finish()
     }
 }
@@ -155,7 +164,23 @@ impl Config {
                 .collect::<Result<_, _>>()
                 .map_err(|_| invalid("ADMIN_TELEGRAM_USER_IDS", "Telegram user ids separated by commas", &text))?,
         };
+        let http_addr = match get("HTTP_ADDR") {
+            None => None,
+            Some(text) => Some(
+                text.parse::<std::net::SocketAddr>()
+                    .map_err(|_| invalid("HTTP_ADDR", "an address with a port, like 127.0.0.1:8080", &text))?,
+            ),
+        };
+        let posting_interval = match get("POSTING_INTERVAL_SECONDS") {
+            None => 60,
+            Some(text) => text.parse::<u64>().ok().filter(|s| (1..=3600).contains(s)).ok_or_else(|| {
+                invalid("POSTING_INTERVAL_SECONDS", "a whole number of seconds from 1 to 3600", &text)
+            })?,
+        };
         Ok(Self {
+            posting_interval: std::time::Duration::from_secs(posting_interval),
+            media_dir: get("MEDIA_DIR").map_or_else(|| "media".into(), Into::into),
+            http_addr,
             database_url,
             defaults: SettingsDefaults { dry_run, instagram_api, posts_per_day, window, time_zone },
             log_format,

@@ -10,5 +10,6 @@
 pub mod cli;
 pub mod config;
 pub mod logging;
+pub mod loops;
 pub mod serve;
 pub mod wiring;

@@ -4,15 +4,19 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::sync::Arc;
 
-use storyline_application::bot::BotConfig;
+use storyline_application::bot::{BotConfig, error_chain};
+use storyline_application::posting::TickReport;
 use storyline_console::ConsoleChat;
 use storyline_domain::ChatId;
+use storyline_domain::chat::Screen;
+use storyline_domain::ports::ChatNotifier;
 use storyline_domain::user::{TelegramUserId, User};
 use storyline_telegram::{PollSettings, TelegramNotifier};
 use tokio::io::AsyncBufRead;
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::loops::{self, Alert, LoopHealth};
 use crate::wiring::App;
 
 /// The chat the console plays when no `--chat` is given.
@@ -34,11 +38,64 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
     let notifier = Arc::new(TelegramNotifier::new(api.clone()));
     let bot = app.bot(
         notifier.clone(),
-        notifier,
+        notifier.clone(),
         BotConfig { team_chat: telegram.chat, admin_ids: config.admin_ids.clone() },
     );
+    let background = background(config, &app, notifier, telegram.chat, shutdown.clone());
     storyline_telegram::poll(api, Arc::new(bot), app.stores.cursor.clone(), poll, shutdown).await;
+    background.await;
     Ok(())
+}
+
+/// Starts the posting loop, supervised, and `/healthz` when `HTTP_ADDR` is set. The returned
+/// future waits for them to stop after `shutdown`.
+fn background(
+    config: &Config,
+    app: &App,
+    notifier: Arc<dyn ChatNotifier>,
+    admin_chat: ChatId,
+    shutdown: watch::Receiver<bool>,
+) -> impl std::future::Future<Output = ()> + use<> {
+    let posting = LoopHealth::new("posting", config.posting_interval);
+    let stories = app.stories(notifier.clone());
+    let alert: Alert = Arc::new(move |text: String| {
+        let notifier = notifier.clone();
+        Box::pin(async move {
+            if let Err(error) = notifier.send(admin_chat, &Screen::new(text)).await {
+                tracing::warn!(error = %error_chain(&error), "could not tell the admin chat about a loop");
+            }
+        })
+    });
+    let tick = move || {
+        let stories = stories.clone();
+        async move {
+            let report = stories.tick().await?;
+            if report != TickReport::default() {
+                tracing::info!(
+                    sent = report.sent,
+                    retrying = report.retrying,
+                    gave_up = report.gave_up,
+                    "posting tick"
+                );
+            }
+            Ok(())
+        }
+    };
+    let looping = tokio::spawn(loops::supervise(posting.clone(), Some(alert), shutdown.clone(), tick));
+    let health = config.http_addr.map(|addr| {
+        let settings = app.stores.settings.clone();
+        tokio::spawn(async move {
+            if let Err(error) = loops::serve_health(addr, settings, vec![posting], shutdown).await {
+                tracing::error!(error = format!("{error:#}"), "could not serve /healthz");
+            }
+        })
+    });
+    async move {
+        let _ = looping.await;
+        if let Some(health) = health {
+            let _ = health.await;
+        }
+    }
 }
 
 /// The bot in a terminal: lines from `input`, screens to `output`, the person at the terminal
@@ -62,7 +119,13 @@ pub async fn console(
         app.stores.backend
     ));
     let me = User { telegram_id: CONSOLE_USER, username: None, first_name: "Console".to_owned(), last_name: None };
-    storyline_console::run(&bot, &console, input, chat, me).await?;
+    // Due stories show up in the terminal as they would in the chat.
+    let (stop, shutdown) = watch::channel(false);
+    let background = background(config, &app, Arc::new(console.clone()), chat, shutdown);
+    let result = storyline_console::run(&bot, &console, input, chat, me).await;
+    let _ = stop.send(true);
+    background.await;
+    result?;
     Ok(())
 }
 

@@ -5,9 +5,14 @@ use std::sync::Arc;
 use chrono::{DateTime, SubsecRound, Utc};
 use storyline_application::SettingsService;
 use storyline_application::bot::{Bot, BotConfig, BotPorts};
+use storyline_application::library::LibraryService;
+use storyline_application::posting::{Stories, StoryPorts};
+use storyline_application::scheduling::Scheduler;
 use storyline_domain::ports::{
-    Audit, ChatAdmins, ChatNotifier, Clock, Conversations, SettingsStore, UpdateCursor, Users,
+    Audit, ChatAdmins, ChatNotifier, Clock, Conversations, History, Locks, MediaLibrary, MediaSource, Queue,
+    SettingsStore, UpdateCursor, Users,
 };
+use storyline_media::LocalFolder;
 use storyline_postgres::PostgresStore;
 use storyline_sqlite::SqliteStore;
 
@@ -31,6 +36,10 @@ pub struct Stores {
     pub users: Arc<dyn Users>,
     pub conversations: Arc<dyn Conversations>,
     pub cursor: Arc<dyn UpdateCursor>,
+    pub library: Arc<dyn MediaLibrary>,
+    pub queue: Arc<dyn Queue>,
+    pub history: Arc<dyn History>,
+    pub locks: Arc<dyn Locks>,
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
 }
@@ -44,9 +53,23 @@ impl std::fmt::Debug for Stores {
 impl Stores {
     fn of<S>(store: S, backend: &'static str) -> Self
     where
-        S: SettingsStore + Audit + Users + Conversations + UpdateCursor + Clone + 'static,
+        S: SettingsStore
+            + Audit
+            + Users
+            + Conversations
+            + UpdateCursor
+            + MediaLibrary
+            + Queue
+            + History
+            + Locks
+            + Clone
+            + 'static,
     {
         Self {
+            library: Arc::new(store.clone()),
+            queue: Arc::new(store.clone()),
+            history: Arc::new(store.clone()),
+            locks: Arc::new(store.clone()),
             settings: Arc::new(store.clone()),
             audit: Arc::new(store.clone()),
             users: Arc::new(store.clone()),
@@ -78,7 +101,11 @@ pub async fn open_stores(database_url: &str) -> anyhow::Result<Stores> {
 pub struct App {
     pub stores: Stores,
     pub settings: SettingsService,
+    pub library: LibraryService,
+    pub scheduler: Scheduler,
     pub clock: Arc<dyn Clock>,
+    /// Where the posting loop reads media (`MEDIA_DIR`).
+    pub source: Arc<dyn MediaSource>,
 }
 
 impl std::fmt::Debug for App {
@@ -109,7 +136,23 @@ impl App {
             admins,
             clock: self.clock.clone(),
         };
-        Bot::new(self.settings.clone(), ports, config)
+        let stories = self.stories(ports.notifier.clone());
+        Bot::new(self.settings.clone(), ports, config).with_stories(stories)
+    }
+
+    /// The story desk, sending through `notifier`.
+    #[must_use]
+    pub fn stories(&self, notifier: Arc<dyn ChatNotifier>) -> Stories {
+        let ports = StoryPorts {
+            queue: self.stores.queue.clone(),
+            history: self.stores.history.clone(),
+            locks: self.stores.locks.clone(),
+            settings: self.stores.settings.clone(),
+            source: self.source.clone(),
+            notifier,
+            clock: self.clock.clone(),
+        };
+        Stories::new(ports, self.scheduler.clone())
     }
 
     /// Wires the use cases to given stores and clock (tests pass their own).
@@ -117,6 +160,10 @@ impl App {
     pub fn wire(stores: Stores, clock: Arc<dyn Clock>, config: &Config) -> Self {
         let settings =
             SettingsService::new(stores.settings.clone(), stores.audit.clone(), clock.clone(), config.defaults);
-        Self { stores, settings, clock }
+        let library = LibraryService::new(stores.library.clone(), clock.clone());
+        let scheduler =
+            Scheduler::new(stores.settings.clone(), stores.library.clone(), stores.queue.clone(), clock.clone());
+        let source: Arc<dyn MediaSource> = Arc::new(LocalFolder::new(config.media_dir.clone()));
+        Self { stores, settings, library, scheduler, clock, source }
     }
 }

@@ -158,3 +158,23 @@ impl Screen {
         self.rows.iter().flatten()
     }
 }
+
+/// A photo or video to send with a screen as its caption.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub kind: crate::library::MediaKind,
+    pub file_name: String,
+    /// Where the file is, for people (a local path, a bucket key).
+    pub location: String,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attachment")
+            .field("kind", &self.kind)
+            .field("location", &self.location)
+            .field("bytes", &self.bytes.len())
+            .finish_non_exhaustive()
+    }
+}

@@ -7,6 +7,9 @@
 //! - [`audit`]: the trail of every change.
 //! - [`chat`]: what the bot shows: screens of styled text and buttons.
 //! - [`conversation`]: prompts waiting for a person's next message.
+//! - [`library`]: media items, categories, the category mix and Instagram's rules for stories.
+//! - [`queue`]: slots with their media, the posting history, locks.
+//! - [`schedule`]: when slots fall and which media fills them (pure).
 //! - [`ports`]: the traits adapters implement. Every store method is scoped by [`WorkspaceId`].
 //!
 //! This crate does no I/O: no async runtime, no database, no network.
@@ -14,7 +17,10 @@
 pub mod audit;
 pub mod chat;
 pub mod conversation;
+pub mod library;
 pub mod ports;
+pub mod queue;
+pub mod schedule;
 pub mod settings;
 pub mod user;
 pub mod workspace;

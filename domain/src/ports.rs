@@ -6,6 +6,9 @@ mod audit;
 mod chat_notifier;
 mod clock;
 mod conversations;
+mod media_library;
+mod media_source;
+mod queue;
 mod settings_store;
 mod update_cursor;
 mod users;
@@ -14,6 +17,9 @@ pub use audit::{Audit, AuditQuery};
 pub use chat_notifier::{ChatAdmins, ChatNotifier, NotifyError};
 pub use clock::Clock;
 pub use conversations::Conversations;
+pub use media_library::{AddReport, MediaLibrary, MediaQuery};
+pub use media_source::{MediaSource, SourceError, SourceFile};
+pub use queue::{History, Locks, Queue, SendFailure};
 pub use settings_store::{AppliedChange, ApplySettingError, SettingsStore};
 pub use update_cursor::UpdateCursor;
 pub use users::Users;
@@ -21,8 +27,9 @@ pub use users::Users;
 #[cfg(feature = "mocks")]
 pub use {
     audit::MockAudit, chat_notifier::MockChatAdmins, chat_notifier::MockChatNotifier, clock::MockClock,
-    conversations::MockConversations, settings_store::MockSettingsStore, update_cursor::MockUpdateCursor,
-    users::MockUsers,
+    conversations::MockConversations, media_library::MockMediaLibrary, media_source::MockMediaSource,
+    queue::MockHistory, queue::MockLocks, queue::MockQueue, settings_store::MockSettingsStore,
+    update_cursor::MockUpdateCursor, users::MockUsers,
 };
 
 use crate::WorkspaceId;

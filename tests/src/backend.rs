@@ -6,7 +6,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
-use storyline_domain::ports::{Audit, Conversations, SettingsStore, UpdateCursor, Users};
+use storyline_domain::ports::{
+    Audit, Conversations, History, Locks, MediaLibrary, Queue, SettingsStore, UpdateCursor, Users,
+};
 use storyline_memory::MemoryStore;
 use storyline_postgres::PostgresStore;
 use storyline_sqlite::SqliteStore;
@@ -19,6 +21,10 @@ pub struct Stores {
     pub users: Arc<dyn Users>,
     pub conversations: Arc<dyn Conversations>,
     pub cursor: Arc<dyn UpdateCursor>,
+    pub library: Arc<dyn MediaLibrary>,
+    pub queue: Arc<dyn Queue>,
+    pub history: Arc<dyn History>,
+    pub locks: Arc<dyn Locks>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -30,14 +36,28 @@ impl std::fmt::Debug for Stores {
 impl Stores {
     fn of<S>(store: S) -> Self
     where
-        S: SettingsStore + Audit + Users + Conversations + UpdateCursor + Clone + 'static,
+        S: SettingsStore
+            + Audit
+            + Users
+            + Conversations
+            + UpdateCursor
+            + MediaLibrary
+            + Queue
+            + History
+            + Locks
+            + Clone
+            + 'static,
     {
         Self {
             settings: Arc::new(store.clone()),
             audit: Arc::new(store.clone()),
             users: Arc::new(store.clone()),
             conversations: Arc::new(store.clone()),
-            cursor: Arc::new(store),
+            cursor: Arc::new(store.clone()),
+            library: Arc::new(store.clone()),
+            queue: Arc::new(store.clone()),
+            history: Arc::new(store.clone()),
+            locks: Arc::new(store),
         }
     }
 }

@@ -20,7 +20,7 @@
 //!   every chat and by the scripted messages) and answer a full `Message`. The text is kept as
 //!   sent (HTML is not rendered); [`FakeTelegram::message`] also shows the `parse_mode` used. Only
 //!   an inline keyboard comes back as `reply_markup`, as with Telegram.
-//! - **editMessageText / editMessageReplyMarkup** change a stored message, with Telegram's errors:
+//! - **editMessageText / editMessageCaption / editMessageReplyMarkup** change a stored message, with Telegram's errors:
 //!   "message to edit not found", "message can't be edited" (not the bot's), "there is no text in
 //!   the message to edit" and "message is not modified" (same text and keyboard; an edit without
 //!   `reply_markup` removes the keyboard, as with Telegram). **deleteMessage** removes a message
@@ -297,4 +297,21 @@ impl FakeTelegram {
         let method = methods::canonical(method);
         self.shared.update(|state| state.failures.remove(&method));
     }
+}
+
+/// The callback data of the first inline button whose label contains `label`, in a message as
+/// [`FakeTelegram::message`] shows it.
+///
+/// # Errors
+/// When no such button is there.
+pub fn button_data(message: &Value, label: &str) -> anyhow::Result<String> {
+    message["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().into_iter().flatten())
+        .find(|b| b["text"].as_str().is_some_and(|t| t.contains(label)))
+        .and_then(|b| b["callback_data"].as_str())
+        .map(ToOwned::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no button {label:?} in {message}"))
 }

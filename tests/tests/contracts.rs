@@ -49,6 +49,28 @@ macro_rules! every_suite {
                 a_prompt_survives_a_restart,
                 a_workspace_cannot_see_or_clear_another_workspaces_prompts,
             }
+            library {
+                the_same_content_is_indexed_once_and_reported,
+                a_media_item_keeps_everything_it_was_added_with,
+                categories_count_their_media_what_is_available_and_what_was_posted,
+                the_category_mix_keeps_every_version,
+                the_library_survives_a_restart,
+                a_workspace_cannot_see_another_workspaces_media_or_mix,
+            }
+            queue {
+                candidates_are_free_media_never_posted_first_a_few_per_category,
+                enqueue_leaves_out_media_already_queued,
+                the_posting_loop_claims_one_due_item_per_unpaused_workspace,
+                concurrent_claimers_never_claim_the_same_item,
+                next_claims_the_earliest_pending_item_due_or_not_paused_or_not,
+                a_press_resolves_a_sent_item_once_with_history_lock_and_counters,
+                skip_and_reject_lock_the_media_for_a_while_and_for_good,
+                racing_presses_resolve_an_item_exactly_once,
+                a_failed_send_is_retried_then_given_up_with_a_history_row,
+                overdue_items_are_counted_cleared_or_rescheduled,
+                the_queue_survives_a_restart,
+                a_workspace_cannot_see_claim_resolve_or_clear_another_workspaces_queue,
+            }
         );
     };
 }

@@ -22,18 +22,7 @@ fn member() -> FakeUser {
     FakeUser::new(20, "Mo")
 }
 
-/// The callback data of the first button whose label contains `label`.
-fn button(message: &Value, label: &str) -> anyhow::Result<String> {
-    message["reply_markup"]["inline_keyboard"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|row| row.as_array().into_iter().flatten())
-        .find(|b| b["text"].as_str().is_some_and(|t| t.contains(label)))
-        .and_then(|b| b["callback_data"].as_str())
-        .map(ToOwned::to_owned)
-        .with_context(|| format!("no button {label:?} in {message}"))
-}
+use storyline_tests::fake_telegram::button_data as button;
 
 fn labels(message: &Value) -> String {
     message["reply_markup"]["inline_keyboard"].to_string()

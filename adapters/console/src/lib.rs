@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use storyline_application::bot::{Bot, Event, Incoming};
 use storyline_domain::ChatId;
-use storyline_domain::chat::{ButtonTarget, MessageId, PressId, Screen};
+use storyline_domain::chat::{Attachment, ButtonTarget, MessageId, PressId, Screen};
 use storyline_domain::ports::{ChatAdmins, ChatNotifier, NotifyError};
 use storyline_domain::user::{TelegramUserId, User};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
@@ -105,6 +105,16 @@ impl ChatNotifier for ConsoleChat {
         state.shown.insert(message, screen.clone());
         state.print("message", message, screen).map_err(io)?;
         Ok(message)
+    }
+
+    async fn send_media(&self, chat: ChatId, media: &Attachment, screen: &Screen) -> Result<MessageId, NotifyError> {
+        // The terminal cannot show the picture: it shows where the file is.
+        writeln!(self.state().out, "── {} {} ──", media.kind, media.location).map_err(io)?;
+        self.send(chat, screen).await
+    }
+
+    async fn edit_caption(&self, chat: ChatId, message: MessageId, screen: &Screen) -> Result<(), NotifyError> {
+        self.edit(chat, message, screen).await
     }
 
     async fn edit(&self, _chat: ChatId, message: MessageId, screen: &Screen) -> Result<(), NotifyError> {

@@ -76,3 +76,100 @@ async fn the_settings_menu_works_by_typing_commands_and_button_numbers() -> anyh
     assert_eq!(now.posts_per_day.get(), 7);
     Ok(())
 }
+
+/// Files served from memory.
+struct Files;
+
+#[async_trait::async_trait]
+impl storyline_domain::ports::MediaSource for Files {
+    async fn list(&self) -> Result<Vec<String>, storyline_domain::ports::SourceError> {
+        Ok(vec!["memes/a.png".to_owned()])
+    }
+
+    async fn describe(
+        &self,
+        path: &str,
+    ) -> Result<storyline_domain::ports::SourceFile, storyline_domain::ports::SourceError> {
+        Ok(storyline_domain::ports::SourceFile {
+            path: path.to_owned(),
+            extension: "png".to_owned(),
+            size_bytes: 3,
+            sha256: "ab".repeat(32),
+            dimensions: Some((1080, 1920)),
+        })
+    }
+
+    async fn read(&self, _path: &str) -> Result<Vec<u8>, storyline_domain::ports::SourceError> {
+        Ok(vec![1, 2, 3])
+    }
+
+    fn locate(&self, path: &str) -> String {
+        format!("/srv/media/{path}")
+    }
+}
+
+#[tokio::test]
+async fn a_due_story_shows_its_file_and_buttons_and_posted_resolves_it() -> anyhow::Result<()> {
+    use storyline_application::library::{LibraryService, Quiet};
+    use storyline_application::posting::{Stories, StoryPorts};
+    use storyline_application::scheduling::{Scheduler, SeededJitter};
+
+    let me = TelegramUserId(1);
+    let chat = ChatId(1);
+    let store = MemoryStore::new();
+    let clock = ManualClock::at(chrono::DateTime::UNIX_EPOCH);
+    let output = Screen::default();
+    let console = ConsoleChat::new(Box::new(output.clone()), me);
+    let settings = SettingsService::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(clock.clone()),
+        SettingsDefaults::default(),
+    );
+    let workspace = settings.workspace_for_chat(chat, "Console").await?;
+    LibraryService::new(Arc::new(store.clone()), Arc::new(clock.clone())).index(workspace.id, &Files, &Quiet).await?;
+    let scheduler = Scheduler::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(clock.clone()),
+    );
+    scheduler.schedule(workspace.id, 1, &mut SeededJitter::new(1)).await?;
+    let stories = Stories::new(
+        StoryPorts {
+            queue: Arc::new(store.clone()),
+            history: Arc::new(store.clone()),
+            locks: Arc::new(store.clone()),
+            settings: Arc::new(store.clone()),
+            source: Arc::new(Files),
+            notifier: Arc::new(console.clone()),
+            clock: Arc::new(clock.clone()),
+        },
+        scheduler,
+    );
+    let ports = BotPorts {
+        users: Arc::new(store.clone()),
+        audit: Arc::new(store.clone()),
+        conversations: Arc::new(store.clone()),
+        notifier: Arc::new(console.clone()),
+        admins: Arc::new(console.clone()),
+        clock: Arc::new(clock.clone()),
+    };
+    let bot = Bot::new(settings, ports, BotConfig { team_chat: chat, admin_ids: HashSet::new() })
+        .with_stories(stories.clone());
+    clock.advance(chrono::Duration::days(2));
+    assert_eq!(stories.tick().await?.sent, 1);
+    let shown = output.text();
+    assert!(shown.contains("── image /srv/media/memes/a.png ──"), "{shown}");
+    assert!(shown.contains("Posted") && shown.contains("Skip") && shown.contains("Reject"), "{shown}");
+    assert!(shown.contains("Open Instagram"), "{shown}");
+
+    let user = User { telegram_id: me, username: None, first_name: "You".into(), last_name: None };
+    run(&bot, &console, "1\n1\n".as_bytes(), chat, user).await?;
+    let shown = output.text();
+    assert!(shown.contains("↳ Marked as posted"), "{shown}");
+    assert!(shown.contains("Posted by You"), "{shown}");
+    let history = stories.history_store().history(workspace.id, 10).await?;
+    assert_eq!(history.len(), 1, "the second press changes nothing");
+    Ok(())
+}

@@ -3,7 +3,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use storyline_domain::ChatId;
-use storyline_domain::chat::{MessageId, PressId, Screen};
+use storyline_domain::chat::{Attachment, MessageId, PressId, Screen};
 use storyline_domain::ports::{ChatAdmins, ChatNotifier, NotifyError};
 use storyline_domain::user::TelegramUserId;
 
@@ -11,6 +11,7 @@ use storyline_domain::user::TelegramUserId;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChatCall {
     Sent { chat: ChatId, message: MessageId, screen: Screen },
+    SentMedia { chat: ChatId, message: MessageId, location: String, screen: Screen },
     Edited { chat: ChatId, message: MessageId, screen: Screen },
     Deleted { chat: ChatId, message: MessageId },
     Answered { press: PressId, note: String, alert: bool },
@@ -71,6 +72,20 @@ impl ChatNotifier for RecordingChat {
         recording.messages.insert((chat, message), screen.clone());
         recording.calls.push(ChatCall::Sent { chat, message, screen: screen.clone() });
         Ok(message)
+    }
+
+    async fn send_media(&self, chat: ChatId, media: &Attachment, screen: &Screen) -> Result<MessageId, NotifyError> {
+        let mut recording = self.recording();
+        recording.next_message += 1;
+        let message = MessageId(recording.next_message);
+        recording.messages.insert((chat, message), screen.clone());
+        let location = media.location.clone();
+        recording.calls.push(ChatCall::SentMedia { chat, message, location, screen: screen.clone() });
+        Ok(message)
+    }
+
+    async fn edit_caption(&self, chat: ChatId, message: MessageId, screen: &Screen) -> Result<(), NotifyError> {
+        self.edit(chat, message, screen).await
     }
 
     async fn edit(&self, chat: ChatId, message: MessageId, screen: &Screen) -> Result<(), NotifyError> {

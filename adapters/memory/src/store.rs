@@ -12,6 +12,9 @@ use storyline_domain::settings::{ChatSettings, SettingChange, SettingsDefaults, 
 use storyline_domain::user::{Actor, Member, Role, TelegramUserId, User};
 use storyline_domain::{ChatId, Workspace, WorkspaceId};
 
+mod library;
+mod queue;
+
 /// Every store port in memory. Clones share the same state.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore(Arc<Mutex<State>>);
@@ -33,6 +36,8 @@ struct Tenant {
     audit: Vec<AuditEntry>,
     members: BTreeMap<TelegramUserId, Membership>,
     prompts: HashMap<TelegramUserId, PendingPrompt>,
+    /// Media, the category mix, the queue, the posting history and the locks.
+    library: library::Library,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -101,6 +106,7 @@ impl SettingsStore for MemoryStore {
                 audit: Vec::new(),
                 members: BTreeMap::new(),
                 prompts: HashMap::new(),
+                library: library::Library::default(),
             },
         );
         Ok(workspace)

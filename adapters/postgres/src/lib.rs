@@ -1,13 +1,16 @@
 //! Storyline's production store: every store port on PostgreSQL (sqlx).
 //!
 //! - [`PostgresStore`]: connecting, migrating, and the port implementations in [`settings`],
-//!   [`audit`], [`users`] and [`conversations`].
+//!   [`audit`], [`users`], [`conversations`], [`library`] (media and the category mix) and
+//!   [`queue`] (the queue, the posting history and the locks).
 //! - A read-modify-write change locks its row (`SELECT … FOR UPDATE`), so concurrent changes to
 //!   one workspace serialise and none is lost; different workspaces never wait for each other.
 
 mod audit;
 mod conversations;
 mod cursor;
+mod library;
+mod queue;
 mod rows;
 mod settings;
 mod users;

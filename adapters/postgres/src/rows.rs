@@ -2,7 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
+use storyline_domain::library::{
+    Category, CategoryMix, CategoryStats, ContentHash, MediaId, MediaItem, MediaKind, MixVersion,
+};
 use storyline_domain::ports::StoreError;
+use storyline_domain::queue::{
+    Claimed, HistoryEntry, Lock, LockReason, Outcome, QueueEntry, QueueItem, QueueItemId, QueueStatus,
+};
+use storyline_domain::schedule::Candidate;
 use storyline_domain::settings::{ChatSettings, SettingsVersion, StoredSettings};
 use storyline_domain::user::{Actor, Member, Role, TelegramUserId, User};
 use storyline_domain::{ChatId, Workspace, WorkspaceId};
@@ -121,4 +128,230 @@ impl TryFrom<MemberRow> for Member {
 
 pub(crate) fn parse_actor(text: &str) -> Result<Actor, StoreError> {
     text.parse::<Actor>().map_err(StoreError::unknown)
+}
+
+pub(crate) const MEDIA_COLUMNS: &str = "id, path, category, kind, content_hash, size_bytes, width, height, active, \
+     times_posted, last_posted_at, added_at";
+
+#[derive(Debug, FromRow)]
+pub(crate) struct MediaRow {
+    id: Uuid,
+    path: String,
+    category: String,
+    kind: String,
+    content_hash: String,
+    size_bytes: i64,
+    width: Option<i32>,
+    height: Option<i32>,
+    active: bool,
+    times_posted: i32,
+    last_posted_at: Option<DateTime<Utc>>,
+    added_at: DateTime<Utc>,
+}
+
+impl TryFrom<MediaRow> for MediaItem {
+    type Error = StoreError;
+
+    fn try_from(row: MediaRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: MediaId(row.id),
+            category: parse_category(&row.category)?,
+            kind: parse_kind(&row.kind)?,
+            hash: ContentHash::from_hex(&row.content_hash)
+                .ok_or_else(|| unreadable("content hash", &row.content_hash))?,
+            size_bytes: u64::try_from(row.size_bytes).map_err(StoreError::unknown)?,
+            width: row.width.map(u32::try_from).transpose().map_err(StoreError::unknown)?,
+            height: row.height.map(u32::try_from).transpose().map_err(StoreError::unknown)?,
+            active: row.active,
+            times_posted: u32::try_from(row.times_posted).map_err(StoreError::unknown)?,
+            last_posted_at: row.last_posted_at,
+            added_at: row.added_at,
+            path: row.path,
+        })
+    }
+}
+
+#[derive(Debug, FromRow)]
+pub(crate) struct MixRow {
+    mix: String,
+    valid_from: DateTime<Utc>,
+    valid_to: Option<DateTime<Utc>>,
+    set_by: String,
+}
+
+impl TryFrom<MixRow> for MixVersion {
+    type Error = StoreError;
+
+    fn try_from(row: MixRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            mix: CategoryMix::parse(&row.mix).map_err(StoreError::unknown)?,
+            valid_from: row.valid_from,
+            valid_to: row.valid_to,
+            set_by: parse_actor(&row.set_by)?,
+        })
+    }
+}
+
+#[derive(Debug, FromRow)]
+pub(crate) struct CategoryRow {
+    category: String,
+    total: i64,
+    available: i64,
+    posted: i64,
+}
+
+impl TryFrom<CategoryRow> for CategoryStats {
+    type Error = StoreError;
+
+    fn try_from(row: CategoryRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            category: parse_category(&row.category)?,
+            total: count(row.total)?,
+            available: count(row.available)?,
+            posted: count(row.posted)?,
+        })
+    }
+}
+
+#[derive(Debug, FromRow)]
+pub(crate) struct CandidateRow {
+    id: Uuid,
+    category: String,
+    last_posted_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<CandidateRow> for Candidate {
+    type Error = StoreError;
+
+    fn try_from(row: CandidateRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            media: MediaId(row.id),
+            category: parse_category(&row.category)?,
+            last_posted_at: row.last_posted_at,
+        })
+    }
+}
+
+/// A queue item joined with its media (`q` and `m`).
+pub(crate) const ENTRY_COLUMNS: &str =
+    "q.id, q.workspace_id, q.media_id, q.slot_at, q.status, q.attempts, q.message_id, m.path, m.kind, m.category";
+
+#[derive(Debug, FromRow)]
+pub(crate) struct EntryRow {
+    id: Uuid,
+    workspace_id: Uuid,
+    media_id: Uuid,
+    slot_at: DateTime<Utc>,
+    status: String,
+    attempts: i32,
+    message_id: Option<i32>,
+    path: String,
+    kind: String,
+    category: String,
+}
+
+impl TryFrom<EntryRow> for QueueEntry {
+    type Error = StoreError;
+
+    fn try_from(row: EntryRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            item: QueueItem {
+                id: QueueItemId(row.id),
+                workspace: WorkspaceId::from_uuid(row.workspace_id),
+                media: MediaId(row.media_id),
+                slot: row.slot_at,
+                status: QueueStatus::parse(&row.status).ok_or_else(|| unreadable("queue status", &row.status))?,
+                attempts: u32::try_from(row.attempts).map_err(StoreError::unknown)?,
+                message_id: row.message_id,
+            },
+            kind: parse_kind(&row.kind)?,
+            category: parse_category(&row.category)?,
+            path: row.path,
+        })
+    }
+}
+
+/// A claimed queue item with its media and its workspace's chat (`w`).
+#[derive(Debug, FromRow)]
+pub(crate) struct ClaimedRow {
+    #[sqlx(flatten)]
+    entry: EntryRow,
+    telegram_chat_id: i64,
+}
+
+impl TryFrom<ClaimedRow> for Claimed {
+    type Error = StoreError;
+
+    fn try_from(row: ClaimedRow) -> Result<Self, Self::Error> {
+        Ok(Self { entry: row.entry.try_into()?, chat: ChatId(row.telegram_chat_id) })
+    }
+}
+
+#[derive(Debug, FromRow)]
+pub(crate) struct HistoryRow {
+    media_id: Uuid,
+    path: String,
+    queue_item_id: Uuid,
+    outcome: String,
+    at: DateTime<Utc>,
+    actor: String,
+    error: Option<String>,
+}
+
+impl TryFrom<HistoryRow> for HistoryEntry {
+    type Error = StoreError;
+
+    fn try_from(row: HistoryRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            media: MediaId(row.media_id),
+            path: row.path,
+            queue_item: QueueItemId(row.queue_item_id),
+            outcome: parse_outcome(&row.outcome)?,
+            at: row.at,
+            by: parse_actor(&row.actor)?,
+            error: row.error,
+        })
+    }
+}
+
+#[derive(Debug, FromRow)]
+pub(crate) struct LockRow {
+    media_id: Uuid,
+    path: String,
+    reason: String,
+    locked_until: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<LockRow> for Lock {
+    type Error = StoreError;
+
+    fn try_from(row: LockRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            media: MediaId(row.media_id),
+            path: row.path,
+            reason: LockReason::parse(&row.reason).ok_or_else(|| unreadable("lock reason", &row.reason))?,
+            until: row.locked_until,
+        })
+    }
+}
+
+pub(crate) fn parse_outcome(text: &str) -> Result<Outcome, StoreError> {
+    Outcome::parse(text).ok_or_else(|| unreadable("outcome", text))
+}
+
+fn parse_category(text: &str) -> Result<Category, StoreError> {
+    Category::new(text).map_err(StoreError::unknown)
+}
+
+fn parse_kind(text: &str) -> Result<MediaKind, StoreError> {
+    MediaKind::parse(text).ok_or_else(|| unreadable("media kind", text))
+}
+
+/// A count as the domain wants it.
+pub(crate) fn count(value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(StoreError::unknown)
+}
+
+fn unreadable(what: &str, text: &str) -> StoreError {
+    StoreError::unknown(anyhow::anyhow!("unreadable stored {what} {text:?}"))
 }

@@ -1,7 +1,8 @@
 //! Storyline's embedded default store: every store port on one SQLite file (sqlx).
 //!
 //! - [`SqliteStore`]: connecting, migrating, and the port implementations in [`settings`],
-//!   [`audit`], [`users`] and [`conversations`].
+//!   [`audit`], [`users`], [`conversations`], [`library`] (media and the category mix) and
+//!   [`queue`] (the queue, the posting history and the locks).
 //! - Writes that read first run in `BEGIN IMMEDIATE` transactions, which take SQLite's single
 //!   write lock up front, so concurrent read-modify-write changes serialise instead of failing.
 //! - Timestamps are stored as RFC 3339 text in UTC, which sorts in time order.
@@ -9,6 +10,8 @@
 mod audit;
 mod conversations;
 mod cursor;
+mod library;
+mod queue;
 mod rows;
 mod settings;
 mod users;

@@ -6,12 +6,16 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use storyline_domain::ChatId;
-use storyline_domain::chat::{MessageId, PressId, Screen};
+use storyline_domain::chat::{Attachment, MessageId, PressId, Screen};
+use storyline_domain::library::MediaKind;
 use storyline_domain::ports::{ChatAdmins, ChatNotifier, NotifyError};
 use storyline_domain::user::TelegramUserId;
-use teloxide::payloads::{AnswerCallbackQuerySetters, EditMessageTextSetters, SendMessageSetters};
+use teloxide::payloads::{
+    AnswerCallbackQuerySetters, EditMessageCaptionSetters, EditMessageTextSetters, SendMessageSetters,
+    SendPhotoSetters, SendVideoSetters,
+};
 use teloxide::prelude::Requester;
-use teloxide::types::{CallbackQueryId, ParseMode};
+use teloxide::types::{CallbackQueryId, InputFile, ParseMode};
 use teloxide::{ApiError, RequestError};
 
 use crate::TelegramBot;
@@ -93,6 +97,59 @@ impl ChatNotifier for TelegramNotifier {
         .await
         .map_err(failed)?;
         Ok(MessageId(sent.id.0))
+    }
+
+    async fn send_media(&self, chat: ChatId, media: &Attachment, screen: &Screen) -> Result<MessageId, NotifyError> {
+        let caption = html(screen);
+        let markup = keyboard(screen);
+        let to = teloxide::types::ChatId(chat.0);
+        let sent = with_retry(|| {
+            let file = InputFile::memory(media.bytes.clone()).file_name(media.file_name.clone());
+            let markup = markup.clone();
+            let caption = caption.clone();
+            async move {
+                match media.kind {
+                    MediaKind::Image => {
+                        let mut request = self.bot.send_photo(to, file).caption(caption).parse_mode(ParseMode::Html);
+                        if let Some(markup) = markup {
+                            request = request.reply_markup(markup);
+                        }
+                        request.await
+                    }
+                    MediaKind::Video => {
+                        let mut request = self.bot.send_video(to, file).caption(caption).parse_mode(ParseMode::Html);
+                        if let Some(markup) = markup {
+                            request = request.reply_markup(markup);
+                        }
+                        request.await
+                    }
+                }
+            }
+        })
+        .await
+        .map_err(failed)?;
+        Ok(MessageId(sent.id.0))
+    }
+
+    async fn edit_caption(&self, chat: ChatId, message: MessageId, screen: &Screen) -> Result<(), NotifyError> {
+        let caption = html(screen);
+        let markup = keyboard(screen);
+        let edited = with_retry(|| {
+            let mut request = self
+                .bot
+                .edit_message_caption(teloxide::types::ChatId(chat.0), teloxide::types::MessageId(message.0))
+                .caption(caption.clone())
+                .parse_mode(ParseMode::Html);
+            if let Some(markup) = &markup {
+                request = request.reply_markup(markup.clone());
+            }
+            async move { request.await }
+        })
+        .await;
+        match edited {
+            Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
+            Err(error) => Err(failed(error)),
+        }
     }
 
     async fn edit(&self, chat: ChatId, message: MessageId, screen: &Screen) -> Result<(), NotifyError> {

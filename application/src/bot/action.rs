@@ -7,6 +7,7 @@
 
 use storyline_domain::WorkspaceId;
 use storyline_domain::conversation::PromptKind;
+use storyline_domain::queue::QueueItemId;
 use storyline_domain::settings::Toggle;
 
 /// Telegram refuses callback data longer than this.
@@ -24,10 +25,44 @@ pub enum Action {
     Status,
     /// Remove the menu.
     Close,
+    /// A button on a story in the chat (FEATURES C4).
+    Story(StoryMove, QueueItemId),
+    /// `/clear`: yes, empty the queue.
+    ClearQueue,
+    /// `/resume` with overdue items (FEATURES C6).
+    Overdue(OverdueChoice),
+}
+
+/// What a button on a story does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StoryMove {
+    Posted,
+    Skip,
+    /// Asks to confirm: a rejected media item is never scheduled again.
+    Reject,
+    ConfirmReject,
+    /// Back from the confirmation to the story's buttons.
+    KeepIt,
+}
+
+impl StoryMove {
+    const CODES: [(Self, char); 5] =
+        [(Self::Posted, 'p'), (Self::Skip, 's'), (Self::Reject, 'r'), (Self::ConfirmReject, 'R'), (Self::KeepIt, 'k')];
+}
+
+/// What to do with the stories that fell due while paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OverdueChoice {
+    /// Move them to the next free slots.
+    Reschedule,
+    /// Drop them from the queue.
+    Clear,
+    /// Leave them due: the loop sends them, one per tick.
+    SendNow,
 }
 
 impl Action {
-    const TABLE: [(Self, &'static str); 9] = [
+    const TABLE: [(Self, &'static str); 13] = [
         (Self::Toggle(Toggle::DryRun), "t.dry"),
         (Self::Toggle(Toggle::InstagramApi), "t.api"),
         (Self::Toggle(Toggle::Paused), "t.pause"),
@@ -37,16 +72,42 @@ impl Action {
         (Self::Settings, "settings"),
         (Self::Status, "status"),
         (Self::Close, "close"),
+        (Self::ClearQueue, "q.clear"),
+        (Self::Overdue(OverdueChoice::Reschedule), "o.move"),
+        (Self::Overdue(OverdueChoice::Clear), "o.clear"),
+        (Self::Overdue(OverdueChoice::SendNow), "o.send"),
     ];
 
-    fn code(self) -> &'static str {
-        Self::TABLE.iter().find(|(action, _)| *action == self).map_or("", |(_, code)| code)
+    fn code(self) -> String {
+        if let Self::Story(step, item) = self {
+            let letter = StoryMove::CODES.iter().find(|(s, _)| *s == step).map_or('?', |(_, c)| *c);
+            return format!("s.{letter}.{}", item.compact());
+        }
+        Self::TABLE.iter().find(|(action, _)| *action == self).map_or_else(String::new, |(_, code)| (*code).to_owned())
+    }
+
+    fn from_code(code: &str) -> Option<Self> {
+        if let Some(rest) = code.strip_prefix("s.") {
+            let (letter, item) = rest.split_once('.')?;
+            let mut letters = letter.chars();
+            let (Some(letter), None) = (letters.next(), letters.next()) else { return None };
+            let step = StoryMove::CODES.iter().find(|(_, c)| *c == letter).map(|(s, _)| *s)?;
+            return QueueItemId::from_compact(item).map(|id| Self::Story(step, id));
+        }
+        Self::TABLE.iter().find(|(_, known)| *known == code).map(|(action, _)| *action)
     }
 
     /// Whether only a workspace admin may do this (FEATURES S8).
     #[must_use]
     pub const fn needs_admin(self) -> bool {
-        matches!(self, Self::Toggle(_) | Self::Change(_))
+        matches!(
+            self,
+            Self::Toggle(_)
+                | Self::Change(_)
+                | Self::ClearQueue
+                | Self::Overdue(_)
+                | Self::Story(StoryMove::Reject | StoryMove::ConfirmReject, _)
+        )
     }
 
     /// The callback data for this action on a button of `workspace`.
@@ -74,7 +135,7 @@ impl Action {
         if owner != tag(workspace) {
             return Err(ActionError::OtherWorkspace);
         }
-        Self::TABLE.iter().find(|(_, known)| *known == code).map(|(action, _)| *action).ok_or(ActionError::Malformed)
+        Self::from_code(code).ok_or(ActionError::Malformed)
     }
 }
 
@@ -100,7 +161,10 @@ mod tests {
     #[test]
     fn every_action_round_trips_within_sixty_four_bytes() {
         let workspace = WorkspaceId::new();
-        for (action, _) in Action::TABLE {
+        let stories =
+            [StoryMove::Posted, StoryMove::Skip, StoryMove::Reject, StoryMove::ConfirmReject, StoryMove::KeepIt]
+                .map(|step| Action::Story(step, QueueItemId::new()));
+        for action in Action::TABLE.map(|(action, _)| action).into_iter().chain(stories) {
             let data = action.encode(workspace);
             assert!(data.len() <= MAX_CALLBACK_BYTES, "{data}");
             assert_eq!(Action::decode(&data, workspace), Ok(action));
@@ -115,6 +179,17 @@ mod tests {
         assert_eq!(Action::decode(&data, workspace), Err(ActionError::OtherWorkspace));
         let stale = data.replacen('1', "0", 1);
         assert_eq!(Action::decode(&stale, other), Err(ActionError::Stale));
+        let tag = tag(workspace);
+        let story_junk = [
+            format!("1:{tag}:s.p.zz"),
+            format!("1:{tag}:s.x.{}", "0".repeat(32)),
+            format!("1:{tag}:s.pp.{}", "0".repeat(32)),
+            format!("1:{tag}:s.p.{}", "g".repeat(32)),
+            format!("1:{tag}:s.p.{}", QueueItemId::new().0),
+        ];
+        for junk in story_junk.iter().map(String::as_str) {
+            assert_eq!(Action::decode(junk, workspace), Err(ActionError::Malformed), "{junk:?}");
+        }
         for junk in ["", ":", "1::", "1:x:t.dry:extra", "🎉", "1:abcdefgh:drop table", &"9".repeat(65)] {
             assert!(Action::decode(junk, workspace).is_err(), "{junk:?}");
         }

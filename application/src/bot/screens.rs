@@ -139,14 +139,19 @@ pub fn prompt(kind: PromptKind) -> Screen {
 
 #[must_use]
 pub fn help() -> Screen {
-    Screen::new(
-        Text::new()
-            .bold("Storyline")
-            .plain(" schedules this team's Instagram Stories.")
-            .line()
-            .line()
-            .plain("/settings — the settings menu\n/status — what the bot is doing\n/pause, /resume — stop or restart posting\n/dryrun [on|off] — dry run: everything but the real publishing\n/help — this list\n\nEveryone can read; only admins can change settings."),
-    )
+    Screen::new(Text::new().bold("Storyline").plain(" schedules this team's Instagram Stories.").line().line().plain(
+        concat!(
+            "/settings — the settings menu\n",
+            "/status — what the bot is doing\n",
+            "/queue — the next stories · /next — send the next one now\n",
+            "/schedule [days] — fill the queue (1–30, default 7) · /clear — empty it\n",
+            "/stats — counts · /history [N] — the last stories · /locks — media resting\n",
+            "/pause, /resume — stop or restart posting\n",
+            "/dryrun [on|off] — dry run: everything but the real publishing\n",
+            "/help — this list\n\n",
+            "Everyone can read and press Posted or Skip; only admins change settings, schedule, clear or reject."
+        ),
+    ))
 }
 
 #[must_use]

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use crate::ChatId;
-use crate::chat::{MessageId, PressId, Screen};
+use crate::chat::{Attachment, MessageId, PressId, Screen};
 use crate::user::TelegramUserId;
 
 /// Why a chat could not be told something.
@@ -23,6 +23,19 @@ pub trait ChatNotifier: Send + Sync {
     /// # Errors
     /// [`NotifyError::Unknown`] when the chat cannot be reached.
     async fn send(&self, chat: ChatId, screen: &Screen) -> Result<MessageId, NotifyError>;
+
+    /// Sends a photo or video with the screen's text as its caption and the screen's buttons.
+    ///
+    /// # Errors
+    /// [`NotifyError::Unknown`] when the chat cannot be reached.
+    async fn send_media(&self, chat: ChatId, media: &Attachment, screen: &Screen) -> Result<MessageId, NotifyError>;
+
+    /// Replaces the caption and buttons of a message sent with [`Self::send_media`]. Editing to
+    /// what is already shown succeeds.
+    ///
+    /// # Errors
+    /// [`NotifyError::MessageGone`], or [`NotifyError::Unknown`].
+    async fn edit_caption(&self, chat: ChatId, message: MessageId, screen: &Screen) -> Result<(), NotifyError>;
 
     /// Replaces a message's text and buttons. Editing to what is already shown succeeds.
     ///

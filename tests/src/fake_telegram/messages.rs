@@ -14,6 +14,8 @@ const NOT_MODIFIED: &str = "Bad Request: message is not modified: specified new 
 pub(super) enum Edit {
     /// editMessageText: the text, and the keyboard (none given removes it).
     Text,
+    /// editMessageCaption: the caption of a photo or video, and the keyboard.
+    Caption,
     /// editMessageReplyMarkup: the keyboard only.
     Markup,
 }
@@ -104,7 +106,7 @@ fn text_value(params: &Value, key: &str) -> Option<Value> {
     text(params, key).map(|text| json!(text))
 }
 
-/// editMessageText / editMessageReplyMarkup on a stored message.
+/// editMessageText / editMessageCaption / editMessageReplyMarkup on a stored message.
 pub(super) fn edit(shared: &Shared, params: &Value, edit: Edit) -> Answer {
     if params.get("inline_message_id").is_some_and(|id| !id.is_null()) {
         return Ok(json!(true));
@@ -132,6 +134,18 @@ pub(super) fn edit(shared: &Shared, params: &Value, edit: Edit) -> Answer {
                 }
                 stored.json["text"] = json!(text);
                 set_or_remove(&mut stored.json, "entities", entities(params, "entities"));
+                stored.parse_mode = parse_mode(params);
+            }
+            Edit::Caption => {
+                if stored.json.get("text").is_some() {
+                    return Err(Refusal::bad_request("Bad Request: there is no caption in the message to edit"));
+                }
+                let caption = text_value(params, "caption");
+                if stored.json.get("caption") == caption.as_ref() && same_markup {
+                    return Err(Refusal::bad_request(NOT_MODIFIED));
+                }
+                set_or_remove(&mut stored.json, "caption", caption);
+                set_or_remove(&mut stored.json, "caption_entities", entities(params, "caption_entities"));
                 stored.parse_mode = parse_mode(params);
             }
             Edit::Markup if same_markup => return Err(Refusal::bad_request(NOT_MODIFIED)),

@@ -1,0 +1,285 @@
+//! The queue commands and the buttons on stories (FEATURES C4, C6, C7).
+
+use storyline_domain::chat::{Button, ButtonTarget, MessageId, PressId, Screen, Text};
+use storyline_domain::queue::{Outcome, QueueStatus};
+use storyline_domain::schedule::MAX_DAYS;
+
+use super::action::{Action, OverdueChoice};
+use super::{ADMINS_ONLY, Bot, BotError, Turn};
+use crate::posting::{Stories, StoryMessage};
+use crate::scheduling::{ScheduleError, SeededJitter};
+
+const NO_DESK: &str = "The queue is not available here.";
+const QUEUE_SHOWN: u32 = 10;
+
+fn press_button(label: &str, action: Action, turn: &Turn) -> Button {
+    Button { label: label.to_owned(), target: ButtonTarget::Press(action.encode(turn.workspace.id)) }
+}
+
+/// A bounded whole number typed after a command, or the default when nothing was typed.
+fn count_arg(args: &str, default: u32, max: u32) -> Option<u32> {
+    let args = args.trim();
+    if args.is_empty() {
+        return Some(default);
+    }
+    args.parse::<u32>().ok().filter(|n| (1..=max).contains(n))
+}
+
+impl Bot {
+    fn desk(&self) -> Option<&Stories> {
+        self.stories.as_ref()
+    }
+
+    fn jitter(&self) -> SeededJitter {
+        let now = self.ports.clock.now();
+        SeededJitter::new(u64::try_from(now.timestamp_nanos_opt().unwrap_or_default()).unwrap_or(1))
+    }
+
+    /// `/queue`, `/next`, `/schedule [N]`, `/clear`, `/stats`, `/history [N]`, `/locks`.
+    pub(super) async fn desk_command(&self, turn: &Turn, name: &str, args: &str) -> Result<(), BotError> {
+        let Some(desk) = self.desk() else {
+            return self.say(turn, NO_DESK).await.map(|_| ());
+        };
+        let workspace = turn.workspace.id;
+        let zone = self.settings.current(workspace).await?.time_zone;
+        let local = |at: chrono::DateTime<chrono::Utc>| at.with_timezone(&zone).format("%a %d %b %H:%M").to_string();
+        let admin_only = matches!(name, "next" | "schedule" | "clear");
+        if admin_only && !self.is_admin(turn).await {
+            return self.say(turn, ADMINS_ONLY.replace("change settings", "do that")).await.map(|_| ());
+        }
+        let screen: Screen = match name {
+            "queue" => {
+                let entries = desk.queue(workspace, QUEUE_SHOWN).await?;
+                let counts = desk.queue_store().counts(workspace, desk.now()).await?;
+                if entries.is_empty() {
+                    Screen::new("The queue is empty. /schedule fills it from the library.")
+                } else {
+                    let mut text = Text::new().bold(format!("🗓 Queue — {} pending", counts.pending));
+                    for entry in &entries {
+                        let state = match entry.item.status {
+                            QueueStatus::Sent => " (in the chat, waiting for a button)",
+                            QueueStatus::Sending => " (sending)",
+                            _ => "",
+                        };
+                        text = text
+                            .line()
+                            .plain(format!("{} · {} · ", local(entry.item.slot), entry.category))
+                            .code(entry.path.clone())
+                            .plain(state);
+                    }
+                    Screen::new(text)
+                }
+            }
+            "next" => match desk.send_next(workspace).await? {
+                Some(_) => return Ok(()),
+                None => Screen::new("The queue is empty. /schedule fills it from the library."),
+            },
+            "schedule" => {
+                let Some(days) = count_arg(args, 7, MAX_DAYS) else {
+                    return self
+                        .say(turn, format!("Use /schedule N with N a number of days from 1 to {MAX_DAYS} (default 7)."))
+                        .await
+                        .map(|_| ());
+                };
+                let mut jitter = self.jitter();
+                match desk.scheduler().schedule(workspace, days, &mut jitter).await {
+                    Ok(report) if report.queued == 0 => Screen::new(
+                        "Nothing was scheduled: the library has no media that is active, unqueued and unlocked. Index media with storyline index-media.",
+                    ),
+                    Ok(report) => {
+                        let mut text = Text::new().bold(format!("🗓 Scheduled {} stories", report.queued));
+                        if let (Some(first), Some(last)) = (report.first, report.last) {
+                            text = text.line().plain(format!("from {} to {}", local(first), local(last)));
+                        }
+                        if report.unfilled > 0 {
+                            text = text.line().plain(format!(
+                                "{} slots stayed empty: the library ran out of media.",
+                                report.unfilled
+                            ));
+                        }
+                        Screen::new(text)
+                    }
+                    Err(ScheduleError::Days) => Screen::new(format!("Days must be from 1 to {MAX_DAYS}.")),
+                    Err(other) => return Err(other.into()),
+                }
+            }
+            "clear" => {
+                let counts = desk.queue_store().counts(workspace, desk.now()).await?;
+                if counts.pending == 0 {
+                    Screen::new("The queue is already empty.")
+                } else {
+                    Screen::new(format!(
+                        "Remove all {} pending stories from the queue? Stories already in the chat stay.",
+                        counts.pending
+                    ))
+                    .row(vec![
+                        press_button("🧹 Yes, clear", Action::ClearQueue, turn),
+                        press_button("Cancel", Action::Close, turn),
+                    ])
+                }
+            }
+            "stats" => {
+                let c = desk.queue_store().counts(workspace, desk.now()).await?;
+                Screen::new(
+                    Text::new()
+                        .bold("📈 Stats")
+                        .line()
+                        .plain(format!(
+                            "Queued: {} ({} due) · waiting for a button: {}",
+                            c.pending, c.due, c.awaiting_press
+                        ))
+                        .line()
+                        .plain(format!(
+                            "Posted: {} · skipped: {} · rejected: {} · failed: {}",
+                            c.posted, c.skipped, c.rejected, c.failed
+                        )),
+                )
+            }
+            "history" => {
+                let Some(limit) = count_arg(args, 10, 50) else {
+                    return self.say(turn, "Use /history N with N from 1 to 50 (default 10).").await.map(|_| ());
+                };
+                let rows = desk.history_store().history(workspace, limit).await?;
+                if rows.is_empty() {
+                    Screen::new("No story has been handled yet.")
+                } else {
+                    let mut text = Text::new().bold("🕘 History");
+                    for row in &rows {
+                        let mark = match row.outcome {
+                            Outcome::Posted => "✅",
+                            Outcome::Skipped => "⏭",
+                            Outcome::Rejected => "🚫",
+                            Outcome::Failed => "⚠️",
+                        };
+                        text = text.line().plain(format!("{mark} {} ", local(row.at))).code(row.path.clone());
+                    }
+                    Screen::new(text)
+                }
+            }
+            _ => {
+                let locks = desk.locks_store().locks(workspace, desk.now()).await?;
+                if locks.is_empty() {
+                    Screen::new("No media is locked.")
+                } else {
+                    let mut text = Text::new().bold(format!("🔒 {} locked", locks.len()));
+                    for lock in locks.iter().take(20) {
+                        let until =
+                            lock.until.map_or_else(|| "for good".to_owned(), |at| format!("until {}", local(at)));
+                        text =
+                            text.line().code(lock.path.clone()).plain(format!(" — {} {until}", lock.reason.as_str()));
+                    }
+                    Screen::new(text)
+                }
+            }
+        };
+        self.say(turn, screen).await.map(|_| ())
+    }
+
+    /// `/status`: the settings part, and with the desk the queue's counts and next slot (C7).
+    pub(super) async fn status_screen(&self, turn: &Turn) -> Result<Screen, BotError> {
+        let settings = self.settings.current(turn.workspace.id).await?;
+        let mut screen = super::screens::status(&turn.workspace, &settings, self.ports.clock.now());
+        let Some(desk) = self.desk() else { return Ok(screen) };
+        let counts = desk.queue_store().counts(turn.workspace.id, desk.now()).await?;
+        let next = desk.queue(turn.workspace.id, 1).await?.into_iter().next();
+        let mut text = std::mem::take(&mut screen.text)
+            .line()
+            .plain(format!(
+                "Queue: {} pending ({} due), {} waiting for a button",
+                counts.pending, counts.due, counts.awaiting_press
+            ))
+            .line()
+            .plain(format!(
+                "Handled: {} posted, {} skipped, {} rejected, {} failed",
+                counts.posted, counts.skipped, counts.rejected, counts.failed
+            ))
+            .line()
+            .plain("Next slot: ");
+        text = match next {
+            Some(entry) => {
+                text.bold(entry.item.slot.with_timezone(&settings.time_zone).format("%a %d %b %H:%M %Z").to_string())
+            }
+            None => text.italic("none — /schedule fills the queue"),
+        };
+        screen.text = text;
+        Ok(screen)
+    }
+
+    /// After /resume: when stories fell due while paused, offers what to do with them (C6).
+    pub(super) async fn offer_overdue(&self, turn: &Turn) -> Result<(), BotError> {
+        let Some(desk) = self.desk() else { return Ok(()) };
+        let counts = desk.queue_store().counts(turn.workspace.id, desk.now()).await?;
+        if counts.due == 0 || self.settings.current(turn.workspace.id).await?.is_paused() {
+            return Ok(());
+        }
+        let screen = Screen::new(format!(
+            "{} stories fell due while posting was paused. What should happen to them?",
+            counts.due
+        ))
+        .row(vec![
+            press_button("🗓 Reschedule", Action::Overdue(OverdueChoice::Reschedule), turn),
+            press_button("🧹 Clear overdue", Action::Overdue(OverdueChoice::Clear), turn),
+        ])
+        .row(vec![press_button("📤 Send now (one a minute)", Action::Overdue(OverdueChoice::SendNow), turn)]);
+        self.say(turn, screen).await.map(|_| ())
+    }
+
+    /// Buttons on stories, the /clear confirmation and the overdue choices.
+    pub(super) async fn desk_press(
+        &self,
+        turn: &Turn,
+        press: &PressId,
+        action: Action,
+        message: Option<MessageId>,
+    ) -> Result<(), BotError> {
+        let Some(desk) = self.desk() else {
+            self.ports.notifier.answer(press, NO_DESK, false).await?;
+            return Ok(());
+        };
+        let workspace = turn.workspace.id;
+        match action {
+            Action::Story(step, item) => {
+                let by = turn.from.as_ref().map_or_else(|| "the channel".to_owned(), |m| m.user.display_name());
+                let on = StoryMessage { chat: turn.chat(), workspace, message };
+                let note = desk.press(on, step, item, &turn.actor(), &by).await?;
+                self.ports.notifier.answer(press, &note, false).await?;
+                Ok(())
+            }
+            Action::ClearQueue => {
+                let cleared = desk.queue_store().clear(workspace, None).await?;
+                self.ports.notifier.answer(press, &format!("Cleared {cleared}"), false).await?;
+                self.show(turn, message, &Screen::new(format!("🧹 Cleared {cleared} pending stories."))).await
+            }
+            Action::Overdue(choice) => {
+                let text = match choice {
+                    OverdueChoice::Reschedule => {
+                        let moved = desk.scheduler().reschedule_overdue(workspace, &mut self.jitter()).await?;
+                        format!("🗓 Moved {moved} overdue stories to new slots.")
+                    }
+                    OverdueChoice::Clear => {
+                        let cleared = desk.queue_store().clear(workspace, Some(desk.now())).await?;
+                        format!("🧹 Removed {cleared} overdue stories from the queue.")
+                    }
+                    OverdueChoice::SendNow => "📤 The overdue stories go out one a minute.".to_owned(),
+                };
+                self.ports.notifier.answer(press, "", false).await?;
+                self.show(turn, message, &Screen::new(text)).await
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_arg;
+
+    #[test]
+    fn counts_after_a_command_are_bounded() {
+        assert_eq!(count_arg("", 7, 30), Some(7));
+        assert_eq!(count_arg(" 3 ", 7, 30), Some(3));
+        for bad in ["0", "31", "-1", "abc", "99999999999", "3 days"] {
+            assert_eq!(count_arg(bad, 7, 30), None, "{bad}");
+        }
+    }
+}

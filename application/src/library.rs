@@ -1,0 +1,215 @@
+//! The media library use cases (FEATURES C1, C2): index a media source, list media and
+//! categories, set the category mix.
+
+use std::sync::Arc;
+
+use storyline_domain::WorkspaceId;
+use storyline_domain::library::{
+    Category, CategoryMix, CategoryStats, ContentHash, MediaItem, MixVersion, NewMedia, check_story_media,
+};
+use storyline_domain::ports::{Clock, MediaLibrary, MediaQuery, MediaSource, SourceError, StoreError};
+use storyline_domain::user::Actor;
+
+/// Files are added in transactions of this many.
+const BATCH: usize = 500;
+/// The category of files directly in the library root.
+pub const UNCATEGORIZED: &str = "uncategorized";
+
+/// Why indexing stopped. Batches added before the failure stay.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("the library could not be saved")]
+    Store(#[from] StoreError),
+}
+
+/// What indexing did, file by file where something is worth saying.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexReport {
+    pub seen: u64,
+    pub added: u64,
+    /// `(path, path already indexed with the same content)`.
+    pub duplicates: Vec<(String, String)>,
+    /// `(path, why Instagram would refuse it)`: not indexed.
+    pub refused: Vec<(String, String)>,
+    /// `(path, warning)`: indexed anyway.
+    pub warnings: Vec<(String, String)>,
+}
+
+/// Progress as indexing goes: files looked at so far, of how many.
+pub trait Progress: Send + Sync {
+    fn start(&self, total: u64);
+    fn advance(&self, path: &str);
+    fn finish(&self);
+}
+
+/// No progress display.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn start(&self, _total: u64) {}
+    fn advance(&self, _path: &str) {}
+    fn finish(&self) {}
+}
+
+/// The category of a library path: its first folder, or [`UNCATEGORIZED`] for a file in the root.
+///
+/// # Errors
+/// When the folder name is not a usable category name.
+fn category_of(path: &str) -> Result<Category, String> {
+    match path.split_once('/') {
+        Some((folder, _)) => Category::new(folder).map_err(|e| e.to_string()),
+        None => Category::new(UNCATEGORIZED).map_err(|e| e.to_string()),
+    }
+}
+
+/// Media library use cases.
+#[derive(Clone)]
+pub struct LibraryService {
+    library: Arc<dyn MediaLibrary>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for LibraryService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LibraryService").finish_non_exhaustive()
+    }
+}
+
+impl LibraryService {
+    #[must_use]
+    pub fn new(library: Arc<dyn MediaLibrary>, clock: Arc<dyn Clock>) -> Self {
+        Self { library, clock }
+    }
+
+    /// Indexes every file of `source` into the workspace's library: Instagram's formats and size
+    /// limits are checked (refused files are reported and skipped; shape problems are warnings),
+    /// and content already in the library — under any name — is not added twice.
+    ///
+    /// # Errors
+    /// [`IndexError`] when the source cannot be listed or the store fails.
+    pub async fn index(
+        &self,
+        workspace: WorkspaceId,
+        source: &dyn MediaSource,
+        progress: &dyn Progress,
+    ) -> Result<IndexReport, IndexError> {
+        let paths = source.list().await?;
+        let mut report = IndexReport::default();
+        progress.start(paths.len() as u64);
+        let mut batch = Vec::with_capacity(BATCH);
+        for path in paths {
+            progress.advance(&path);
+            report.seen += 1;
+            let file = match source.describe(&path).await {
+                Ok(file) => file,
+                Err(SourceError::NotFound(_)) => {
+                    report.refused.push((path, "it vanished or cannot be read".to_owned()));
+                    continue;
+                }
+                Err(error) => return Err(error.into()),
+            };
+            let (kind, warnings) = match check_story_media(&file.extension, file.size_bytes, file.dimensions) {
+                Ok(accepted) => accepted,
+                Err(refusal) => {
+                    report.refused.push((path, refusal.to_string()));
+                    continue;
+                }
+            };
+            let category = match category_of(&path) {
+                Ok(category) => category,
+                Err(why) => {
+                    report.refused.push((path, why));
+                    continue;
+                }
+            };
+            let Some(hash) = ContentHash::from_hex(&file.sha256) else {
+                report.refused.push((path, "its content hash is unreadable".to_owned()));
+                continue;
+            };
+            report.warnings.extend(warnings.iter().map(|w| (path.clone(), w.to_string())));
+            batch.push(NewMedia {
+                path,
+                category,
+                kind,
+                hash,
+                size_bytes: file.size_bytes,
+                width: file.dimensions.map(|d| d.0),
+                height: file.dimensions.map(|d| d.1),
+            });
+            if batch.len() == BATCH {
+                self.add(workspace, &mut batch, &mut report).await?;
+            }
+        }
+        self.add(workspace, &mut batch, &mut report).await?;
+        progress.finish();
+        Ok(report)
+    }
+
+    async fn add(
+        &self,
+        workspace: WorkspaceId,
+        batch: &mut Vec<NewMedia>,
+        report: &mut IndexReport,
+    ) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let added = self.library.add(workspace, batch, self.clock.now()).await?;
+        report.added += added.added;
+        report.duplicates.extend(added.duplicates);
+        batch.clear();
+        Ok(())
+    }
+
+    /// Media items by path.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn media(
+        &self,
+        workspace: WorkspaceId,
+        category: Option<Category>,
+        limit: u32,
+    ) -> Result<Vec<MediaItem>, StoreError> {
+        self.library.media(workspace, &MediaQuery { category, limit }).await
+    }
+
+    /// Categories with their counts now.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn categories(&self, workspace: WorkspaceId) -> Result<Vec<CategoryStats>, StoreError> {
+        self.library.categories(workspace, self.clock.now()).await
+    }
+
+    /// Makes `mix` current (every version is kept).
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn set_mix(&self, workspace: WorkspaceId, mix: &CategoryMix, actor: &Actor) -> Result<(), StoreError> {
+        self.library.set_mix(workspace, mix, actor, self.clock.now()).await
+    }
+
+    /// Every version of the mix, newest first.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn mix_history(&self, workspace: WorkspaceId) -> Result<Vec<MixVersion>, StoreError> {
+        self.library.mix_history(workspace).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_folder_is_the_category() {
+        assert_eq!(category_of("Memes/deep/a.png").map(|c| c.to_string()), Ok("memes".to_owned()));
+        assert_eq!(category_of("a.png").map(|c| c.to_string()), Ok(UNCATEGORIZED.to_owned()));
+        assert!(category_of("two words/a.png").is_err());
+    }
+}

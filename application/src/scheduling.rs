@@ -1,0 +1,149 @@
+//! Filling the queue (FEATURES C3): `/schedule N` and `create-schedule --days N`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use storyline_domain::WorkspaceId;
+use storyline_domain::ports::{Clock, MediaLibrary, Queue, SettingsStore, StoreError};
+use storyline_domain::schedule::{Jitter, MAX_DAYS, Plan, assign, next_slots};
+
+/// Why a schedule was not made. Nothing was queued.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("the number of days must be from 1 to {MAX_DAYS}")]
+    Days,
+    #[error("this chat has no workspace")]
+    WorkspaceNotFound,
+    #[error("the schedule could not be saved")]
+    Store(#[source] StoreError),
+}
+
+impl From<StoreError> for ScheduleError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::WorkspaceNotFound(_) => Self::WorkspaceNotFound,
+            other => Self::Store(other),
+        }
+    }
+}
+
+/// What a schedule run queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleReport {
+    pub queued: u64,
+    /// Slots left empty because the library had no more media to give.
+    pub unfilled: u64,
+    pub first: Option<DateTime<Utc>>,
+    pub last: Option<DateTime<Utc>>,
+}
+
+/// Fills the queue from the library.
+#[derive(Clone)]
+pub struct Scheduler {
+    settings: Arc<dyn SettingsStore>,
+    library: Arc<dyn MediaLibrary>,
+    queue: Arc<dyn Queue>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler").finish_non_exhaustive()
+    }
+}
+
+impl Scheduler {
+    #[must_use]
+    pub fn new(
+        settings: Arc<dyn SettingsStore>,
+        library: Arc<dyn MediaLibrary>,
+        queue: Arc<dyn Queue>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { settings, library, queue, clock }
+    }
+
+    /// Adds `days` days of slots after the last one queued (or from now), at the workspace's
+    /// posts/day, posting hours and time zone, each with media chosen by the category mix.
+    ///
+    /// # Errors
+    /// [`ScheduleError::Days`] outside 1–30; [`ScheduleError::Store`] when the store fails.
+    pub async fn schedule(
+        &self,
+        workspace: WorkspaceId,
+        days: u32,
+        jitter: &mut (dyn Jitter + Send),
+    ) -> Result<ScheduleReport, ScheduleError> {
+        if !(1..=MAX_DAYS).contains(&days) {
+            return Err(ScheduleError::Days);
+        }
+        let now = self.clock.now();
+        let settings = self.settings.settings(workspace).await?;
+        let plan =
+            Plan { window: settings.window, posts_per_day: settings.posts_per_day, time_zone: settings.time_zone };
+        let after = self.queue.last_slot(workspace).await?.map_or(now, |last| last.max(now));
+        let slots = next_slots(&plan, after, days, jitter);
+        let per_category = u32::try_from(slots.len()).unwrap_or(u32::MAX);
+        let candidates = self.queue.candidates(workspace, now, per_category).await?;
+        let mix = self.library.mix_history(workspace).await?.into_iter().find(|v| v.valid_to.is_none()).map(|v| v.mix);
+        let filled = assign(&slots, mix.as_ref(), candidates);
+        let queued = self.queue.enqueue(workspace, &filled).await?;
+        Ok(ScheduleReport {
+            queued,
+            unfilled: (slots.len() as u64).saturating_sub(queued),
+            first: filled.first().map(|(slot, _)| *slot),
+            last: filled.last().map(|(slot, _)| *slot),
+        })
+    }
+}
+
+/// Jitter from a small seeded generator (xorshift64*): slots need spread, not secrecy. Seed it
+/// from the clock in production and with a constant in tests.
+#[derive(Debug, Clone)]
+pub struct SeededJitter(u64);
+
+impl SeededJitter {
+    #[must_use]
+    pub fn new(seed: u64) -> Self {
+        Self(seed | 1)
+    }
+}
+
+impl storyline_domain::schedule::Jitter for SeededJitter {
+    fn offset(&mut self, max: chrono::Duration) -> chrono::Duration {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let random = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        let span = u64::try_from(max.num_seconds()).unwrap_or(0);
+        let offset = i64::try_from(random % (2 * span + 1)).unwrap_or(0) - i64::try_from(span).unwrap_or(0);
+        chrono::Duration::seconds(offset)
+    }
+}
+
+impl Scheduler {
+    /// Moves the stories that fell due while paused to fresh slots after the last one queued
+    /// (/resume → Reschedule). Returns how many moved.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn reschedule_overdue(
+        &self,
+        workspace: WorkspaceId,
+        jitter: &mut (dyn Jitter + Send),
+    ) -> Result<u64, ScheduleError> {
+        let now = self.clock.now();
+        let overdue = self.queue.counts(workspace, now).await?.due;
+        if overdue == 0 {
+            return Ok(0);
+        }
+        let settings = self.settings.settings(workspace).await?;
+        let plan =
+            Plan { window: settings.window, posts_per_day: settings.posts_per_day, time_zone: settings.time_zone };
+        let after = self.queue.last_slot(workspace).await?.map_or(now, |last| last.max(now));
+        let days = u32::try_from(overdue.div_ceil(u64::from(settings.posts_per_day.get()))).unwrap_or(MAX_DAYS);
+        let mut slots = next_slots(&plan, after, days.clamp(1, MAX_DAYS), jitter);
+        slots.truncate(usize::try_from(overdue).unwrap_or(usize::MAX));
+        Ok(self.queue.reschedule_overdue(workspace, now, &slots).await?)
+    }
+}

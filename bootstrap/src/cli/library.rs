@@ -1,0 +1,334 @@
+//! The media library, the category mix and the queue on the command line (FEATURES C1–C4):
+//! `index-media`, `list-media`, `list-categories`, `category-mix`, `create-schedule`,
+//! `list-queue`, `clear-queue`, `process-queue`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use indicatif::{ProgressBar, ProgressStyle};
+use storyline_application::library::Progress;
+use storyline_application::scheduling::{ScheduleError, SeededJitter};
+use storyline_domain::library::{Category, CategoryMix};
+use storyline_domain::ports::ChatNotifier;
+use storyline_domain::schedule::MAX_DAYS;
+use storyline_domain::user::Actor;
+use storyline_domain::{ChatId, Workspace};
+use storyline_media::LocalFolder;
+
+use super::Outcome;
+use crate::config::Config;
+use crate::wiring::App;
+
+/// Which workspace a command works on.
+#[derive(Debug, Clone, Args)]
+pub struct ChatArg {
+    /// The Telegram chat id (groups are negative, e.g. -100123). Default: TELEGRAM_CHAT_ID,
+    /// or the console's own chat (0) when that is unset.
+    #[arg(long, allow_negative_numbers = true)]
+    pub chat: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MixCommand {
+    /// Make a new mix current, e.g. `category-mix set memes=70 merch=30` (must add up to 100).
+    Set {
+        /// category=percent pairs.
+        #[arg(required = true)]
+        shares: Vec<String>,
+        #[command(flatten)]
+        chat: ChatArg,
+    },
+    /// Every version of the mix, newest first.
+    History {
+        #[command(flatten)]
+        chat: ChatArg,
+    },
+}
+
+/// The workspace of `--chat`, or of TELEGRAM_CHAT_ID, or the console's.
+pub(super) async fn workspace(app: &App, config: &Config, chat: &ChatArg) -> anyhow::Result<Workspace> {
+    let chat = chat.chat.map(ChatId).or(config.telegram_chat).unwrap_or(crate::serve::CONSOLE_CHAT);
+    Ok(app.settings.workspace_for_chat(chat, &format!("Chat {chat}")).await?)
+}
+
+/// An indicatif bar for indexing (hidden when stderr is not a terminal).
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn start(&self, total: u64) {
+        self.0.set_length(total);
+    }
+
+    fn advance(&self, path: &str) {
+        self.0.set_message(path.to_owned());
+        self.0.inc(1);
+    }
+
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header(header.to_vec());
+    table
+}
+
+/// `index-media [PATH]`.
+pub(super) async fn index(
+    app: &App,
+    config: &Config,
+    path: Option<PathBuf>,
+    chat: &ChatArg,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let workspace = workspace(app, config, chat).await?;
+    let root = path.unwrap_or_else(|| config.media_dir.clone());
+    let source = LocalFolder::new(&root);
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let report = app.library.index(workspace.id, &source, &Bar(bar)).await?;
+    for (path, why) in &report.refused {
+        writeln!(out, "skipped  {path}: {why}")?;
+    }
+    for (path, warning) in &report.warnings {
+        writeln!(out, "warning  {path}: {warning}")?;
+    }
+    for (path, existing) in &report.duplicates {
+        writeln!(out, "same as  {path} = {existing} (not added again)")?;
+    }
+    writeln!(
+        out,
+        "{} files: {} added, {} already in the library, {} skipped, {} warnings",
+        report.seen,
+        report.added,
+        report.duplicates.len(),
+        report.refused.len(),
+        report.warnings.len()
+    )?;
+    if std::fs::canonicalize(&root).ok() != std::fs::canonicalize(&config.media_dir).ok() {
+        writeln!(
+            out,
+            "note: stories are read from MEDIA_DIR ({}); set MEDIA_DIR={} when running the bot",
+            config.media_dir.display(),
+            root.display()
+        )?;
+    }
+    Ok(Outcome::Done)
+}
+
+/// `list-media`.
+pub(super) async fn list_media(
+    app: &App,
+    config: &Config,
+    category: Option<String>,
+    limit: u32,
+    chat: &ChatArg,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let category = match category.as_deref().map(Category::new).transpose() {
+        Ok(category) => category,
+        Err(problem) => {
+            writeln!(err, "storyline: {problem}")?;
+            return Ok(Outcome::Refused);
+        }
+    };
+    let workspace = workspace(app, config, chat).await?;
+    let mut shown = table(&["Path", "Category", "Kind", "Size", "Pixels", "Posted", "Last posted"]);
+    for item in app.library.media(workspace.id, category, limit).await? {
+        shown.add_row(vec![
+            item.path.clone(),
+            item.category.to_string(),
+            item.kind.to_string(),
+            format!("{:.1} MB", item.size_bytes as f64 / 1_048_576.0),
+            item.width.zip(item.height).map_or_else(|| "?".to_owned(), |(w, h)| format!("{w}×{h}")),
+            item.times_posted.to_string(),
+            item.last_posted_at.map_or_else(|| "never".to_owned(), |at| at.format("%Y-%m-%d").to_string()),
+        ]);
+    }
+    writeln!(out, "{shown}")?;
+    Ok(Outcome::Done)
+}
+
+/// `list-categories`.
+pub(super) async fn list_categories(
+    app: &App,
+    config: &Config,
+    chat: &ChatArg,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let workspace = workspace(app, config, chat).await?;
+    let mix = app.library.mix_history(workspace.id).await?.into_iter().find(|v| v.valid_to.is_none()).map(|v| v.mix);
+    let mut shown = table(&["Category", "Media", "Available now", "Posted at least once", "Mix"]);
+    for stats in app.library.categories(workspace.id).await? {
+        let share = mix.as_ref().map_or_else(|| "—".to_owned(), |mix| format!("{}%", mix.percent(&stats.category)));
+        shown.add_row(vec![
+            stats.category.to_string(),
+            stats.total.to_string(),
+            stats.available.to_string(),
+            stats.posted.to_string(),
+            share,
+        ]);
+    }
+    writeln!(out, "{shown}")?;
+    Ok(Outcome::Done)
+}
+
+/// `category-mix set | history`.
+pub(super) async fn mix(
+    app: &App,
+    config: &Config,
+    command: MixCommand,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    match command {
+        MixCommand::Set { shares, chat } => {
+            let mix = match CategoryMix::parse(&shares.join(" ")) {
+                Ok(mix) => mix,
+                Err(problem) => {
+                    writeln!(err, "storyline: {problem}")?;
+                    return Ok(Outcome::Refused);
+                }
+            };
+            let workspace = workspace(app, config, &chat).await?;
+            app.library.set_mix(workspace.id, &mix, &Actor::Cli).await?;
+            writeln!(out, "category mix is now {mix}")?;
+        }
+        MixCommand::History { chat } => {
+            let workspace = workspace(app, config, &chat).await?;
+            let mut shown = table(&["Mix", "From (UTC)", "Until (UTC)", "Set by"]);
+            for version in app.library.mix_history(workspace.id).await? {
+                shown.add_row(vec![
+                    version.mix.to_string(),
+                    version.valid_from.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    version
+                        .valid_to
+                        .map_or_else(|| "current".to_owned(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
+                    version.set_by.to_string(),
+                ]);
+            }
+            writeln!(out, "{shown}")?;
+        }
+    }
+    Ok(Outcome::Done)
+}
+
+/// `create-schedule --days N`.
+pub(super) async fn create_schedule(
+    app: &App,
+    config: &Config,
+    days: u32,
+    chat: &ChatArg,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let workspace = workspace(app, config, chat).await?;
+    let seed = u64::try_from(app.clock.now().timestamp_nanos_opt().unwrap_or(1)).unwrap_or(1);
+    match app.scheduler.schedule(workspace.id, days, &mut SeededJitter::new(seed)).await {
+        Ok(report) => {
+            let zone = app.settings.current(workspace.id).await?.time_zone;
+            let local = |at: chrono::DateTime<chrono::Utc>| at.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z");
+            write!(out, "scheduled {} stories", report.queued)?;
+            if let (Some(first), Some(last)) = (report.first, report.last) {
+                write!(out, " from {} to {}", local(first), local(last))?;
+            }
+            writeln!(out)?;
+            if report.unfilled > 0 {
+                writeln!(out, "{} slots stayed empty: the library ran out of media", report.unfilled)?;
+            }
+            Ok(Outcome::Done)
+        }
+        Err(ScheduleError::Days) => {
+            writeln!(err, "storyline: --days must be a whole number from 1 to {MAX_DAYS}")?;
+            Ok(Outcome::Refused)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `list-queue`.
+pub(super) async fn list_queue(
+    app: &App,
+    config: &Config,
+    limit: u32,
+    chat: &ChatArg,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let workspace = workspace(app, config, chat).await?;
+    let zone = app.settings.current(workspace.id).await?.time_zone;
+    let mut shown = table(&["Slot", "Category", "Path", "State", "Attempts"]);
+    for entry in app.stores.queue.entries(workspace.id, limit).await? {
+        shown.add_row(vec![
+            entry.item.slot.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z").to_string(),
+            entry.category.to_string(),
+            entry.path.clone(),
+            entry.item.status.to_string(),
+            entry.item.attempts.to_string(),
+        ]);
+    }
+    writeln!(out, "{shown}")?;
+    Ok(Outcome::Done)
+}
+
+/// `clear-queue --yes`.
+pub(super) async fn clear_queue(
+    app: &App,
+    config: &Config,
+    yes: bool,
+    chat: &ChatArg,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    if !yes {
+        writeln!(err, "storyline: this removes every pending story from the queue; add --yes to confirm")?;
+        return Ok(Outcome::Refused);
+    }
+    let workspace = workspace(app, config, chat).await?;
+    let cleared = app.stores.queue.clear(workspace.id, None).await?;
+    writeln!(out, "cleared {cleared} pending stories")?;
+    Ok(Outcome::Done)
+}
+
+/// `process-queue [--force]`: one tick of the posting loop now, through Telegram when it is
+/// configured, else printed here.
+pub(super) async fn process_queue(
+    app: &App,
+    config: &Config,
+    force: bool,
+    chat: &ChatArg,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let notifier: Arc<dyn ChatNotifier> = match config.telegram() {
+        Ok(telegram) => Arc::new(storyline_telegram::TelegramNotifier::new(storyline_telegram::connect(
+            &telegram.token,
+            telegram.api_url.as_deref(),
+        )?)),
+        Err(_) => {
+            Arc::new(storyline_console::ConsoleChat::new(Box::new(std::io::stdout()), crate::serve::CONSOLE_USER))
+        }
+    };
+    let stories = app.stories(notifier);
+    if force {
+        let workspace = workspace(app, config, chat).await?;
+        match stories.send_next(workspace.id).await? {
+            Some(entry) => writeln!(out, "sent {} now", entry.path)?,
+            None => writeln!(out, "the queue is empty")?,
+        }
+    } else {
+        let report = stories.tick().await?;
+        writeln!(
+            out,
+            "sent {}, will retry {}, gave up on {} (paused workspaces and stories not yet due are left alone)",
+            report.sent, report.retrying, report.gave_up
+        )?;
+    }
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,175 @@
+//! Supervised background loops and `/healthz` (FEATURES O5). Each tick runs as its own task, so
+//! an error or a panic ends that tick only: the loop waits (1 s, doubling up to a minute) and
+//! goes on, and the admin chat hears about a failing loop once per failure streak.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use serde_json::{Value, json};
+use storyline_domain::ChatId;
+use storyline_domain::ports::SettingsStore;
+use tokio::sync::watch;
+
+/// What `/healthz` knows of one loop.
+#[derive(Debug)]
+pub struct LoopHealth {
+    pub name: &'static str,
+    pub interval: Duration,
+    state: Mutex<LoopState>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct LoopState {
+    last_tick: Option<Instant>,
+    last_error: Option<String>,
+    failures_in_a_row: u32,
+    restarts: u64,
+}
+
+impl LoopHealth {
+    #[must_use]
+    pub fn new(name: &'static str, interval: Duration) -> Arc<Self> {
+        Arc::new(Self { name, interval, state: Mutex::new(LoopState::default()) })
+    }
+
+    fn state(&self) -> LoopState {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    fn update(&self, change: impl FnOnce(&mut LoopState)) {
+        change(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    /// Alive: it ticked within twice its interval.
+    #[must_use]
+    pub fn is_alive(&self) -> bool {
+        self.state().last_tick.is_some_and(|at| at.elapsed() <= self.interval * 2)
+    }
+
+    fn report(&self) -> Value {
+        let state = self.state();
+        json!({
+            "state": if self.is_alive() { "ok" } else if state.last_tick.is_none() { "starting" } else { "stale" },
+            "interval_seconds": self.interval.as_secs_f64(),
+            "last_tick_seconds_ago": state.last_tick.map(|at| at.elapsed().as_secs_f64()),
+            "failures_in_a_row": state.failures_in_a_row,
+            "restarts": state.restarts,
+            "last_error": state.last_error,
+        })
+    }
+}
+
+/// Told once when a loop starts failing, and once when it recovers.
+pub type Alert = Arc<dyn Fn(String) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// Runs `tick` every `health.interval` until `shutdown`, each tick in its own task. A tick that
+/// fails or panics counts as a restart: the loop backs off and carries on.
+pub async fn supervise<F, Fut>(
+    health: Arc<LoopHealth>,
+    alert: Option<Alert>,
+    mut shutdown: watch::Receiver<bool>,
+    tick: F,
+) where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let name = health.name;
+    let mut backoff = Duration::from_secs(1);
+    let mut reported = false;
+    while !*shutdown.borrow() {
+        let outcome = tokio::spawn(tick()).await;
+        let error = match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(error)) => Some(format!("{error:#}")),
+            Err(join) if join.is_panic() => Some("the loop panicked".to_owned()),
+            Err(join) => Some(join.to_string()),
+        };
+        let wait = match error {
+            None => {
+                health.update(|s| {
+                    s.last_tick = Some(Instant::now());
+                    s.failures_in_a_row = 0;
+                });
+                if reported {
+                    reported = false;
+                    tracing::info!(loop_name = name, "loop recovered");
+                    if let Some(alert) = &alert {
+                        alert(format!("✅ The {name} loop works again.")).await;
+                    }
+                }
+                backoff = Duration::from_secs(1);
+                health.interval
+            }
+            Some(error) => {
+                tracing::error!(loop_name = name, %error, retry_in_seconds = backoff.as_secs(), "loop failed; restarting");
+                health.update(|s| {
+                    s.failures_in_a_row += 1;
+                    s.restarts += 1;
+                    s.last_error = Some(error.clone());
+                });
+                if !reported {
+                    reported = true;
+                    if let Some(alert) = &alert {
+                        alert(format!("⚠️ The {name} loop failed and is restarting: {error}")).await;
+                    }
+                }
+                let wait = backoff;
+                backoff = (backoff * 2).min(Duration::from_secs(60));
+                wait
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+    tracing::info!(loop_name = name, "loop stopped");
+}
+
+#[derive(Clone)]
+struct Health {
+    settings: Arc<dyn SettingsStore>,
+    loops: Vec<Arc<LoopHealth>>,
+}
+
+async fn healthz(State(health): State<Health>) -> (StatusCode, Json<Value>) {
+    // Any query will do; a chat id no workspace can have keeps it cheap.
+    let database = tokio::time::timeout(Duration::from_secs(2), health.settings.workspace_by_chat(ChatId(i64::MIN)))
+        .await
+        .map_or(Err("timed out".to_owned()), |r| r.map(|_| ()).map_err(|e| e.to_string()));
+    let loops: serde_json::Map<String, Value> = health.loops.iter().map(|l| (l.name.to_owned(), l.report())).collect();
+    let healthy = database.is_ok() && health.loops.iter().all(|l| l.is_alive());
+    let body = json!({
+        "status": if healthy { "ok" } else { "unhealthy" },
+        "database": database.err().unwrap_or_else(|| "ok".to_owned()),
+        "loops": loops,
+    });
+    (if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
+}
+
+/// Serves `/healthz` on `addr` until `shutdown`.
+///
+/// # Errors
+/// When `addr` cannot be bound.
+pub async fn serve_health(
+    addr: SocketAddr,
+    settings: Arc<dyn SettingsStore>,
+    loops: Vec<Arc<LoopHealth>>,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, "serving /healthz");
+    let app = axum::Router::new().route("/healthz", get(healthz)).with_state(Health { settings, loops });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        })
+        .await?;
+    Ok(())
+}

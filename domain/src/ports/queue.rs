@@ -1,0 +1,168 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+
+use super::StoreError;
+use crate::WorkspaceId;
+use crate::library::MediaId;
+use crate::queue::{Claimed, HistoryEntry, Lock, Outcome, QueueCounts, QueueEntry, QueueItemId, Resolution};
+use crate::schedule::Candidate;
+use crate::user::Actor;
+
+/// What [`Queue::send_failed`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendFailure {
+    /// Back to pending: the next tick tries again (attempts so far).
+    WillRetry(u32),
+    /// Given up after [`crate::queue::MAX_SEND_ATTEMPTS`]: a failed history row was written.
+    GaveUp,
+    /// The item was not being sent (already handled or cleared): nothing changed.
+    NotSending,
+}
+
+/// The slots with their media, and every transition of an item (FEATURES C3, C4). Each method
+/// is one transaction; a Posted / Skip / Reject press ([`Queue::resolve`]) writes the queue
+/// change, the history row, the lock and the counters together.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Media that may be scheduled at `now`: active, not queued (pending, sending or awaiting a
+    /// press), not locked — at most `per_category` per category, never-posted first, then the
+    /// least recently posted.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn candidates(
+        &self,
+        workspace: WorkspaceId,
+        now: DateTime<Utc>,
+        per_category: u32,
+    ) -> Result<Vec<Candidate>, StoreError>;
+
+    /// The latest slot still queued (pending, sending or awaiting a press).
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn last_slot(&self, workspace: WorkspaceId) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Queues `plan` in one transaction. A media item already queued (say, by a concurrent
+    /// schedule) is left out. Returns how many were queued.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails; then nothing was queued.
+    async fn enqueue(&self, workspace: WorkspaceId, plan: &[(DateTime<Utc>, MediaId)]) -> Result<u64, StoreError>;
+
+    /// Queued items (pending, sending, awaiting a press) by slot, at most `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn entries(&self, workspace: WorkspaceId, limit: u32) -> Result<Vec<QueueEntry>, StoreError>;
+
+    /// Counts for /status and /stats.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn counts(&self, workspace: WorkspaceId, now: DateTime<Utc>) -> Result<QueueCounts, StoreError>;
+
+    /// Removes pending items — all of them, or only those due by `due_by` (overdue ones).
+    /// Returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn clear(&self, workspace: WorkspaceId, due_by: Option<DateTime<Utc>>) -> Result<u64, StoreError>;
+
+    /// Claims due work across every workspace that is not paused: at most one item per
+    /// workspace (its earliest due pending slot, or an item whose sending lease ran out), at most
+    /// `limit` in all. Claimed items are `sending` until `now + lease` and count an attempt. Two
+    /// processes claiming at once never get the same item. The one store method that is not
+    /// scoped to a workspace: the posting loop serves them all with one query.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn claim_due(&self, now: DateTime<Utc>, lease: Duration, limit: u32) -> Result<Vec<Claimed>, StoreError>;
+
+    /// Claims this workspace's next pending item now, due or not (/next), paused or not.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn claim_next(
+        &self,
+        workspace: WorkspaceId,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<Claimed>, StoreError>;
+
+    /// A claimed item is in the chat as `message_id`: it now waits for a press. `false` when it
+    /// was not being sent.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn mark_sent(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        message_id: i32,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Sending a claimed item failed with `error`: back to pending for the next tick, or, after
+    /// [`crate::queue::MAX_SEND_ATTEMPTS`], done with a failed history row.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn send_failed(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<SendFailure, StoreError>;
+
+    /// A Posted / Skip / Reject press on an item awaiting one: in one transaction the item is
+    /// done, a history row written, the media locked (30 days, the skip lock, or for good) and,
+    /// for Posted, its times-posted and last-posted updated. A second press changes nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn resolve(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        outcome: Outcome,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Resolution, StoreError>;
+
+    /// Moves every overdue pending item (slot ≤ `now`) to the slots given, in order (/resume →
+    /// Reschedule). Returns how many moved; overdue items beyond the slots given stay.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn reschedule_overdue(
+        &self,
+        workspace: WorkspaceId,
+        now: DateTime<Utc>,
+        slots: &[DateTime<Utc>],
+    ) -> Result<u64, StoreError>;
+}
+
+/// The posting history.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait History: Send + Sync {
+    /// The newest `limit` rows, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn history(&self, workspace: WorkspaceId, limit: u32) -> Result<Vec<HistoryEntry>, StoreError>;
+}
+
+/// Media that may not be scheduled for now.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait Locks: Send + Sync {
+    /// Locks in force at `now`, the ones ending soonest first (permanent ones last).
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn locks(&self, workspace: WorkspaceId, now: DateTime<Utc>) -> Result<Vec<Lock>, StoreError>;
+}
