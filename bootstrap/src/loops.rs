@@ -52,7 +52,9 @@ impl LoopHealth {
         self.state().last_tick.is_some_and(|at| at.elapsed() <= self.interval * 2)
     }
 
-    fn report(&self) -> Value {
+    /// The loop as `/healthz` shows it.
+    #[must_use]
+    pub fn report(&self) -> Value {
         let state = self.state();
         json!({
             "state": if self.is_alive() { "ok" } else if state.last_tick.is_none() { "starting" } else { "stale" },

@@ -213,3 +213,74 @@ async fn users_are_promoted_audited_and_listed() -> anyhow::Result<()> {
     assert_eq!(audit, 1, "the promotion is audited");
     Ok(())
 }
+
+/// A PNG header of `width` × `height` followed by `salt`, so each file's content differs.
+fn png(width: u32, height: u32, salt: &str) -> Vec<u8> {
+    let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
+    bytes.extend_from_slice(&width.to_be_bytes());
+    bytes.extend_from_slice(&height.to_be_bytes());
+    bytes.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
+    bytes.extend_from_slice(salt.as_bytes());
+    bytes
+}
+
+#[test]
+fn the_library_is_indexed_mixed_scheduled_listed_and_cleared_from_the_command_line() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let media = dir.path().join("media");
+    std::fs::create_dir_all(media.join("memes"))?;
+    std::fs::create_dir_all(media.join("merch"))?;
+    std::fs::write(media.join("memes/a.png"), png(1080, 1920, "a"))?;
+    std::fs::write(media.join("memes/b.jpg"), png(1080, 1920, "b"))?;
+    std::fs::write(media.join("memes/again.png"), png(1080, 1920, "a"))?;
+    std::fs::write(media.join("merch/mug.png"), png(300, 300, "mug"))?;
+    std::fs::write(media.join("merch/anim.gif"), b"GIF89a")?;
+
+    let indexed = storyline(dir.path(), &["index-media", "media", "--chat", CHAT]);
+    assert!(indexed.status.success(), "{}", text(&indexed.stderr));
+    let said = text(&indexed.stdout);
+    assert!(said.contains("5 files: 3 added, 1 already in the library, 1 skipped, 2 warnings"), "{said}");
+    assert!(said.contains("skipped  merch/anim.gif") && said.contains("same as  memes/again.png"), "{said}");
+    assert!(said.contains("warning  merch/mug.png: 300×300 is far from 9:16"), "{said}");
+
+    let categories = text(&storyline(dir.path(), &["list-categories", "--chat", CHAT]).stdout);
+    assert!(categories.contains("memes") && categories.contains("merch"), "{categories}");
+    let listed = text(&storyline(dir.path(), &["list-media", "--chat", CHAT, "--category", "memes"]).stdout);
+    assert!(listed.contains("memes/a.png") && listed.contains("memes/b.jpg") && !listed.contains("mug"), "{listed}");
+
+    for (bad, says) in [
+        (vec!["memes=70", "merch=20"], "add up to 90"),
+        (vec!["memes=abc"], "not a whole percentage"),
+        (vec!["memes"], "is not category=percent"),
+        (vec!["memes=50", "memes=50"], "named twice"),
+        (vec!["Memes And=100"], "not category=percent"),
+    ] {
+        let mut args = vec!["category-mix", "set", "--chat", CHAT];
+        args.extend(bad.iter().copied());
+        let refused = storyline(dir.path(), &args);
+        assert_eq!(refused.status.code(), Some(2), "{bad:?}");
+        assert!(text(&refused.stderr).contains(says), "{bad:?}: {}", text(&refused.stderr));
+    }
+    let history = text(&storyline(dir.path(), &["category-mix", "history", "--chat", CHAT]).stdout);
+    assert!(!history.contains('='), "refused mixes change nothing: {history}");
+    let set = storyline(dir.path(), &["category-mix", "set", "memes=70", "merch=30", "--chat", CHAT]);
+    assert!(text(&set.stdout).contains("category mix is now memes=70 merch=30"), "{}", text(&set.stderr));
+    let history = text(&storyline(dir.path(), &["category-mix", "history", "--chat", CHAT]).stdout);
+    assert!(history.contains("memes=70 merch=30") && history.contains("cli"), "{history}");
+
+    for days in ["0", "31", "abc"] {
+        let refused = storyline(dir.path(), &["create-schedule", "--days", days, "--chat", CHAT]);
+        assert_eq!(refused.status.code(), Some(2), "--days {days}");
+    }
+    let scheduled = storyline(dir.path(), &["create-schedule", "--days", "1", "--chat", CHAT]);
+    assert!(text(&scheduled.stdout).contains("scheduled 3 stories"), "{}", text(&scheduled.stdout));
+    let queue = text(&storyline(dir.path(), &["list-queue", "--chat", CHAT]).stdout);
+    assert_eq!(queue.matches("pending").count(), 3, "{queue}");
+
+    let refused = storyline(dir.path(), &["clear-queue", "--chat", CHAT]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(text(&refused.stderr).contains("--yes"));
+    let cleared = storyline(dir.path(), &["clear-queue", "--yes", "--chat", CHAT]);
+    assert!(text(&cleared.stdout).contains("cleared 3 pending stories"), "{}", text(&cleared.stdout));
+    Ok(())
+}

@@ -19,7 +19,7 @@ use storyline_domain::ChatId;
 use storyline_domain::Workspace;
 use storyline_domain::library::{CategoryMix, MediaItem};
 use storyline_domain::ports::Clock;
-use storyline_domain::queue::{LockReason, Outcome};
+use storyline_domain::queue::{LockReason, Outcome, QueueStatus};
 use storyline_domain::user::{Actor, TelegramUserId};
 use storyline_media::LocalFolder;
 use storyline_memory::ManualClock;
@@ -308,6 +308,67 @@ pub async fn two_posting_loops_on_one_database_send_each_story_once(backend: Bac
     h.stop().await
 }
 
+impl Harness {
+    /// Types `text` as the admin and returns the bot's next message.
+    async fn say(&self, text: &str) -> anyhow::Result<Value> {
+        let before = self.telegram.count("sendMessage");
+        self.telegram.push_text(TEAM_CHAT, &admin(), text);
+        let sent = self.telegram.wait_for("sendMessage", before + 1, WAIT).await?;
+        sent.last().cloned().context("no answer")
+    }
+}
+
+pub async fn paused_stories_wait_and_resume_offers_send_now_or_reschedule(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    let workspace = h.workspace.id;
+    h.app.library.index(workspace, &LocalFolder::new(h._media.path()), &Quiet).await?;
+    h.app.scheduler.schedule(workspace, 1, &mut SeededJitter::new(5)).await?;
+    let before = h.stories.queue(workspace, 10).await?;
+    ensure!(before.len() == 2);
+
+    h.say("/pause").await?;
+    h.clock.set(day0(23, 0));
+    ensure!(h.stories.tick().await?.sent == 0, "nothing is sent while paused");
+    ensure!(h.stories.queue_store().counts(workspace, day0(23, 0)).await?.due == 2);
+
+    // /resume says so, then offers what to do with the two overdue stories.
+    let before = h.telegram.count("sendMessage");
+    h.telegram.push_text(TEAM_CHAT, &admin(), "/resume");
+    let sent = h.telegram.wait_for("sendMessage", before + 2, WAIT).await?;
+    ensure!(sent[before]["text"].as_str().is_some_and(|t| t.contains("resumed")), "{sent:?}");
+    let offer = sent.last().context("no offer")?;
+    ensure!(offer["text"].as_str().is_some_and(|t| t.contains("2 stories fell due")), "{offer}");
+    let id = h.telegram.last_message_id();
+    let said = h.press(id, "Send now").await?;
+    ensure!(said.is_empty(), "{said}");
+    // After downtime the loop never bursts: one overdue story per tick.
+    ensure!(h.stories.tick().await?.sent == 1);
+    ensure!(h.stories.tick().await?.sent == 1);
+    ensure!(h.stories.tick().await?.sent == 0);
+
+    // Again, and this time Reschedule: the overdue stories move to fresh slots ahead.
+    h.app.scheduler.schedule(workspace, 1, &mut SeededJitter::new(6)).await?;
+    h.say("/pause").await?;
+    h.clock.set(day0(23, 0) + chrono::Duration::days(1));
+    ensure!(h.stories.tick().await?.sent == 0);
+    let before = h.telegram.count("sendMessage");
+    h.telegram.push_text(TEAM_CHAT, &admin(), "/resume");
+    let offer = h.telegram.wait_for("sendMessage", before + 2, WAIT).await?;
+    ensure!(offer.last().and_then(|m| m["text"].as_str()).is_some_and(|t| t.contains("fell due")), "{offer:?}");
+    let id = h.telegram.last_message_id();
+    h.press(id, "Reschedule").await?;
+    let moved = |t: &FakeTelegram| {
+        t.message(TEAM_CHAT, id).is_some_and(|m| m["text"].as_str().is_some_and(|t| t.contains("Moved 2 overdue")))
+    };
+    h.telegram.wait_until(WAIT, moved).await?;
+    let now = h.clock.now();
+    let pending: Vec<_> =
+        h.stories.queue(workspace, 10).await?.into_iter().filter(|e| e.item.status == QueueStatus::Pending).collect();
+    ensure!(pending.len() == 2 && pending.iter().all(|e| e.item.slot > now), "every slot is ahead now: {pending:?}");
+    ensure!(h.stories.tick().await?.sent == 0);
+    h.stop().await
+}
+
 macro_rules! on {
     ($backend:ident) => {
         mod $backend {
@@ -325,6 +386,7 @@ macro_rules! on {
             case!(a_library_is_indexed_scheduled_sent_once_each_and_resolved);
             case!(a_failing_send_is_retried_and_then_given_up_without_loss_or_duplicates);
             case!(two_posting_loops_on_one_database_send_each_story_once);
+            case!(paused_stories_wait_and_resume_offers_send_now_or_reschedule);
         }
     };
 }
