@@ -513,6 +513,10 @@ impl Bot {
                 .collect::<Vec<_>>()
                 .join("\n")
         };
+        let said = match self.replan_after(turn, &applied).await? {
+            0 => said,
+            moved => format!("{said}\n🗓 Moved {moved} upcoming stories to the new schedule."),
+        };
         self.say(turn, said).await?;
         if let Some(menu) = prompt.message_id {
             let screen = self.settings_screen_of(turn, &applied.after).await?;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use storyline_domain::WorkspaceId;
-use storyline_domain::ports::{Clock, MediaLibrary, Queue, SettingsStore, StoreError};
+use storyline_domain::ports::{Clock, MediaLibrary, Pending, Queue, SettingsStore, StoreError};
 use storyline_domain::schedule::{Jitter, MAX_DAYS, Plan, assign, next_slots};
 
 /// Why a schedule was not made. Nothing was queued.
@@ -122,6 +122,28 @@ impl storyline_domain::schedule::Jitter for SeededJitter {
 }
 
 impl Scheduler {
+    /// Re-spreads the upcoming stories over the current posting hours, posts/day and time zone,
+    /// after one of those changed, so the change applies from the next tick. Returns how many
+    /// moved.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn replan(&self, workspace: WorkspaceId, jitter: &mut (dyn Jitter + Send)) -> Result<u64, ScheduleError> {
+        let now = self.clock.now();
+        let counts = self.queue.counts(workspace, now).await?;
+        let upcoming = counts.pending.saturating_sub(counts.due);
+        if upcoming == 0 {
+            return Ok(0);
+        }
+        let settings = self.settings.settings(workspace).await?;
+        let plan =
+            Plan { window: settings.window, posts_per_day: settings.posts_per_day, time_zone: settings.time_zone };
+        let days = u32::try_from(upcoming.div_ceil(u64::from(settings.posts_per_day.get()))).unwrap_or(MAX_DAYS);
+        let mut slots = next_slots(&plan, now, days.clamp(1, MAX_DAYS), jitter);
+        slots.truncate(usize::try_from(upcoming).unwrap_or(usize::MAX));
+        Ok(self.queue.reschedule(workspace, now, Pending::Upcoming, &slots).await?)
+    }
+
     /// Moves the stories that fell due while paused to fresh slots after the last one queued
     /// (/resume → Reschedule). Returns how many moved.
     ///
@@ -144,6 +166,6 @@ impl Scheduler {
         let days = u32::try_from(overdue.div_ceil(u64::from(settings.posts_per_day.get()))).unwrap_or(MAX_DAYS);
         let mut slots = next_slots(&plan, after, days.clamp(1, MAX_DAYS), jitter);
         slots.truncate(usize::try_from(overdue).unwrap_or(usize::MAX));
-        Ok(self.queue.reschedule_overdue(workspace, now, &slots).await?)
+        Ok(self.queue.reschedule(workspace, now, Pending::Overdue, &slots).await?)
     }
 }

@@ -277,6 +277,12 @@ fn the_library_is_indexed_mixed_scheduled_listed_and_cleared_from_the_command_li
     let queue = text(&storyline(dir.path(), &["list-queue", "--chat", CHAT]).stdout);
     assert_eq!(queue.matches("pending").count(), 3, "{queue}");
 
+    // Narrower posting hours: the upcoming stories move into them.
+    let narrowed = storyline(dir.path(), &["settings", "set", "--chat", CHAT, "posting_hours_end", "15"]);
+    assert!(text(&narrowed.stdout).contains("moved 3 upcoming stories"), "{}", text(&narrowed.stdout));
+    let queue = text(&storyline(dir.path(), &["list-queue", "--chat", CHAT]).stdout);
+    assert_eq!(queue.matches(" 14:").count(), 3, "every slot is inside 14–15 now: {queue}");
+
     let refused = storyline(dir.path(), &["clear-queue", "--chat", CHAT]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(text(&refused.stderr).contains("--yes"));

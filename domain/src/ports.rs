@@ -19,7 +19,7 @@ pub use clock::Clock;
 pub use conversations::Conversations;
 pub use media_library::{AddReport, MediaLibrary, MediaQuery};
 pub use media_source::{MediaSource, SourceError, SourceFile};
-pub use queue::{History, Locks, Queue, SendFailure};
+pub use queue::{History, Locks, Pending, Queue, SendFailure};
 pub use settings_store::{AppliedChange, ApplySettingError, SettingsStore};
 pub use update_cursor::UpdateCursor;
 pub use users::Users;

@@ -3,7 +3,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::{Postgres, Transaction};
 use storyline_domain::WorkspaceId;
 use storyline_domain::library::MediaId;
-use storyline_domain::ports::{History, Locks, Queue, SendFailure, StoreError};
+use storyline_domain::ports::{History, Locks, Pending, Queue, SendFailure, StoreError};
 use storyline_domain::queue::{
     Claimed, HistoryEntry, Lock, MAX_SEND_ATTEMPTS, Outcome, QueueCounts, QueueEntry, QueueItemId, Resolution,
 };
@@ -369,20 +369,25 @@ impl Queue for PostgresStore {
         Ok(Resolution::Resolved { outcome, path })
     }
 
-    async fn reschedule_overdue(
+    async fn reschedule(
         &self,
         workspace: WorkspaceId,
         now: DateTime<Utc>,
+        which: Pending,
         slots: &[DateTime<Utc>],
     ) -> Result<u64, StoreError> {
         if slots.is_empty() {
             return Ok(0);
         }
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let overdue: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM queue_items WHERE workspace_id = $1 AND status = 'pending' AND slot_at <= $2 \
-             ORDER BY slot_at, id LIMIT $3 FOR UPDATE",
-        )
+        let when = match which {
+            Pending::Overdue => "slot_at <= $2",
+            Pending::Upcoming => "slot_at > $2",
+        };
+        let overdue: Vec<Uuid> = sqlx::query_scalar(&format!(
+            "SELECT id FROM queue_items WHERE workspace_id = $1 AND status = 'pending' AND {when} \
+             ORDER BY slot_at, id LIMIT $3 FOR UPDATE"
+        ))
         .bind(workspace.as_uuid())
         .bind(now)
         .bind(i64::try_from(slots.len()).unwrap_or(i64::MAX))

@@ -3,7 +3,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::{Sqlite, Transaction};
 use storyline_domain::WorkspaceId;
 use storyline_domain::library::MediaId;
-use storyline_domain::ports::{History, Locks, Queue, SendFailure, StoreError};
+use storyline_domain::ports::{History, Locks, Pending, Queue, SendFailure, StoreError};
 use storyline_domain::queue::{
     Claimed, HistoryEntry, Lock, MAX_SEND_ATTEMPTS, Outcome, QueueCounts, QueueEntry, QueueItemId, Resolution,
 };
@@ -351,20 +351,25 @@ impl Queue for SqliteStore {
         Ok(Resolution::Resolved { outcome, path })
     }
 
-    async fn reschedule_overdue(
+    async fn reschedule(
         &self,
         workspace: WorkspaceId,
         now: DateTime<Utc>,
+        which: Pending,
         slots: &[DateTime<Utc>],
     ) -> Result<u64, StoreError> {
         if slots.is_empty() {
             return Ok(0);
         }
         let mut tx = self.write().await?;
-        let overdue: Vec<(Uuid,)> = sqlx::query_as(
-            "SELECT id FROM queue_items WHERE workspace_id = ? AND status = 'pending' AND slot_at <= ? \
-             ORDER BY slot_at, id LIMIT ?",
-        )
+        let when = match which {
+            Pending::Overdue => "slot_at <= ?",
+            Pending::Upcoming => "slot_at > ?",
+        };
+        let overdue: Vec<(Uuid,)> = sqlx::query_as(&format!(
+            "SELECT id FROM queue_items WHERE workspace_id = ? AND status = 'pending' AND {when} \
+             ORDER BY slot_at, id LIMIT ?"
+        ))
         .bind(workspace.as_uuid())
         .bind(now)
         .bind(i64::try_from(slots.len()).unwrap_or(i64::MAX))

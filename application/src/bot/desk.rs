@@ -175,6 +175,20 @@ impl Bot {
         self.say(turn, screen).await.map(|_| ())
     }
 
+    /// After a change of posts/day, posting hours or time zone, the upcoming stories follow the
+    /// new settings from the next tick (C4). Returns how many moved.
+    pub(super) async fn replan_after(
+        &self,
+        turn: &Turn,
+        applied: &storyline_domain::ports::AppliedChange,
+    ) -> Result<u64, BotError> {
+        let Some(desk) = self.desk() else { return Ok(0) };
+        if !applied.changes.iter().any(|c| c.key.shapes_the_schedule()) {
+            return Ok(0);
+        }
+        Ok(desk.scheduler().replan(turn.workspace.id, &mut self.jitter()).await?)
+    }
+
     /// `/status`: the settings part, and with the desk the queue's counts and next slot (C7).
     pub(super) async fn status_screen(&self, turn: &Turn) -> Result<Screen, BotError> {
         let settings = self.settings.current(turn.workspace.id).await?;

@@ -88,6 +88,14 @@ pub(super) async fn run(
                     for change in &applied.changes {
                         writeln!(out, "{}: {} → {}", change.key, change.old, change.new)?;
                     }
+                    if applied.changes.iter().any(|c| c.key.shapes_the_schedule()) {
+                        let seed = u64::try_from(app.clock.now().timestamp_nanos_opt().unwrap_or(1)).unwrap_or(1);
+                        let mut jitter = storyline_application::scheduling::SeededJitter::new(seed);
+                        let moved = app.scheduler.replan(workspace.id, &mut jitter).await?;
+                        if moved > 0 {
+                            writeln!(out, "moved {moved} upcoming stories to the new schedule")?;
+                        }
+                    }
                     Ok(Outcome::Done)
                 }
                 Err(refused @ (SettingsError::Input(_) | SettingsError::Invalid(_))) => {

@@ -8,6 +8,15 @@ use crate::queue::{Claimed, HistoryEntry, Lock, Outcome, QueueCounts, QueueEntry
 use crate::schedule::Candidate;
 use crate::user::Actor;
 
+/// Which pending items [`Queue::reschedule`] moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pending {
+    /// Slot at or before now.
+    Overdue,
+    /// Slot after now.
+    Upcoming,
+}
+
 /// What [`Queue::send_failed`] decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendFailure {
@@ -132,15 +141,17 @@ pub trait Queue: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<Resolution, StoreError>;
 
-    /// Moves every overdue pending item (slot ≤ `now`) to the slots given, in order (/resume →
-    /// Reschedule). Returns how many moved; overdue items beyond the slots given stay.
+    /// Moves pending items to the slots given, in slot order, in one transaction: the overdue
+    /// ones (slot ≤ `now`; /resume → Reschedule) or the upcoming ones (slot > `now`; the posting
+    /// hours or posts/day changed). Returns how many moved; items beyond the slots given stay.
     ///
     /// # Errors
     /// [`StoreError::Unknown`] when the store fails.
-    async fn reschedule_overdue(
+    async fn reschedule(
         &self,
         workspace: WorkspaceId,
         now: DateTime<Utc>,
+        which: Pending,
         slots: &[DateTime<Utc>],
     ) -> Result<u64, StoreError>;
 }

@@ -22,6 +22,13 @@ pub enum SettingKey {
 }
 
 impl SettingKey {
+    /// Whether a change of this setting moves the slots of the queue (posts/day, posting hours,
+    /// time zone).
+    #[must_use]
+    pub const fn shapes_the_schedule(self) -> bool {
+        matches!(self, Self::PostsPerDay | Self::PostingHoursStart | Self::PostingHoursEnd | Self::PostingTimezone)
+    }
+
     pub const ALL: [Self; 7] = [
         Self::DryRunMode,
         Self::EnableInstagramApi,

@@ -6,7 +6,7 @@ use anyhow::{Context, ensure};
 use chrono::{DateTime, Duration, Utc};
 use storyline_domain::WorkspaceId;
 use storyline_domain::library::{MediaId, MediaItem, MediaKind};
-use storyline_domain::ports::{MediaQuery, SendFailure};
+use storyline_domain::ports::{MediaQuery, Pending, SendFailure};
 use storyline_domain::queue::{
     Claimed, LockReason, MAX_SEND_ATTEMPTS, Outcome, QueueCounts, QueueItemId, QueueStatus, REPOST_LOCK, Resolution,
     SKIP_LOCK,
@@ -427,7 +427,8 @@ pub async fn overdue_items_are_counted_cleared_or_rescheduled(backend: &Backend)
         "3, 4 and 5 are overdue: {counts:?}"
     );
 
-    let moved = stores.queue.reschedule_overdue(workspace.id, instant(10), &[instant(150), instant(120)]).await?;
+    let moved =
+        stores.queue.reschedule(workspace.id, instant(10), Pending::Overdue, &[instant(150), instant(120)]).await?;
     ensure!(moved == 2, "as many as slots given: {moved}");
     let slots: Vec<_> =
         stores.queue.entries(workspace.id, 10).await?.iter().map(|e| (e.path.clone(), e.item.slot)).collect();
@@ -444,6 +445,23 @@ pub async fn overdue_items_are_counted_cleared_or_rescheduled(backend: &Backend)
             ],
         "the earliest overdue get the slots in order: {slots:?}"
     );
+    // The posting hours changed: the upcoming items move, the overdue one stays.
+    let moved =
+        stores.queue.reschedule(workspace.id, instant(10), Pending::Upcoming, &[instant(300), instant(400)]).await?;
+    ensure!(moved == 2, "{moved}");
+    let slots: Vec<_> =
+        stores.queue.entries(workspace.id, 10).await?.iter().map(|e| (e.path.clone(), e.item.slot)).collect();
+    ensure!(
+        slots[2..]
+            == [
+                ("memes/5.jpg".to_owned(), instant(5)),
+                ("memes/3.jpg".to_owned(), instant(150)),
+                ("memes/7.jpg".to_owned(), instant(200)),
+                ("memes/6.jpg".to_owned(), instant(300)),
+                ("memes/4.jpg".to_owned(), instant(400)),
+            ],
+        "the earliest upcoming get the slots in order: {slots:?}"
+    );
 
     ensure!(stores.queue.clear(workspace.id, Some(instant(10))).await? == 1, "only the overdue one");
     ensure!(stores.queue.counts(workspace.id, instant(10)).await?.due == 0);
@@ -451,7 +469,7 @@ pub async fn overdue_items_are_counted_cleared_or_rescheduled(backend: &Backend)
     let left: Vec<_> = stores.queue.entries(workspace.id, 10).await?.iter().map(|e| e.item.status).collect();
     ensure!(left == vec![QueueStatus::Sent, QueueStatus::Sending], "sending and sent items stay: {left:?}");
     ensure!(stores.queue.last_slot(workspace.id).await? == Some(instant(2)));
-    ensure!(stores.queue.reschedule_overdue(workspace.id, instant(1000), &[instant(2000)]).await? == 0);
+    ensure!(stores.queue.reschedule(workspace.id, instant(1000), Pending::Overdue, &[instant(2000)]).await? == 0);
     Ok(())
 }
 
@@ -493,7 +511,7 @@ pub async fn a_workspace_cannot_see_claim_resolve_or_clear_another_workspaces_qu
     ensure!(stores.queue.resolve(b.id, waiting, Outcome::Rejected, &ALICE, instant(5)).await? == Resolution::NotFound);
     ensure!(stores.queue.resolve(b.id, posted, Outcome::Rejected, &ALICE, instant(5)).await? == Resolution::NotFound);
     ensure!(stores.queue.clear(b.id, None).await? == 0);
-    ensure!(stores.queue.reschedule_overdue(b.id, instant(100), &[instant(200)]).await? == 0);
+    ensure!(stores.queue.reschedule(b.id, instant(100), Pending::Overdue, &[instant(200)]).await? == 0);
     ensure!(stores.history.history(b.id, 10).await?.is_empty());
     ensure!(stores.locks.locks(b.id, instant(5)).await?.is_empty());
 

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use storyline_domain::WorkspaceId;
 use storyline_domain::library::MediaId;
-use storyline_domain::ports::{History, Locks, Queue, SendFailure, StoreError};
+use storyline_domain::ports::{History, Locks, Pending, Queue, SendFailure, StoreError};
 use storyline_domain::queue::{
     Claimed, HistoryEntry, Lock, MAX_SEND_ATTEMPTS, Outcome, QueueCounts, QueueEntry, QueueItem, QueueItemId,
     QueueStatus, Resolution,
@@ -332,10 +332,11 @@ impl Queue for MemoryStore {
         Ok(Resolution::Resolved { outcome, path })
     }
 
-    async fn reschedule_overdue(
+    async fn reschedule(
         &self,
         workspace: WorkspaceId,
         now: DateTime<Utc>,
+        which: Pending,
         slots: &[DateTime<Utc>],
     ) -> Result<u64, StoreError> {
         let mut state = self.state();
@@ -346,7 +347,7 @@ impl Queue for MemoryStore {
         let overdue: Vec<QueueItemId> = library
             .queued()
             .into_iter()
-            .filter(|s| s.item.status == QueueStatus::Pending && s.item.slot <= now)
+            .filter(|s| s.item.status == QueueStatus::Pending && ((s.item.slot <= now) == (which == Pending::Overdue)))
             .map(|s| s.item.id)
             .collect();
         let mut moved = 0;
