@@ -64,6 +64,7 @@ macro_rules! every_suite {
                 concurrent_claimers_never_claim_the_same_item,
                 next_claims_the_earliest_pending_item_due_or_not_paused_or_not,
                 a_press_resolves_a_sent_item_once_with_history_lock_and_counters,
+                a_press_before_the_send_is_marked_resolves_the_story_for_good,
                 skip_and_reject_lock_the_media_for_a_while_and_for_good,
                 racing_presses_resolve_an_item_exactly_once,
                 a_failed_send_is_retried_then_given_up_with_a_history_row,

@@ -315,7 +315,8 @@ impl Queue for PostgresStore {
         // then finds the item done.
         let sent: Option<Uuid> = sqlx::query_scalar(
             "UPDATE queue_items SET status = 'done', outcome = $1 \
-             WHERE workspace_id = $2 AND id = $3 AND status = 'sent' RETURNING media_id",
+             WHERE workspace_id = $2 AND id = $3 AND status IN ('sending', 'sent') \
+             RETURNING media_id",
         )
         .bind(outcome.as_str())
         .bind(workspace.as_uuid())

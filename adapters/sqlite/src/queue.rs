@@ -297,8 +297,8 @@ impl Queue for SqliteStore {
     ) -> Result<Resolution, StoreError> {
         let mut tx = self.write().await?;
         let sent: Option<(Uuid,)> = sqlx::query_as(
-            "UPDATE queue_items SET status = 'done', outcome = ? WHERE workspace_id = ? AND id = ? AND status = 'sent' \
-             RETURNING media_id",
+            "UPDATE queue_items SET status = 'done', outcome = ? WHERE workspace_id = ? AND id = ? \
+             AND status IN ('sending', 'sent') RETURNING media_id",
         )
         .bind(outcome.as_str())
         .bind(workspace.as_uuid())

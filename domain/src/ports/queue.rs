@@ -126,7 +126,8 @@ pub trait Queue: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<SendFailure, StoreError>;
 
-    /// A Posted / Skip / Reject press on an item awaiting one: in one transaction the item is
+    /// A Posted / Skip / Reject press on an item awaiting one (sent, or still marked as being
+    /// sent when the press beats [`Queue::mark_sent`]): in one transaction the item is
     /// done, a history row written, the media locked (30 days, the skip lock, or for good) and,
     /// for Posted, its times-posted and last-posted updated. A second press changes nothing.
     ///

@@ -300,9 +300,9 @@ impl Queue for MemoryStore {
             return Ok(Resolution::NotFound);
         };
         match slot.item.status {
-            QueueStatus::Sent => {}
+            QueueStatus::Sent | QueueStatus::Sending => {}
             QueueStatus::Done => return Ok(slot.outcome.map_or(Resolution::NotFound, Resolution::AlreadyHandled)),
-            QueueStatus::Pending | QueueStatus::Sending => return Ok(Resolution::NotFound),
+            QueueStatus::Pending => return Ok(Resolution::NotFound),
         }
         slot.item.status = QueueStatus::Done;
         slot.outcome = Some(outcome);
