@@ -46,6 +46,14 @@ impl LoopHealth {
         change(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner));
     }
 
+    /// The loop just did its work (for loops not run by [`supervise`], like Telegram polling).
+    pub fn beat(&self) {
+        self.update(|s| {
+            s.last_tick = Some(Instant::now());
+            s.failures_in_a_row = 0;
+        });
+    }
+
     /// Alive: it ticked within twice its interval.
     #[must_use]
     pub fn is_alive(&self) -> bool {

@@ -41,8 +41,11 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
         notifier.clone(),
         BotConfig { team_chat: telegram.chat, admin_ids: config.admin_ids.clone() },
     );
-    let background = background(config, &app, notifier, telegram.chat, shutdown.clone());
-    storyline_telegram::poll(api, Arc::new(bot), app.stores.cursor.clone(), poll, shutdown).await;
+    // A long poll answers within its timeout; two seconds more for handling and the network.
+    let polling = LoopHealth::new("telegram_polling", poll.long_poll + std::time::Duration::from_secs(2));
+    let background = background(config, &app, notifier, telegram.chat, vec![polling.clone()], shutdown.clone());
+    let heartbeat = move || polling.beat();
+    storyline_telegram::poll(api, Arc::new(bot), app.stores.cursor.clone(), poll, shutdown, heartbeat).await;
     background.await;
     Ok(())
 }
@@ -54,6 +57,7 @@ fn background(
     app: &App,
     notifier: Arc<dyn ChatNotifier>,
     admin_chat: ChatId,
+    mut watched: Vec<Arc<LoopHealth>>,
     shutdown: watch::Receiver<bool>,
 ) -> impl std::future::Future<Output = ()> + use<> {
     let posting = LoopHealth::new("posting", config.posting_interval);
@@ -85,7 +89,8 @@ fn background(
     let health = config.http_addr.map(|addr| {
         let settings = app.stores.settings.clone();
         tokio::spawn(async move {
-            if let Err(error) = loops::serve_health(addr, settings, vec![posting], shutdown).await {
+            watched.push(posting);
+            if let Err(error) = loops::serve_health(addr, settings, watched, shutdown).await {
                 tracing::error!(error = format!("{error:#}"), "could not serve /healthz");
             }
         })
@@ -121,7 +126,7 @@ pub async fn console(
     let me = User { telegram_id: CONSOLE_USER, username: None, first_name: "Console".to_owned(), last_name: None };
     // Due stories show up in the terminal as they would in the chat.
     let (stop, shutdown) = watch::channel(false);
-    let background = background(config, &app, Arc::new(console.clone()), chat, shutdown);
+    let background = background(config, &app, Arc::new(console.clone()), chat, Vec::new(), shutdown);
     let result = storyline_console::run(&bot, &console, input, chat, me).await;
     let _ = stop.send(true);
     background.await;

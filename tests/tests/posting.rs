@@ -110,10 +110,9 @@ impl Harness {
         let workspace = app.settings.workspace_for_chat(ChatId(TEAM_CHAT), "Team").await?;
         let (stop, listen) = watch::channel(false);
         let cursor = app.stores.cursor.clone();
-        let polling =
-            tokio::spawn(
-                async move { storyline_telegram::poll(api, Arc::new(bot), cursor, fast_polling(), listen).await },
-            );
+        let polling = tokio::spawn(async move {
+            storyline_telegram::poll(api, Arc::new(bot), cursor, fast_polling(), listen, || {}).await
+        });
         Ok(Self { config, app, clock, stories, workspace, telegram, stop, polling, _media: media })
     }
 

@@ -41,12 +41,14 @@ impl Default for PollSettings {
 /// write per batch instead of per update is what lets a burst of presses go fast.) While the database is unreachable
 /// the poller keeps its place in memory and keeps going — the bot then answers each update with
 /// a short error — and Telegram failures are retried with backoff. The loop never gives up.
+/// `heartbeat` is called after every successful getUpdates (for `/healthz`).
 pub async fn poll(
     telegram: TelegramBot,
     bot: Arc<Bot>,
     cursor: Arc<dyn UpdateCursor>,
     settings: PollSettings,
     mut shutdown: watch::Receiver<bool>,
+    heartbeat: impl Fn() + Send + Sync,
 ) {
     let mut intake = Intake { cursor, last: None, loaded: false };
     let mut backoff = settings.backoff;
@@ -55,6 +57,7 @@ pub async fn poll(
     while !*shutdown.borrow() {
         match poll_once(&telegram, &bot, &mut intake, settings, &mut shutdown).await {
             Ok(()) => {
+                heartbeat();
                 if failing {
                     tracing::info!("polling recovered");
                 }

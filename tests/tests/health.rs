@@ -1,0 +1,76 @@
+//! `/healthz` of the real wiring (`storyline::serve::telegram`): the database and both loops —
+//! Telegram polling and posting — must be alive for a 200.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use storyline::config::Config;
+use storyline::serve;
+use storyline_tests::app::{ADMIN, TEAM_CHAT, fast_polling};
+use storyline_tests::fake_telegram::FakeTelegram;
+use storyline_tests::{Backend, TestResult};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn healthz(addr: std::net::SocketAddr) -> anyhow::Result<(u16, serde_json::Value)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").await?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await?;
+    let status = answer.split(' ').nth(1).unwrap_or_default().parse()?;
+    Ok((status, serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap_or_default())?))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_reports_the_database_and_both_loops_of_a_running_bot() -> TestResult {
+    let backend = Backend::sqlite().await?.context("sqlite is always there")?;
+    let telegram = FakeTelegram::start().await?;
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let vars = [
+        ("DATABASE_URL", backend.database_url().context("url")?.to_owned()),
+        ("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN.to_owned()),
+        ("TELEGRAM_CHAT_ID", TEAM_CHAT.to_string()),
+        ("TELEGRAM_API_URL", telegram.api_url()),
+        ("ADMIN_TELEGRAM_USER_IDS", ADMIN.to_string()),
+        ("HTTP_ADDR", addr.to_string()),
+        ("POSTING_INTERVAL_SECONDS", "1".to_owned()),
+    ];
+    let config = Config::from_lookup(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()))?;
+    let (stop, listen) = tokio::sync::watch::channel(false);
+    let settings = storyline_telegram::PollSettings { long_poll: Duration::from_secs(1), ..fast_polling() };
+    let running = tokio::spawn(async move { serve::telegram(&config, settings, listen).await });
+
+    let mut last = None;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Ok((status, body)) = healthz(addr).await {
+            if status == 200 {
+                last = Some(body);
+                break;
+            }
+            last = Some(body);
+        }
+    }
+    let body = last.context("/healthz never answered")?;
+    anyhow::ensure!(body["status"] == "ok", "{body}");
+    anyhow::ensure!(body["database"] == "ok", "{body}");
+    anyhow::ensure!(body["loops"]["posting"]["state"] == "ok", "{body}");
+    anyhow::ensure!(body["loops"]["telegram_polling"]["state"] == "ok", "{body}");
+
+    // Telegram stops answering getUpdates: polling goes stale and /healthz says 503.
+    telegram.fail_next("getUpdates", 1_000, storyline_tests::fake_telegram::Failure::Forbidden("Forbidden".into()));
+    let mut unhealthy = None;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (status, body) = healthz(addr).await?;
+        if status == 503 {
+            unhealthy = Some(body);
+            break;
+        }
+    }
+    let body = unhealthy.context("/healthz stayed 200 while polling failed")?;
+    anyhow::ensure!(body["loops"]["telegram_polling"]["state"] == "stale", "{body}");
+    telegram.clear_failures("getUpdates");
+    let _ = stop.send(true);
+    tokio::time::timeout(Duration::from_secs(15), running).await???;
+    Ok(())
+}
