@@ -380,31 +380,27 @@ impl Bot {
                 return Ok(());
             }
         };
-        self.log(turn.workspace.id, &turn.actor(), AuditAction::Button, &format!("{action:?}")).await?;
+        // C8: every press is logged, allowed or not. The log is independent of the change a
+        // toggle makes, so for a toggle both are written at once.
+        let (subject, actor) = (format!("{action:?}"), turn.actor());
+        let logged = self.log(turn.workspace.id, &actor, AuditAction::Button, &subject);
         if action.needs_admin() && !self.is_admin(turn).await {
+            logged.await?;
             self.ports.notifier.answer(press, ADMINS_ONLY, true).await?;
             return Ok(());
         }
+        if let Action::Toggle(toggle) = action {
+            let (logged, applied) = concurrently::both(
+                logged,
+                self.settings.change(turn.workspace.id, SettingChange::Toggle(toggle), &actor),
+            )
+            .await;
+            logged?;
+            return self.toggled(turn, press, message, toggle, applied?).await;
+        }
+        logged.await?;
         match action {
-            Action::Toggle(toggle) => {
-                let applied =
-                    self.settings.change(turn.workspace.id, SettingChange::Toggle(toggle), &turn.actor()).await?;
-                let note = match (toggle, applied.after.flag(toggle)) {
-                    (Toggle::DryRun, on) => format!("Dry run {}", if on { "ON" } else { "off" }),
-                    (Toggle::InstagramApi, on) => format!("Instagram API {}", if on { "ON" } else { "off" }),
-                    (Toggle::Paused, true) => "Paused".to_owned(),
-                    (Toggle::Paused, false) => "Resumed".to_owned(),
-                };
-                let screen = self.settings_screen_of(turn, &applied.after).await?;
-                // The confirmation and the refreshed menu are independent calls: both at once.
-                let (answered, shown) = concurrently::both(
-                    self.ports.notifier.answer(press, &note, false),
-                    self.show(turn, message, &screen),
-                )
-                .await;
-                answered?;
-                shown
-            }
+            Action::Toggle(_) => Ok(()),
             Action::Change(kind) => {
                 let Some(member) = &turn.from else {
                     self.ports
@@ -443,6 +439,29 @@ impl Bot {
                 }
             }
         }
+    }
+
+    /// After a toggle: the confirmation and the refreshed menu, independent calls, at once.
+    async fn toggled(
+        &self,
+        turn: &Turn,
+        press: &PressId,
+        message: Option<MessageId>,
+        toggle: Toggle,
+        applied: storyline_domain::ports::AppliedChange,
+    ) -> Result<(), BotError> {
+        let note = match (toggle, applied.after.flag(toggle)) {
+            (Toggle::DryRun, on) => format!("Dry run {}", if on { "ON" } else { "off" }),
+            (Toggle::InstagramApi, on) => format!("Instagram API {}", if on { "ON" } else { "off" }),
+            (Toggle::Paused, true) => "Paused".to_owned(),
+            (Toggle::Paused, false) => "Resumed".to_owned(),
+        };
+        let screen = self.settings_screen_of(turn, &applied.after).await?;
+        let (answered, shown) =
+            concurrently::both(self.ports.notifier.answer(press, &note, false), self.show(turn, message, &screen))
+                .await;
+        answered?;
+        shown
     }
 
     /// Shows `screen` in place of `message`, or as a new message when that one is gone.

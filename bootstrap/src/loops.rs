@@ -126,7 +126,8 @@ pub async fn supervise<F, Fut>(
                 if !reported {
                     reported = true;
                     if let Some(alert) = &alert {
-                        alert(format!("⚠️ The {name} loop failed and is restarting: {error}")).await;
+                        // The chat gets the fact; the cause chain goes to the log and /healthz.
+                        alert(format!("⚠️ The {name} loop failed and is restarting; the logs say why.")).await;
                     }
                 }
                 let wait = backoff;

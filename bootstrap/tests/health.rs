@@ -46,7 +46,9 @@ async fn a_failing_or_panicking_tick_is_restarted_with_backoff_and_reported_once
     assert!(ticks.load(Ordering::SeqCst) >= 4);
     let said = said.lock().unwrap_or_else(PoisonError::into_inner).clone();
     assert_eq!(said.len(), 2, "one alert for the failure streak, one for the recovery: {said:?}");
-    assert!(said[0].contains("the database is gone") && said[1].contains("works again"), "{said:?}");
+    assert!(said[0].contains("failed and is restarting") && said[1].contains("works again"), "{said:?}");
+    assert!(!said[0].contains("the database is gone"), "causes stay in the log: {said:?}");
+    assert_eq!(report["last_error"], "still gone", "{report}");
     let _ = stop.send(true);
     running.await?;
     Ok(())
