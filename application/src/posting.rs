@@ -107,10 +107,15 @@ pub fn resolved_screen(path: &str, outcome: Outcome, by: &str) -> Screen {
     let what = match outcome {
         Outcome::Posted => "✅ Posted",
         Outcome::Skipped => "⏭ Skipped",
-        Outcome::Rejected => "🚫 Rejected — never scheduled again",
+        Outcome::Rejected => "🚫 Rejected",
         Outcome::Failed => "⚠️ Failed",
     };
-    Screen::new(Text::new().bold(what).plain(" by ").plain(by.to_owned()).line().code(path.to_owned()))
+    let text = Text::new().bold(what).plain(" by ").plain(by.to_owned()).line().code(path.to_owned());
+    Screen::new(if outcome == Outcome::Rejected {
+        text.line().plain("It will never be scheduled again.")
+    } else {
+        text
+    })
 }
 
 /// The confirmation asked before a Reject.

@@ -195,7 +195,8 @@ impl Bot {
         let mut screen = super::screens::status(&turn.workspace, &settings, self.ports.clock.now());
         let Some(desk) = self.desk() else { return Ok(screen) };
         let counts = desk.queue_store().counts(turn.workspace.id, desk.now()).await?;
-        let next = desk.queue(turn.workspace.id, 1).await?.into_iter().next();
+        // The next slot still to come: items already in the chat are not "next".
+        let next = desk.queue(turn.workspace.id, 50).await?.into_iter().find(|e| e.item.status == QueueStatus::Pending);
         let mut text = std::mem::take(&mut screen.text)
             .line()
             .plain(format!(
