@@ -319,8 +319,12 @@ impl Bot {
             }
             "pause" => self.set_flag(turn, Toggle::Paused, Some(true)).await,
             "resume" => {
-                self.set_flag(turn, Toggle::Paused, Some(false)).await?;
-                self.offer_overdue(turn).await
+                // With stories overdue, posting stays paused until an admin chooses what to do
+                // with them (C6); otherwise the loop would start sending them before the choice.
+                if self.is_admin(turn).await && self.offer_overdue(turn).await? {
+                    return Ok(());
+                }
+                self.set_flag(turn, Toggle::Paused, Some(false)).await
             }
             "queue" | "next" | "schedule" | "clear" | "stats" | "history" | "locks" => {
                 self.desk_command(turn, name, args).await

@@ -163,18 +163,21 @@ impl Stories {
         Ok(report)
     }
 
-    /// Claims and sends a workspace's next story now (/next, `process-queue --force`).
+    /// Claims and sends a workspace's next story now (/next, `process-queue --force`), with
+    /// whether the send worked.
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn send_next(&self, workspace: WorkspaceId) -> Result<Option<QueueEntry>, StoreError> {
+    pub async fn send_next(
+        &self,
+        workspace: WorkspaceId,
+    ) -> Result<Option<(QueueEntry, Result<(), SendFailure>)>, StoreError> {
         let Some(claim) = self.queue.claim_next(workspace, self.clock.now(), SEND_LEASE).await? else {
             return Ok(None);
         };
-        let entry = claim.entry.clone();
-        // A failure here is recorded (retry or give up) like any tick's.
-        let _ = self.send(&claim).await;
-        Ok(Some(entry))
+        // A failure is recorded (retry or give up) like any tick's, and returned.
+        let sent = self.send(&claim).await;
+        Ok(Some((claim.entry, sent)))
     }
 
     fn due_text(&self, chat_zone: chrono_tz::Tz, slot: DateTime<Utc>) -> String {

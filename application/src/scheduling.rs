@@ -138,9 +138,18 @@ impl Scheduler {
         let settings = self.settings.settings(workspace).await?;
         let plan =
             Plan { window: settings.window, posts_per_day: settings.posts_per_day, time_zone: settings.time_zone };
-        let days = u32::try_from(upcoming.div_ceil(u64::from(settings.posts_per_day.get()))).unwrap_or(MAX_DAYS);
-        let mut slots = next_slots(&plan, now, days.clamp(1, MAX_DAYS), jitter);
-        slots.truncate(usize::try_from(upcoming).unwrap_or(usize::MAX));
+        // Every upcoming story gets a new slot, however many days that takes (30 at a time).
+        let wanted = usize::try_from(upcoming).unwrap_or(usize::MAX);
+        let mut slots: Vec<DateTime<Utc>> = Vec::with_capacity(wanted.min(100_000));
+        while slots.len() < wanted {
+            let after = slots.last().copied().unwrap_or(now);
+            let more = next_slots(&plan, after, MAX_DAYS, jitter);
+            if more.is_empty() {
+                break;
+            }
+            slots.extend(more);
+        }
+        slots.truncate(wanted);
         Ok(self.queue.reschedule(workspace, now, Pending::Upcoming, &slots).await?)
     }
 

@@ -331,15 +331,16 @@ pub async fn paused_stories_wait_and_resume_offers_send_now_or_reschedule(backen
     ensure!(h.stories.queue_store().counts(workspace, day0(23, 0)).await?.due == 2);
 
     // /resume says so, then offers what to do with the two overdue stories.
-    let before = h.telegram.count("sendMessage");
-    h.telegram.push_text(TEAM_CHAT, &admin(), "/resume");
-    let sent = h.telegram.wait_for("sendMessage", before + 2, WAIT).await?;
-    ensure!(sent[before]["text"].as_str().is_some_and(|t| t.contains("resumed")), "{sent:?}");
-    let offer = sent.last().context("no offer")?;
+    // /resume asks first; posting stays paused until an admin chooses.
+    let offer = h.say("/resume").await?;
     ensure!(offer["text"].as_str().is_some_and(|t| t.contains("2 stories fell due")), "{offer}");
+    ensure!(h.stories.tick().await?.sent == 0, "still paused until the choice");
     let id = h.telegram.last_message_id();
+    let before = h.telegram.count("sendMessage");
     let said = h.press(id, "Send now").await?;
     ensure!(said.is_empty(), "{said}");
+    let resumed = h.telegram.wait_for("sendMessage", before + 1, WAIT).await?;
+    ensure!(resumed[before]["text"].as_str().is_some_and(|t| t.contains("resumed")), "{resumed:?}");
     // After downtime the loop never bursts: one overdue story per tick.
     ensure!(h.stories.tick().await?.sent == 1);
     ensure!(h.stories.tick().await?.sent == 1);
@@ -350,10 +351,8 @@ pub async fn paused_stories_wait_and_resume_offers_send_now_or_reschedule(backen
     h.say("/pause").await?;
     h.clock.set(day0(23, 0) + chrono::Duration::days(1));
     ensure!(h.stories.tick().await?.sent == 0);
-    let before = h.telegram.count("sendMessage");
-    h.telegram.push_text(TEAM_CHAT, &admin(), "/resume");
-    let offer = h.telegram.wait_for("sendMessage", before + 2, WAIT).await?;
-    ensure!(offer.last().and_then(|m| m["text"].as_str()).is_some_and(|t| t.contains("fell due")), "{offer:?}");
+    let offer = h.say("/resume").await?;
+    ensure!(offer["text"].as_str().is_some_and(|t| t.contains("fell due")), "{offer}");
     let id = h.telegram.last_message_id();
     h.press(id, "Reschedule").await?;
     let moved = |t: &FakeTelegram| {

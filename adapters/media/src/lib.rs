@@ -74,7 +74,8 @@ impl MediaSource for LocalFolder {
             }
             let mut paths = Vec::new();
             for entry in walkdir::WalkDir::new(&root).follow_links(true).into_iter().filter_entry(|e| !hidden(e)) {
-                let entry = entry.map_err(unknown)?;
+                // An unreadable entry (permissions, a symlink loop) is left out, not fatal.
+                let Ok(entry) = entry else { continue };
                 if !entry.file_type().is_file() {
                     continue;
                 }

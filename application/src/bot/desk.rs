@@ -1,6 +1,7 @@
 //! The queue commands and the buttons on stories (FEATURES C4, C6, C7).
 
 use storyline_domain::chat::{Button, ButtonTarget, MessageId, PressId, Screen, Text};
+use storyline_domain::ports::SendFailure;
 use storyline_domain::queue::{Outcome, QueueStatus};
 use storyline_domain::schedule::MAX_DAYS;
 
@@ -71,7 +72,14 @@ impl Bot {
                 }
             }
             "next" => match desk.send_next(workspace).await? {
-                Some(_) => return Ok(()),
+                // Sent, or given up for good (the chat was told so).
+                Some((_, Ok(()) | Err(SendFailure::GaveUp))) => return Ok(()),
+                Some((entry, Err(_))) => Screen::new(
+                    Text::new()
+                        .plain("Could not send ")
+                        .code(entry.path)
+                        .plain(" now; the posting loop tries again on its next rounds."),
+                ),
                 None => Screen::new("The queue is empty. /schedule fills it from the library."),
             },
             "schedule" => {
@@ -220,15 +228,19 @@ impl Bot {
         Ok(screen)
     }
 
-    /// After /resume: when stories fell due while paused, offers what to do with them (C6).
-    pub(super) async fn offer_overdue(&self, turn: &Turn) -> Result<(), BotError> {
-        let Some(desk) = self.desk() else { return Ok(()) };
+    /// `/resume` while paused with stories overdue: asks what to do with them before resuming
+    /// (C6). Returns whether it asked.
+    pub(super) async fn offer_overdue(&self, turn: &Turn) -> Result<bool, BotError> {
+        let Some(desk) = self.desk() else { return Ok(false) };
+        if !self.settings.current(turn.workspace.id).await?.is_paused() {
+            return Ok(false);
+        }
         let counts = desk.queue_store().counts(turn.workspace.id, desk.now()).await?;
-        if counts.due == 0 || self.settings.current(turn.workspace.id).await?.is_paused() {
-            return Ok(());
+        if counts.due == 0 {
+            return Ok(false);
         }
         let screen = Screen::new(format!(
-            "{} stories fell due while posting was paused. What should happen to them?",
+            "{} stories fell due while posting was paused. Posting resumes once you choose what happens to them:",
             counts.due
         ))
         .row(vec![
@@ -236,7 +248,8 @@ impl Bot {
             press_button("🧹 Clear overdue", Action::Overdue(OverdueChoice::Clear), turn),
         ])
         .row(vec![press_button("📤 Send now (one a minute)", Action::Overdue(OverdueChoice::SendNow), turn)]);
-        self.say(turn, screen).await.map(|_| ())
+        self.say(turn, screen).await?;
+        Ok(true)
     }
 
     /// Buttons on stories, the /clear confirmation and the overdue choices.
@@ -278,7 +291,9 @@ impl Bot {
                     OverdueChoice::SendNow => "📤 The overdue stories go out one a minute.".to_owned(),
                 };
                 self.ports.notifier.answer(press, "", false).await?;
-                self.show(turn, message, &Screen::new(text)).await
+                self.show(turn, message, &Screen::new(text)).await?;
+                // The choice is made: posting resumes.
+                self.set_flag(turn, storyline_domain::settings::Toggle::Paused, Some(false)).await
             }
             _ => Ok(()),
         }

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use storyline_application::library::Progress;
 use storyline_application::scheduling::{ScheduleError, SeededJitter};
 use storyline_domain::library::{Category, CategoryMix};
-use storyline_domain::ports::ChatNotifier;
+use storyline_domain::ports::{ChatNotifier, SendFailure};
 use storyline_domain::schedule::MAX_DAYS;
 use storyline_domain::user::Actor;
 use storyline_domain::{ChatId, Workspace};
@@ -319,7 +319,13 @@ pub(super) async fn process_queue(
     if force {
         let workspace = workspace(app, config, chat).await?;
         match stories.send_next(workspace.id).await? {
-            Some(entry) => writeln!(out, "sent {} now", entry.path)?,
+            Some((entry, Ok(()))) => writeln!(out, "sent {} now", entry.path)?,
+            Some((entry, Err(SendFailure::GaveUp))) => {
+                writeln!(out, "could not send {}; it failed for the last time and is marked failed", entry.path)?;
+            }
+            Some((entry, Err(_))) => {
+                writeln!(out, "could not send {}; the posting loop will try again (see the log)", entry.path)?;
+            }
             None => writeln!(out, "the queue is empty")?,
         }
     } else {
