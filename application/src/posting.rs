@@ -282,8 +282,7 @@ impl Stories {
         step: StoryMove,
         item: QueueItemId,
     ) -> Result<String, PressError> {
-        let entries = self.queue.entries(workspace, 10_000).await?;
-        let Some(entry) = entries.iter().find(|e| e.item.id == item) else {
+        let Some(entry) = self.queue.entry(workspace, item).await? else {
             return Ok("This story is no longer in the queue.".to_owned());
         };
         let Some(message) = message else { return Ok(String::new()) };
@@ -291,7 +290,7 @@ impl Stories {
             confirm_reject_screen(workspace, &entry.path, item)
         } else {
             let settings = self.settings.settings(workspace).await?;
-            story_screen(workspace, entry, &self.due_text(settings.time_zone, entry.item.slot))
+            story_screen(workspace, &entry, &self.due_text(settings.time_zone, entry.item.slot))
         };
         match self.notifier.edit_caption(chat, message, &screen).await {
             Ok(()) | Err(NotifyError::MessageGone) => Ok(String::new()),

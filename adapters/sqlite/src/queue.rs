@@ -146,6 +146,21 @@ impl Queue for SqliteStore {
         .collect()
     }
 
+    async fn entry(&self, workspace: WorkspaceId, item: QueueItemId) -> Result<Option<QueueEntry>, StoreError> {
+        sqlx::query_as::<_, EntryRow>(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM queue_items q \
+             JOIN media_items m ON m.workspace_id = q.workspace_id AND m.id = q.media_id \
+             WHERE q.workspace_id = ? AND q.id = ? AND q.status IN ('pending', 'sending', 'sent')"
+        ))
+        .bind(workspace.as_uuid())
+        .bind(item.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .map(TryInto::try_into)
+        .transpose()
+    }
+
     async fn counts(&self, workspace: WorkspaceId, now: DateTime<Utc>) -> Result<QueueCounts, StoreError> {
         let (pending, due, awaiting_press, posted, skipped, rejected, failed): (i64, i64, i64, i64, i64, i64, i64) =
             sqlx::query_as(

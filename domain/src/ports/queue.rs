@@ -66,6 +66,13 @@ pub trait Queue: Send + Sync {
     /// [`StoreError::Unknown`] when the store fails.
     async fn entries(&self, workspace: WorkspaceId, limit: u32) -> Result<Vec<QueueEntry>, StoreError>;
 
+    /// One queued item (pending, sending or awaiting a press) with its media; `None` when it is
+    /// handled, gone, or of another workspace.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn entry(&self, workspace: WorkspaceId, item: QueueItemId) -> Result<Option<QueueEntry>, StoreError>;
+
     /// Counts for /status and /stats.
     ///
     /// # Errors

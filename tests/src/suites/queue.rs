@@ -520,6 +520,9 @@ pub async fn a_workspace_cannot_see_claim_resolve_or_clear_another_workspaces_qu
     ensure!(candidates.len() == 1 && candidates[0].media != media[0].id, "only its own media: {candidates:?}");
     ensure!(stores.queue.counts(b.id, instant(5)).await? == QueueCounts::default());
     ensure!(stores.queue.claim_next(b.id, instant(5), LEASE).await?.is_none());
+    ensure!(stores.queue.entry(b.id, pending).await?.is_none() && stores.queue.entry(b.id, waiting).await?.is_none());
+    ensure!(stores.queue.entry(a.id, pending).await?.as_ref() == before.iter().find(|e| e.item.id == pending));
+    ensure!(stores.queue.entry(a.id, posted).await?.is_none(), "a handled item is no longer queued");
     ensure!(!stores.queue.mark_sent(b.id, pending, 1, instant(5)).await?);
     ensure!(stores.queue.send_failed(b.id, waiting, "x", instant(5)).await? == SendFailure::NotSending);
     ensure!(stores.queue.resolve(b.id, waiting, Outcome::Rejected, &ALICE, instant(5)).await? == Resolution::NotFound);

@@ -142,6 +142,15 @@ impl Queue for MemoryStore {
         Ok(library.queued().into_iter().take(limit as usize).filter_map(|s| library.entry(s)).collect())
     }
 
+    async fn entry(&self, workspace: WorkspaceId, item: QueueItemId) -> Result<Option<QueueEntry>, StoreError> {
+        let state = self.state();
+        let Some(tenant) = state.workspaces.get(&workspace) else {
+            return Ok(None);
+        };
+        let library = &tenant.library;
+        Ok(library.queued().into_iter().find(|s| s.item.id == item).and_then(|s| library.entry(s)))
+    }
+
     async fn counts(&self, workspace: WorkspaceId, now: DateTime<Utc>) -> Result<QueueCounts, StoreError> {
         let state = self.state();
         let Some(tenant) = state.workspaces.get(&workspace) else {
