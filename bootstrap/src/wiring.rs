@@ -51,7 +51,9 @@ impl std::fmt::Debug for Stores {
 }
 
 impl Stores {
-    fn of<S>(store: S, backend: &'static str) -> Self
+    /// Every port on one store value (they share its pool).
+    #[must_use]
+    pub fn of<S>(store: S, backend: &'static str) -> Self
     where
         S: SettingsStore
             + Audit

@@ -7,6 +7,7 @@ use storyline_domain::ChatId;
 use storyline_domain::ports::{Audit, AuditQuery, SettingsStore};
 use storyline_domain::settings::ChatSettings;
 use storyline_sqlite::SqliteStore;
+use storyline_tests::files::png;
 
 const CHAT: &str = "-100123";
 
@@ -212,16 +213,6 @@ async fn users_are_promoted_audited_and_listed() -> anyhow::Result<()> {
     let (_, _, audit) = snapshot(dir.path()).await?;
     assert_eq!(audit, 1, "the promotion is audited");
     Ok(())
-}
-
-/// A PNG header of `width` × `height` followed by `salt`, so each file's content differs.
-fn png(width: u32, height: u32, salt: &str) -> Vec<u8> {
-    let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
-    bytes.extend_from_slice(&width.to_be_bytes());
-    bytes.extend_from_slice(&height.to_be_bytes());
-    bytes.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
-    bytes.extend_from_slice(salt.as_bytes());
-    bytes
 }
 
 #[test]

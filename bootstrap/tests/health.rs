@@ -7,7 +7,7 @@ use std::time::Duration;
 use storyline::loops::{Alert, LoopHealth, serve_health, supervise};
 use storyline_domain::ports::SettingsStore;
 use storyline_sqlite::SqliteStore;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use storyline_tests::files::healthz;
 use tokio::sync::watch;
 
 #[tokio::test(start_paused = true)]
@@ -54,16 +54,6 @@ async fn a_failing_or_panicking_tick_is_restarted_with_backoff_and_reported_once
     Ok(())
 }
 
-async fn get(addr: std::net::SocketAddr) -> anyhow::Result<(u16, serde_json::Value)> {
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").await?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await?;
-    let status = answer.split(' ').nth(1).unwrap_or_default().parse()?;
-    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
-    Ok((status, serde_json::from_str(body)?))
-}
-
 #[tokio::test]
 async fn healthz_is_200_only_while_the_database_answers_and_every_loop_ticks() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
@@ -76,13 +66,13 @@ async fn healthz_is_200_only_while_the_database_answers_and_every_loop_ticks() -
     let server = tokio::spawn(serve_health(addr, settings, vec![health.clone()], shutdown.clone()));
     tokio::time::sleep(Duration::from_millis(100)).await;
 
-    let (status, body) = get(addr).await?;
+    let (status, body) = healthz(addr).await?;
     assert_eq!(status, 503, "a loop that never ticked is not healthy: {body}");
     assert_eq!(body["loops"]["posting"]["state"], "starting", "{body}");
 
     let looping = tokio::spawn(supervise(health.clone(), None, shutdown, || async { Ok(()) }));
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let (status, body) = get(addr).await?;
+    let (status, body) = healthz(addr).await?;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["database"], "ok");
     assert_eq!(body["loops"]["posting"]["state"], "ok");
@@ -96,13 +86,13 @@ async fn healthz_is_200_only_while_the_database_answers_and_every_loop_ticks() -
     server.await??;
     let server = tokio::spawn(serve_health(addr, settings, vec![health.clone()], shutdown));
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let (status, body) = get(addr).await?;
+    let (status, body) = healthz(addr).await?;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["loops"]["posting"]["state"], "stale", "{body}");
 
     // The database gone: 503 naming it.
     store.close().await;
-    let (status, body) = get(addr).await?;
+    let (status, body) = healthz(addr).await?;
     assert_eq!(status, 503, "{body}");
     assert_ne!(body["database"], "ok", "{body}");
     let _ = stop.send(true);

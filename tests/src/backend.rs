@@ -1,66 +1,15 @@
 //! The three store backends behind one test-facing shape.
 
 use std::io::Write;
-use std::sync::Arc;
 
 use anyhow::Context;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
-use storyline_domain::ports::{
-    Audit, Conversations, History, Locks, MediaLibrary, Queue, SettingsStore, UpdateCursor, Users,
-};
 use storyline_memory::MemoryStore;
 use storyline_postgres::PostgresStore;
 use storyline_sqlite::SqliteStore;
 
-/// Every store port of one backend.
-#[derive(Clone)]
-pub struct Stores {
-    pub settings: Arc<dyn SettingsStore>,
-    pub audit: Arc<dyn Audit>,
-    pub users: Arc<dyn Users>,
-    pub conversations: Arc<dyn Conversations>,
-    pub cursor: Arc<dyn UpdateCursor>,
-    pub library: Arc<dyn MediaLibrary>,
-    pub queue: Arc<dyn Queue>,
-    pub history: Arc<dyn History>,
-    pub locks: Arc<dyn Locks>,
-}
-
-impl std::fmt::Debug for Stores {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Stores").finish_non_exhaustive()
-    }
-}
-
-impl Stores {
-    fn of<S>(store: S) -> Self
-    where
-        S: SettingsStore
-            + Audit
-            + Users
-            + Conversations
-            + UpdateCursor
-            + MediaLibrary
-            + Queue
-            + History
-            + Locks
-            + Clone
-            + 'static,
-    {
-        Self {
-            settings: Arc::new(store.clone()),
-            audit: Arc::new(store.clone()),
-            users: Arc::new(store.clone()),
-            conversations: Arc::new(store.clone()),
-            cursor: Arc::new(store.clone()),
-            library: Arc::new(store.clone()),
-            queue: Arc::new(store.clone()),
-            history: Arc::new(store.clone()),
-            locks: Arc::new(store),
-        }
-    }
-}
+pub use storyline::wiring::Stores;
 
 enum Kind {
     Memory(MemoryStore),
@@ -93,7 +42,7 @@ impl Backend {
     /// Never; the signature matches the other backends.
     pub async fn memory() -> anyhow::Result<Option<Self>> {
         let store = MemoryStore::new();
-        Ok(Some(Self { stores: Stores::of(store.clone()), kind: Kind::Memory(store) }))
+        Ok(Some(Self { stores: Stores::of(store.clone(), "memory"), kind: Kind::Memory(store) }))
     }
 
     /// A new SQLite file in a temporary folder.
@@ -105,7 +54,7 @@ impl Backend {
         let url = format!("sqlite://{}", dir.path().join("storyline.db").display());
         let store = SqliteStore::connect(&url).await?;
         store.migrate().await?;
-        Ok(Some(Self { stores: Stores::of(store), kind: Kind::Sqlite { url, _dir: dir } }))
+        Ok(Some(Self { stores: Stores::of(store, "sqlite"), kind: Kind::Sqlite { url, _dir: dir } }))
     }
 
     /// A new PostgreSQL database of its own, or `None` (skipped) when no server is configured
@@ -139,7 +88,7 @@ impl Backend {
         let database = TestDatabase::create(server).await?;
         let store = PostgresStore::connect(&database.url).await?;
         store.migrate().await?;
-        Ok(Self { stores: Stores::of(store), kind: Kind::Postgres(Box::new(database)) })
+        Ok(Self { stores: Stores::of(store, "postgres"), kind: Kind::Postgres(Box::new(database)) })
     }
 
     #[must_use]
@@ -154,9 +103,9 @@ impl Backend {
     /// When the database cannot be opened again.
     pub async fn reopen(&self) -> anyhow::Result<Stores> {
         Ok(match &self.kind {
-            Kind::Memory(store) => Stores::of(store.clone()),
-            Kind::Sqlite { url, .. } => Stores::of(SqliteStore::connect(url).await?),
-            Kind::Postgres(database) => Stores::of(PostgresStore::connect(&database.url).await?),
+            Kind::Memory(store) => Stores::of(store.clone(), "memory"),
+            Kind::Sqlite { url, .. } => Stores::of(SqliteStore::connect(url).await?, "sqlite"),
+            Kind::Postgres(database) => Stores::of(PostgresStore::connect(&database.url).await?, "postgres"),
         })
     }
 

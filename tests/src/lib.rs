@@ -9,6 +9,7 @@
 pub mod app;
 mod backend;
 pub mod fake_telegram;
+pub mod files;
 pub mod proxy;
 pub mod suites;
 

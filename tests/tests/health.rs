@@ -8,17 +8,8 @@ use storyline::config::Config;
 use storyline::serve;
 use storyline_tests::app::{ADMIN, TEAM_CHAT, fast_polling};
 use storyline_tests::fake_telegram::FakeTelegram;
+use storyline_tests::files::healthz;
 use storyline_tests::{Backend, TestResult};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn healthz(addr: std::net::SocketAddr) -> anyhow::Result<(u16, serde_json::Value)> {
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").await?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await?;
-    let status = answer.split(' ').nth(1).unwrap_or_default().parse()?;
-    Ok((status, serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap_or_default())?))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_reports_the_database_and_both_loops_of_a_running_bot() -> TestResult {

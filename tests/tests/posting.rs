@@ -26,6 +26,7 @@ use storyline_memory::ManualClock;
 use storyline_telegram::TelegramNotifier;
 use storyline_tests::app::{ADMIN, TEAM_CHAT, fast_polling};
 use storyline_tests::fake_telegram::{Failure, FakeTelegram, FakeUser, button_data};
+use storyline_tests::files::png;
 use storyline_tests::{Backend, TestResult};
 use tokio::sync::watch;
 
@@ -33,16 +34,6 @@ const WAIT: Duration = Duration::from_secs(15);
 
 fn admin() -> FakeUser {
     FakeUser::new(ADMIN, "Ada")
-}
-
-/// The header of a PNG of `width` × `height`, then `salt` so each file's content differs.
-fn png(width: u32, height: u32, salt: &str) -> Vec<u8> {
-    let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
-    bytes.extend_from_slice(&width.to_be_bytes());
-    bytes.extend_from_slice(&height.to_be_bytes());
-    bytes.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
-    bytes.extend_from_slice(salt.as_bytes());
-    bytes
 }
 
 /// memes: 3 images; merch: 2 images and a video; plus a copy under another name and a file
