@@ -37,14 +37,14 @@ pub struct TickReport {
 /// The story desk: sends due stories and resolves the presses on them.
 #[derive(Clone)]
 pub struct Stories {
-    pub(crate) queue: Arc<dyn Queue>,
-    pub(crate) history: Arc<dyn History>,
-    pub(crate) locks: Arc<dyn Locks>,
-    pub(crate) settings: Arc<dyn SettingsStore>,
-    pub(crate) source: Arc<dyn MediaSource>,
-    pub(crate) notifier: Arc<dyn ChatNotifier>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) scheduler: Scheduler,
+    queue: Arc<dyn Queue>,
+    history: Arc<dyn History>,
+    locks: Arc<dyn Locks>,
+    settings: Arc<dyn SettingsStore>,
+    source: Arc<dyn MediaSource>,
+    notifier: Arc<dyn ChatNotifier>,
+    clock: Arc<dyn Clock>,
+    scheduler: Scheduler,
 }
 
 impl std::fmt::Debug for Stories {

@@ -81,6 +81,14 @@ fn failed(error: RequestError) -> NotifyError {
     }
 }
 
+/// An edit to what is already shown ("message is not modified") counts as done.
+fn unchanged_is_fine<T>(edited: Result<T, RequestError>) -> Result<(), NotifyError> {
+    match edited {
+        Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
+        Err(error) => Err(failed(error)),
+    }
+}
+
 #[async_trait]
 impl ChatNotifier for TelegramNotifier {
     async fn send(&self, chat: ChatId, screen: &Screen) -> Result<MessageId, NotifyError> {
@@ -146,10 +154,7 @@ impl ChatNotifier for TelegramNotifier {
             async move { request.await }
         })
         .await;
-        match edited {
-            Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
-            Err(error) => Err(failed(error)),
-        }
+        unchanged_is_fine(edited)
     }
 
     async fn edit(&self, chat: ChatId, message: MessageId, screen: &Screen) -> Result<(), NotifyError> {
@@ -166,10 +171,7 @@ impl ChatNotifier for TelegramNotifier {
             async move { request.await }
         })
         .await;
-        match edited {
-            Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
-            Err(error) => Err(failed(error)),
-        }
+        unchanged_is_fine(edited)
     }
 
     async fn delete(&self, chat: ChatId, message: MessageId) -> Result<(), NotifyError> {
