@@ -31,9 +31,11 @@ use storyline_domain::{ChatId, Workspace, WorkspaceId};
 pub use action::{Action, ActionError};
 pub use incoming::{Event, Incoming};
 
+use crate::accounts::{AccountService, AccountView};
 use crate::posting::Stories;
 use crate::settings::{SettingsError, SettingsService};
 
+mod accounts;
 mod desk;
 
 /// Said when something failed that the person can do nothing about but try again.
@@ -78,6 +80,8 @@ pub enum BotError {
     Notify(#[from] NotifyError),
     #[error(transparent)]
     Schedule(#[from] crate::scheduling::ScheduleError),
+    #[error(transparent)]
+    Account(#[from] storyline_domain::ports::AccountError),
 }
 
 impl From<crate::posting::PressError> for BotError {
@@ -100,6 +104,8 @@ pub struct Bot {
     contacts: Mutex<RecentContacts>,
     /// The queue, schedule and story buttons; without it those commands say they are off.
     stories: Option<Stories>,
+    /// Instagram accounts; without it the account picker says accounts are not set up.
+    accounts: Option<AccountService>,
 }
 
 /// When each person was last recorded in each workspace, and their membership then.
@@ -141,7 +147,15 @@ impl Bot {
             workspaces: Mutex::new(HashMap::new()),
             contacts: Mutex::new(HashMap::new()),
             stories: None,
+            accounts: None,
         }
+    }
+
+    /// Adds the Instagram accounts: the picker in /settings, the add-account dialogue.
+    #[must_use]
+    pub fn with_accounts(mut self, accounts: AccountService) -> Self {
+        self.accounts = Some(accounts);
+        self
     }
 
     /// Adds the story desk: queue commands, /schedule, and the buttons on stories.
@@ -199,7 +213,7 @@ impl Bot {
         logged?;
         match incoming.event {
             Event::Command { name, args, message } => self.command(&turn, &name, &args, message).await,
-            Event::Text { text, .. } => self.answer_prompt(&turn, &text).await,
+            Event::Text { text, message } => self.answer_prompt(&turn, &text, message).await,
             Event::Press { id, data, message } => self.press(&turn, &id, &data, message).await,
         }
     }
@@ -302,7 +316,16 @@ impl Bot {
             }
             _ => None,
         };
-        Ok(screens::settings(&turn.workspace, settings, paused_by.as_deref()))
+        let account = self.active_account(turn).await?;
+        Ok(screens::settings(&turn.workspace, settings, paused_by.as_deref(), account.as_ref()))
+    }
+
+    /// The workspace's active account with its token status.
+    async fn active_account(&self, turn: &Turn) -> Result<Option<AccountView>, BotError> {
+        match &self.accounts {
+            Some(accounts) => Ok(accounts.active(turn.workspace.id).await?),
+            None => Ok(None),
+        }
     }
 
     async fn command(&self, turn: &Turn, name: &str, args: &str, _message: MessageId) -> Result<(), BotError> {
@@ -432,6 +455,9 @@ impl Bot {
             Action::Story(..) | Action::ClearQueue | Action::Overdue(_) => {
                 self.desk_press(turn, press, action, message).await
             }
+            Action::Accounts | Action::SelectAccount(_) | Action::AddAccount => {
+                self.account_press(turn, press, action, message).await
+            }
             Action::Close => {
                 self.ports.notifier.answer(press, "Closed", false).await?;
                 match message {
@@ -492,7 +518,7 @@ impl Bot {
 
     /// A message that may answer a Change prompt (S3). Messages from people with no prompt
     /// waiting are not for the bot.
-    async fn answer_prompt(&self, turn: &Turn, text: &str) -> Result<(), BotError> {
+    async fn answer_prompt(&self, turn: &Turn, text: &str, message: MessageId) -> Result<(), BotError> {
         let Some(member) = &turn.from else {
             return Ok(());
         };
@@ -501,6 +527,9 @@ impl Bot {
         else {
             return Ok(());
         };
+        if prompt.kind == storyline_domain::conversation::PromptKind::InstagramAccount {
+            return self.account_answer(turn, text, message).await;
+        }
         if answers::is_cancel(text) {
             return self.cancel_prompt(turn).await;
         }

@@ -1,5 +1,6 @@
 //! Storyline's use cases, written against the domain's ports and nothing else.
 //!
+//! - [`accounts`]: Instagram accounts, their tokens, the daily refresh.
 //! - [`bot`]: the transport-free conversation: commands, menus, buttons, prompts.
 //! - [`settings`]: a workspace's runtime settings — get-or-create from the configured defaults,
 //!   change (toggle, set, from typed input), history and "settings as of".
@@ -7,6 +8,7 @@
 //! - [`scheduling`]: fill the queue from the library.
 //! - [`posting`]: the posting loop and the story desk (Posted / Skip / Reject).
 
+pub mod accounts;
 pub mod bot;
 pub mod library;
 pub mod posting;

@@ -1,12 +1,16 @@
 //! The posting loop and the story desk (FEATURES C4, C6, C7): due stories go to the chat with
 //! Posted / Skip / Reject; presses resolve them; the queue commands read and change the queue.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Duration, Utc};
+use storyline_domain::account::TokenNotice;
 use storyline_domain::chat::{Attachment, Button, ButtonTarget, MessageId, Screen, Text};
 use storyline_domain::ports::{
-    ChatNotifier, Clock, History, Locks, MediaSource, NotifyError, Queue, SendFailure, SettingsStore, StoreError,
+    AccountStore, ChatNotifier, Clock, ContainerId, ContainerStatus, History, HostedMedia, Locks, MediaHost,
+    MediaLibrary, MediaSource, NotifyError, PublishError, PublishTarget, Queue, SendFailure, SettingsStore, StoreError,
+    StoryPublisher, TokenVault,
 };
 use storyline_domain::queue::{Claimed, MAX_SEND_ATTEMPTS, Outcome, QueueEntry, QueueItemId, Resolution};
 use storyline_domain::user::Actor;
@@ -44,7 +48,41 @@ pub struct Stories {
     source: Arc<dyn MediaSource>,
     notifier: Arc<dyn ChatNotifier>,
     clock: Arc<dyn Clock>,
+    library: Arc<dyn MediaLibrary>,
     scheduler: Scheduler,
+    publishing: Option<Publishing>,
+    /// Why each workspace's stories last went the manual way, so the chat is warned once.
+    fallbacks: Arc<Mutex<HashMap<WorkspaceId, String>>>,
+}
+
+/// What publishing through the Graph API needs (FEATURES C5, A7, M4).
+#[derive(Clone)]
+pub struct Publishing {
+    pub accounts: Arc<dyn AccountStore>,
+    pub vault: Arc<dyn TokenVault>,
+    pub publisher: Arc<dyn StoryPublisher>,
+    pub host: Arc<dyn MediaHost>,
+}
+
+impl std::fmt::Debug for Publishing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publishing").finish_non_exhaustive()
+    }
+}
+
+/// How long a media URL given to Meta stays valid.
+pub const MEDIA_URL_LIFETIME: Duration = Duration::hours(1);
+
+/// What the API path decided for one story.
+enum ApiPath {
+    /// Published; the item is done.
+    Published,
+    /// Dry run: everything but the publishing call happened; the story goes to the chat too.
+    DryRun,
+    /// The API cannot be used now (why, for the chat): the story goes the manual way.
+    Manual(String),
+    /// A passing failure: the item goes back to the queue for the next tick.
+    Retry(String),
 }
 
 impl std::fmt::Debug for Stories {
@@ -63,6 +101,7 @@ pub struct StoryPorts {
     pub source: Arc<dyn MediaSource>,
     pub notifier: Arc<dyn ChatNotifier>,
     pub clock: Arc<dyn Clock>,
+    pub library: Arc<dyn MediaLibrary>,
 }
 
 impl std::fmt::Debug for StoryPorts {
@@ -85,10 +124,15 @@ pub fn story_screen(workspace: WorkspaceId, entry: &QueueEntry, due: &str) -> Sc
             press("⏭ Skip", StoryMove::Skip),
             press("🚫 Reject", StoryMove::Reject),
         ])
-        .row(vec![Button {
-            label: "📲 Open Instagram".to_owned(),
-            target: ButtonTarget::Link(INSTAGRAM_URL.to_owned()),
-        }])
+        .row(if entry.needs_interaction {
+            vec![open_instagram()]
+        } else {
+            vec![open_instagram(), press("🔗 Always by hand", StoryMove::NeedsInteraction)]
+        })
+}
+
+fn open_instagram() -> Button {
+    Button { label: "📲 Open Instagram".to_owned(), target: ButtonTarget::Link(INSTAGRAM_URL.to_owned()) }
 }
 
 fn caption(entry: &QueueEntry, due: &str) -> Text {
@@ -99,6 +143,17 @@ fn caption(entry: &QueueEntry, due: &str) -> Text {
         .plain(entry.category.to_string())
         .line()
         .code(entry.path.clone())
+}
+
+/// What the chat is told after Storyline published a story.
+#[must_use]
+pub fn published_screen(entry: &QueueEntry, account: &str, media_id: Option<&str>) -> Screen {
+    let text =
+        Text::new().bold("✅ Published to Instagram as ").bold(account.to_owned()).line().code(entry.path.clone());
+    Screen::new(match media_id {
+        Some(id) => text.line().plain("Instagram media id ").code(id.to_owned()),
+        None => text.line().plain("(an earlier try had already published it)"),
+    })
 }
 
 /// The caption once a story is handled: what happened, by whom; no buttons.
@@ -139,8 +194,27 @@ pub fn confirm_reject_screen(workspace: WorkspaceId, entry_path: &str, item: Que
 impl Stories {
     #[must_use]
     pub fn new(ports: StoryPorts, scheduler: Scheduler) -> Self {
-        let StoryPorts { queue, history, locks, settings, source, notifier, clock } = ports;
-        Self { queue, history, locks, settings, source, notifier, clock, scheduler }
+        let StoryPorts { queue, history, locks, settings, source, notifier, clock, library } = ports;
+        Self {
+            library,
+            queue,
+            history,
+            locks,
+            settings,
+            source,
+            notifier,
+            clock,
+            scheduler,
+            publishing: None,
+            fallbacks: Arc::default(),
+        }
+    }
+
+    /// Adds publishing through the Graph API, used when a workspace turns the Instagram API on.
+    #[must_use]
+    pub fn with_publishing(mut self, publishing: Publishing) -> Self {
+        self.publishing = Some(publishing);
+        self
     }
 
     /// One tick of the posting loop: claims what is due in every workspace that is not paused
@@ -188,7 +262,20 @@ impl Stories {
     async fn send(&self, claim: &Claimed) -> Result<(), SendFailure> {
         let entry = &claim.entry;
         let workspace = entry.item.workspace;
-        let result = self.try_send(claim).await;
+        let result = match self.api_path(claim).await {
+            None | Some(ApiPath::DryRun) => self.try_send(claim).await,
+            Some(ApiPath::Published) => return Ok(()),
+            Some(ApiPath::Manual(why)) => {
+                self.warn_fallback(claim, &why).await;
+                self.try_send(claim).await
+            }
+            Some(ApiPath::Retry(why)) if entry.item.attempts >= MAX_SEND_ATTEMPTS => {
+                // The last try: rather than fail the story, hand it to the team.
+                self.warn_fallback(claim, &why).await;
+                self.try_send(claim).await
+            }
+            Some(ApiPath::Retry(why)) => Err(why),
+        };
         let error = match result {
             Ok(message) => {
                 match self.queue.mark_sent(workspace, entry.item.id, message.0, self.clock.now()).await {
@@ -224,6 +311,163 @@ impl Stories {
         Err(outcome)
     }
 
+    /// The Graph API path (C5), when the workspace has the Instagram API on and the media can
+    /// be published by the API; `None` means the manual path.
+    async fn api_path(&self, claim: &Claimed) -> Option<ApiPath> {
+        let publishing = self.publishing.as_ref()?;
+        let entry = &claim.entry;
+        let settings = match self.settings.settings(entry.item.workspace).await {
+            Ok(settings) => settings,
+            Err(error) => return Some(ApiPath::Retry(error_chain(&error))),
+        };
+        if !settings.instagram_api || entry.needs_interaction {
+            return None;
+        }
+        Some(match self.publish(publishing, claim, settings.dry_run).await {
+            Ok(path) => path,
+            Err(error) => ApiPath::Retry(error_chain(&error)),
+        })
+    }
+
+    async fn publish(&self, api: &Publishing, claim: &Claimed, dry_run: bool) -> Result<ApiPath, StoreError> {
+        let entry = &claim.entry;
+        let (workspace, item) = (entry.item.workspace, entry.item.id);
+        let Some(account) = api.accounts.active(workspace).await? else {
+            return Ok(ApiPath::Manual("no Instagram account is selected (/settings → Instagram account)".to_owned()));
+        };
+        let credential = match api.vault.credential(workspace, account.id).await {
+            Ok(Some(credential)) => credential,
+            Ok(None) => return Ok(ApiPath::Manual(format!("{} has no token", account.label()))),
+            Err(error) => {
+                tracing::error!(error = %error_chain(&error), "could not open the account's token");
+                return Ok(ApiPath::Manual(format!("the token of {} cannot be decrypted", account.label())));
+            }
+        };
+        let now = self.clock.now();
+        if credential.expires_at.is_some_and(|at| at <= now) {
+            api.vault.set_notice(workspace, account.id, Some(TokenNotice::Dead)).await?;
+            return Ok(ApiPath::Manual(format!("the token of {} has expired", account.label())));
+        }
+        let target =
+            PublishTarget { instagram_id: account.instagram_id.clone(), login: account.login, token: credential.token };
+        let who = account.label();
+        let classify = |error: PublishError| async move {
+            match error {
+                PublishError::TokenInvalid(why) => {
+                    api.vault.set_notice(workspace, account.id, Some(TokenNotice::Dead)).await?;
+                    Ok(ApiPath::Manual(format!("Instagram refused the token of {}: {why}", account.label())))
+                }
+                PublishError::RateLimited(why) => Ok(ApiPath::Manual(format!("Instagram's rate limit: {why}"))),
+                PublishError::Failed(why) => Ok(ApiPath::Manual(format!("Instagram refused the story: {why}"))),
+                PublishError::Transient(why) => Ok(ApiPath::Retry(why)),
+            }
+        };
+        match api.publisher.quota(&target).await {
+            Ok(quota) if quota.exhausted() => {
+                return Ok(ApiPath::Manual(format!(
+                    "the publishing quota is used up ({} of {} in 24 hours)",
+                    quota.used, quota.total
+                )));
+            }
+            Ok(_) => {}
+            Err(error) => return classify(error).await,
+        }
+        // A container made by an earlier try of this item (a crash, a timeout) is used again,
+        // so the story is never published twice.
+        let mut container = None;
+        if let Some(earlier) = entry.item.container.clone().map(ContainerId) {
+            match api.publisher.wait_ready(&target, &earlier).await {
+                Ok(ContainerStatus::Published) => {
+                    tracing::info!(%item, "an earlier try already published this story; not publishing it again");
+                    self.queue.published(workspace, item, None, self.clock.now()).await?;
+                    self.tell(claim.chat, published_screen(entry, &who, None)).await;
+                    return Ok(ApiPath::Published);
+                }
+                Ok(ContainerStatus::Finished) => container = Some(earlier),
+                Ok(ContainerStatus::InProgress) => return Ok(ApiPath::Retry("Instagram is still processing".into())),
+                Ok(ContainerStatus::Error(_) | ContainerStatus::Expired) => {}
+                Err(error) => return classify(error).await,
+            }
+        }
+        let container = match container {
+            Some(container) => container,
+            None => {
+                let url = match api.host.url(workspace, entry.item.media, entry.kind, now + MEDIA_URL_LIFETIME) {
+                    Ok(url) => url,
+                    Err(error) => return Ok(ApiPath::Manual(error.to_string())),
+                };
+                let media = HostedMedia { kind: entry.kind, url };
+                let made = match api.publisher.create_container(&target, &media).await {
+                    Ok(made) => made,
+                    Err(error) => return classify(error).await,
+                };
+                if !dry_run {
+                    self.queue.set_container(workspace, item, &made.0).await?;
+                }
+                match api.publisher.wait_ready(&target, &made).await {
+                    Ok(ContainerStatus::Finished) => made,
+                    Ok(ContainerStatus::Published) if !dry_run => {
+                        self.queue.published(workspace, item, None, self.clock.now()).await?;
+                        return Ok(ApiPath::Published);
+                    }
+                    Ok(ContainerStatus::InProgress) => {
+                        return Ok(ApiPath::Retry("Instagram is still processing the media".into()));
+                    }
+                    Ok(ContainerStatus::Error(why)) => {
+                        return Ok(ApiPath::Manual(format!("Instagram could not process the media: {why}")));
+                    }
+                    Ok(ContainerStatus::Expired | ContainerStatus::Published) => {
+                        return Ok(ApiPath::Retry("the media container expired".into()));
+                    }
+                    Err(error) => return classify(error).await,
+                }
+            }
+        };
+        if dry_run {
+            let text = Text::new()
+                .bold("🧪 Dry run: would have published this story to ")
+                .bold(who.clone())
+                .plain(" through the Instagram API")
+                .line()
+                .code(entry.path.clone())
+                .line()
+                .plain("Everything but the publishing call worked. It comes next for manual posting.");
+            self.tell(claim.chat, Screen::new(text)).await;
+            return Ok(ApiPath::DryRun);
+        }
+        let media_id = match api.publisher.publish(&target, &container).await {
+            Ok(media_id) => media_id,
+            Err(error) => return classify(error).await,
+        };
+        self.queue.published(workspace, item, Some(media_id.0.clone()), self.clock.now()).await?;
+        tracing::info!(workspace_id = %workspace, %item, media_id = %media_id.0, "story published through the Graph API");
+        self.fallbacks.lock().unwrap_or_else(PoisonError::into_inner).remove(&workspace);
+        self.tell(claim.chat, published_screen(entry, &who, Some(&media_id.0))).await;
+        Ok(ApiPath::Published)
+    }
+
+    /// Tells the chat once per reason that stories go the manual way.
+    async fn warn_fallback(&self, claim: &Claimed, why: &str) {
+        let workspace = claim.entry.item.workspace;
+        let news = self.fallbacks.lock().unwrap_or_else(PoisonError::into_inner).insert(workspace, why.to_owned())
+            != Some(why.to_owned());
+        tracing::warn!(workspace_id = %workspace, reason = %why, "publishing through the Instagram API is not possible; manual path");
+        if news {
+            let text = Text::new()
+                .bold("⚠️ Instagram API: ")
+                .plain(why.to_owned())
+                .line()
+                .plain("Stories come to this chat for manual posting until that is fixed. (Said once.)");
+            self.tell(claim.chat, Screen::new(text)).await;
+        }
+    }
+
+    async fn tell(&self, chat: ChatId, screen: Screen) {
+        if let Err(error) = self.notifier.send(chat, &screen).await {
+            tracing::warn!(error = %error_chain(&error), "could not tell the chat");
+        }
+    }
+
     async fn try_send(&self, claim: &Claimed) -> Result<MessageId, String> {
         let entry = &claim.entry;
         let settings = self.settings.settings(entry.item.workspace).await.map_err(|e| error_chain(&e))?;
@@ -254,6 +498,7 @@ impl Stories {
             StoryMove::Reject | StoryMove::KeepIt => {
                 return self.reject_step(chat, workspace, message, step, item).await;
             }
+            StoryMove::NeedsInteraction => return self.mark_interactive(chat, workspace, message, item).await,
         };
         match self.queue.resolve(workspace, item, outcome, actor, self.clock.now()).await? {
             Resolution::Resolved { outcome, path } => {
@@ -296,6 +541,31 @@ impl Stories {
             Ok(()) | Err(NotifyError::MessageGone) => Ok(String::new()),
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// "Always by hand": marks the story's media as needing interaction, so the API never
+    /// publishes it (C5), and drops the button from the story.
+    async fn mark_interactive(
+        &self,
+        chat: ChatId,
+        workspace: WorkspaceId,
+        message: Option<MessageId>,
+        item: QueueItemId,
+    ) -> Result<String, PressError> {
+        let Some(mut entry) = self.queue.entry(workspace, item).await? else {
+            return Ok("This story is no longer in the queue.".to_owned());
+        };
+        self.library.set_needs_interaction(workspace, entry.item.media, true).await?;
+        entry.needs_interaction = true;
+        if let Some(message) = message {
+            let settings = self.settings.settings(workspace).await?;
+            let screen = story_screen(workspace, &entry, &self.due_text(settings.time_zone, entry.item.slot));
+            match self.notifier.edit_caption(chat, message, &screen).await {
+                Ok(()) | Err(NotifyError::MessageGone) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok("Marked: this media always comes here for manual posting".to_owned())
     }
 
     /// The queue, for /queue and `list-queue`.

@@ -1,6 +1,7 @@
 //! The `storyline` command line (FEATURES O1): one binary, a subcommand per task, `--help` on
 //! each. Input errors exit with 2 and say what is allowed; failures exit with 1.
 
+mod accounts;
 mod library;
 mod settings;
 mod users;
@@ -102,6 +103,31 @@ pub enum Command {
         #[command(flatten)]
         chat: library::ChatArg,
     },
+    /// Add an Instagram account with its access token (needs ENCRYPTION_KEY). The only account
+    /// becomes active by itself.
+    AddInstagramAccount(accounts::AddArgs),
+    /// The workspace's Instagram accounts with their token status.
+    ListInstagramAccounts {
+        #[command(flatten)]
+        chat: library::ChatArg,
+    },
+    /// Make an account the active one (takes effect for the next post).
+    SwitchInstagramAccount(accounts::AccountArg),
+    /// Disable an account (kept with its history; cannot be selected).
+    DeactivateInstagramAccount(accounts::AccountArg),
+    /// Enable a disabled account again.
+    ReactivateInstagramAccount(accounts::AccountArg),
+    /// Replace an account's access token.
+    SetInstagramToken(accounts::TokenArgs),
+    /// Run the token refresh job now (it runs daily while `storyline run` is up).
+    RefreshInstagramTokens,
+    /// Re-seal every stored token with the newest key of ENCRYPTION_KEYS (newest first).
+    RotateKeys,
+    /// Print a new random key for ENCRYPTION_KEY.
+    GenerateKey,
+    /// Mark a media item as needing interaction (link stickers, polls): it always goes to the
+    /// chat for manual posting. --clear removes the mark.
+    MarkNeedsInteraction(accounts::InteractionArgs),
 }
 
 /// What a command tells the shell.
@@ -178,7 +204,7 @@ pub async fn run(
             Ok(Outcome::Done)
         }
         Command::Migrate => {
-            let stores = wiring::open_stores(&config.database_url).await?;
+            let stores = wiring::open_stores(&config.database_url, config.keyring.as_ref()).await?;
             writeln!(out, "migrations applied ({})", stores.backend)?;
             Ok(Outcome::Done)
         }
@@ -210,5 +236,23 @@ pub async fn run(
         Command::ProcessQueue { force, chat } => {
             library::process_queue(&App::open(config).await?, config, force, &chat, out).await
         }
+        Command::AddInstagramAccount(args) => accounts::add(&App::open(config).await?, config, args, out, err).await,
+        Command::ListInstagramAccounts { chat } => accounts::list(&App::open(config).await?, config, &chat, out).await,
+        Command::SwitchInstagramAccount(args) => {
+            accounts::change(&App::open(config).await?, config, &args, accounts::Change::Switch, out, err).await
+        }
+        Command::DeactivateInstagramAccount(args) => {
+            accounts::change(&App::open(config).await?, config, &args, accounts::Change::Deactivate, out, err).await
+        }
+        Command::ReactivateInstagramAccount(args) => {
+            accounts::change(&App::open(config).await?, config, &args, accounts::Change::Reactivate, out, err).await
+        }
+        Command::SetInstagramToken(args) => {
+            accounts::set_token(&App::open(config).await?, config, args, out, err).await
+        }
+        Command::RefreshInstagramTokens => accounts::refresh(&App::open(config).await?, config, out).await,
+        Command::RotateKeys => accounts::rotate(&App::open(config).await?, config, out, err).await,
+        Command::GenerateKey => accounts::generate(out),
+        Command::MarkNeedsInteraction(args) => accounts::mark(&App::open(config).await?, config, args, out, err).await,
     }
 }

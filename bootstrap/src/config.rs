@@ -4,8 +4,10 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::Arc;
 
 use secrecy::SecretString;
+use storyline_crypto::Keyring;
 use storyline_domain::ChatId;
 use storyline_domain::settings::{Hour, PostingWindow, PostsPerDay, SettingsDefaults, parse_time_zone};
 use storyline_domain::user::TelegramUserId;
@@ -33,6 +35,16 @@ pub struct Config {
     pub http_addr: Option<std::net::SocketAddr>,
     /// `POSTING_INTERVAL_SECONDS`: how often the posting loop looks for due stories (default 60).
     pub posting_interval: std::time::Duration,
+    /// `ENCRYPTION_KEYS` (newest first) or `ENCRYPTION_KEY`: seals Instagram tokens at rest.
+    pub keyring: Option<Arc<Keyring>>,
+    /// `GRAPH_API_URL`: a stand-in for both Graph API hosts (tests, proxies).
+    pub graph_api_url: Option<String>,
+    /// `FACEBOOK_APP_ID` and `FACEBOOK_APP_SECRET`: refresh Facebook Login tokens.
+    pub facebook_app: Option<(String, SecretString)>,
+    /// `PUBLIC_BASE_URL`: where Meta fetches media from this server (signed, expiring URLs).
+    pub public_base_url: Option<String>,
+    /// `TOKEN_REFRESH_INTERVAL_HOURS`: how often the token refresh job runs (default 24).
+    pub token_refresh_interval: std::time::Duration,
 }
 
 /// What `storyline run` needs to reach Telegram.
@@ -64,6 +76,11 @@ impl fmt::Debug for Config {
             .field("media_dir", &self.media_dir)
             .field("http_addr", &self.http_addr)
             .field("posting_interval", &self.posting_interval)
+            .field("keyring", &self.keyring)
+            .field("graph_api_url", &self.graph_api_url)
+            .field("facebook_app", &self.facebook_app.as_ref().map(|(id, _)| (id, "[REDACTED]")))
+            .field("public_base_url", &self.public_base_url)
+            .field("token_refresh_interval", &self.token_refresh_interval)
             .finish()
     }
 }
@@ -177,7 +194,50 @@ impl Config {
                 invalid("POSTING_INTERVAL_SECONDS", "a whole number of seconds from 1 to 3600", &text)
             })?,
         };
+        let keyring = match (get("ENCRYPTION_KEYS"), get("ENCRYPTION_KEY")) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError {
+                    variable: "ENCRYPTION_KEYS",
+                    problem: "and ENCRYPTION_KEY are both set: set ENCRYPTION_KEYS (newest first) while rotating, else ENCRYPTION_KEY".to_owned(),
+                });
+            }
+            (Some(keys), None) => Some(keyring("ENCRYPTION_KEYS", &keys)?),
+            (None, Some(key)) => Some(keyring("ENCRYPTION_KEY", &key)?),
+            (None, None) => None,
+        };
+        let graph_api_url = url_var("GRAPH_API_URL", get("GRAPH_API_URL"))?;
+        let public_base_url = url_var("PUBLIC_BASE_URL", get("PUBLIC_BASE_URL"))?;
+        let facebook_app = match (get("FACEBOOK_APP_ID"), get("FACEBOOK_APP_SECRET")) {
+            (Some(id), Some(secret)) if id.bytes().all(|b| b.is_ascii_digit()) => {
+                Some((id, SecretString::from(secret)))
+            }
+            (Some(id), Some(_)) => return Err(invalid("FACEBOOK_APP_ID", "the app's numeric id", &id)),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError {
+                    variable: "FACEBOOK_APP_SECRET",
+                    problem: "is not set, but FACEBOOK_APP_ID is: set both or neither".to_owned(),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError {
+                    variable: "FACEBOOK_APP_ID",
+                    problem: "is not set, but FACEBOOK_APP_SECRET is: set both or neither".to_owned(),
+                });
+            }
+        };
+        let refresh_hours = match get("TOKEN_REFRESH_INTERVAL_HOURS") {
+            None => 24,
+            Some(text) => text.parse::<u64>().ok().filter(|h| (1..=168).contains(h)).ok_or_else(|| {
+                invalid("TOKEN_REFRESH_INTERVAL_HOURS", "a whole number of hours from 1 to 168", &text)
+            })?,
+        };
         Ok(Self {
+            keyring,
+            graph_api_url,
+            facebook_app,
+            public_base_url,
+            token_refresh_interval: std::time::Duration::from_secs(refresh_hours * 3600),
             posting_interval: std::time::Duration::from_secs(posting_interval),
             media_dir: get("MEDIA_DIR").map_or_else(|| "media".into(), Into::into),
             http_addr,
@@ -206,6 +266,21 @@ impl Config {
             problem: "is not set: the id of the team's group or channel, e.g. -1001234567890".to_owned(),
         })?;
         Ok(TelegramConfig { token, chat, api_url: self.telegram_api_url.clone() })
+    }
+}
+
+/// A key ring from configured keys; the message names the variable and the key's position, never
+/// the key.
+fn keyring(variable: &'static str, text: &str) -> Result<Arc<Keyring>, ConfigError> {
+    Keyring::parse(text).map(Arc::new).map_err(|e| ConfigError { variable, problem: format!("is unusable: {e}") })
+}
+
+fn url_var(variable: &'static str, value: Option<String>) -> Result<Option<String>, ConfigError> {
+    match value {
+        Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+            Err(invalid(variable, "an http:// or https:// URL", &url))
+        }
+        other => Ok(other.map(|u| u.trim_end_matches('/').to_owned())),
     }
 }
 
@@ -288,6 +363,15 @@ mod tests {
             (vec![("TELEGRAM_CHAT_ID", "team")], "TELEGRAM_CHAT_ID must be a Telegram chat id"),
             (vec![("TELEGRAM_API_URL", "localhost:8081")], "TELEGRAM_API_URL must be an http:// or https:// URL"),
             (vec![("ADMIN_TELEGRAM_USER_IDS", "1,two")], "ADMIN_TELEGRAM_USER_IDS must be Telegram user ids"),
+            (vec![("ENCRYPTION_KEY", "hunter2")], "ENCRYPTION_KEY is unusable: encryption key 1 is not valid base64"),
+            (
+                vec![("ENCRYPTION_KEY", "a"), ("ENCRYPTION_KEYS", "b")],
+                "ENCRYPTION_KEYS and ENCRYPTION_KEY are both set",
+            ),
+            (vec![("GRAPH_API_URL", "graph.local")], "GRAPH_API_URL must be an http:// or https:// URL"),
+            (vec![("PUBLIC_BASE_URL", "story.example.com")], "PUBLIC_BASE_URL must be an http:// or https:// URL"),
+            (vec![("FACEBOOK_APP_ID", "123")], "FACEBOOK_APP_SECRET is not set"),
+            (vec![("TOKEN_REFRESH_INTERVAL_HOURS", "0")], "TOKEN_REFRESH_INTERVAL_HOURS must be a whole number"),
         ] {
             let error = config(&vars).expect_err(expected).to_string();
             assert!(error.starts_with(expected), "{error}");
@@ -313,9 +397,13 @@ mod tests {
         let config = config(&[
             ("DATABASE_URL", "postgres://storyline:hunter2@db:5432/storyline"),
             ("TELEGRAM_BOT_TOKEN", "123456:SECRET-TOKEN"),
+            ("ENCRYPTION_KEY", "q83vEjRWeJA+3q2+7/7erb7v3q3erb7v3q3erb7v3q0="),
+            ("FACEBOOK_APP_ID", "1234"),
+            ("FACEBOOK_APP_SECRET", "APP-SECRET-VALUE"),
         ])?;
         let shown = format!("{config:?} {:?}", config.telegram_token);
         assert!(!shown.contains("hunter2") && !shown.contains("SECRET-TOKEN"), "{shown}");
+        assert!(!shown.contains("APP-SECRET-VALUE") && !shown.contains("q83vEjRW"), "{shown}");
         assert!(shown.contains("postgres://storyline:***@db:5432/storyline"), "{shown}");
         Ok(())
     }

@@ -6,10 +6,12 @@
 //! - [`cli`]: the subcommands and what each prints.
 //! - [`serve`]: the bot on Telegram (`run`) and in a terminal (`console`).
 //! - [`logging`]: tracing, as text or JSON.
+//! - [`media_http`]: signed, expiring media URLs for Meta (FEATURES M4).
 
 pub mod cli;
 pub mod config;
 pub mod logging;
 pub mod loops;
+pub mod media_http;
 pub mod serve;
 pub mod wiring;

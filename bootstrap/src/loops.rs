@@ -172,11 +172,16 @@ pub async fn serve_health(
     addr: SocketAddr,
     settings: Arc<dyn SettingsStore>,
     loops: Vec<Arc<LoopHealth>>,
+    media: Option<axum::Router>,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(%addr, "serving /healthz");
+    tracing::info!(%addr, "serving /healthz and /media");
     let app = axum::Router::new().route("/healthz", get(healthz)).with_state(Health { settings, loops });
+    let app = match media {
+        Some(media) => app.merge(media),
+        None => app,
+    };
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             let _ = shutdown.wait_for(|stop| *stop).await;

@@ -32,6 +32,7 @@ pub const CONSOLE_USER: TelegramUserId = TelegramUserId(0);
 pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let telegram = config.telegram()?;
     let app = App::open(config).await?;
+    app.check_keys().await?;
     let workspace = app.settings.workspace_for_chat(telegram.chat, "Team").await?;
     tracing::info!(workspace_id = %workspace.id, chat_id = %telegram.chat, backend = app.stores.backend, "serving the team chat");
     let api = storyline_telegram::connect(&telegram.token, telegram.api_url.as_deref())?;
@@ -62,6 +63,7 @@ fn background(
 ) -> impl std::future::Future<Output = ()> + use<> {
     let posting = LoopHealth::new("posting", config.posting_interval);
     let stories = app.stories(notifier.clone());
+    let notifier_for_refresh = notifier.clone();
     let alert: Alert = Arc::new(move |text: String| {
         let notifier = notifier.clone();
         Box::pin(async move {
@@ -85,18 +87,45 @@ fn background(
             Ok(())
         }
     };
-    let looping = tokio::spawn(loops::supervise(posting.clone(), Some(alert), shutdown.clone(), tick));
+    let looping = tokio::spawn(loops::supervise(posting.clone(), Some(alert.clone()), shutdown.clone(), tick));
+    // A6: the token refresh job, once a day by default; it tells each workspace's chat itself.
+    let refreshing = LoopHealth::new("token_refresh", config.token_refresh_interval);
+    let (accounts, refresh_notifier) = (app.accounts.clone(), notifier_for_refresh.clone());
+    let refresh = move || {
+        let (accounts, notifier) = (accounts.clone(), refresh_notifier.clone());
+        async move {
+            let report = accounts.refresh_tokens(notifier.as_ref()).await?;
+            if report.checked > 0 {
+                tracing::info!(
+                    checked = report.checked,
+                    refreshed = report.refreshed,
+                    failed = report.failed,
+                    announced = report.announced,
+                    "token refresh"
+                );
+            }
+            Ok(())
+        }
+    };
+    let refresher = tokio::spawn(loops::supervise(refreshing, Some(alert), shutdown.clone(), refresh));
+    let media = crate::media_http::router(crate::media_http::MediaFiles {
+        urls: app.urls.clone(),
+        library: app.stores.library.clone(),
+        source: app.source.clone(),
+        clock: app.clock.clone(),
+    });
     let health = config.http_addr.map(|addr| {
         let settings = app.stores.settings.clone();
         tokio::spawn(async move {
             watched.push(posting);
-            if let Err(error) = loops::serve_health(addr, settings, watched, shutdown).await {
+            if let Err(error) = loops::serve_health(addr, settings, watched, Some(media), shutdown).await {
                 tracing::error!(error = format!("{error:#}"), "could not serve /healthz");
             }
         })
     });
     async move {
         let _ = looping.await;
+        let _ = refresher.await;
         if let Some(health) = health {
             let _ = health.await;
         }

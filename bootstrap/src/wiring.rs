@@ -4,15 +4,18 @@ use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use storyline_application::SettingsService;
+use storyline_application::accounts::AccountService;
 use storyline_application::bot::{Bot, BotConfig, BotPorts};
 use storyline_application::library::LibraryService;
-use storyline_application::posting::{Stories, StoryPorts};
+use storyline_application::posting::{Publishing, Stories, StoryPorts};
 use storyline_application::scheduling::Scheduler;
+use storyline_crypto::Keyring;
 use storyline_domain::ports::{
-    Audit, ChatAdmins, ChatNotifier, Clock, Conversations, History, Locks, MediaLibrary, MediaSource, Queue,
-    SettingsStore, UpdateCursor, Users,
+    AccountStore, Audit, ChatAdmins, ChatNotifier, Clock, Conversations, History, Locks, MediaHost, MediaLibrary,
+    MediaSource, Queue, SettingsStore, StoryPublisher, TokenCipher, TokenVault, UpdateCursor, Users,
 };
-use storyline_media::LocalFolder;
+use storyline_instagram::{FacebookApp, GraphApi, GraphConfig, PollPolicy};
+use storyline_media::{LocalFolder, SignedUrls};
 use storyline_postgres::PostgresStore;
 use storyline_sqlite::SqliteStore;
 
@@ -40,6 +43,8 @@ pub struct Stores {
     pub queue: Arc<dyn Queue>,
     pub history: Arc<dyn History>,
     pub locks: Arc<dyn Locks>,
+    pub accounts: Arc<dyn AccountStore>,
+    pub vault: Arc<dyn TokenVault>,
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
 }
@@ -64,10 +69,14 @@ impl Stores {
             + Queue
             + History
             + Locks
+            + AccountStore
+            + TokenVault
             + Clone
             + 'static,
     {
         Self {
+            accounts: Arc::new(store.clone()),
+            vault: Arc::new(store.clone()),
             library: Arc::new(store.clone()),
             queue: Arc::new(store.clone()),
             history: Arc::new(store.clone()),
@@ -86,16 +95,58 @@ impl Stores {
 ///
 /// # Errors
 /// When the database cannot be reached or migrated.
-pub async fn open_stores(database_url: &str) -> anyhow::Result<Stores> {
+pub async fn open_stores(database_url: &str, keyring: Option<&Arc<Keyring>>) -> anyhow::Result<Stores> {
+    let cipher: Option<Arc<dyn TokenCipher>> = keyring.cloned().map(|k| k as Arc<dyn TokenCipher>);
     if database_url.starts_with("sqlite:") {
-        let store = SqliteStore::connect(database_url).await?;
+        let mut store = SqliteStore::connect(database_url).await?;
         store.migrate().await?;
+        if let Some(cipher) = cipher {
+            store = store.with_cipher(cipher);
+        }
         Ok(Stores::of(store, "sqlite"))
     } else {
-        let store = PostgresStore::connect(database_url).await?;
+        let mut store = PostgresStore::connect(database_url).await?;
         store.migrate().await?;
+        if let Some(cipher) = cipher {
+            store = store.with_cipher(cipher);
+        }
         Ok(Stores::of(store, "postgres"))
     }
+}
+
+/// How often a container's status is polled inside one posting tick: a container still
+/// processing after a minute is looked at again on the next tick (its id is kept).
+const CONTAINER_POLL: PollPolicy = PollPolicy {
+    first: std::time::Duration::from_secs(1),
+    max_interval: std::time::Duration::from_secs(5),
+    cap: std::time::Duration::from_secs(60),
+};
+
+/// The Graph API client the configuration describes.
+///
+/// # Errors
+/// When the HTTP client cannot be built.
+pub fn graph_api(config: &Config) -> anyhow::Result<GraphApi> {
+    GraphApi::new(GraphConfig {
+        base_url: config.graph_api_url.clone(),
+        facebook_app: config.facebook_app.clone().map(|(id, secret)| FacebookApp { id, secret }),
+        poll: CONTAINER_POLL,
+        ..GraphConfig::default()
+    })
+}
+
+/// The signed media URLs under `PUBLIC_BASE_URL`, keyed from the newest encryption key (or, with
+/// none configured, a key of this process alone).
+#[must_use]
+pub fn media_urls(config: &Config) -> SignedUrls {
+    let key = match &config.keyring {
+        Some(keyring) => keyring.derive("storyline media urls v1"),
+        None => match Keyring::parse(&Keyring::generate()) {
+            Ok(ephemeral) => ephemeral.derive("storyline media urls v1"),
+            Err(_) => unreachable!("a generated key is always valid"),
+        },
+    };
+    SignedUrls::new(config.public_base_url.clone(), key)
 }
 
 /// The use cases, wired.
@@ -108,6 +159,10 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Where the posting loop reads media (`MEDIA_DIR`).
     pub source: Arc<dyn MediaSource>,
+    pub accounts: AccountService,
+    pub publisher: Arc<dyn StoryPublisher>,
+    /// Signed media URLs for Meta, served by [`crate::media_http`].
+    pub urls: Arc<SignedUrls>,
 }
 
 impl std::fmt::Debug for App {
@@ -122,8 +177,8 @@ impl App {
     /// # Errors
     /// When the database cannot be reached or migrated.
     pub async fn open(config: &Config) -> anyhow::Result<Self> {
-        let stores = open_stores(&config.database_url).await?;
-        Ok(Self::wire(stores, Arc::new(SystemClock), config))
+        let stores = open_stores(&config.database_url, config.keyring.as_ref()).await?;
+        Self::wire(stores, Arc::new(SystemClock), config)
     }
 
     /// The transport-free bot, talking through `notifier` and asking `admins` who administers
@@ -139,7 +194,7 @@ impl App {
             clock: self.clock.clone(),
         };
         let stories = self.stories(ports.notifier.clone());
-        Bot::new(self.settings.clone(), ports, config).with_stories(stories)
+        Bot::new(self.settings.clone(), ports, config).with_stories(stories).with_accounts(self.accounts.clone())
     }
 
     /// The story desk, sending through `notifier`.
@@ -153,19 +208,50 @@ impl App {
             source: self.source.clone(),
             notifier,
             clock: self.clock.clone(),
+            library: self.stores.library.clone(),
         };
-        Stories::new(ports, self.scheduler.clone())
+        let host: Arc<dyn MediaHost> = self.urls.clone();
+        Stories::new(ports, self.scheduler.clone()).with_publishing(Publishing {
+            accounts: self.stores.accounts.clone(),
+            vault: self.stores.vault.clone(),
+            publisher: self.publisher.clone(),
+            host,
+        })
     }
 
     /// Wires the use cases to given stores and clock (tests pass their own).
-    #[must_use]
-    pub fn wire(stores: Stores, clock: Arc<dyn Clock>, config: &Config) -> Self {
+    ///
+    /// # Errors
+    /// When the Graph API client cannot be built.
+    pub fn wire(stores: Stores, clock: Arc<dyn Clock>, config: &Config) -> anyhow::Result<Self> {
         let settings =
             SettingsService::new(stores.settings.clone(), stores.audit.clone(), clock.clone(), config.defaults);
         let library = LibraryService::new(stores.library.clone(), clock.clone());
         let scheduler =
             Scheduler::new(stores.settings.clone(), stores.library.clone(), stores.queue.clone(), clock.clone());
         let source: Arc<dyn MediaSource> = Arc::new(LocalFolder::new(config.media_dir.clone()));
-        Self { stores, settings, library, scheduler, clock, source }
+        let publisher: Arc<dyn StoryPublisher> = Arc::new(graph_api(config)?);
+        let accounts =
+            AccountService::new(stores.accounts.clone(), stores.vault.clone(), publisher.clone(), clock.clone());
+        let urls = Arc::new(media_urls(config));
+        Ok(Self { stores, settings, library, scheduler, clock, source, accounts, publisher, urls })
+    }
+
+    /// Checks at start-up that the stored Instagram tokens open with the configured key (A5):
+    /// a missing or wrong key is one clear error instead of a failed post later.
+    ///
+    /// # Errors
+    /// Naming ENCRYPTION_KEY and what is wrong, never a key or a token.
+    pub async fn check_keys(&self) -> anyhow::Result<()> {
+        match self.stores.vault.verify_all().await {
+            Ok(_) => Ok(()),
+            Err(storyline_domain::ports::VaultError::NoKey) => anyhow::bail!(
+                "ENCRYPTION_KEY is not set, but Instagram tokens are stored: set the key they were sealed with"
+            ),
+            Err(storyline_domain::ports::VaultError::Undecryptable(why)) => anyhow::bail!(
+                "ENCRYPTION_KEY does not open the stored Instagram tokens ({why}); set the key they were sealed with, or ENCRYPTION_KEYS=new,old while rotating"
+            ),
+            Err(other) => Err(other.into()),
+        }
     }
 }

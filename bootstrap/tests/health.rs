@@ -63,7 +63,7 @@ async fn healthz_is_200_only_while_the_database_answers_and_every_loop_ticks() -
     let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
     let health = LoopHealth::new("posting", Duration::from_millis(200));
     let (stop, shutdown) = watch::channel(false);
-    let server = tokio::spawn(serve_health(addr, settings, vec![health.clone()], shutdown.clone()));
+    let server = tokio::spawn(serve_health(addr, settings, vec![health.clone()], None, shutdown.clone()));
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     let (status, body) = healthz(addr).await?;
@@ -84,7 +84,7 @@ async fn healthz_is_200_only_while_the_database_answers_and_every_loop_ticks() -
     let (stop, shutdown) = watch::channel(false);
     let settings: Arc<dyn SettingsStore> = Arc::new(store.clone());
     server.await??;
-    let server = tokio::spawn(serve_health(addr, settings, vec![health.clone()], shutdown));
+    let server = tokio::spawn(serve_health(addr, settings, vec![health.clone()], None, shutdown));
     tokio::time::sleep(Duration::from_millis(100)).await;
     let (status, body) = healthz(addr).await?;
     assert_eq!(status, 503, "{body}");

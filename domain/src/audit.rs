@@ -29,6 +29,9 @@ pub enum AuditAction {
     Button,
     /// A person's role changed (`subject` is `user:<id>`).
     Role,
+    /// An Instagram account was added, selected, disabled or re-enabled (`subject` is
+    /// `account:<id>`; never a token).
+    Account,
 }
 
 impl AuditAction {
@@ -39,12 +42,13 @@ impl AuditAction {
             Self::Command => "command",
             Self::Button => "button",
             Self::Role => "role",
+            Self::Account => "account",
         }
     }
 
     /// The action stored as `text`, if it is one.
     #[must_use]
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Setting, Self::Command, Self::Button, Self::Role].into_iter().find(|a| a.as_str() == text)
+        [Self::Setting, Self::Command, Self::Button, Self::Role, Self::Account].into_iter().find(|a| a.as_str() == text)
     }
 }

@@ -15,6 +15,8 @@ pub enum PromptKind {
     PostsPerDay,
     PostingHours,
     TimeZone,
+    /// A new Instagram account in one message: name, account id, token (FEATURES A3).
+    InstagramAccount,
 }
 
 impl PromptKind {
@@ -24,13 +26,16 @@ impl PromptKind {
             Self::PostsPerDay => "posts_per_day",
             Self::PostingHours => "posting_hours",
             Self::TimeZone => "time_zone",
+            Self::InstagramAccount => "instagram_account",
         }
     }
 
     /// The kind stored as `text`, if it is one.
     #[must_use]
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::PostsPerDay, Self::PostingHours, Self::TimeZone].into_iter().find(|k| k.as_str() == text)
+        [Self::PostsPerDay, Self::PostingHours, Self::TimeZone, Self::InstagramAccount]
+            .into_iter()
+            .find(|k| k.as_str() == text)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Storyline's pure core.
 //!
+//! - [`account`]: Instagram accounts, their tokens' state, how a story was posted.
 //! - [`workspace`]: the tenant — one Telegram chat the bot serves.
 //! - [`settings`]: a workspace's runtime settings, the value objects that keep them valid, and the
 //!   pure rule that applies one change ([`settings::ChatSettings::apply`]).
@@ -14,6 +15,7 @@
 //!
 //! This crate does no I/O: no async runtime, no database, no network.
 
+pub mod account;
 pub mod audit;
 pub mod chat;
 pub mod conversation;

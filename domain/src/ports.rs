@@ -2,23 +2,32 @@
 //! method is scoped by a [`crate::WorkspaceId`] (or, for finding a chat's workspace, its
 //! [`crate::ChatId`]).
 
+mod accounts;
 mod audit;
 mod chat_notifier;
 mod clock;
 mod conversations;
 mod media_library;
 mod media_source;
+mod publisher;
 mod queue;
 mod settings_store;
 mod update_cursor;
 mod users;
 
+pub use accounts::{
+    AccountError, AccountStore, Added, CipherError, TokenCipher, TokenDue, TokenVault, VaultError, token_binding,
+};
 pub use audit::{Audit, AuditQuery};
 pub use chat_notifier::{ChatAdmins, ChatNotifier, NotifyError};
 pub use clock::Clock;
 pub use conversations::Conversations;
 pub use media_library::{AddReport, MediaLibrary, MediaQuery};
 pub use media_source::{MediaSource, SourceError, SourceFile};
+pub use publisher::{
+    ContainerId, ContainerStatus, HostError, HostedMedia, InstagramMediaId, MediaHost, PublishError, PublishTarget,
+    PublishingQuota, RefreshedToken, StoryPublisher,
+};
 pub use queue::{History, Locks, Pending, Queue, SendFailure};
 pub use settings_store::{AppliedChange, ApplySettingError, SettingsStore};
 pub use update_cursor::UpdateCursor;
@@ -26,10 +35,11 @@ pub use users::Users;
 
 #[cfg(feature = "mocks")]
 pub use {
-    audit::MockAudit, chat_notifier::MockChatAdmins, chat_notifier::MockChatNotifier, clock::MockClock,
-    conversations::MockConversations, media_library::MockMediaLibrary, media_source::MockMediaSource,
-    queue::MockHistory, queue::MockLocks, queue::MockQueue, settings_store::MockSettingsStore,
-    update_cursor::MockUpdateCursor, users::MockUsers,
+    accounts::MockAccountStore, accounts::MockTokenCipher, accounts::MockTokenVault, audit::MockAudit,
+    chat_notifier::MockChatAdmins, chat_notifier::MockChatNotifier, clock::MockClock, conversations::MockConversations,
+    media_library::MockMediaLibrary, media_source::MockMediaSource, publisher::MockMediaHost,
+    publisher::MockStoryPublisher, queue::MockHistory, queue::MockLocks, queue::MockQueue,
+    settings_store::MockSettingsStore, update_cursor::MockUpdateCursor, users::MockUsers,
 };
 
 use crate::WorkspaceId;

@@ -109,6 +109,8 @@ pub struct QueueItem {
     pub attempts: u32,
     /// The chat message showing it, once sent.
     pub message_id: Option<i32>,
+    /// The Graph API container made for it, while it is being published.
+    pub container: Option<String>,
 }
 
 /// A queue item with what is needed to show it: its media's path, kind and category.
@@ -118,6 +120,8 @@ pub struct QueueEntry {
     pub path: String,
     pub kind: MediaKind,
     pub category: Category,
+    /// Link stickers, polls …: the API cannot add them, so it always goes the manual way.
+    pub needs_interaction: bool,
 }
 
 /// What became of a story.
@@ -182,6 +186,10 @@ pub struct HistoryEntry {
     pub by: Actor,
     /// What went wrong, for [`Outcome::Failed`].
     pub error: Option<String>,
+    /// How a posted story reached Instagram (`None` for skips, rejects and failures).
+    pub method: Option<crate::account::PostMethod>,
+    /// Instagram's id of a story Storyline published.
+    pub instagram_media_id: Option<String>,
 }
 
 /// Why a media item is locked.

@@ -1,10 +1,13 @@
 //! The three store backends behind one test-facing shape.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use anyhow::Context;
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection};
+use sqlx::{ConnectOptions, Connection, PgPool, SqlitePool};
+use storyline_crypto::Keyring;
+use storyline_domain::ports::TokenCipher;
 use storyline_memory::MemoryStore;
 use storyline_postgres::PostgresStore;
 use storyline_sqlite::SqliteStore;
@@ -18,10 +21,28 @@ enum Kind {
 }
 
 /// A fresh, empty, migrated store of one kind, and a way to open it again as a restarted
-/// process would.
+/// process would. Its tokens are sealed with a key of its own ([`Backend::encryption_key`]).
 pub struct Backend {
     kind: Kind,
     stores: Stores,
+    /// The `ENCRYPTION_KEY` the stores seal tokens with.
+    key: String,
+    cipher: Arc<dyn TokenCipher>,
+}
+
+/// Direct SQL access to a backend's database, for tests that look at what is stored (or tamper
+/// with it) below the ports. One SQL text serves both: `$1`-style parameters work on SQLite too.
+#[derive(Debug, Clone)]
+pub enum Raw {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A fresh random key ring of one key, and its `ENCRYPTION_KEY` text.
+fn new_keyring() -> anyhow::Result<(String, Arc<dyn TokenCipher>)> {
+    let key = Keyring::generate();
+    let keyring = Keyring::parse(&key).context("a generated key parses")?;
+    Ok((key, Arc::new(keyring)))
 }
 
 impl std::fmt::Debug for Backend {
@@ -41,8 +62,10 @@ impl Backend {
     /// # Errors
     /// Never; the signature matches the other backends.
     pub async fn memory() -> anyhow::Result<Option<Self>> {
+        let (key, cipher) = new_keyring()?;
         let store = MemoryStore::new();
-        Ok(Some(Self { stores: Stores::of(store.clone(), "memory"), kind: Kind::Memory(store) }))
+        let stores = Stores::of(store.clone().with_cipher(cipher.clone()), "memory");
+        Ok(Some(Self { stores, kind: Kind::Memory(store), key, cipher }))
     }
 
     /// A new SQLite file in a temporary folder.
@@ -54,7 +77,9 @@ impl Backend {
         let url = format!("sqlite://{}", dir.path().join("storyline.db").display());
         let store = SqliteStore::connect(&url).await?;
         store.migrate().await?;
-        Ok(Some(Self { stores: Stores::of(store, "sqlite"), kind: Kind::Sqlite { url, _dir: dir } }))
+        let (key, cipher) = new_keyring()?;
+        let stores = Stores::of(store.with_cipher(cipher.clone()), "sqlite");
+        Ok(Some(Self { stores, kind: Kind::Sqlite { url, _dir: dir }, key, cipher }))
     }
 
     /// A new PostgreSQL database of its own, or `None` (skipped) when no server is configured
@@ -88,7 +113,9 @@ impl Backend {
         let database = TestDatabase::create(server).await?;
         let store = PostgresStore::connect(&database.url).await?;
         store.migrate().await?;
-        Ok(Self { stores: Stores::of(store, "postgres"), kind: Kind::Postgres(Box::new(database)) })
+        let (key, cipher) = new_keyring()?;
+        let stores = Stores::of(store.with_cipher(cipher.clone()), "postgres");
+        Ok(Self { stores, kind: Kind::Postgres(Box::new(database)), key, cipher })
     }
 
     #[must_use]
@@ -102,10 +129,53 @@ impl Backend {
     /// # Errors
     /// When the database cannot be opened again.
     pub async fn reopen(&self) -> anyhow::Result<Stores> {
+        self.stores_with_cipher(self.cipher.clone()).await
+    }
+
+    /// The same data through new stores that seal and open tokens with `cipher` (another key
+    /// ring: rotation, a wrong key). The in-memory store hands back the same state.
+    ///
+    /// # Errors
+    /// When the database cannot be opened again.
+    pub async fn stores_with_cipher(&self, cipher: Arc<dyn TokenCipher>) -> anyhow::Result<Stores> {
+        Ok(match &self.kind {
+            Kind::Memory(store) => Stores::of(store.clone().with_cipher(cipher), "memory"),
+            Kind::Sqlite { url, .. } => Stores::of(SqliteStore::connect(url).await?.with_cipher(cipher), "sqlite"),
+            Kind::Postgres(database) => {
+                Stores::of(PostgresStore::connect(&database.url).await?.with_cipher(cipher), "postgres")
+            }
+        })
+    }
+
+    /// The same data through stores without any key, as a process started without
+    /// `ENCRYPTION_KEY`.
+    ///
+    /// # Errors
+    /// When the database cannot be opened again.
+    pub async fn stores_without_cipher(&self) -> anyhow::Result<Stores> {
         Ok(match &self.kind {
             Kind::Memory(store) => Stores::of(store.clone(), "memory"),
             Kind::Sqlite { url, .. } => Stores::of(SqliteStore::connect(url).await?, "sqlite"),
             Kind::Postgres(database) => Stores::of(PostgresStore::connect(&database.url).await?, "postgres"),
+        })
+    }
+
+    /// The `ENCRYPTION_KEY` (base64) this backend's stores seal tokens with, for wiring the
+    /// real application to the same data.
+    #[must_use]
+    pub fn encryption_key(&self) -> &str {
+        &self.key
+    }
+
+    /// Direct SQL on the database (`None` in memory).
+    ///
+    /// # Errors
+    /// When the database cannot be opened.
+    pub async fn raw(&self) -> anyhow::Result<Option<Raw>> {
+        Ok(match &self.kind {
+            Kind::Memory(_) => None,
+            Kind::Sqlite { url, .. } => Some(Raw::Sqlite(SqlitePool::connect(url).await?)),
+            Kind::Postgres(database) => Some(Raw::Postgres(PgPool::connect(&database.url).await?)),
         })
     }
 

@@ -13,7 +13,7 @@ pub mod files;
 pub mod proxy;
 pub mod suites;
 
-pub use backend::{Backend, Stores};
+pub use backend::{Backend, Raw, Stores};
 
 /// What every contract test returns.
 pub type TestResult = anyhow::Result<()>;

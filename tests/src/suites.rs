@@ -1,5 +1,6 @@
 //! One suite per store port. Each function is one contract test, run against every backend.
 
+pub mod accounts;
 pub mod audit;
 pub mod conversations;
 pub mod cursor;

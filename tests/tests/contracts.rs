@@ -56,6 +56,7 @@ macro_rules! every_suite {
                 the_category_mix_keeps_every_version,
                 the_library_survives_a_restart,
                 a_workspace_cannot_see_another_workspaces_media_or_mix,
+                media_that_needs_interaction_is_marked_and_shown_in_the_queue,
             }
             queue {
                 candidates_are_free_media_never_posted_first_a_few_per_category,
@@ -71,6 +72,25 @@ macro_rules! every_suite {
                 overdue_items_are_counted_cleared_or_rescheduled,
                 the_queue_survives_a_restart,
                 a_workspace_cannot_see_claim_resolve_or_clear_another_workspaces_queue,
+                publishing_through_the_api_records_the_method_and_media_id_once,
+                a_press_records_how_the_story_was_posted,
+                a_container_is_remembered_only_while_the_item_is_being_sent,
+            }
+            accounts {
+                the_only_account_becomes_active_by_itself,
+                a_second_account_does_not_steal_the_selection_unless_asked,
+                adding_an_instagram_id_already_added_is_refused_and_writes_nothing,
+                switching_to_a_disabled_unknown_or_other_workspaces_account_is_refused,
+                disabling_the_active_account_clears_the_selection_and_keeps_its_history,
+                a_token_round_trips_through_the_vault_and_is_stored_sealed,
+                a_ciphertext_copied_to_another_accounts_row_does_not_open,
+                put_replaces_the_token_and_clears_the_notice,
+                set_notice_returns_the_one_recorded_before,
+                all_tokens_sees_the_enabled_accounts_of_every_workspace,
+                reseal_all_moves_every_token_to_the_newest_key,
+                verify_all_fails_with_a_wrong_key_or_none,
+                the_database_refuses_a_second_token_for_the_same_account,
+                a_workspace_cannot_see_select_disable_or_read_another_workspaces_accounts,
             }
         );
     };

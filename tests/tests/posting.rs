@@ -88,8 +88,8 @@ impl Harness {
         ];
         let config = Config::from_lookup(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()))?;
         let clock = ManualClock::at(day0(8, 0));
-        let stores = storyline::wiring::open_stores(&config.database_url).await?;
-        let app = App::wire(stores, Arc::new(clock.clone()), &config);
+        let stores = storyline::wiring::open_stores(&config.database_url, config.keyring.as_ref()).await?;
+        let app = App::wire(stores, Arc::new(clock.clone()), &config)?;
         let api = storyline_telegram::connect(&config.telegram()?.token, Some(&telegram.api_url()))?;
         let notifier = Arc::new(TelegramNotifier::new(api.clone()));
         let bot = app.bot(
@@ -280,8 +280,9 @@ pub async fn two_posting_loops_on_one_database_send_each_story_once(backend: Bac
     h.app.library.index(workspace, &LocalFolder::new(h._media.path()), &Quiet).await?;
     h.app.scheduler.schedule(workspace, 3, &mut SeededJitter::new(3)).await?;
     // A second process: its own pool on the same database, its own Telegram client.
-    let stores = storyline::wiring::open_stores(backend.database_url().context("url")?).await?;
-    let other = App::wire(stores, Arc::new(h.clock.clone()), &h.config);
+    let stores =
+        storyline::wiring::open_stores(backend.database_url().context("url")?, h.config.keyring.as_ref()).await?;
+    let other = App::wire(stores, Arc::new(h.clock.clone()), &h.config)?;
     let api = storyline_telegram::connect(&h.config.telegram()?.token, Some(&h.telegram.api_url()))?;
     let other = other.stories(Arc::new(TelegramNotifier::new(api)));
     // Everything is due at once; both loops tick together until nothing is left.

@@ -144,6 +144,7 @@ async fn a_due_story_shows_its_file_and_buttons_and_posted_resolves_it() -> anyh
             source: Arc::new(Files),
             notifier: Arc::new(console.clone()),
             clock: Arc::new(clock.clone()),
+            library: Arc::new(store.clone()),
         },
         scheduler,
     );

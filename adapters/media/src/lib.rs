@@ -1,4 +1,7 @@
 //! Media sources (FEATURES C1, M): where library files live. The local folder for now.
+//! [`SignedUrls`]: the signed, expiring URLs Meta fetches story media from (FEATURES M4).
+
+mod host;
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -6,6 +9,8 @@ use std::path::{Component, Path, PathBuf};
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use storyline_domain::ports::{MediaSource, SourceError, SourceFile};
+
+pub use host::{SignedUrls, Verdict, content_type};
 
 /// A folder on this machine; categories are its first-level folders.
 #[derive(Debug, Clone)]

@@ -6,18 +6,30 @@ use chrono::{DateTime, Utc};
 use storyline_domain::audit::{AuditAction, AuditEntry};
 use storyline_domain::conversation::PendingPrompt;
 use storyline_domain::ports::{
-    AppliedChange, ApplySettingError, Audit, AuditQuery, Conversations, SettingsStore, StoreError, UpdateCursor, Users,
+    AppliedChange, ApplySettingError, Audit, AuditQuery, Conversations, SettingsStore, StoreError, TokenCipher,
+    UpdateCursor, Users,
 };
 use storyline_domain::settings::{ChatSettings, SettingChange, SettingsDefaults, SettingsVersion};
 use storyline_domain::user::{Actor, Member, Role, TelegramUserId, User};
 use storyline_domain::{ChatId, Workspace, WorkspaceId};
 
+mod accounts;
 mod library;
 mod queue;
 
-/// Every store port in memory. Clones share the same state.
-#[derive(Debug, Clone, Default)]
-pub struct MemoryStore(Arc<Mutex<State>>);
+/// Every store port in memory. Clones share the same state (and the cipher they were made with).
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    state: Arc<Mutex<State>>,
+    /// Seals and opens tokens; without one, token operations fail with `VaultError::NoKey`.
+    cipher: Option<Arc<dyn TokenCipher>>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore").field("cipher", &self.cipher.is_some()).finish_non_exhaustive()
+    }
+}
 
 #[derive(Debug, Default)]
 struct State {
@@ -38,6 +50,8 @@ struct Tenant {
     prompts: HashMap<TelegramUserId, PendingPrompt>,
     /// Media, the category mix, the queue, the posting history and the locks.
     library: library::Library,
+    /// Instagram accounts, their sealed tokens and the active selection.
+    accounts: accounts::Accounts,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -53,8 +67,15 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// The same state, sealing and opening tokens with `cipher` (a clone keeps sharing the
+    /// state, so a test can look at one store through another key ring).
+    #[must_use]
+    pub fn with_cipher(self, cipher: Arc<dyn TokenCipher>) -> Self {
+        Self { cipher: Some(cipher), ..self }
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -107,6 +128,7 @@ impl SettingsStore for MemoryStore {
                 members: BTreeMap::new(),
                 prompts: HashMap::new(),
                 library: library::Library::default(),
+                accounts: accounts::Accounts::default(),
             },
         );
         Ok(workspace)

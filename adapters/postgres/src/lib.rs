@@ -1,11 +1,15 @@
 //! Storyline's production store: every store port on PostgreSQL (sqlx).
 //!
 //! - [`PostgresStore`]: connecting, migrating, and the port implementations in [`settings`],
-//!   [`audit`], [`users`], [`conversations`], [`library`] (media and the category mix) and
-//!   [`queue`] (the queue, the posting history and the locks).
+//!   [`audit`], [`users`], [`conversations`], [`library`] (media and the category mix),
+//!   [`queue`] (the queue, the posting history and the locks) and [`accounts`] (Instagram
+//!   accounts and the token vault).
+//! - Tokens are sealed and opened only here, with the cipher given to
+//!   [`PostgresStore::with_cipher`]; the database only ever holds ciphertext.
 //! - A read-modify-write change locks its row (`SELECT … FOR UPDATE`), so concurrent changes to
 //!   one workspace serialise and none is lost; different workspaces never wait for each other.
 
+mod accounts;
 mod audit;
 mod conversations;
 mod cursor;
@@ -16,15 +20,16 @@ mod settings;
 mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use storyline_domain::ports::StoreError;
+use storyline_domain::ports::{StoreError, TokenCipher};
 
 /// Every store port on one PostgreSQL database. Clones share the pools.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
     /// For the bookkeeping written on every update — the intake cursor, a person's last-seen
@@ -32,6 +37,18 @@ pub struct PostgresStore {
     /// (`synchronous_commit = off`): a crash may lose the last fraction of a second of it, never
     /// a settings change, and every update stops paying for a disk flush it does not need.
     relaxed: PgPool,
+    /// Seals and opens tokens; without one, token operations fail with `VaultError::NoKey`.
+    cipher: Option<Arc<dyn TokenCipher>>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("pool", &self.pool)
+            .field("relaxed", &self.relaxed)
+            .field("cipher", &self.cipher.is_some())
+            .finish()
+    }
 }
 
 impl PostgresStore {
@@ -52,7 +69,13 @@ impl PostgresStore {
             .min_connections(0)
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy_with(options.options([("synchronous_commit", "off")]));
-        Ok(Self { pool, relaxed })
+        Ok(Self { pool, relaxed, cipher: None })
+    }
+
+    /// The same store, sealing and opening tokens with `cipher`.
+    #[must_use]
+    pub fn with_cipher(self, cipher: Arc<dyn TokenCipher>) -> Self {
+        Self { cipher: Some(cipher), ..self }
     }
 
     /// Applies every migration not yet applied.

@@ -89,6 +89,22 @@ impl MediaLibrary for PostgresStore {
         .transpose()
     }
 
+    async fn set_needs_interaction(
+        &self,
+        workspace: WorkspaceId,
+        media: MediaId,
+        on: bool,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE media_items SET needs_interaction = $1 WHERE workspace_id = $2 AND id = $3")
+            .bind(on)
+            .bind(workspace.as_uuid())
+            .bind(media.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn categories(&self, workspace: WorkspaceId, now: DateTime<Utc>) -> Result<Vec<CategoryStats>, StoreError> {
         // Outer joins rather than NOT EXISTS per row: one pass over a large library.
         sqlx::query_as::<_, CategoryRow>(

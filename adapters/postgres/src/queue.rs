@@ -2,6 +2,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{Postgres, Transaction};
 use storyline_domain::WorkspaceId;
+use storyline_domain::account::PostMethod;
 use storyline_domain::library::MediaId;
 use storyline_domain::ports::{History, Locks, Pending, Queue, SendFailure, StoreError};
 use storyline_domain::queue::{
@@ -36,6 +37,9 @@ fn claim_picked() -> String {
     )
 }
 
+/// How a story reached Instagram, for its history row: the method and Instagram's media id.
+type Posted<'a> = (Option<PostMethod>, Option<&'a str>);
+
 /// Writes a history row for the queue item `item`, with its media's path.
 async fn insert_history(
     tx: &mut Transaction<'static, Postgres>,
@@ -44,10 +48,12 @@ async fn insert_history(
     media: Uuid,
     outcome: Outcome,
     (at, actor, error): (DateTime<Utc>, &Actor, Option<&str>),
+    (method, instagram_media_id): Posted<'_>,
 ) -> Result<String, StoreError> {
     sqlx::query_scalar(
-        "INSERT INTO posting_history (workspace_id, media_id, path, queue_item_id, outcome, at, actor, error) \
-         SELECT workspace_id, id, path, $1, $2, $3, $4, $5 FROM media_items WHERE workspace_id = $6 AND id = $7 \
+        "INSERT INTO posting_history (workspace_id, media_id, path, queue_item_id, outcome, at, actor, error, \
+         method, instagram_media_id) \
+         SELECT workspace_id, id, path, $1, $2, $3, $4, $5, $6, $7 FROM media_items WHERE workspace_id = $8 AND id = $9 \
          RETURNING path",
     )
     .bind(item.0)
@@ -55,11 +61,85 @@ async fn insert_history(
     .bind(at)
     .bind(actor.to_string())
     .bind(error)
+    .bind(method.map(PostMethod::as_str))
+    .bind(instagram_media_id)
     .bind(workspace.as_uuid())
     .bind(media)
     .fetch_one(&mut **tx)
     .await
     .map_err(db)
+}
+
+impl PostgresStore {
+    /// Resolves an item being sent or awaiting a press in one transaction: done, with its
+    /// history row, the media's counters and its lock. A second call finds it done.
+    async fn finish(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        outcome: Outcome,
+        (actor, at): (&Actor, DateTime<Utc>),
+        posted: Posted<'_>,
+    ) -> Result<Resolution, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // The conditional update decides a race: a second press waits for the first to commit,
+        // then finds the item done.
+        let sent: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE queue_items SET status = 'done', outcome = $1 \
+             WHERE workspace_id = $2 AND id = $3 AND status IN ('sending', 'sent') \
+             RETURNING media_id",
+        )
+        .bind(outcome.as_str())
+        .bind(workspace.as_uuid())
+        .bind(item.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let Some(media) = sent else {
+            let before: Option<Option<String>> = sqlx::query_scalar(
+                "SELECT outcome FROM queue_items WHERE workspace_id = $1 AND id = $2 AND status = 'done'",
+            )
+            .bind(workspace.as_uuid())
+            .bind(item.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+            return Ok(match before.flatten() {
+                Some(stored) => Resolution::AlreadyHandled(parse_outcome(&stored)?),
+                None => Resolution::NotFound,
+            });
+        };
+        if outcome == Outcome::Posted {
+            sqlx::query(
+                "UPDATE media_items SET times_posted = times_posted + 1, last_posted_at = $1 \
+                 WHERE workspace_id = $2 AND id = $3",
+            )
+            .bind(at)
+            .bind(workspace.as_uuid())
+            .bind(media)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        let path = insert_history(&mut tx, workspace, item, media, outcome, (at, actor, None), posted).await?;
+        if let Some((reason, until)) = outcome.lock(at) {
+            sqlx::query(
+                "INSERT INTO media_locks (workspace_id, media_id, reason, locked_at, locked_until) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (workspace_id, media_id) DO UPDATE SET \
+                 reason = excluded.reason, locked_at = excluded.locked_at, locked_until = excluded.locked_until",
+            )
+            .bind(workspace.as_uuid())
+            .bind(media)
+            .bind(reason.as_str())
+            .bind(at)
+            .bind(until)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(Resolution::Resolved { outcome, path })
+    }
 }
 
 #[async_trait]
@@ -308,7 +388,8 @@ impl Queue for PostgresStore {
         };
         let attempts = u32::try_from(attempts).map_err(StoreError::unknown)?;
         let decided = if attempts >= MAX_SEND_ATTEMPTS {
-            insert_history(&mut tx, workspace, item, media, Outcome::Failed, (at, &Actor::System, Some(error))).await?;
+            let failure = (at, &Actor::System, Some(error));
+            insert_history(&mut tx, workspace, item, media, Outcome::Failed, failure, (None, None)).await?;
             SendFailure::GaveUp
         } else {
             SendFailure::WillRetry(attempts)
@@ -325,64 +406,37 @@ impl Queue for PostgresStore {
         actor: &Actor,
         at: DateTime<Utc>,
     ) -> Result<Resolution, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        // The conditional update decides a race: a second press waits for the first to commit,
-        // then finds the item done.
-        let sent: Option<Uuid> = sqlx::query_scalar(
-            "UPDATE queue_items SET status = 'done', outcome = $1 \
-             WHERE workspace_id = $2 AND id = $3 AND status IN ('sending', 'sent') \
-             RETURNING media_id",
+        let method = (outcome == Outcome::Posted).then_some(PostMethod::Telegram);
+        self.finish(workspace, item, outcome, (actor, at), (method, None)).await
+    }
+
+    async fn set_container(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        container: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE queue_items SET container_id = $1 WHERE workspace_id = $2 AND id = $3 AND status = 'sending'",
         )
-        .bind(outcome.as_str())
+        .bind(container)
         .bind(workspace.as_uuid())
         .bind(item.0)
-        .fetch_optional(&mut *tx)
+        .execute(&self.pool)
         .await
         .map_err(db)?;
-        let Some(media) = sent else {
-            let before: Option<Option<String>> = sqlx::query_scalar(
-                "SELECT outcome FROM queue_items WHERE workspace_id = $1 AND id = $2 AND status = 'done'",
-            )
-            .bind(workspace.as_uuid())
-            .bind(item.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-            return Ok(match before.flatten() {
-                Some(stored) => Resolution::AlreadyHandled(parse_outcome(&stored)?),
-                None => Resolution::NotFound,
-            });
-        };
-        if outcome == Outcome::Posted {
-            sqlx::query(
-                "UPDATE media_items SET times_posted = times_posted + 1, last_posted_at = $1 \
-                 WHERE workspace_id = $2 AND id = $3",
-            )
-            .bind(at)
-            .bind(workspace.as_uuid())
-            .bind(media)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        }
-        let path = insert_history(&mut tx, workspace, item, media, outcome, (at, actor, None)).await?;
-        if let Some((reason, until)) = outcome.lock(at) {
-            sqlx::query(
-                "INSERT INTO media_locks (workspace_id, media_id, reason, locked_at, locked_until) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (workspace_id, media_id) DO UPDATE SET \
-                 reason = excluded.reason, locked_at = excluded.locked_at, locked_until = excluded.locked_until",
-            )
-            .bind(workspace.as_uuid())
-            .bind(media)
-            .bind(reason.as_str())
-            .bind(at)
-            .bind(until)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(Resolution::Resolved { outcome, path })
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn published(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        media_id: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<Resolution, StoreError> {
+        let posted = (Some(PostMethod::Api), media_id.as_deref());
+        self.finish(workspace, item, Outcome::Posted, (&Actor::System, at), posted).await
     }
 
     async fn reschedule(
@@ -430,7 +484,8 @@ impl Queue for PostgresStore {
 impl History for PostgresStore {
     async fn history(&self, workspace: WorkspaceId, limit: u32) -> Result<Vec<HistoryEntry>, StoreError> {
         sqlx::query_as::<_, HistoryRow>(
-            "SELECT media_id, path, queue_item_id, outcome, at, actor, error FROM posting_history \
+            "SELECT media_id, path, queue_item_id, outcome, at, actor, error, method, instagram_media_id \
+             FROM posting_history \
              WHERE workspace_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
         )
         .bind(workspace.as_uuid())

@@ -2,10 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
+use storyline_domain::account::{
+    Account, AccountId, DisplayName, InstagramUserId, LoginKind, PostMethod, TokenInfo, TokenNotice, Username,
+};
 use storyline_domain::library::{
     Category, CategoryMix, CategoryStats, ContentHash, MediaId, MediaItem, MediaKind, MixVersion,
 };
-use storyline_domain::ports::StoreError;
+use storyline_domain::ports::{StoreError, TokenDue};
 use storyline_domain::queue::{
     Claimed, HistoryEntry, Lock, LockReason, Outcome, QueueEntry, QueueItem, QueueItemId, QueueStatus,
 };
@@ -131,7 +134,7 @@ pub(crate) fn parse_actor(text: &str) -> Result<Actor, StoreError> {
 }
 
 pub(crate) const MEDIA_COLUMNS: &str = "id, path, category, kind, content_hash, size_bytes, width, height, active, \
-     times_posted, last_posted_at, added_at";
+     times_posted, last_posted_at, added_at, needs_interaction";
 
 #[derive(Debug, FromRow)]
 pub(crate) struct MediaRow {
@@ -147,6 +150,7 @@ pub(crate) struct MediaRow {
     times_posted: i32,
     last_posted_at: Option<DateTime<Utc>>,
     added_at: DateTime<Utc>,
+    needs_interaction: bool,
 }
 
 impl TryFrom<MediaRow> for MediaItem {
@@ -166,6 +170,7 @@ impl TryFrom<MediaRow> for MediaItem {
             times_posted: u32::try_from(row.times_posted).map_err(StoreError::unknown)?,
             last_posted_at: row.last_posted_at,
             added_at: row.added_at,
+            needs_interaction: row.needs_interaction,
             path: row.path,
         })
     }
@@ -233,8 +238,8 @@ impl TryFrom<CandidateRow> for Candidate {
 }
 
 /// A queue item joined with its media (`q` and `m`).
-pub(crate) const ENTRY_COLUMNS: &str =
-    "q.id, q.workspace_id, q.media_id, q.slot_at, q.status, q.attempts, q.message_id, m.path, m.kind, m.category";
+pub(crate) const ENTRY_COLUMNS: &str = "q.id, q.workspace_id, q.media_id, q.slot_at, q.status, q.attempts, q.message_id, q.container_id, m.path, \
+     m.kind, m.category, m.needs_interaction";
 
 #[derive(Debug, FromRow)]
 pub(crate) struct EntryRow {
@@ -245,9 +250,11 @@ pub(crate) struct EntryRow {
     status: String,
     attempts: i32,
     message_id: Option<i32>,
+    container_id: Option<String>,
     path: String,
     kind: String,
     category: String,
+    needs_interaction: bool,
 }
 
 impl TryFrom<EntryRow> for QueueEntry {
@@ -263,10 +270,12 @@ impl TryFrom<EntryRow> for QueueEntry {
                 status: QueueStatus::parse(&row.status).ok_or_else(|| unreadable("queue status", &row.status))?,
                 attempts: u32::try_from(row.attempts).map_err(StoreError::unknown)?,
                 message_id: row.message_id,
+                container: row.container_id,
             },
             kind: parse_kind(&row.kind)?,
             category: parse_category(&row.category)?,
             path: row.path,
+            needs_interaction: row.needs_interaction,
         })
     }
 }
@@ -296,6 +305,8 @@ pub(crate) struct HistoryRow {
     at: DateTime<Utc>,
     actor: String,
     error: Option<String>,
+    method: Option<String>,
+    instagram_media_id: Option<String>,
 }
 
 impl TryFrom<HistoryRow> for HistoryEntry {
@@ -310,6 +321,11 @@ impl TryFrom<HistoryRow> for HistoryEntry {
             at: row.at,
             by: parse_actor(&row.actor)?,
             error: row.error,
+            method: row
+                .method
+                .map(|method| PostMethod::parse(&method).ok_or_else(|| unreadable("post method", &method)))
+                .transpose()?,
+            instagram_media_id: row.instagram_media_id,
         })
     }
 }
@@ -333,6 +349,91 @@ impl TryFrom<LockRow> for Lock {
             until: row.locked_until,
         })
     }
+}
+
+/// An account's columns (`a`).
+pub(crate) const ACCOUNT_COLUMNS: &str =
+    "a.id, a.workspace_id, a.display_name, a.instagram_id, a.username, a.login, a.enabled, a.created_at";
+
+#[derive(Debug, FromRow)]
+pub(crate) struct AccountRow {
+    id: Uuid,
+    workspace_id: Uuid,
+    display_name: String,
+    instagram_id: String,
+    username: Option<String>,
+    login: String,
+    enabled: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = StoreError;
+
+    fn try_from(row: AccountRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: AccountId::from_uuid(row.id),
+            workspace: WorkspaceId::from_uuid(row.workspace_id),
+            display_name: DisplayName::new(&row.display_name).map_err(StoreError::unknown)?,
+            instagram_id: InstagramUserId::new(&row.instagram_id).map_err(StoreError::unknown)?,
+            username: row.username.as_deref().map(Username::new).transpose().map_err(StoreError::unknown)?,
+            login: LoginKind::parse(&row.login).ok_or_else(|| unreadable("login kind", &row.login))?,
+            enabled: row.enabled,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// A token's columns (`t`) without its ciphertext.
+pub(crate) const TOKEN_INFO_COLUMNS: &str = "t.account_id, t.expires_at, t.issued_at, t.notice";
+
+#[derive(Debug, FromRow)]
+pub(crate) struct TokenInfoRow {
+    account_id: Uuid,
+    expires_at: Option<DateTime<Utc>>,
+    issued_at: DateTime<Utc>,
+    notice: Option<String>,
+}
+
+impl TryFrom<TokenInfoRow> for TokenInfo {
+    type Error = StoreError;
+
+    fn try_from(row: TokenInfoRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            account: AccountId::from_uuid(row.account_id),
+            expires_at: row.expires_at,
+            issued_at: row.issued_at,
+            notice: row.notice.as_deref().map(parse_notice).transpose()?,
+        })
+    }
+}
+
+/// An enabled account with its token and its workspace's chat (`w`).
+#[derive(Debug, FromRow)]
+pub(crate) struct TokenDueRow {
+    #[sqlx(flatten)]
+    account: AccountRow,
+    #[sqlx(flatten)]
+    info: TokenInfoRow,
+    telegram_chat_id: i64,
+}
+
+impl TryFrom<TokenDueRow> for TokenDue {
+    type Error = StoreError;
+
+    fn try_from(row: TokenDueRow) -> Result<Self, Self::Error> {
+        let account = Account::try_from(row.account)?;
+        Ok(Self {
+            workspace: account.workspace,
+            chat: ChatId(row.telegram_chat_id),
+            info: row.info.try_into()?,
+            account,
+        })
+    }
+}
+
+pub(crate) fn parse_notice(text: &str) -> Result<TokenNotice, StoreError> {
+    TokenNotice::parse(text).ok_or_else(|| unreadable("token notice", text))
 }
 
 pub(crate) fn parse_outcome(text: &str) -> Result<Outcome, StoreError> {

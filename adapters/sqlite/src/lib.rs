@@ -1,12 +1,16 @@
 //! Storyline's embedded default store: every store port on one SQLite file (sqlx).
 //!
 //! - [`SqliteStore`]: connecting, migrating, and the port implementations in [`settings`],
-//!   [`audit`], [`users`], [`conversations`], [`library`] (media and the category mix) and
-//!   [`queue`] (the queue, the posting history and the locks).
+//!   [`audit`], [`users`], [`conversations`], [`library`] (media and the category mix),
+//!   [`queue`] (the queue, the posting history and the locks) and [`accounts`] (Instagram
+//!   accounts and the token vault).
+//! - Tokens are sealed and opened only here, with the cipher given to
+//!   [`SqliteStore::with_cipher`]; the database only ever holds ciphertext.
 //! - Writes that read first run in `BEGIN IMMEDIATE` transactions, which take SQLite's single
 //!   write lock up front, so concurrent read-modify-write changes serialise instead of failing.
 //! - Timestamps are stored as RFC 3339 text in UTC, which sorts in time order.
 
+mod accounts;
 mod audit;
 mod conversations;
 mod cursor;
@@ -17,17 +21,26 @@ mod settings;
 mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
-use storyline_domain::ports::StoreError;
+use storyline_domain::ports::{StoreError, TokenCipher};
 
 /// Every store port on one SQLite database. Clones share the pool.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Seals and opens tokens; without one, token operations fail with `VaultError::NoKey`.
+    cipher: Option<Arc<dyn TokenCipher>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("pool", &self.pool).field("cipher", &self.cipher.is_some()).finish()
+    }
 }
 
 impl SqliteStore {
@@ -51,7 +64,13 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .with_context(|| format!("could not open the SQLite database {url}"))?;
-        Ok(Self { pool })
+        Ok(Self { pool, cipher: None })
+    }
+
+    /// The same store, sealing and opening tokens with `cipher`.
+    #[must_use]
+    pub fn with_cipher(self, cipher: Arc<dyn TokenCipher>) -> Self {
+        Self { cipher: Some(cipher), ..self }
     }
 
     /// Applies every migration not yet applied.

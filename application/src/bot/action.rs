@@ -6,6 +6,7 @@
 //! the version, the workspace and the code, and fails closed.
 
 use storyline_domain::WorkspaceId;
+use storyline_domain::account::AccountId;
 use storyline_domain::conversation::PromptKind;
 use storyline_domain::queue::QueueItemId;
 use storyline_domain::settings::Toggle;
@@ -31,6 +32,12 @@ pub enum Action {
     ClearQueue,
     /// `/resume` with overdue items (FEATURES C6).
     Overdue(OverdueChoice),
+    /// The account picker (FEATURES A2).
+    Accounts,
+    /// Make this account the active one.
+    SelectAccount(AccountId),
+    /// Start the add-account dialogue.
+    AddAccount,
 }
 
 /// What a button on a story does.
@@ -43,11 +50,19 @@ pub enum StoryMove {
     ConfirmReject,
     /// Back from the confirmation to the story's buttons.
     KeepIt,
+    /// The media needs interaction (link sticker, poll): always post it by hand (FEATURES C5).
+    NeedsInteraction,
 }
 
 impl StoryMove {
-    const CODES: [(Self, char); 5] =
-        [(Self::Posted, 'p'), (Self::Skip, 's'), (Self::Reject, 'r'), (Self::ConfirmReject, 'R'), (Self::KeepIt, 'k')];
+    const CODES: [(Self, char); 6] = [
+        (Self::Posted, 'p'),
+        (Self::Skip, 's'),
+        (Self::Reject, 'r'),
+        (Self::ConfirmReject, 'R'),
+        (Self::KeepIt, 'k'),
+        (Self::NeedsInteraction, 'i'),
+    ];
 }
 
 /// What to do with the stories that fell due while paused.
@@ -62,7 +77,9 @@ pub enum OverdueChoice {
 }
 
 impl Action {
-    const TABLE: [(Self, &'static str); 13] = [
+    const TABLE: [(Self, &'static str); 15] = [
+        (Self::Accounts, "acct"),
+        (Self::AddAccount, "a.add"),
         (Self::Toggle(Toggle::DryRun), "t.dry"),
         (Self::Toggle(Toggle::InstagramApi), "t.api"),
         (Self::Toggle(Toggle::Paused), "t.pause"),
@@ -83,10 +100,19 @@ impl Action {
             let letter = StoryMove::CODES.iter().find(|(s, _)| *s == step).map_or('?', |(_, c)| *c);
             return format!("s.{letter}.{}", item.compact());
         }
+        if let Self::SelectAccount(account) = self {
+            return format!("a.s.{}", account.compact());
+        }
         Self::TABLE.iter().find(|(action, _)| *action == self).map_or_else(String::new, |(_, code)| (*code).to_owned())
     }
 
     fn from_code(code: &str) -> Option<Self> {
+        if let Some(account) = code.strip_prefix("a.s.") {
+            if account.len() != 32 || !account.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            return AccountId::parse(account).map(Self::SelectAccount);
+        }
         if let Some(rest) = code.strip_prefix("s.") {
             let (letter, item) = rest.split_once('.')?;
             let mut letters = letter.chars();
@@ -106,7 +132,9 @@ impl Action {
                 | Self::Change(_)
                 | Self::ClearQueue
                 | Self::Overdue(_)
-                | Self::Story(StoryMove::Reject | StoryMove::ConfirmReject, _)
+                | Self::SelectAccount(_)
+                | Self::AddAccount
+                | Self::Story(StoryMove::Reject | StoryMove::ConfirmReject | StoryMove::NeedsInteraction, _)
         )
     }
 
@@ -161,10 +189,9 @@ mod tests {
     #[test]
     fn every_action_round_trips_within_sixty_four_bytes() {
         let workspace = WorkspaceId::new();
-        let stories =
-            [StoryMove::Posted, StoryMove::Skip, StoryMove::Reject, StoryMove::ConfirmReject, StoryMove::KeepIt]
-                .map(|step| Action::Story(step, QueueItemId::new()));
-        for action in Action::TABLE.map(|(action, _)| action).into_iter().chain(stories) {
+        let stories = StoryMove::CODES.map(|(step, _)| step).map(|step| Action::Story(step, QueueItemId::new()));
+        let account = Action::SelectAccount(AccountId::new());
+        for action in Action::TABLE.map(|(action, _)| action).into_iter().chain(stories).chain([account]) {
             let data = action.encode(workspace);
             assert!(data.len() <= MAX_CALLBACK_BYTES, "{data}");
             assert_eq!(Action::decode(&data, workspace), Ok(action));
@@ -186,6 +213,9 @@ mod tests {
             format!("1:{tag}:s.pp.{}", "0".repeat(32)),
             format!("1:{tag}:s.p.{}", "g".repeat(32)),
             format!("1:{tag}:s.p.{}", QueueItemId::new().0),
+            format!("1:{tag}:a.s.{}", "z".repeat(32)),
+            format!("1:{tag}:a.s.{}", AccountId::new()),
+            format!("1:{tag}:a.s.{}x", AccountId::new().compact()),
         ];
         for junk in story_junk.iter().map(String::as_str) {
             assert_eq!(Action::decode(junk, workspace), Err(ActionError::Malformed), "{junk:?}");

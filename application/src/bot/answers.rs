@@ -42,6 +42,7 @@ pub(super) fn parse(kind: PromptKind, text: &str) -> Result<SettingChange, Strin
         PromptKind::TimeZone => {
             parse_time_zone(text).map(SettingChange::TimeZone).map_err(|e| format!("{}.", capitalise(&e.to_string())))
         }
+        PromptKind::InstagramAccount => Err("An account is not a setting.".to_owned()),
     }
 }
 

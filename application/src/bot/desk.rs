@@ -200,7 +200,8 @@ impl Bot {
     /// `/status`: the settings part, and with the desk the queue's counts and next slot (C7).
     pub(super) async fn status_screen(&self, turn: &Turn) -> Result<Screen, BotError> {
         let settings = self.settings.current(turn.workspace.id).await?;
-        let mut screen = super::screens::status(&turn.workspace, &settings, self.ports.clock.now());
+        let account = self.active_account(turn).await?;
+        let mut screen = super::screens::status(&turn.workspace, &settings, self.ports.clock.now(), account.as_ref());
         let Some(desk) = self.desk() else { return Ok(screen) };
         let counts = desk.queue_store().counts(turn.workspace.id, desk.now()).await?;
         // The next slot still to come: items already in the chat are not "next".

@@ -8,6 +8,7 @@ use storyline_domain::conversation::PromptKind;
 use storyline_domain::settings::{ChatSettings, Hour, Toggle};
 
 use super::action::Action;
+use crate::accounts::AccountView;
 
 fn button(label: impl Into<String>, action: Action, workspace: &Workspace) -> Button {
     Button { label: label.into(), target: ButtonTarget::Press(action.encode(workspace.id)) }
@@ -19,7 +20,12 @@ fn on_off(on: bool) -> &'static str {
 
 /// `/settings` (FEATURES S1): every setting at a glance, a button for each.
 #[must_use]
-pub fn settings(workspace: &Workspace, settings: &ChatSettings, paused_by: Option<&str>) -> Screen {
+pub fn settings(
+    workspace: &Workspace,
+    settings: &ChatSettings,
+    paused_by: Option<&str>,
+    account: Option<&AccountView>,
+) -> Screen {
     let zone = settings.time_zone.name();
     let mut text = Text::new()
         .bold("⚙️ Settings — ")
@@ -49,11 +55,8 @@ pub fn settings(workspace: &Workspace, settings: &ChatSettings, paused_by: Optio
         .bold(settings.window.to_string())
         .plain(format!(" ({zone})"))
         .line()
-        .plain("Instagram account: ")
-        .italic("Not set up")
-        .line()
-        .plain("Media source: ")
-        .italic("Not set up");
+        .plain("Instagram account: ");
+    let text = account_line(text, account).line().plain("Media source: ").italic("Not set up");
     let check = |on: bool| if on { "✅" } else { "⬜" };
     Screen::new(text)
         .row(vec![
@@ -82,12 +85,82 @@ pub fn settings(workspace: &Workspace, settings: &ChatSettings, paused_by: Optio
             button(format!("Hours: {} · Change", settings.window), Action::Change(PromptKind::PostingHours), workspace),
             button(format!("Zone: {zone} · Change"), Action::Change(PromptKind::TimeZone), workspace),
         ])
+        .row(vec![button(
+            account.map_or_else(
+                || "📸 Instagram account: none · Choose".to_owned(),
+                |view| format!("📸 {} · Switch", view.account.label()),
+            ),
+            Action::Accounts,
+            workspace,
+        )])
         .row(vec![button("📊 Status", Action::Status, workspace), button("✖ Close", Action::Close, workspace)])
+}
+
+fn account_line(text: Text, account: Option<&AccountView>) -> Text {
+    match account {
+        Some(view) => text.bold(view.account.label()).plain(format!(" · token: {}", view.status)),
+        None => text.italic("none selected"),
+    }
+}
+
+/// The account picker (FEATURES A2): every enabled account, the active one marked.
+#[must_use]
+pub fn account_picker(workspace: &Workspace, views: &[AccountView]) -> Screen {
+    let mut text = Text::new().bold("📸 Instagram accounts").line();
+    if views.is_empty() {
+        text = text.line().italic("No account yet. Add one below, or with ").code("storyline add-instagram-account");
+    }
+    for view in views {
+        text = text
+            .line()
+            .plain(if view.active { "✅ " } else { "• " })
+            .plain(view.account.label())
+            .plain(format!(" — token: {}", view.status));
+        if !view.account.enabled {
+            text = text.italic(" (disabled)");
+        }
+    }
+    let mut screen = Screen::new(text);
+    for view in views.iter().filter(|v| v.account.enabled) {
+        let label = if view.active { format!("✅ {}", view.account.label()) } else { view.account.label() };
+        screen = screen.row(vec![button(label, Action::SelectAccount(view.account.id), workspace)]);
+    }
+    screen.row(vec![button("➕ Add account", Action::AddAccount, workspace)]).row(vec![button(
+        "🔙 Back to settings",
+        Action::Settings,
+        workspace,
+    )])
+}
+
+/// The add-account dialogue's question (FEATURES A3).
+#[must_use]
+pub fn add_account_prompt() -> Screen {
+    Screen::new(
+        Text::new()
+            .bold("➕ Add an Instagram account")
+            .line()
+            .plain("Send one message: display name, Instagram account id (the number), access token and, if you know it, the days until the token expires — separated by | or one per line, for example:")
+            .line()
+            .code("Main Brand | 17841400000000000 | IGAAB… | 60")
+            .line()
+            .line()
+            .bold("⚠️ Everyone in this chat can read a message until I delete it.")
+            .plain(" I delete the message with the token as soon as it arrives, but a token is best sent from a private chat on the server: ")
+            .code("storyline add-instagram-account")
+            .plain(". Send ")
+            .code("cancel")
+            .plain(" to stop. (Only your own reply counts; this expires in 10 minutes.)"),
+    )
 }
 
 /// `/status` (the settings part; the queue joins it with the scheduler).
 #[must_use]
-pub fn status(workspace: &Workspace, settings: &ChatSettings, now: DateTime<Utc>) -> Screen {
+pub fn status(
+    workspace: &Workspace,
+    settings: &ChatSettings,
+    now: DateTime<Utc>,
+    account: Option<&AccountView>,
+) -> Screen {
     let local = now.with_timezone(&settings.time_zone);
     let inside = Hour::new(u8::try_from(local.hour()).unwrap_or_default()).is_ok_and(|h| settings.window.contains(h));
     let text = Text::new()
@@ -111,8 +184,8 @@ pub fn status(workspace: &Workspace, settings: &ChatSettings, now: DateTime<Utc>
             if inside { "inside" } else { "outside" }
         ))
         .line()
-        .plain("Instagram account: ")
-        .italic("Not set up");
+        .plain("Instagram account: ");
+    let text = account_line(text, account);
     Screen::new(text)
         .row(vec![button("⚙️ Settings", Action::Settings, workspace), button("✖ Close", Action::Close, workspace)])
 }
@@ -126,6 +199,7 @@ pub fn prompt(kind: PromptKind) -> Screen {
             ("the posting hours as start-end, hours from 0 to 23 (start ≠ end; 22-2 wraps midnight)", "9-17")
         }
         PromptKind::TimeZone => ("the time zone, an IANA name", "Europe/Berlin"),
+        PromptKind::InstagramAccount => return add_account_prompt(),
     };
     Screen::new(
         Text::new()

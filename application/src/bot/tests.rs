@@ -148,15 +148,23 @@ async fn settings_shows_every_setting_and_a_toggle_flips_it_in_place() {
         "Posting: Active",
         "Posts per day: 3",
         "14:00–02:00 (UTC)",
-        "Instagram account: Not set up",
+        "Instagram account: none selected",
         "Media source: Not set up",
     ] {
         assert!(text.contains(expected), "{expected:?} missing from {text}");
     }
     let labels = labels(&screen);
-    for expected in
-        ["Dry run: ON", "Instagram API: off", "Active", "Posts/day: 3", "Hours:", "Zone: UTC", "Status", "Close"]
-    {
+    for expected in [
+        "Dry run: ON",
+        "Instagram API: off",
+        "Active",
+        "Posts/day: 3",
+        "Hours:",
+        "Zone: UTC",
+        "Instagram account",
+        "Status",
+        "Close",
+    ] {
         assert!(labels.iter().any(|l| l.contains(expected)), "{expected:?} missing from {labels:?}");
     }
 

@@ -72,7 +72,7 @@ impl Progress for Bar {
     }
 }
 
-fn table(header: &[&str]) -> Table {
+pub(super) fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_header(header.to_vec());
     table
@@ -297,6 +297,19 @@ pub(super) async fn clear_queue(
     Ok(Outcome::Done)
 }
 
+/// Where a command tells the chat: Telegram when it is configured, else printed here.
+pub(super) fn notifier(config: &Config) -> anyhow::Result<Arc<dyn ChatNotifier>> {
+    Ok(match config.telegram() {
+        Ok(telegram) => Arc::new(storyline_telegram::TelegramNotifier::new(storyline_telegram::connect(
+            &telegram.token,
+            telegram.api_url.as_deref(),
+        )?)),
+        Err(_) => {
+            Arc::new(storyline_console::ConsoleChat::new(Box::new(std::io::stdout()), crate::serve::CONSOLE_USER))
+        }
+    })
+}
+
 /// `process-queue [--force]`: one tick of the posting loop now, through Telegram when it is
 /// configured, else printed here.
 pub(super) async fn process_queue(
@@ -306,16 +319,7 @@ pub(super) async fn process_queue(
     chat: &ChatArg,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let notifier: Arc<dyn ChatNotifier> = match config.telegram() {
-        Ok(telegram) => Arc::new(storyline_telegram::TelegramNotifier::new(storyline_telegram::connect(
-            &telegram.token,
-            telegram.api_url.as_deref(),
-        )?)),
-        Err(_) => {
-            Arc::new(storyline_console::ConsoleChat::new(Box::new(std::io::stdout()), crate::serve::CONSOLE_USER))
-        }
-    };
-    let stories = app.stories(notifier);
+    let stories = app.stories(notifier(config)?);
     if force {
         let workspace = workspace(app, config, chat).await?;
         match stories.send_next(workspace.id).await? {

@@ -153,6 +153,8 @@ pub struct MediaItem {
     pub times_posted: u32,
     pub last_posted_at: Option<DateTime<Utc>>,
     pub added_at: DateTime<Utc>,
+    /// Link stickers, polls …: the API cannot add them, so it always goes the manual way.
+    pub needs_interaction: bool,
 }
 
 impl MediaItem {

@@ -47,6 +47,14 @@ pub trait MediaLibrary: Send + Sync {
     /// [`StoreError::Unknown`] when the store fails.
     async fn get(&self, workspace: WorkspaceId, media: MediaId) -> Result<Option<MediaItem>, StoreError>;
 
+    /// Marks a media item as needing interaction (link stickers, polls: always posted by hand)
+    /// or clears the mark. `false` when there is no such item in the workspace.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn set_needs_interaction(&self, workspace: WorkspaceId, media: MediaId, on: bool)
+    -> Result<bool, StoreError>;
+
     /// Every category with its counts at `now` (available = active, not queued, not locked), by
     /// name.
     ///

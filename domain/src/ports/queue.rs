@@ -149,6 +149,34 @@ pub trait Queue: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<Resolution, StoreError>;
 
+    /// Remembers the Graph API container made for an item being sent, so a retry after a crash
+    /// polls that container instead of creating (and publishing) another. `false` when the item
+    /// is not being sent.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn set_container(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        container: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Storyline published an item being sent through the Graph API: like a Posted press (one
+    /// transaction: item done, history row with method `api` and Instagram's media id, 30-day
+    /// lock, counters), by [`Actor::System`]. `media_id` is `None` when a retry found the
+    /// container already published. A second call changes nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn published(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        media_id: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<Resolution, StoreError>;
+
     /// Moves pending items to the slots given, in slot order, in one transaction: the overdue
     /// ones (slot ≤ `now`; /resume → Reschedule) or the upcoming ones (slot > `now`; the posting
     /// hours or posts/day changed). Returns how many moved; items beyond the slots given stay.

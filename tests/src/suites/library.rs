@@ -177,3 +177,26 @@ pub async fn a_workspace_cannot_see_another_workspaces_media_or_mix(backend: &Ba
     ensure!(stores.library.media(a.id, &everything()).await? == vec![item]);
     Ok(())
 }
+
+pub async fn media_that_needs_interaction_is_marked_and_shown_in_the_queue(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (a, b) = two_workspaces(stores).await?;
+    stores.library.add(a.id, &[new_media("memes/a.jpg", 1)], instant(1)).await?;
+    let item = stores.library.media(a.id, &everything()).await?.pop().context("A's item")?;
+    ensure!(!item.needs_interaction, "not by default");
+    ensure!(stores.library.set_needs_interaction(a.id, item.id, true).await?);
+    ensure!(stores.library.get(a.id, item.id).await?.is_some_and(|m| m.needs_interaction));
+    stores.queue.enqueue(a.id, &[(instant(2), item.id)]).await?;
+    let entries = stores.queue.entries(a.id, 10).await?;
+    ensure!(entries.len() == 1 && entries[0].needs_interaction, "the queue shows it: {entries:?}");
+    ensure!(!stores.library.set_needs_interaction(b.id, item.id, false).await?, "another workspace's media");
+    ensure!(stores.library.get(a.id, item.id).await?.is_some_and(|m| m.needs_interaction), "unchanged");
+    ensure!(
+        !stores.library.set_needs_interaction(a.id, storyline_domain::library::MediaId::new(), true).await?,
+        "unknown media"
+    );
+    ensure!(stores.library.set_needs_interaction(a.id, item.id, false).await?);
+    ensure!(stores.library.get(a.id, item.id).await?.is_some_and(|m| !m.needs_interaction));
+    ensure!(!stores.queue.entries(a.id, 10).await?[0].needs_interaction);
+    Ok(())
+}

@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use anyhow::{Context, ensure};
 use chrono::{DateTime, Duration, Utc};
 use storyline_domain::WorkspaceId;
+use storyline_domain::account::PostMethod;
 use storyline_domain::library::{MediaId, MediaItem, MediaKind};
 use storyline_domain::ports::{MediaQuery, Pending, SendFailure};
 use storyline_domain::queue::{
@@ -538,5 +539,90 @@ pub async fn a_workspace_cannot_see_claim_resolve_or_clear_another_workspaces_qu
     );
     let claimed = stores.queue.claim_due(instant(5), LEASE, 10).await?;
     ensure!(claimed.len() == 1 && claimed[0].chat == a.chat_id && claimed[0].entry.item.id == pending);
+    Ok(())
+}
+
+pub async fn publishing_through_the_api_records_the_method_and_media_id_once(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (workspace, other) = two_workspaces(stores).await?;
+    let media = stock(stores, workspace.id, &[("memes/a.jpg", 1), ("memes/b.jpg", 2)]).await?;
+    let (a, b) = (media[0].id, media[1].id);
+    // Published while being sent (the API path never marks it sent).
+    stores.queue.enqueue(workspace.id, &[(instant(1), a)]).await?;
+    let item = stores.queue.entries(workspace.id, 1).await?[0].item.id;
+    let early = stores.queue.published(workspace.id, item, Some("1790".to_owned()), instant(1)).await?;
+    ensure!(early == Resolution::NotFound, "a pending item is not being published: {early:?}");
+    let claimed = stores.queue.claim_next(workspace.id, instant(1), LEASE).await?.context("claimed")?;
+    ensure!(claimed.entry.item.id == item);
+    let across = stores.queue.published(other.id, item, Some("1790".to_owned()), instant(2)).await?;
+    ensure!(across == Resolution::NotFound, "another workspace's item: {across:?}");
+    let done = stores.queue.published(workspace.id, item, Some("17900000000000001".to_owned()), instant(2)).await?;
+    ensure!(done == Resolution::Resolved { outcome: Outcome::Posted, path: "memes/a.jpg".to_owned() }, "{done:?}");
+    let again = stores.queue.published(workspace.id, item, Some("17900000000000002".to_owned()), instant(3)).await?;
+    ensure!(again == Resolution::AlreadyHandled(Outcome::Posted), "a second call changes nothing: {again:?}");
+    let pressed = stores.queue.resolve(workspace.id, item, Outcome::Skipped, &ALICE, instant(3)).await?;
+    ensure!(pressed == Resolution::AlreadyHandled(Outcome::Posted), "nor does a late press: {pressed:?}");
+
+    let history = stores.history.history(workspace.id, 10).await?;
+    ensure!(history.len() == 1, "one history row: {history:?}");
+    let row = &history[0];
+    ensure!(row.outcome == Outcome::Posted && row.by == Actor::System && row.at == instant(2), "{row:?}");
+    ensure!(row.method == Some(PostMethod::Api), "{row:?}");
+    ensure!(row.instagram_media_id.as_deref() == Some("17900000000000001"), "{row:?}");
+    let posted = stores.library.get(workspace.id, a).await?.context("a")?;
+    ensure!(posted.times_posted == 1 && posted.last_posted_at == Some(instant(2)));
+    let locks = stores.locks.locks(workspace.id, instant(3)).await?;
+    ensure!(
+        locks.len() == 1 && locks[0].reason == LockReason::Posted && locks[0].until == Some(instant(2) + REPOST_LOCK)
+    );
+    ensure!(stores.queue.counts(workspace.id, instant(3)).await?.posted == 1);
+
+    // From sent too, and without a media id (a retry found the container already published).
+    let item = sent(stores, workspace.id, b, instant(4)).await?;
+    let done = stores.queue.published(workspace.id, item, None, instant(5)).await?;
+    ensure!(matches!(done, Resolution::Resolved { outcome: Outcome::Posted, .. }), "{done:?}");
+    let row = &stores.history.history(workspace.id, 1).await?[0];
+    ensure!(row.queue_item == item && row.method == Some(PostMethod::Api) && row.instagram_media_id.is_none());
+    ensure!(stores.history.history(other.id, 10).await?.is_empty());
+    Ok(())
+}
+
+pub async fn a_press_records_how_the_story_was_posted(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (workspace, _) = two_workspaces(stores).await?;
+    let media = stock(stores, workspace.id, &[("memes/a.jpg", 1), ("memes/b.jpg", 2)]).await?;
+    let item = sent(stores, workspace.id, media[0].id, instant(1)).await?;
+    stores.queue.resolve(workspace.id, item, Outcome::Posted, &ALICE, instant(2)).await?;
+    let item = sent(stores, workspace.id, media[1].id, instant(3)).await?;
+    stores.queue.resolve(workspace.id, item, Outcome::Skipped, &ALICE, instant(4)).await?;
+    let history = stores.history.history(workspace.id, 10).await?;
+    let seen: Vec<_> = history.iter().map(|h| (h.outcome, h.method, h.instagram_media_id.clone())).collect();
+    ensure!(
+        seen == vec![(Outcome::Skipped, None, None), (Outcome::Posted, Some(PostMethod::Telegram), None)],
+        "a Posted press was posted by hand through the chat: {seen:?}"
+    );
+    Ok(())
+}
+
+pub async fn a_container_is_remembered_only_while_the_item_is_being_sent(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (workspace, other) = two_workspaces(stores).await?;
+    let media = stock(stores, workspace.id, &[("memes/a.jpg", 1)]).await?;
+    stores.queue.enqueue(workspace.id, &[(instant(1), media[0].id)]).await?;
+    let item = stores.queue.entries(workspace.id, 1).await?[0].item.id;
+    ensure!(stores.queue.entries(workspace.id, 1).await?[0].item.container.is_none());
+    ensure!(!stores.queue.set_container(workspace.id, item, "c-0").await?, "pending");
+    stores.queue.claim_next(workspace.id, instant(1), LEASE).await?.context("claimed")?;
+    ensure!(!stores.queue.set_container(other.id, item, "c-x").await?, "another workspace's item");
+    ensure!(stores.queue.set_container(workspace.id, item, "17999000000000001").await?);
+    let entry = stores.queue.entry(workspace.id, item).await?.context("queued")?;
+    ensure!(entry.item.container.as_deref() == Some("17999000000000001"), "{entry:?}");
+    // A restart (or a lease that ran out) finds it again.
+    let reclaimed = stores.queue.claim_due(instant(1) + LEASE + Duration::minutes(1), LEASE, 10).await?;
+    ensure!(reclaimed.len() == 1 && reclaimed[0].entry.item.container.as_deref() == Some("17999000000000001"));
+    ensure!(stores.queue.mark_sent(workspace.id, item, 7, instant(8)).await?);
+    ensure!(!stores.queue.set_container(workspace.id, item, "c-2").await?, "sent, no longer being sent");
+    let entry = stores.queue.entry(workspace.id, item).await?.context("sent")?;
+    ensure!(entry.item.container.as_deref() == Some("17999000000000001"), "unchanged: {entry:?}");
     Ok(())
 }

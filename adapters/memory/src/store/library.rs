@@ -103,6 +103,7 @@ impl MediaLibrary for MemoryStore {
                 times_posted: 0,
                 last_posted_at: None,
                 added_at: at,
+                needs_interaction: false,
             };
             library.by_hash.insert(item.hash.clone(), item.id);
             library.by_path.insert(item.path.clone(), item.id);
@@ -132,6 +133,20 @@ impl MediaLibrary for MemoryStore {
     async fn get(&self, workspace: WorkspaceId, media: MediaId) -> Result<Option<MediaItem>, StoreError> {
         let state = self.state();
         Ok(state.workspaces.get(&workspace).and_then(|t| t.library.media.get(&media)).cloned())
+    }
+
+    async fn set_needs_interaction(
+        &self,
+        workspace: WorkspaceId,
+        media: MediaId,
+        on: bool,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let item = state.workspaces.get_mut(&workspace).and_then(|t| t.library.media.get_mut(&media));
+        Ok(item.is_some_and(|item| {
+            item.needs_interaction = on;
+            true
+        }))
     }
 
     async fn categories(&self, workspace: WorkspaceId, now: DateTime<Utc>) -> Result<Vec<CategoryStats>, StoreError> {

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use storyline_domain::WorkspaceId;
+use storyline_domain::account::PostMethod;
 use storyline_domain::library::MediaId;
 use storyline_domain::ports::{History, Locks, Pending, Queue, SendFailure, StoreError};
 use storyline_domain::queue::{
@@ -25,6 +26,7 @@ impl Library {
             path: media.path.clone(),
             kind: media.kind,
             category: media.category.clone(),
+            needs_interaction: media.needs_interaction,
         })
     }
 
@@ -37,6 +39,55 @@ impl Library {
 
     fn slot_mut(&mut self, item: QueueItemId) -> Option<&mut Slot> {
         self.queue.iter_mut().find(|s| s.item.id == item)
+    }
+
+    /// Resolves a slot being sent or awaiting a press: done, with its history row, the media's
+    /// counters and its lock, all under the one lock the caller holds.
+    fn finish(
+        &mut self,
+        item: QueueItemId,
+        outcome: Outcome,
+        (actor, at): (&Actor, DateTime<Utc>),
+        (method, instagram_media_id): (Option<PostMethod>, Option<String>),
+    ) -> Result<Resolution, StoreError> {
+        let Some(slot) = self.slot_mut(item) else {
+            return Ok(Resolution::NotFound);
+        };
+        match slot.item.status {
+            QueueStatus::Sent | QueueStatus::Sending => {}
+            QueueStatus::Done => return Ok(slot.outcome.map_or(Resolution::NotFound, Resolution::AlreadyHandled)),
+            QueueStatus::Pending => return Ok(Resolution::NotFound),
+        }
+        let media_id = slot.item.media;
+        let Some(media) = self.media.get_mut(&media_id) else {
+            return Err(StoreError::unknown(std::io::Error::other(format!(
+                "media {media_id} of queue item {item} is gone"
+            ))));
+        };
+        if outcome == Outcome::Posted {
+            media.times_posted += 1;
+            media.last_posted_at = Some(at);
+        }
+        let path = media.path.clone();
+        if let Some(slot) = self.slot_mut(item) {
+            slot.item.status = QueueStatus::Done;
+            slot.outcome = Some(outcome);
+        }
+        self.history.push(HistoryEntry {
+            media: media_id,
+            path: path.clone(),
+            queue_item: item,
+            outcome,
+            at,
+            by: actor.clone(),
+            error: None,
+            method,
+            instagram_media_id,
+        });
+        if let Some((reason, until)) = outcome.lock(at) {
+            self.locks.insert(media_id, MediaLock { reason, until });
+        }
+        Ok(Resolution::Resolved { outcome, path })
     }
 
     /// Whether the slot may be claimed by the posting loop at `now`.
@@ -124,6 +175,7 @@ impl Queue for MemoryStore {
                     status: QueueStatus::Pending,
                     attempts: 0,
                     message_id: None,
+                    container: None,
                 },
                 outcome: None,
                 claimed_until: None,
@@ -289,6 +341,8 @@ impl Queue for MemoryStore {
             at,
             by: Actor::System,
             error: Some(error.to_owned()),
+            method: None,
+            instagram_media_id: None,
         });
         Ok(SendFailure::GaveUp)
     }
@@ -301,44 +355,44 @@ impl Queue for MemoryStore {
         actor: &Actor,
         at: DateTime<Utc>,
     ) -> Result<Resolution, StoreError> {
+        let method = (outcome == Outcome::Posted).then_some(PostMethod::Telegram);
         let mut state = self.state();
         let Some(library) = state.workspaces.get_mut(&workspace).map(|t| &mut t.library) else {
             return Ok(Resolution::NotFound);
         };
-        let Some(slot) = library.slot_mut(item) else {
+        library.finish(item, outcome, (actor, at), (method, None))
+    }
+
+    async fn set_container(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        container: &str,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let slot = state
+            .workspaces
+            .get_mut(&workspace)
+            .and_then(|t| t.library.slot_mut(item))
+            .filter(|s| s.item.status == QueueStatus::Sending);
+        Ok(slot.is_some_and(|slot| {
+            slot.item.container = Some(container.to_owned());
+            true
+        }))
+    }
+
+    async fn published(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        media_id: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<Resolution, StoreError> {
+        let mut state = self.state();
+        let Some(library) = state.workspaces.get_mut(&workspace).map(|t| &mut t.library) else {
             return Ok(Resolution::NotFound);
         };
-        match slot.item.status {
-            QueueStatus::Sent | QueueStatus::Sending => {}
-            QueueStatus::Done => return Ok(slot.outcome.map_or(Resolution::NotFound, Resolution::AlreadyHandled)),
-            QueueStatus::Pending => return Ok(Resolution::NotFound),
-        }
-        slot.item.status = QueueStatus::Done;
-        slot.outcome = Some(outcome);
-        let media_id = slot.item.media;
-        let Some(media) = library.media.get_mut(&media_id) else {
-            return Err(StoreError::unknown(std::io::Error::other(format!(
-                "media {media_id} of queue item {item} is gone"
-            ))));
-        };
-        if outcome == Outcome::Posted {
-            media.times_posted += 1;
-            media.last_posted_at = Some(at);
-        }
-        let path = media.path.clone();
-        library.history.push(HistoryEntry {
-            media: media_id,
-            path: path.clone(),
-            queue_item: item,
-            outcome,
-            at,
-            by: actor.clone(),
-            error: None,
-        });
-        if let Some((reason, until)) = outcome.lock(at) {
-            library.locks.insert(media_id, MediaLock { reason, until });
-        }
-        Ok(Resolution::Resolved { outcome, path })
+        library.finish(item, Outcome::Posted, (&Actor::System, at), (Some(PostMethod::Api), media_id))
     }
 
     async fn reschedule(

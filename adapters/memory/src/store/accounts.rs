@@ -1,0 +1,328 @@
+//! Instagram accounts, their sealed tokens and each workspace's active account in memory. Tokens
+//! are sealed with the store's cipher exactly as the database stores seal them, so the fake
+//! never holds a plaintext token either.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use storyline_domain::WorkspaceId;
+use storyline_domain::account::{Account, AccountId, Credential, NewAccount, NewToken, TokenInfo, TokenNotice};
+use storyline_domain::audit::{AuditAction, AuditEntry};
+use storyline_domain::ports::{
+    AccountError, AccountStore, Added, StoreError, TokenCipher, TokenDue, TokenVault, VaultError, token_binding,
+};
+use storyline_domain::user::Actor;
+
+use super::{MemoryStore, Tenant};
+
+/// One workspace's accounts.
+#[derive(Debug, Default)]
+pub(super) struct Accounts {
+    list: HashMap<AccountId, Account>,
+    /// At most one token per account, as the databases' unique constraint.
+    tokens: HashMap<AccountId, Sealed>,
+    active: Option<AccountId>,
+}
+
+/// A stored token: only ever the ciphertext.
+#[derive(Debug, Clone)]
+struct Sealed {
+    ciphertext: Vec<u8>,
+    expires_at: Option<DateTime<Utc>>,
+    issued_at: DateTime<Utc>,
+    notice: Option<TokenNotice>,
+}
+
+impl Sealed {
+    fn info(&self, account: AccountId) -> TokenInfo {
+        TokenInfo { account, expires_at: self.expires_at, issued_at: self.issued_at, notice: self.notice }
+    }
+}
+
+impl Accounts {
+    /// The accounts by display name (then id, as the databases order them).
+    fn sorted(&self) -> Vec<&Account> {
+        let mut accounts: Vec<&Account> = self.list.values().collect();
+        accounts.sort_by(|a, b| (a.display_name.as_str(), a.id).cmp(&(b.display_name.as_str(), b.id)));
+        accounts
+    }
+
+    fn enabled_count(&self) -> usize {
+        self.list.values().filter(|a| a.enabled).count()
+    }
+}
+
+impl MemoryStore {
+    fn cipher(&self) -> Result<&dyn TokenCipher, VaultError> {
+        self.cipher.as_deref().ok_or(VaultError::NoKey)
+    }
+}
+
+fn seal(
+    cipher: &dyn TokenCipher,
+    workspace: WorkspaceId,
+    account: AccountId,
+    token: &SecretString,
+) -> Result<Vec<u8>, VaultError> {
+    cipher
+        .seal(token, &token_binding(workspace, account))
+        .map_err(|error| VaultError::Store(StoreError::unknown(error)))
+}
+
+fn audit(tenant: &mut Tenant, at: DateTime<Utc>, actor: &Actor, account: AccountId, change: (Option<String>, String)) {
+    tenant.audit.push(AuditEntry {
+        at,
+        actor: actor.clone(),
+        action: AuditAction::Account,
+        subject: format!("account:{account}"),
+        old: change.0,
+        new: Some(change.1),
+    });
+}
+
+const fn enabled_word(enabled: bool) -> &'static str {
+    if enabled { "enabled" } else { "disabled" }
+}
+
+#[async_trait]
+impl AccountStore for MemoryStore {
+    async fn add(
+        &self,
+        workspace: WorkspaceId,
+        account: &NewAccount,
+        token: &NewToken,
+        make_active: bool,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Added, AccountError> {
+        let cipher = self.cipher()?;
+        let mut state = self.state();
+        let tenant = state.tenant(workspace)?;
+        if let Some(existing) = tenant.accounts.list.values().find(|a| a.instagram_id == account.instagram_id) {
+            return Err(AccountError::Exists(existing.label()));
+        }
+        let id = AccountId::new();
+        let ciphertext = seal(cipher, workspace, id, &token.token)?;
+        let added = Account {
+            id,
+            workspace,
+            display_name: account.display_name.clone(),
+            instagram_id: account.instagram_id.clone(),
+            username: account.username.clone(),
+            login: account.login,
+            enabled: true,
+            created_at: at,
+        };
+        let accounts = &mut tenant.accounts;
+        accounts.list.insert(id, added.clone());
+        accounts.tokens.insert(id, Sealed { ciphertext, expires_at: token.expires_at, issued_at: at, notice: None });
+        let active = make_active || accounts.enabled_count() == 1;
+        if active {
+            accounts.active = Some(id);
+        }
+        audit(tenant, at, actor, id, (None, added.label()));
+        Ok(Added { account: added, active })
+    }
+
+    async fn accounts(&self, workspace: WorkspaceId, with_disabled: bool) -> Result<Vec<Account>, StoreError> {
+        let state = self.state();
+        let Some(tenant) = state.workspaces.get(&workspace) else {
+            return Ok(Vec::new());
+        };
+        Ok(tenant.accounts.sorted().into_iter().filter(|a| with_disabled || a.enabled).cloned().collect())
+    }
+
+    async fn account(&self, workspace: WorkspaceId, account: AccountId) -> Result<Option<Account>, StoreError> {
+        let state = self.state();
+        Ok(state.workspaces.get(&workspace).and_then(|t| t.accounts.list.get(&account)).cloned())
+    }
+
+    async fn active(&self, workspace: WorkspaceId) -> Result<Option<Account>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .workspaces
+            .get(&workspace)
+            .and_then(|t| t.accounts.active.and_then(|id| t.accounts.list.get(&id)))
+            .cloned())
+    }
+
+    async fn select(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Account, AccountError> {
+        let mut state = self.state();
+        let Some(tenant) = state.workspaces.get_mut(&workspace) else {
+            return Err(AccountError::NotFound);
+        };
+        let accounts = &mut tenant.accounts;
+        let chosen = accounts.list.get(&account).cloned().ok_or(AccountError::NotFound)?;
+        if !chosen.enabled {
+            return Err(AccountError::Disabled(chosen.label()));
+        }
+        if accounts.active == Some(account) {
+            return Ok(chosen);
+        }
+        let old = accounts.active.and_then(|id| accounts.list.get(&id)).map(Account::label);
+        accounts.active = Some(account);
+        audit(tenant, at, actor, account, (old, chosen.label()));
+        Ok(chosen)
+    }
+
+    async fn set_enabled(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+        enabled: bool,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Account, AccountError> {
+        let mut state = self.state();
+        let Some(tenant) = state.workspaces.get_mut(&workspace) else {
+            return Err(AccountError::NotFound);
+        };
+        let accounts = &mut tenant.accounts;
+        let Some(changed) = accounts.list.get_mut(&account) else {
+            return Err(AccountError::NotFound);
+        };
+        if changed.enabled == enabled {
+            return Ok(changed.clone());
+        }
+        changed.enabled = enabled;
+        let changed = changed.clone();
+        if !enabled && accounts.active == Some(account) {
+            accounts.active = None;
+        }
+        if enabled && accounts.active.is_none() && accounts.enabled_count() == 1 {
+            accounts.active = Some(account);
+        }
+        audit(tenant, at, actor, account, (Some(enabled_word(!enabled).to_owned()), enabled_word(enabled).to_owned()));
+        Ok(changed)
+    }
+}
+
+#[async_trait]
+impl TokenVault for MemoryStore {
+    async fn credential(&self, workspace: WorkspaceId, account: AccountId) -> Result<Option<Credential>, VaultError> {
+        let cipher = self.cipher()?;
+        let sealed = {
+            let state = self.state();
+            state.workspaces.get(&workspace).and_then(|t| t.accounts.tokens.get(&account)).cloned()
+        };
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
+        let token = cipher.open(&sealed.ciphertext, &token_binding(workspace, account))?;
+        Ok(Some(Credential { account, token, expires_at: sealed.expires_at, issued_at: sealed.issued_at }))
+    }
+
+    async fn put(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+        token: &NewToken,
+        at: DateTime<Utc>,
+    ) -> Result<(), VaultError> {
+        let cipher = self.cipher()?;
+        let mut state = self.state();
+        let accounts = &mut state.tenant(workspace)?.accounts;
+        if !accounts.list.contains_key(&account) {
+            return Err(VaultError::Store(StoreError::unknown(std::io::Error::other(format!(
+                "there is no account {account} in workspace {workspace}"
+            )))));
+        }
+        let ciphertext = seal(cipher, workspace, account, &token.token)?;
+        accounts
+            .tokens
+            .insert(account, Sealed { ciphertext, expires_at: token.expires_at, issued_at: at, notice: None });
+        Ok(())
+    }
+
+    async fn token_infos(&self, workspace: WorkspaceId) -> Result<Vec<TokenInfo>, StoreError> {
+        let state = self.state();
+        let Some(tenant) = state.workspaces.get(&workspace) else {
+            return Ok(Vec::new());
+        };
+        let accounts = &tenant.accounts;
+        Ok(accounts.sorted().into_iter().filter_map(|a| accounts.tokens.get(&a.id).map(|t| t.info(a.id))).collect())
+    }
+
+    async fn set_notice(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+        notice: Option<TokenNotice>,
+    ) -> Result<Option<TokenNotice>, StoreError> {
+        let mut state = self.state();
+        let sealed = state.workspaces.get_mut(&workspace).and_then(|t| t.accounts.tokens.get_mut(&account));
+        Ok(sealed.and_then(|sealed| std::mem::replace(&mut sealed.notice, notice)))
+    }
+
+    async fn all_tokens(&self) -> Result<Vec<TokenDue>, StoreError> {
+        let state = self.state();
+        let mut tenants: Vec<&Tenant> = state.workspaces.values().collect();
+        tenants.sort_by_key(|t| t.workspace.id.as_uuid());
+        let mut due = Vec::new();
+        for tenant in tenants {
+            let accounts = &tenant.accounts;
+            for account in accounts.sorted().into_iter().filter(|a| a.enabled) {
+                if let Some(sealed) = accounts.tokens.get(&account.id) {
+                    due.push(TokenDue {
+                        workspace: tenant.workspace.id,
+                        chat: tenant.workspace.chat_id,
+                        account: account.clone(),
+                        info: sealed.info(account.id),
+                    });
+                }
+            }
+        }
+        Ok(due)
+    }
+
+    async fn reseal_all(&self) -> Result<u64, VaultError> {
+        let cipher = self.cipher()?;
+        let mut state = self.state();
+        let mut workspaces: Vec<WorkspaceId> = state.workspaces.keys().copied().collect();
+        workspaces.sort_by_key(|w| w.as_uuid());
+        let mut resealed = 0;
+        for workspace in workspaces {
+            let accounts = &mut state.tenant(workspace)?.accounts;
+            let mut ids: Vec<AccountId> = accounts.tokens.keys().copied().collect();
+            ids.sort();
+            for account in ids {
+                let Some(sealed) = accounts.tokens.get_mut(&account) else {
+                    continue;
+                };
+                if cipher.is_current(&sealed.ciphertext) {
+                    continue;
+                }
+                let binding = token_binding(workspace, account);
+                let token = cipher.open(&sealed.ciphertext, &binding)?;
+                sealed.ciphertext = seal(cipher, workspace, account, &token)?;
+                resealed += 1;
+            }
+        }
+        Ok(resealed)
+    }
+
+    async fn verify_all(&self) -> Result<u64, VaultError> {
+        let state = self.state();
+        let tokens: Vec<(WorkspaceId, AccountId, &Sealed)> = state
+            .workspaces
+            .values()
+            .flat_map(|t| t.accounts.tokens.iter().map(|(account, sealed)| (t.workspace.id, *account, sealed)))
+            .collect();
+        if tokens.is_empty() {
+            return Ok(0);
+        }
+        let cipher = self.cipher()?;
+        for (workspace, account, sealed) in &tokens {
+            cipher.open(&sealed.ciphertext, &token_binding(*workspace, *account))?;
+        }
+        Ok(tokens.len() as u64)
+    }
+}

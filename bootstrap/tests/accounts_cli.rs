@@ -1,0 +1,252 @@
+//! The account commands of the real `storyline` binary, on a SQLite file, against a wiremock
+//! Graph API (FEATURES A3–A5).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::json;
+use storyline_crypto::Keyring;
+use wiremock::matchers::{method, path_regex, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const CHAT: &str = "-100123";
+const TOKEN: &str = "IGAAB-cli-secret-token-000111";
+const TOKEN_2: &str = "EAAB-cli-second-secret-token-222";
+
+struct Env {
+    dir: tempfile::TempDir,
+    key: String,
+    graph: MockServer,
+}
+
+impl Env {
+    async fn new() -> anyhow::Result<Self> {
+        let graph = MockServer::start().await;
+        for (id, username) in [("17841400000000001", "brand_main"), ("17841400000000002", "brand_promo")] {
+            Mock::given(method("GET"))
+                .and(path_regex(format!(r"^/v[0-9.]+/{id}$")))
+                .and(query_param("fields", "username"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": id, "username": username})))
+                .mount(&graph)
+                .await;
+        }
+        Mock::given(method("GET"))
+            .and(path_regex(r"^/v[0-9.]+/17841400000000009$"))
+            .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+                "error": {"message": format!("Invalid OAuth access token - Cannot parse access token {TOKEN}"), "code": 190}
+            })))
+            .mount(&graph)
+            .await;
+        Ok(Self { dir: tempfile::tempdir()?, key: Keyring::generate(), graph })
+    }
+
+    fn command(&self, args: &[&str], key: Option<&str>) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_storyline"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("DATABASE_URL", format!("sqlite://{}", self.dir.path().join("storyline.db").display()))
+            .env("GRAPH_API_URL", self.graph.uri())
+            .env("RUST_LOG", "trace");
+        if let Some(key) = key {
+            command.env("ENCRYPTION_KEYS", key);
+        }
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with_key(args, Some(&self.key.clone()))
+    }
+
+    fn run_with_key(&self, args: &[&str], key: Option<&str>) -> Output {
+        self.command(args, key).output().unwrap_or_else(|e| panic!("could not run storyline: {e}"))
+    }
+
+    fn db(&self) -> std::path::PathBuf {
+        self.dir.path().join("storyline.db")
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn all(output: &Output) -> String {
+    format!("{}{}", text(&output.stdout), text(&output.stderr))
+}
+
+fn add(env: &Env, id: &str, token: &str, extra: &[&str]) -> Output {
+    let mut args =
+        vec!["add-instagram-account", "--display-name", "Brand", "--account-id", id, "--access-token", token];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--chat", CHAT]);
+    env.run(&args)
+}
+
+fn file_contains(path: &Path, needle: &str) -> bool {
+    let mut found = false;
+    for entry in [path.to_path_buf(), path.with_extension("db-wal")] {
+        if let Ok(bytes) = std::fs::read(&entry) {
+            found |= bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn accounts_are_added_listed_switched_disabled_and_refused_clearly() -> anyhow::Result<()> {
+    let env = Env::new().await?;
+    // The only account becomes active by itself; the username comes from Meta.
+    let first = add(&env, "17841400000000001", TOKEN, &["--expires-in-days", "58"]);
+    assert!(first.status.success(), "{}", all(&first));
+    assert!(text(&first.stdout).contains("@brand_main") && text(&first.stdout).contains("active account"));
+    // A second one stays inactive unless asked.
+    let second = add(&env, "17841400000000002", TOKEN_2, &["--expires-in-days", "2"]);
+    assert!(second.status.success(), "{}", all(&second));
+    assert!(!text(&second.stdout).contains("active account"), "{}", all(&second));
+
+    let list = env.run(&["list-instagram-accounts", "--chat", CHAT]);
+    let shown = text(&list.stdout);
+    assert!(shown.contains("@brand_main") && shown.contains("@brand_promo"), "{shown}");
+    assert!(shown.contains("Valid (58 days)") || shown.contains("Valid (57 days)"), "{shown}");
+    assert!(shown.contains("Expires in 1 day") || shown.contains("Expires in 2 days"), "{shown}");
+    assert!(shown.contains('✓'), "{shown}");
+
+    // Refusals: exit 2, say what is allowed, change nothing.
+    for (args, expected) in [
+        (
+            vec!["--display-name", "X", "--account-id", "brand", "--access-token", TOKEN],
+            "account id must be 1 to 32 digits",
+        ),
+        (
+            vec!["--display-name", "X", "--account-id", "1", "--access-token", "short"],
+            "access token must be 20 to 1024",
+        ),
+        (vec!["--display-name", "X", "--account-id", "17841400000000001", "--access-token", TOKEN], "already added"),
+        (
+            vec!["--display-name", "X", "--account-id", "17841400000000009", "--access-token", TOKEN],
+            "Meta refused the token",
+        ),
+        (
+            vec![
+                "--display-name",
+                "X",
+                "--account-id",
+                "17841400000000003",
+                "--access-token",
+                TOKEN,
+                "--expires-in-days",
+                "0",
+            ],
+            "1 to 365 days",
+        ),
+    ] {
+        let mut full = vec!["add-instagram-account"];
+        full.extend(args);
+        full.extend(["--chat", CHAT]);
+        let output = env.run(&full);
+        assert_eq!(output.status.code(), Some(2), "{expected}: {}", all(&output));
+        assert!(text(&output.stderr).contains(expected), "{expected}: {}", all(&output));
+        assert!(!all(&output).contains(TOKEN), "the token is never echoed: {}", all(&output));
+    }
+    let again = text(&env.run(&["list-instagram-accounts", "--chat", CHAT]).stdout);
+    assert_eq!(again.matches("@brand").count(), 2, "nothing was added: {again}");
+
+    let switched = env.run(&["switch-instagram-account", "@brand_promo", "--chat", CHAT]);
+    assert!(text(&switched.stdout).contains("active account: Brand (@brand_promo)"), "{}", all(&switched));
+    let off = env.run(&["deactivate-instagram-account", "@brand_promo", "--chat", CHAT]);
+    assert!(text(&off.stdout).contains("active account: none"), "{}", all(&off));
+    let refused = env.run(&["switch-instagram-account", "@brand_promo", "--chat", CHAT]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(text(&refused.stderr).contains("disabled"), "{}", all(&refused));
+    let unknown = env.run(&["switch-instagram-account", "@nobody", "--chat", CHAT]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let on = env.run(&["reactivate-instagram-account", "@brand_promo", "--chat", CHAT]);
+    assert!(on.status.success(), "{}", all(&on));
+
+    // The token is sealed at rest and in no log line, even at trace level.
+    assert!(!file_contains(&env.db(), TOKEN) && !file_contains(&env.db(), TOKEN_2), "tokens are encrypted at rest");
+    for output in [&first, &second, &list, &switched, &off] {
+        assert!(!all(output).contains(TOKEN) && !all(output).contains(TOKEN_2));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_token_read_from_stdin_stays_out_of_the_arguments() -> anyhow::Result<()> {
+    let env = Env::new().await?;
+    let mut child = env
+        .command(
+            &[
+                "add-instagram-account",
+                "--display-name",
+                "Main",
+                "--account-id",
+                "17841400000000001",
+                "--access-token",
+                "-",
+                "--chat",
+                CHAT,
+            ],
+            Some(&env.key),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    child.stdin.take().ok_or_else(|| anyhow::anyhow!("no stdin"))?.write_all(format!("{TOKEN}\n").as_bytes())?;
+    let output = child.wait_with_output()?;
+    assert!(output.status.success(), "{}", all(&output));
+    assert!(text(&output.stdout).contains("@brand_main"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn keys_rotate_and_a_missing_or_wrong_key_is_one_clear_error() -> anyhow::Result<()> {
+    let env = Env::new().await?;
+    assert!(add(&env, "17841400000000001", TOKEN, &[]).status.success());
+
+    // Without a key: adding is refused, and `run` will not start with tokens stored.
+    let no_key = env.run_with_key(
+        &[
+            "add-instagram-account",
+            "--display-name",
+            "B",
+            "--account-id",
+            "17841400000000002",
+            "--access-token",
+            TOKEN_2,
+            "--chat",
+            CHAT,
+        ],
+        None,
+    );
+    assert_eq!(no_key.status.code(), Some(2));
+    assert!(text(&no_key.stderr).contains("ENCRYPTION_KEY"), "{}", all(&no_key));
+    let mut run = env.command(&["run"], None);
+    let run = run.env("TELEGRAM_BOT_TOKEN", "1:x").env("TELEGRAM_CHAT_ID", CHAT).output()?;
+    assert!(!run.status.success());
+    assert!(text(&run.stderr).contains("ENCRYPTION_KEY is not set, but Instagram tokens are stored"), "{}", all(&run));
+    // A wrong key: the same, naming the problem.
+    let wrong = Keyring::generate();
+    let mut run = env.command(&["run"], Some(&wrong));
+    let run = run.env("TELEGRAM_BOT_TOKEN", "1:x").env("TELEGRAM_CHAT_ID", CHAT).output()?;
+    assert!(text(&run.stderr).contains("ENCRYPTION_KEY does not open the stored Instagram tokens"), "{}", all(&run));
+    // A malformed key is a configuration error naming the variable, never the key.
+    let bad = env.run_with_key(&["list-instagram-accounts"], Some("not-a-key"));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("ENCRYPTION_KEYS is unusable"), "{}", all(&bad));
+
+    // Rotation: new key first, old second; afterwards the new key alone opens every token.
+    let new = Keyring::generate();
+    let rotated = env.run_with_key(&["rotate-keys"], Some(&format!("{new},{}", env.key)));
+    assert!(rotated.status.success(), "{}", all(&rotated));
+    assert!(text(&rotated.stdout).contains("re-sealed 1 tokens"), "{}", all(&rotated));
+    let old_alone = env.run_with_key(&["rotate-keys"], Some(&env.key));
+    assert_eq!(old_alone.status.code(), Some(2), "the old key no longer opens it: {}", all(&old_alone));
+    let new_alone = env.run_with_key(&["rotate-keys"], Some(&new));
+    assert!(text(&new_alone.stdout).contains("re-sealed 0 tokens"), "{}", all(&new_alone));
+    Ok(())
+}

@@ -1,0 +1,213 @@
+//! The signed media route over real HTTP (FEATURES M4): only a validly signed, unexpired URL for
+//! a media item of that very workspace returns its bytes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use secrecy::SecretBox;
+use storyline::media_http::{MediaFiles, router};
+use storyline_domain::library::{Category, ContentHash, MediaId, MediaKind, NewMedia};
+use storyline_domain::ports::{Clock, MediaHost, MediaLibrary, MediaQuery, SettingsStore};
+use storyline_domain::settings::SettingsDefaults;
+use storyline_domain::{ChatId, WorkspaceId};
+use storyline_media::{LocalFolder, SignedUrls};
+use storyline_memory::{ManualClock, MemoryStore};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Made-up file contents: the route serves bytes, it does not look at them.
+const PICTURE: &[u8] = b"\x89PNG\r\n\x1a\n not really a picture";
+const CLIP: &[u8] = b"....ftypisom not really a clip";
+const BASE: &str = "https://story.example.com";
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).single().unwrap_or_default()
+}
+
+/// A served media route over a memory store with two workspaces: `a` holds `memes/a.png`, `b`
+/// holds `clips/b.mp4`; both files are in one library folder.
+struct Served {
+    addr: SocketAddr,
+    urls: Arc<SignedUrls>,
+    clock: ManualClock,
+    folder: tempfile::TempDir,
+    a: WorkspaceId,
+    b: WorkspaceId,
+    picture: MediaId,
+    clip: MediaId,
+}
+
+impl Served {
+    async fn start() -> anyhow::Result<Self> {
+        let folder = tempfile::tempdir()?;
+        std::fs::create_dir_all(folder.path().join("memes"))?;
+        std::fs::create_dir_all(folder.path().join("clips"))?;
+        std::fs::write(folder.path().join("memes/a.png"), PICTURE)?;
+        std::fs::write(folder.path().join("clips/b.mp4"), CLIP)?;
+
+        let store = MemoryStore::new();
+        let defaults = SettingsDefaults::default();
+        let a = store.ensure_workspace(ChatId(-1001), "A", &defaults, start()).await?.id;
+        let b = store.ensure_workspace(ChatId(-1002), "B", &defaults, start()).await?.id;
+        let new = |path: &str, category: &str, kind, digit: &str, size: usize| -> anyhow::Result<NewMedia> {
+            Ok(NewMedia {
+                path: path.to_owned(),
+                category: Category::new(category)?,
+                kind,
+                hash: ContentHash::from_hex(&digit.repeat(64)).ok_or_else(|| anyhow::anyhow!("hash"))?,
+                size_bytes: size as u64,
+                width: None,
+                height: None,
+            })
+        };
+        store.add(a, &[new("memes/a.png", "memes", MediaKind::Image, "a", PICTURE.len())?], start()).await?;
+        store.add(b, &[new("clips/b.mp4", "clips", MediaKind::Video, "b", CLIP.len())?], start()).await?;
+        let only = |items: Vec<storyline_domain::library::MediaItem>| -> anyhow::Result<MediaId> {
+            match items.as_slice() {
+                [item] => Ok(item.id),
+                _ => anyhow::bail!("one item: {items:?}"),
+            }
+        };
+        let all = MediaQuery { category: None, limit: 10 };
+        let picture = only(store.media(a, &all).await?)?;
+        let clip = only(store.media(b, &all).await?)?;
+
+        let urls = Arc::new(SignedUrls::new(Some(format!("{BASE}/")), SecretBox::new(Box::new([42; 32]))));
+        let clock = ManualClock::at(start());
+        let files = MediaFiles {
+            urls: urls.clone(),
+            library: Arc::new(store.clone()),
+            source: Arc::new(LocalFolder::new(folder.path())),
+            clock: Arc::new(clock.clone()),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(async move { axum::serve(listener, router(files)).await });
+        Ok(Self { addr, urls, clock, folder, a, b, picture, clip })
+    }
+
+    /// The path and query of a signed URL for `media` of `workspace`, valid for an hour.
+    fn signed(&self, workspace: WorkspaceId, media: MediaId, kind: MediaKind) -> anyhow::Result<String> {
+        let url = self.urls.url(workspace, media, kind, self.clock.now() + Duration::hours(1))?;
+        Ok(url.strip_prefix(BASE).ok_or_else(|| anyhow::anyhow!("{url} is not under {BASE}"))?.to_owned())
+    }
+
+    /// One request: the status, the header block (lowercased names) and the body.
+    async fn request(&self, method: &str, target: &str) -> anyhow::Result<(u16, String, Vec<u8>)> {
+        let mut stream = tokio::net::TcpStream::connect(self.addr).await?;
+        let head = format!("{method} {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        stream.write_all(head.as_bytes()).await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        let split = answer.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| anyhow::anyhow!("no header end"))?;
+        let headers = String::from_utf8_lossy(&answer[..split]).to_lowercase();
+        let status = headers.split(' ').nth(1).unwrap_or_default().parse()?;
+        Ok((status, headers, answer[split + 4..].to_vec()))
+    }
+
+    async fn get(&self, target: &str) -> anyhow::Result<(u16, String, Vec<u8>)> {
+        self.request("GET", target).await
+    }
+}
+
+#[tokio::test]
+async fn a_validly_signed_url_returns_the_file_with_its_content_type() -> anyhow::Result<()> {
+    let served = Served::start().await?;
+    let target = served.signed(served.a, served.picture, MediaKind::Image)?;
+    let (status, headers, body) = served.get(&target).await?;
+    assert_eq!(status, 200, "{headers}");
+    assert_eq!(body, PICTURE);
+    assert!(headers.contains("content-type: image/png"), "{headers}");
+    assert!(headers.contains(&format!("content-length: {}", PICTURE.len())), "{headers}");
+    assert_eq!(headers.matches("content-length:").count(), 1, "{headers}");
+    assert!(headers.contains("cache-control: private, max-age=300"), "{headers}");
+
+    let target = served.signed(served.b, served.clip, MediaKind::Video)?;
+    let (status, headers, body) = served.get(&target).await?;
+    assert_eq!((status, body.as_slice()), (200, CLIP), "{headers}");
+    assert!(headers.contains("content-type: video/mp4"), "{headers}");
+
+    // HEAD: the same headers, no body (Meta may probe the size first).
+    let (status, headers, body) = served.request("HEAD", &target).await?;
+    assert_eq!(status, 200, "{headers}");
+    assert!(headers.contains(&format!("content-length: {}", CLIP.len())), "{headers}");
+    assert!(body.is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_signature_is_403() -> anyhow::Result<()> {
+    let served = Served::start().await?;
+    let target = served.signed(served.a, served.picture, MediaKind::Image)?;
+    let last = target.chars().last().unwrap_or('0');
+    let forged = format!("{}{}", &target[..target.len() - 1], if last == '0' { '1' } else { '0' });
+    let (status, _, body) = served.get(&forged).await?;
+    assert_eq!((status, body.as_slice()), (403, b"invalid signature".as_slice()));
+
+    let (path, query) = target.split_once('?').unwrap_or_default();
+    let exp_only = query.split('&').next().unwrap_or_default();
+    for target in [path.to_owned(), format!("{path}?{exp_only}"), format!("{path}?sig=&exp=")] {
+        let (status, _, _) = served.get(&target).await?;
+        assert_eq!(status, 403, "{target}");
+    }
+    // Another media id under the same signature.
+    let other = target.replace(&served.picture.to_string(), &served.clip.to_string());
+    assert_eq!(served.get(&other).await?.0, 403, "{other}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_validly_signed_url_past_its_expiry_is_410() -> anyhow::Result<()> {
+    let served = Served::start().await?;
+    let target = served.signed(served.a, served.picture, MediaKind::Image)?;
+    served.clock.advance(Duration::hours(1));
+    let (status, _, body) = served.get(&target).await?;
+    assert_eq!((status, body.as_slice()), (410, b"link expired".as_slice()));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_valid_signature_for_another_workspace_does_not_open_its_media() -> anyhow::Result<()> {
+    let served = Served::start().await?;
+    // Signed by this server, but the picture belongs to workspace A, not B.
+    let target = served.signed(served.b, served.picture, MediaKind::Image)?;
+    let (status, _, body) = served.get(&target).await?;
+    assert_eq!(status, 404);
+    assert!(!body.windows(PICTURE.len()).any(|w| w == PICTURE));
+    // An unknown media id, validly signed: 404 as well.
+    let target = served.signed(served.a, MediaId::new(), MediaKind::Image)?;
+    assert_eq!(served.get(&target).await?.0, 404);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_file_gone_from_the_folder_is_404() -> anyhow::Result<()> {
+    let served = Served::start().await?;
+    std::fs::remove_file(served.folder.path().join("memes/a.png"))?;
+    let target = served.signed(served.a, served.picture, MediaKind::Image)?;
+    assert_eq!(served.get(&target).await?.0, 404);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_path_traversal_in_the_url_is_refused_before_any_file_is_touched() -> anyhow::Result<()> {
+    let served = Served::start().await?;
+    let target = served.signed(served.a, served.picture, MediaKind::Image)?;
+    let query = target.split_once('?').map(|(_, query)| query).unwrap_or_default();
+    for path in [
+        "/media/..%2F..%2Fetc%2Fpasswd/x".to_owned(),
+        format!("/media/{}/..%2F..%2Fetc%2Fpasswd", served.a),
+        format!("/media/{}/..%2Fmemes%2Fa.png", served.a),
+        "/media/%FF/x".to_owned(),
+    ] {
+        let (status, _, body) = served.get(&format!("{path}?{query}")).await?;
+        assert_eq!(status, 403, "{path}");
+        assert!(!body.windows(4).any(|w| w == b"root"), "{path}");
+    }
+    // No listing, nothing else under /media.
+    for path in ["/media", "/media/", &format!("/media/{}", served.a), "/media/a/b/c"] {
+        let (status, _, _) = served.get(path).await?;
+        assert!(status == 404 || status == 403, "{path}: {status}");
+    }
+    Ok(())
+}

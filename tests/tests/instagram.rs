@@ -1,0 +1,726 @@
+//! End to end: Instagram accounts and publishing through the real wiring (`storyline::wiring::App`)
+//! against a wiremock Graph API, the fake Bot API and Storyline's own signed media URLs, with a
+//! test clock. On SQLite and on PostgreSQL; test names read `backend::behaviour`.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use anyhow::{Context, ensure};
+use chrono::{DateTime, TimeZone, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use storyline::config::Config;
+use storyline::media_http::{MediaFiles, router};
+use storyline::wiring::App;
+use storyline_application::accounts::AddAccount;
+use storyline_application::bot::BotConfig;
+use storyline_application::library::Quiet;
+use storyline_application::posting::Stories;
+use storyline_application::scheduling::SeededJitter;
+use storyline_crypto::Keyring;
+use storyline_domain::account::{AccountId, DisplayName, InstagramUserId, PostMethod, TokenNotice};
+use storyline_domain::library::CategoryMix;
+use storyline_domain::ports::{ChatNotifier, Clock};
+use storyline_domain::queue::{Outcome, QueueStatus};
+use storyline_domain::settings::{SettingChange, Toggle};
+use storyline_domain::user::{Actor, TelegramUserId};
+use storyline_domain::{ChatId, Workspace};
+use storyline_media::LocalFolder;
+use storyline_memory::ManualClock;
+use storyline_telegram::TelegramNotifier;
+use storyline_tests::app::{ADMIN, TEAM_CHAT, fast_polling};
+use storyline_tests::fake_telegram::{FakeTelegram, FakeUser, button_data};
+use storyline_tests::files::png;
+use storyline_tests::{Backend, TestResult};
+use tokio::sync::watch;
+use wiremock::matchers::{method, path_regex, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const WAIT: Duration = Duration::from_secs(15);
+const IG_ID: &str = "17841400000000001";
+const FB_ID: &str = "17841400000000002";
+const IG_TOKEN: &str = "IGAAB-first-instagram-login-token-0001";
+const IG_TOKEN_NEW: &str = "IGAAB-refreshed-instagram-login-token-0002";
+const FB_TOKEN: &str = "EAAB-first-facebook-login-token-0003";
+const FB_TOKEN_NEW: &str = "EAAB-exchanged-facebook-login-token-0004";
+const APP_SECRET: &str = "facebook-app-secret-0005";
+const EVERY_SECRET: [&str; 5] = [IG_TOKEN, IG_TOKEN_NEW, FB_TOKEN, FB_TOKEN_NEW, APP_SECRET];
+
+/// Every log line of this test binary, at every level, so a test can look for secrets in them.
+/// The fake Graph API's own lines (wiremock logs the requests it receives, as Meta's servers
+/// would) are left out: they are the other side of the wire, not Storyline's logs.
+fn captured_logs() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let writer = Capture(logs.clone());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("trace,wiremock=off"))
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .try_init();
+        logs
+    })
+}
+
+#[derive(Clone)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn day0(hour: u32, minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, hour, minute, 0).single().unwrap_or_default()
+}
+
+/// Meta's error body.
+fn meta_error(code: i64, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(400).set_body_json(json!({
+        "error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "Atrace"}
+    }))
+}
+
+fn form(request: &Request) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(&request.body).into_owned().collect()
+}
+
+fn field(request: &Request, name: &str) -> Option<String> {
+    form(request)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+        .or_else(|| request.url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()))
+}
+
+struct Harness {
+    app: App,
+    clock: ManualClock,
+    stories: Stories,
+    workspace: Workspace,
+    telegram: FakeTelegram,
+    graph: MockServer,
+    stop: watch::Sender<bool>,
+    polling: tokio::task::JoinHandle<()>,
+    media_server: tokio::task::JoinHandle<()>,
+    _media: tempfile::TempDir,
+}
+
+impl Harness {
+    async fn start(backend: &Backend) -> anyhow::Result<Self> {
+        captured_logs();
+        let telegram = FakeTelegram::start().await?;
+        let graph = MockServer::start().await;
+        let media = tempfile::tempdir()?;
+        std::fs::create_dir_all(media.path().join("memes"))?;
+        for name in ["a", "b", "c"] {
+            std::fs::write(media.path().join(format!("memes/{name}.png")), png(1080, 1920, name))?;
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let public = format!("http://{}", listener.local_addr()?);
+        let url = backend.database_url().context("needs a database")?.to_owned();
+        let vars = [
+            ("DATABASE_URL", url),
+            ("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN.to_owned()),
+            ("TELEGRAM_CHAT_ID", TEAM_CHAT.to_string()),
+            ("TELEGRAM_API_URL", telegram.api_url()),
+            ("ADMIN_TELEGRAM_USER_IDS", ADMIN.to_string()),
+            ("MEDIA_DIR", media.path().display().to_string()),
+            ("POSTS_PER_DAY", "3".to_owned()),
+            ("POSTING_HOURS_START", "10".to_owned()),
+            ("POSTING_HOURS_END", "20".to_owned()),
+            ("ENCRYPTION_KEY", Keyring::generate()),
+            ("GRAPH_API_URL", graph.uri()),
+            ("PUBLIC_BASE_URL", public),
+            ("FACEBOOK_APP_ID", "4242".to_owned()),
+            ("FACEBOOK_APP_SECRET", APP_SECRET.to_owned()),
+        ];
+        let config = Config::from_lookup(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()))?;
+        let clock = ManualClock::at(day0(8, 0));
+        let stores = storyline::wiring::open_stores(&config.database_url, config.keyring.as_ref()).await?;
+        let app = App::wire(stores, Arc::new(clock.clone()), &config)?;
+        let files = MediaFiles {
+            urls: app.urls.clone(),
+            library: app.stores.library.clone(),
+            source: app.source.clone(),
+            clock: app.clock.clone(),
+        };
+        let media_server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router(files)).await;
+        });
+        let api = storyline_telegram::connect(&config.telegram()?.token, Some(&telegram.api_url()))?;
+        let notifier = Arc::new(TelegramNotifier::new(api.clone()));
+        let bot = app.bot(
+            notifier.clone(),
+            notifier.clone(),
+            BotConfig { team_chat: ChatId(TEAM_CHAT), admin_ids: HashSet::from([TelegramUserId(ADMIN)]) },
+        );
+        let stories = app.stories(notifier);
+        let workspace = app.settings.workspace_for_chat(ChatId(TEAM_CHAT), "Team").await?;
+        let (stop, listen) = watch::channel(false);
+        let cursor = app.stores.cursor.clone();
+        let polling = tokio::spawn(async move {
+            storyline_telegram::poll(api, Arc::new(bot), cursor, fast_polling(), listen, || {}).await
+        });
+        let h = Self { app, clock, stories, workspace, telegram, graph, stop, polling, media_server, _media: media };
+        h.app.library.index(h.workspace.id, &LocalFolder::new(h._media.path()), &Quiet).await?;
+        h.app.library.set_mix(h.workspace.id, &CategoryMix::parse("memes=100")?, &Actor::Cli).await?;
+        Ok(h)
+    }
+
+    async fn stop(self) -> TestResult {
+        let _ = self.stop.send(true);
+        tokio::time::timeout(WAIT, self.polling).await??;
+        self.media_server.abort();
+        Ok(())
+    }
+
+    /// Meta knows the account `id` as `username`.
+    async fn knows(&self, id: &str, username: &str) {
+        Mock::given(method("GET"))
+            .and(path_regex(format!(r"^/v[0-9.]+/{id}$")))
+            .and(query_param("fields", "username"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": id, "username": username})))
+            .mount(&self.graph)
+            .await;
+    }
+
+    async fn add_account(&self, id: &str, token: &str, days: Option<i64>) -> anyhow::Result<AccountId> {
+        let added = self
+            .app
+            .accounts
+            .add(
+                self.workspace.id,
+                AddAccount {
+                    display_name: DisplayName::new(&format!("Brand {id}"))?,
+                    instagram_id: InstagramUserId::new(id)?,
+                    username: None,
+                    token: SecretString::from(token.to_owned()),
+                    expires_in_days: days,
+                    login: None,
+                    make_active: true,
+                },
+                &Actor::Cli,
+            )
+            .await?;
+        Ok(added.added.account.id)
+    }
+
+    async fn api_on(&self, dry_run: bool) -> TestResult {
+        let ws = self.workspace.id;
+        self.app.settings.change(ws, SettingChange::Set(Toggle::InstagramApi, true), &Actor::Cli).await?;
+        self.app.settings.change(ws, SettingChange::Set(Toggle::DryRun, dry_run), &Actor::Cli).await?;
+        Ok(())
+    }
+
+    /// The quota answers `used` of 25.
+    async fn quota(&self, used: u32) {
+        Mock::given(method("GET"))
+            .and(path_regex(r"^/v[0-9.]+/\d+/content_publishing_limit$"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"data": [{"quota_usage": used, "config": {"quota_total": 25}}]})),
+            )
+            .mount(&self.graph)
+            .await;
+    }
+
+    async fn container(&self, id: &str) {
+        Mock::given(method("POST"))
+            .and(path_regex(r"^/v[0-9.]+/\d+/media$"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": id})))
+            .mount(&self.graph)
+            .await;
+    }
+
+    async fn status(&self, container: &str, code: &str, times: Option<u64>) {
+        let mock = Mock::given(method("GET"))
+            .and(path_regex(format!(r"^/v[0-9.]+/{container}$")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": container, "status_code": code})));
+        match times {
+            Some(n) => mock.up_to_n_times(n).with_priority(1).mount(&self.graph).await,
+            None => mock.with_priority(5).mount(&self.graph).await,
+        }
+    }
+
+    async fn publishes(&self, media_id: &str) {
+        Mock::given(method("POST"))
+            .and(path_regex(r"^/v[0-9.]+/\d+/media_publish$"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": media_id})))
+            .mount(&self.graph)
+            .await;
+    }
+
+    async fn requests(&self, pattern: &str) -> Vec<Request> {
+        let re = regex_lite(pattern);
+        self.graph.received_requests().await.unwrap_or_default().into_iter().filter(|r| re(r)).collect()
+    }
+
+    /// Schedules a day and moves the clock to the first slot.
+    async fn first_slot_due(&self) -> anyhow::Result<Vec<storyline_domain::queue::QueueEntry>> {
+        self.app.scheduler.schedule(self.workspace.id, 1, &mut SeededJitter::new(5)).await?;
+        let queue = self.stories.queue(self.workspace.id, 10).await?;
+        ensure!(!queue.is_empty(), "nothing scheduled");
+        self.clock.set(queue[0].item.slot + chrono::Duration::seconds(5));
+        Ok(queue)
+    }
+
+    fn said(&self, needle: &str) -> usize {
+        self.telegram
+            .calls("sendMessage")
+            .iter()
+            .filter(|m| m["text"].as_str().is_some_and(|t| t.contains(needle)))
+            .count()
+    }
+}
+
+/// A matcher on "METHOD path-suffix" for the recorded requests.
+fn regex_lite(pattern: &str) -> impl Fn(&Request) -> bool {
+    let (verb, suffix) = pattern.split_once(' ').unwrap_or(("GET", pattern));
+    let (verb, suffix) = (verb.to_owned(), suffix.to_owned());
+    move |r: &Request| r.method.as_str() == verb && r.url.path().ends_with(&suffix)
+}
+
+pub async fn a_due_story_is_published_through_the_graph_api_and_recorded(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    h.knows(IG_ID, "brand_main").await;
+    h.add_account(IG_ID, IG_TOKEN, Some(60)).await?;
+    h.api_on(false).await?;
+    h.quota(3).await;
+    h.container("c-1").await;
+    h.status("c-1", "FINISHED", None).await;
+    h.publishes("m-1").await;
+    let queue = h.first_slot_due().await?;
+
+    let tick = h.stories.tick().await?;
+    ensure!(tick.sent == 1, "{tick:?}");
+    ensure!(h.telegram.count("sendPhoto") == 0, "published by the API, not sent for manual posting");
+    let made = h.requests("POST /media").await;
+    ensure!(made.len() == 1, "one container: {}", made.len());
+    ensure!(field(&made[0], "media_type").as_deref() == Some("STORIES"));
+    ensure!(field(&made[0], "access_token").as_deref() == Some(IG_TOKEN), "the account's own token is used");
+    let image_url = field(&made[0], "image_url").context("an image_url")?;
+    // Meta could fetch the story from Storyline's signed URL: exactly that file.
+    let fetched = reqwest::get(&image_url).await?;
+    ensure!(fetched.status() == 200, "{}", fetched.status());
+    let bytes = fetched.bytes().await?;
+    let on_disk = std::fs::read(h._media.path().join(&queue[0].path))?;
+    ensure!(bytes.as_ref() == on_disk.as_slice(), "the signed URL serves the story's file");
+    let forged = image_url.replace("sig=", "sig=00");
+    ensure!(reqwest::get(&forged).await?.status() == 403, "a forged signature is refused");
+    ensure!(h.requests("POST /media_publish").await.len() == 1);
+
+    let history = h.stories.history_store().history(h.workspace.id, 10).await?;
+    ensure!(history.len() == 1 && history[0].outcome == Outcome::Posted, "{history:?}");
+    ensure!(history[0].method == Some(PostMethod::Api), "{history:?}");
+    ensure!(history[0].instagram_media_id.as_deref() == Some("m-1"), "{history:?}");
+    ensure!(h.said("Published to Instagram as") == 1, "the chat is told");
+    ensure!(h.stories.tick().await?.sent == 0, "published once");
+    h.stop().await
+}
+
+pub async fn a_container_in_progress_is_polled_until_finished(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    h.knows(IG_ID, "brand_main").await;
+    h.add_account(IG_ID, IG_TOKEN, None).await?;
+    h.api_on(false).await?;
+    h.quota(0).await;
+    h.container("c-2").await;
+    h.status("c-2", "IN_PROGRESS", Some(2)).await;
+    h.status("c-2", "FINISHED", None).await;
+    h.publishes("m-2").await;
+    h.first_slot_due().await?;
+    ensure!(h.stories.tick().await?.sent == 1);
+    ensure!(h.requests("GET /c-2").await.len() == 3, "polled three times");
+    ensure!(h.requests("POST /media_publish").await.len() == 1);
+    h.stop().await
+}
+
+pub async fn a_container_error_sends_the_story_by_hand_with_metas_message(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    h.knows(IG_ID, "brand_main").await;
+    h.add_account(IG_ID, IG_TOKEN, None).await?;
+    h.api_on(false).await?;
+    h.quota(0).await;
+    h.container("c-3").await;
+    h.status("c-3", "ERROR", None).await;
+    h.first_slot_due().await?;
+    ensure!(h.stories.tick().await?.sent == 1);
+    ensure!(h.requests("POST /media_publish").await.is_empty(), "nothing published");
+    ensure!(h.telegram.count("sendPhoto") == 1, "the story went the manual way");
+    ensure!(h.said("Instagram could not process the media") == 1);
+    h.stop().await
+}
+
+pub async fn an_expired_token_sends_stories_by_hand_with_one_warning(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    h.knows(IG_ID, "brand_main").await;
+    let account = h.add_account(IG_ID, IG_TOKEN, None).await?;
+    h.api_on(false).await?;
+    Mock::given(method("GET"))
+        .and(path_regex(r"content_publishing_limit$"))
+        .respond_with(meta_error(190, &format!("Error validating access token: {IG_TOKEN} has expired")))
+        .mount(&h.graph)
+        .await;
+    let queue = h.first_slot_due().await?;
+    ensure!(h.stories.tick().await?.sent == 1);
+    h.clock.set(queue[1].item.slot + chrono::Duration::seconds(5));
+    ensure!(h.stories.tick().await?.sent == 1);
+    ensure!(h.telegram.count("sendPhoto") == 2, "both went the manual way");
+    ensure!(h.said("Instagram API:") == 1, "warned once, not per story");
+    let infos = h.app.stores.vault.token_infos(h.workspace.id).await?;
+    let info = infos.iter().find(|i| i.account == account).context("token info")?;
+    ensure!(info.notice == Some(TokenNotice::Dead), "{info:?}");
+    for message in h.telegram.calls("sendMessage") {
+        ensure!(!message.to_string().contains(IG_TOKEN), "Meta's echoed token never reaches the chat: {message}");
+    }
+    h.stop().await
+}
+
+pub async fn a_rate_limit_sends_the_story_by_hand(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    h.knows(IG_ID, "brand_main").await;
+    h.add_account(IG_ID, IG_TOKEN, None).await?;
+    h.api_on(false).await?;
+    h.quota(0).await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"/media$"))
+        .respond_with(meta_error(4, "Application request limit reached"))
+        .mount(&h.graph)
+        .await;
+    h.first_slot_due().await?;
+    ensure!(h.stories.tick().await?.sent == 1);
+    ensure!(h.telegram.count("sendPhoto") == 1);
+    ensure!(h.said("rate limit") == 1, "{:?}", h.telegram.calls("sendMessage"));
+    h.stop().await
+}
+
+pub async fn a_used_up_quota_sends_the_story_by_hand(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    h.knows(IG_ID, "brand_main").await;
+    h.add_account(IG_ID, IG_TOKEN, None).await?;
+    h.api_on(false).await?;
+    h.quota(25).await;
+    h.first_slot_due().await?;
+    ensure!(h.stories.tick().await?.sent == 1);
+    ensure!(h.requests("POST /media").await.is_empty(), "no container when the quota is used up");
+    ensure!(h.said("publishing quota is used up (25 of 25") == 1);
+    h.stop().await
+}
+
+pub async fn a_retry_after_a_crash_never_publishes_twice(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    h.knows(IG_ID, "brand_main").await;
+    h.add_account(IG_ID, IG_TOKEN, None).await?;
+    h.api_on(false).await?;
+    h.quota(0).await;
+    h.container("c-4").await;
+    h.status("c-4", "FINISHED", Some(1)).await;
+    // The publish call goes through at Meta but the answer never arrives (a 500 here).
+    Mock::given(method("POST"))
+        .and(path_regex(r"/media_publish$"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&h.graph)
+        .await;
+    let queue = h.first_slot_due().await?;
+    let tick = h.stories.tick().await?;
+    ensure!(tick.retrying == 1, "{tick:?}");
+    let item = h.stories.queue_store().entry(h.workspace.id, queue[0].item.id).await?.context("still queued")?;
+    ensure!(item.item.container.as_deref() == Some("c-4"), "the container is kept: {item:?}");
+    // Meta now says that container is published: the retry records it and publishes nothing.
+    h.status("c-4", "PUBLISHED", None).await;
+    let tick = h.stories.tick().await?;
+    ensure!(tick.sent == 1, "{tick:?}");
+    ensure!(h.requests("POST /media").await.len() == 1, "no second container");
+    ensure!(h.requests("POST /media_publish").await.len() == 1, "no second publish");
+    let history = h.stories.history_store().history(h.workspace.id, 10).await?;
+    ensure!(history.len() == 1 && history[0].method == Some(PostMethod::Api), "{history:?}");
+
+    // A process that dies after making a container: the lease runs out, the next process
+    // publishes that container once.
+    h.container("c-5").await;
+    h.status("c-5", "FINISHED", None).await;
+    h.clock.set(queue[1].item.slot + chrono::Duration::seconds(5));
+    let claimed =
+        h.stories.queue_store().claim_due(h.clock.now(), storyline_application::posting::SEND_LEASE, 10).await?;
+    ensure!(claimed.len() == 1, "{claimed:?}");
+    h.stories.queue_store().set_container(h.workspace.id, claimed[0].entry.item.id, "c-5").await?;
+    // … and dies here. Later:
+    h.clock.advance(storyline_application::posting::SEND_LEASE + chrono::Duration::seconds(1));
+    Mock::given(method("POST"))
+        .and(path_regex(r"/media_publish$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "m-5"})))
+        .with_priority(1)
+        .mount(&h.graph)
+        .await;
+    ensure!(h.stories.tick().await?.sent == 1);
+    ensure!(h.requests("POST /media").await.len() == 1, "the kept container is used, no new one");
+    let published = h.requests("POST /media_publish").await;
+    ensure!(published.len() == 2 && field(&published[1], "creation_id").as_deref() == Some("c-5"));
+    h.stop().await
+}
+
+pub async fn dry_run_does_everything_but_publish_and_still_sends_by_hand(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    h.knows(IG_ID, "brand_main").await;
+    h.add_account(IG_ID, IG_TOKEN, None).await?;
+    h.api_on(true).await?;
+    h.quota(0).await;
+    h.container("c-6").await;
+    h.status("c-6", "FINISHED", None).await;
+    h.publishes("m-6").await;
+    h.first_slot_due().await?;
+    ensure!(h.stories.tick().await?.sent == 1);
+    ensure!(h.requests("POST /media").await.len() == 1, "the container is made");
+    ensure!(h.requests("POST /media_publish").await.is_empty(), "but nothing is published");
+    ensure!(h.said("Dry run: would have published") == 1);
+    ensure!(h.telegram.count("sendPhoto") == 1, "and the story still comes for manual posting");
+    let queue = h.stories.queue(h.workspace.id, 10).await?;
+    ensure!(queue.iter().any(|e| e.item.status == QueueStatus::Sent), "it waits for a press: {queue:?}");
+    h.stop().await
+}
+
+pub async fn the_picker_switches_accounts_and_refuses_a_disabled_one(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    h.knows(IG_ID, "brand_main").await;
+    h.knows(FB_ID, "brand_promo").await;
+    let first = h.add_account(IG_ID, IG_TOKEN, Some(58)).await?;
+    let second = h.add_account(FB_ID, FB_TOKEN, Some(2)).await?;
+    h.app.accounts.switch(h.workspace.id, first, &Actor::Cli).await?;
+    let admin = FakeUser::new(ADMIN, "Ada");
+    h.telegram.push_text(TEAM_CHAT, &admin, "/settings");
+    h.telegram.wait_for("sendMessage", 1, WAIT).await?;
+    let menu_id = h.telegram.last_message_id();
+    let menu = h.telegram.message(TEAM_CHAT, menu_id).context("menu")?;
+    ensure!(menu["text"].as_str().is_some_and(|t| t.contains("@brand_main") && t.contains("Valid (5")), "{menu}");
+    let press = |label: &str| -> anyhow::Result<()> {
+        let shown = h.telegram.message(TEAM_CHAT, menu_id).context("menu")?;
+        let data = button_data(&shown, label)?;
+        h.telegram.push_press(TEAM_CHAT, &admin, menu_id, &data);
+        Ok(())
+    };
+    press("@brand_main")?;
+    let picker = |t: &FakeTelegram| {
+        t.message(TEAM_CHAT, menu_id)
+            .is_some_and(|m| m["text"].as_str().is_some_and(|x| x.contains("Instagram accounts")))
+    };
+    h.telegram.wait_until(WAIT, picker).await?;
+    let shown = h.telegram.message(TEAM_CHAT, menu_id).context("picker")?;
+    ensure!(
+        shown["text"].as_str().is_some_and(|t| t.contains("Expires in 1 day") || t.contains("Expires in 2 days")),
+        "{shown}"
+    );
+    let answered = h.telegram.count("answerCallbackQuery");
+    press("@brand_promo")?;
+    let answers = h.telegram.wait_for("answerCallbackQuery", answered + 1, WAIT).await?;
+    ensure!(answers.last().and_then(|a| a["text"].as_str()).is_some_and(|t| t.contains("Switched to")), "{answers:?}");
+    let active = h.app.stores.accounts.active(h.workspace.id).await?.context("active")?;
+    ensure!(active.id == second, "switching took effect");
+
+    // A disabled account is refused, even with a button made before it was disabled.
+    h.telegram.push_text(TEAM_CHAT, &admin, "/settings");
+    h.telegram.wait_for("sendMessage", 2, WAIT).await?;
+    let menu2 = h.telegram.last_message_id();
+    let data = button_data(&h.telegram.message(TEAM_CHAT, menu2).context("menu")?, "@brand_promo")?;
+    h.telegram.push_press(TEAM_CHAT, &admin, menu2, &data);
+    let opened = |t: &FakeTelegram| {
+        t.message(TEAM_CHAT, menu2)
+            .is_some_and(|m| m["text"].as_str().is_some_and(|x| x.contains("Instagram accounts")))
+    };
+    h.telegram.wait_until(WAIT, opened).await?;
+    let picker_message = h.telegram.message(TEAM_CHAT, menu2).context("picker")?;
+    let stale = button_data(&picker_message, "Brand 17841400000000001")?;
+    h.app.accounts.set_enabled(h.workspace.id, first, false, &Actor::Cli).await?;
+    let answered = h.telegram.count("answerCallbackQuery");
+    h.telegram.push_press(TEAM_CHAT, &admin, menu2, &stale);
+    let answers = h.telegram.wait_for("answerCallbackQuery", answered + 1, WAIT).await?;
+    let refusal = answers.last().and_then(|a| a["text"].as_str()).unwrap_or_default().to_owned();
+    ensure!(refusal.contains("disabled") && refusal.contains("nothing changed"), "{refusal}");
+    ensure!(h.app.stores.accounts.active(h.workspace.id).await?.map(|a| a.id) == Some(second));
+    h.stop().await
+}
+
+pub async fn the_bot_dialogue_adds_an_account_and_deletes_the_token_message(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    h.knows(IG_ID, "brand_main").await;
+    let admin = FakeUser::new(ADMIN, "Ada");
+    h.telegram.push_text(TEAM_CHAT, &admin, "/settings");
+    h.telegram.wait_for("sendMessage", 1, WAIT).await?;
+    let menu_id = h.telegram.last_message_id();
+    let data = button_data(&h.telegram.message(TEAM_CHAT, menu_id).context("menu")?, "Instagram account")?;
+    h.telegram.push_press(TEAM_CHAT, &admin, menu_id, &data);
+    let opened = |t: &FakeTelegram| {
+        t.message(TEAM_CHAT, menu_id).is_some_and(|m| m["text"].as_str().is_some_and(|x| x.contains("No account yet")))
+    };
+    h.telegram.wait_until(WAIT, opened).await?;
+    let add = button_data(&h.telegram.message(TEAM_CHAT, menu_id).context("picker")?, "Add account")?;
+    h.telegram.push_press(TEAM_CHAT, &admin, menu_id, &add);
+    h.telegram
+        .wait_until(WAIT, |t| {
+            t.calls("sendMessage").iter().any(|m| m.to_string().contains("Everyone in this chat can read"))
+        })
+        .await?;
+    // A malformed answer: deleted anyway, refused with what is allowed, nothing saved.
+    let deleted = h.telegram.count("deleteMessage");
+    h.telegram.push_text(TEAM_CHAT, &admin, &format!("Main Brand | not-a-number | {IG_TOKEN}"));
+    h.telegram.wait_for("deleteMessage", deleted + 1, WAIT).await?;
+    h.telegram
+        .wait_until(WAIT, |t| t.calls("sendMessage").iter().any(|m| m.to_string().contains("Account id:")))
+        .await?;
+    ensure!(h.app.stores.accounts.accounts(h.workspace.id, true).await?.is_empty());
+    // The right answer: deleted, added, the only account active.
+    h.telegram.push_text(TEAM_CHAT, &admin, &format!("Main Brand | {IG_ID} | {IG_TOKEN} | 60"));
+    h.telegram.wait_for("deleteMessage", deleted + 2, WAIT).await?;
+    h.telegram
+        .wait_until(WAIT, |t| {
+            t.calls("sendMessage").iter().any(|m| m.to_string().contains("Added Main Brand (@brand_main)"))
+        })
+        .await?;
+    let active = h.app.stores.accounts.active(h.workspace.id).await?.context("the only account is active")?;
+    ensure!(active.username.map(|u| u.to_string()).as_deref() == Some("@brand_main"));
+    let credential = h.app.stores.vault.credential(h.workspace.id, active.id).await?.context("token")?;
+    ensure!(credential.token.expose_secret() == IG_TOKEN);
+    for message in h.telegram.bot_messages(TEAM_CHAT) {
+        ensure!(!message.to_string().contains(IG_TOKEN), "the token is not in the chat: {message}");
+    }
+    h.stop().await
+}
+
+pub async fn tokens_of_both_kinds_refresh_and_problems_are_announced_once(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    h.knows(IG_ID, "brand_main").await;
+    h.knows(FB_ID, "brand_promo").await;
+    let ig = h.add_account(IG_ID, IG_TOKEN, Some(60)).await?;
+    let fb = h.add_account(FB_ID, FB_TOKEN, Some(60)).await?;
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/refresh_access_token$"))
+        .and(query_param("grant_type", "ig_refresh_token"))
+        .and(query_param("access_token", IG_TOKEN))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": IG_TOKEN_NEW, "token_type": "bearer", "expires_in": 5_184_000})),
+        )
+        .mount(&h.graph)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/v[0-9.]+/oauth/access_token$"))
+        .and(query_param("grant_type", "fb_exchange_token"))
+        .and(query_param("client_id", "4242"))
+        .and(query_param("client_secret", APP_SECRET))
+        .and(query_param("fb_exchange_token", FB_TOKEN))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": FB_TOKEN_NEW, "token_type": "bearer", "expires_in": 5_184_000})),
+        )
+        .mount(&h.graph)
+        .await;
+    // A fresh token is left alone.
+    let quiet = storyline_memory::RecordingChat::new();
+    let report = h.app.accounts.refresh_tokens(&quiet).await?;
+    ensure!(report.checked == 2 && report.refreshed == 0, "{report:?}");
+    // 55 days later both are within the refresh window.
+    h.clock.advance(chrono::Duration::days(55));
+    let report = h.app.accounts.refresh_tokens(h.stories_notifier().as_ref()).await?;
+    ensure!(report.refreshed == 2 && report.failed == 0, "{report:?}");
+    let vault = &h.app.stores.vault;
+    let new_ig = vault.credential(h.workspace.id, ig).await?.context("ig")?;
+    let new_fb = vault.credential(h.workspace.id, fb).await?.context("fb")?;
+    ensure!(new_ig.token.expose_secret() == IG_TOKEN_NEW && new_fb.token.expose_secret() == FB_TOKEN_NEW);
+    ensure!(new_ig.expires_at == Some(h.clock.now() + chrono::Duration::days(60)), "{:?}", new_ig.expires_at);
+
+    // 58 days on, the refresh fails: the chat hears about it once, however often the job runs.
+    h.clock.advance(chrono::Duration::days(58));
+    let sent = h.telegram.count("sendMessage");
+    for _ in 0..3 {
+        h.app.accounts.refresh_tokens(h.stories_notifier().as_ref()).await?;
+    }
+    let told: Vec<Value> = h.telegram.calls("sendMessage").into_iter().skip(sent).collect();
+    ensure!(told.len() == 2, "one message per account: {told:?}");
+    ensure!(told.iter().all(|m| m.to_string().contains("Could not refresh")), "{told:?}");
+    h.stop().await
+}
+
+pub async fn the_logs_of_add_publish_and_refresh_hold_no_token(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    h.knows(IG_ID, "brand_main").await;
+    h.add_account(IG_ID, IG_TOKEN, Some(60)).await?;
+    h.api_on(false).await?;
+    h.quota(0).await;
+    h.container("c-7").await;
+    h.status("c-7", "FINISHED", None).await;
+    h.publishes("m-7").await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/refresh_access_token$"))
+        .respond_with(meta_error(190, &format!("Invalid OAuth access token - Cannot parse access token {IG_TOKEN}")))
+        .mount(&h.graph)
+        .await;
+    h.first_slot_due().await?;
+    ensure!(h.stories.tick().await?.sent == 1);
+    h.clock.advance(chrono::Duration::days(55));
+    let report = h.app.accounts.refresh_tokens(h.stories_notifier().as_ref()).await?;
+    ensure!(report.failed == 1, "{report:?}");
+    let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+        .into_owned();
+    ensure!(logs.contains("story published through the Graph API"), "the capture sees this test's logs");
+    for secret in EVERY_SECRET {
+        // Test tokens only: the line is shown so a leak can be found.
+        let lines: Vec<&str> = logs.lines().collect();
+        let at = lines.iter().position(|l| l.contains(secret));
+        let context = at.map(|i| lines[i.saturating_sub(6)..=i].join("\n"));
+        ensure!(at.is_none(), "a secret is in the logs: {context:?}");
+    }
+    h.stop().await
+}
+
+impl Harness {
+    fn stories_notifier(&self) -> Arc<dyn ChatNotifier> {
+        match storyline_telegram::connect(
+            &SecretString::from(FakeTelegram::TOKEN.to_owned()),
+            Some(&self.telegram.api_url()),
+        ) {
+            Ok(api) => Arc::new(TelegramNotifier::new(api)),
+            Err(_) => Arc::new(storyline_memory::RecordingChat::new()),
+        }
+    }
+}
+
+macro_rules! on {
+    ($backend:ident) => {
+        mod $backend {
+            macro_rules! case {
+                ($name:ident) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() -> storyline_tests::TestResult {
+                        match storyline_tests::Backend::$backend().await? {
+                            Some(backend) => super::$name(backend).await,
+                            None => Ok(()),
+                        }
+                    }
+                };
+            }
+            case!(a_due_story_is_published_through_the_graph_api_and_recorded);
+            case!(a_container_in_progress_is_polled_until_finished);
+            case!(a_container_error_sends_the_story_by_hand_with_metas_message);
+            case!(an_expired_token_sends_stories_by_hand_with_one_warning);
+            case!(a_rate_limit_sends_the_story_by_hand);
+            case!(a_used_up_quota_sends_the_story_by_hand);
+            case!(a_retry_after_a_crash_never_publishes_twice);
+            case!(dry_run_does_everything_but_publish_and_still_sends_by_hand);
+            case!(the_picker_switches_accounts_and_refuses_a_disabled_one);
+            case!(the_bot_dialogue_adds_an_account_and_deletes_the_token_message);
+            case!(tokens_of_both_kinds_refresh_and_problems_are_announced_once);
+            case!(the_logs_of_add_publish_and_refresh_hold_no_token);
+        }
+    };
+}
+
+on!(sqlite);
+on!(postgres);
