@@ -176,8 +176,11 @@ impl AccountService {
     /// # Errors
     /// When the store fails.
     pub async fn active(&self, workspace: WorkspaceId) -> Result<Option<AccountView>, StoreError> {
-        let Some(account) = self.accounts.active(workspace).await? else { return Ok(None) };
-        let infos = self.vault.token_infos(workspace).await?;
+        // Independent reads: both at once (this renders every /settings menu and toggle).
+        let (account, infos) =
+            crate::bot::concurrently::both(self.accounts.active(workspace), self.vault.token_infos(workspace)).await;
+        let Some(account) = account? else { return Ok(None) };
+        let infos = infos?;
         let status = status_of(&infos, account.id, self.clock.now());
         Ok(Some(AccountView { account, active: true, status }))
     }

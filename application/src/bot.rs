@@ -11,7 +11,7 @@
 
 pub mod action;
 mod answers;
-mod concurrently;
+pub(crate) mod concurrently;
 mod incoming;
 pub mod screens;
 
@@ -121,10 +121,12 @@ impl std::fmt::Debug for Bot {
     }
 }
 
-/// One incoming, resolved: its workspace and the person behind it.
+/// One incoming, resolved: its workspace, the person behind it, and the chat it came from (the
+/// workspace's chat, or a private chat answering an add-account prompt).
 struct Turn {
     workspace: Workspace,
     from: Option<Member>,
+    chat: ChatId,
 }
 
 impl Turn {
@@ -133,7 +135,7 @@ impl Turn {
     }
 
     fn chat(&self) -> ChatId {
-        self.workspace.chat_id
+        self.chat
     }
 }
 
@@ -188,6 +190,9 @@ impl Bot {
 
     async fn try_handle(&self, incoming: Incoming) -> Result<(), BotError> {
         if incoming.chat != self.config.team_chat {
+            if self.private_account_answer(&incoming).await? {
+                return Ok(());
+            }
             return self.refuse_other_chat(&incoming).await;
         }
         let workspace = self.workspace(&incoming).await?;
@@ -209,7 +214,7 @@ impl Bot {
             }
         };
         let (from, logged) = concurrently::both(contact, logged).await;
-        let turn = Turn { workspace, from: from? };
+        let turn = Turn { chat: workspace.chat_id, workspace, from: from? };
         logged?;
         match incoming.event {
             Event::Command { name, args, message } => self.command(&turn, &name, &args, message).await,
@@ -291,7 +296,7 @@ impl Bot {
         if member.role.is_admin() || self.config.admin_ids.contains(&id) {
             return true;
         }
-        match self.ports.admins.administrators(turn.chat()).await {
+        match self.ports.admins.administrators(turn.workspace.chat_id).await {
             Ok(admins) => admins.contains(&id),
             Err(error) => {
                 tracing::warn!(error = %error_chain(&error), "could not ask the chat for its administrators; refusing");
@@ -310,13 +315,16 @@ impl Bot {
     }
 
     async fn settings_screen_of(&self, turn: &Turn, settings: &ChatSettings) -> Result<Screen, BotError> {
-        let paused_by = match settings.pause.as_ref().map(|p| &p.by) {
-            Some(Actor::User(id)) => {
-                self.ports.users.member(turn.workspace.id, *id).await?.map(|m| m.user.display_name())
+        let paused_by = async {
+            match settings.pause.as_ref().map(|p| &p.by) {
+                Some(Actor::User(id)) => Ok::<_, BotError>(
+                    self.ports.users.member(turn.workspace.id, *id).await?.map(|m| m.user.display_name()),
+                ),
+                _ => Ok(None),
             }
-            _ => None,
         };
-        let account = self.active_account(turn).await?;
+        let (paused_by, account) = concurrently::both(paused_by, self.active_account(turn)).await;
+        let (paused_by, account) = (paused_by?, account?);
         Ok(screens::settings(&turn.workspace, settings, paused_by.as_deref(), account.as_ref()))
     }
 

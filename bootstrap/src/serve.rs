@@ -144,6 +144,7 @@ pub async fn console(
     output: Box<dyn Write + Send>,
 ) -> anyhow::Result<()> {
     let app = App::open(config).await?;
+    app.check_keys().await?;
     let console = ConsoleChat::new(output, CONSOLE_USER);
     let admins = HashSet::from([CONSOLE_USER]);
     let bot =

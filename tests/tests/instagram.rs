@@ -324,6 +324,10 @@ pub async fn a_due_story_is_published_through_the_graph_api_and_recorded(backend
     ensure!(history[0].instagram_media_id.as_deref() == Some("m-1"), "{history:?}");
     ensure!(h.said("Published to Instagram as") == 1, "the chat is told");
     ensure!(h.stories.tick().await?.sent == 0, "published once");
+    h.telegram.push_text(TEAM_CHAT, &FakeUser::new(ADMIN, "Ada"), "/history");
+    h.telegram
+        .wait_until(WAIT, |t| t.calls("sendMessage").iter().any(|m| m.to_string().contains("by the API")))
+        .await?;
     h.stop().await
 }
 
@@ -576,19 +580,22 @@ pub async fn the_bot_dialogue_adds_an_account_and_deletes_the_token_message(back
         .wait_until(WAIT, |t| t.calls("sendMessage").iter().any(|m| m.to_string().contains("Account id:")))
         .await?;
     ensure!(h.app.stores.accounts.accounts(h.workspace.id, true).await?.is_empty());
-    // The right answer: deleted, added, the only account active.
-    h.telegram.push_text(TEAM_CHAT, &admin, &format!("Main Brand | {IG_ID} | {IG_TOKEN} | 60"));
+    // The right answer, from a private chat with the bot: deleted there, added, the only
+    // account active; the team chat hears who added which account, without the token.
+    h.telegram.push_text(ADMIN, &admin, &format!("Main Brand | {IG_ID} | {IG_TOKEN} | 60"));
     h.telegram.wait_for("deleteMessage", deleted + 2, WAIT).await?;
-    h.telegram
-        .wait_until(WAIT, |t| {
-            t.calls("sendMessage").iter().any(|m| m.to_string().contains("Added Main Brand (@brand_main)"))
-        })
-        .await?;
+    let added = |t: &FakeTelegram| {
+        t.bot_messages(ADMIN).iter().any(|m| m.to_string().contains("Added Main Brand (@brand_main)"))
+            && t.bot_messages(TEAM_CHAT).iter().any(|m| m.to_string().contains("Ada added the Instagram account"))
+    };
+    h.telegram.wait_until(WAIT, added).await?;
+    let deletions = h.telegram.calls("deleteMessage");
+    ensure!(deletions.last().is_some_and(|d| d["chat_id"].as_i64() == Some(ADMIN)), "{deletions:?}");
     let active = h.app.stores.accounts.active(h.workspace.id).await?.context("the only account is active")?;
     ensure!(active.username.map(|u| u.to_string()).as_deref() == Some("@brand_main"));
     let credential = h.app.stores.vault.credential(h.workspace.id, active.id).await?.context("token")?;
     ensure!(credential.token.expose_secret() == IG_TOKEN);
-    for message in h.telegram.bot_messages(TEAM_CHAT) {
+    for message in h.telegram.bot_messages(TEAM_CHAT).into_iter().chain(h.telegram.bot_messages(ADMIN)) {
         ensure!(!message.to_string().contains(IG_TOKEN), "the token is not in the chat: {message}");
     }
     h.stop().await

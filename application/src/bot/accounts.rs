@@ -1,12 +1,12 @@
 //! The account picker and the add-account dialogue (FEATURES A2, A3).
 
 use storyline_domain::account::{DisplayName, InstagramUserId, parse_token};
-use storyline_domain::chat::{MessageId, PressId};
+use storyline_domain::chat::{MessageId, PressId, Screen};
 use storyline_domain::conversation::{PendingPrompt, PromptKind};
 use storyline_domain::ports::{AccountError, NotifyError};
 
 use super::action::Action;
-use super::{Bot, BotError, Turn, answers, screens};
+use super::{Bot, BotError, Event, Incoming, Turn, answers, screens};
 use crate::accounts::{AddAccount, AddError};
 
 const NO_ACCOUNTS: &str = "Instagram accounts are not set up in this deployment.";
@@ -44,6 +44,29 @@ fn parse_account(text: &str) -> Result<AddAccount, String> {
 }
 
 impl Bot {
+    /// A message in a private chat with the bot from someone whose add-account prompt is waiting
+    /// in the team's workspace: the safer place to send a token (FEATURES A3). Returns whether it
+    /// was one.
+    pub(super) async fn private_account_answer(&self, incoming: &Incoming) -> Result<bool, BotError> {
+        let (Some(user), Event::Text { text, message }) = (&incoming.from, &incoming.event) else {
+            return Ok(false);
+        };
+        if incoming.chat.0 != user.telegram_id.0 || self.accounts.is_none() {
+            return Ok(false);
+        }
+        let team = self.config.team_chat;
+        let Some(workspace) = self.settings.existing_workspace(team).await? else { return Ok(false) };
+        let now = self.ports.clock.now();
+        let waiting = self.ports.conversations.pending(workspace.id, user.telegram_id, now).await?;
+        if waiting.is_none_or(|p| p.kind != PromptKind::InstagramAccount) {
+            return Ok(false);
+        }
+        let member = self.contact(workspace.id, user, now).await?;
+        let turn = Turn { workspace, from: Some(member), chat: incoming.chat };
+        self.account_answer(&turn, text, *message).await?;
+        Ok(true)
+    }
+
     pub(super) async fn account_press(
         &self,
         turn: &Turn,
@@ -143,6 +166,14 @@ impl Bot {
         let said = match accounts.add(turn.workspace.id, input, &turn.actor()).await {
             Ok(added) => {
                 self.ports.conversations.clear(turn.workspace.id, user).await?;
+                if turn.chat() != turn.workspace.chat_id {
+                    let note = format!(
+                        "✅ {} added the Instagram account {}.",
+                        member.user.display_name(),
+                        added.added.account.label()
+                    );
+                    self.ports.notifier.send(turn.workspace.chat_id, &Screen::new(note)).await?;
+                }
                 let mut said = format!("✅ Added {}.", added.added.account.label());
                 said.push_str(if added.added.active {
                     " It is the active account now."

@@ -5,7 +5,7 @@ use std::pin::pin;
 use std::task::Poll;
 
 /// Runs `a` and `b` concurrently on the current task; both run to completion.
-pub(super) async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+pub(crate) async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
     let mut a = pin!(a);
     let mut b = pin!(b);
     let (mut first, mut second) = (None, None);

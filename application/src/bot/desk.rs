@@ -160,6 +160,9 @@ impl Bot {
                             Outcome::Failed => "⚠️",
                         };
                         text = text.line().plain(format!("{mark} {} ", local(row.at))).code(row.path.clone());
+                        if row.method == Some(storyline_domain::account::PostMethod::Api) {
+                            text = text.plain(" · by the API");
+                        }
                     }
                     Screen::new(text)
                 }

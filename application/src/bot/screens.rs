@@ -145,9 +145,8 @@ pub fn add_account_prompt() -> Screen {
             .line()
             .line()
             .bold("⚠️ Everyone in this chat can read a message until I delete it.")
-            .plain(" I delete the message with the token as soon as it arrives, but a token is best sent from a private chat on the server: ")
-            .code("storyline add-instagram-account")
-            .plain(". Send ")
+            .plain(" Better: send it to me in a private chat (open my profile, press Start, send the message there). I delete the message that carries the token either way. On the server: ")
+            .code("storyline add-instagram-account")            .plain(". Send ")
             .code("cancel")
             .plain(" to stop. (Only your own reply counts; this expires in 10 minutes.)"),
     )
