@@ -293,7 +293,10 @@ impl AccountService {
         };
         match self.publisher.refresh(due.account.login, &credential.token).await {
             Ok(fresh) => {
-                let expires_at = fresh.expires_in.map(|lifetime| now + lifetime);
+                // Meta's tokens live 60 days; an absurd answer is capped rather than trusted.
+                let expires_at = fresh
+                    .expires_in
+                    .map(|lifetime| now + lifetime.clamp(Duration::zero(), Duration::days(MAX_EXPIRES_IN_DAYS)));
                 let token = NewToken { token: fresh.token, expires_at };
                 match self.vault.put(due.workspace, due.account.id, &token, now).await {
                     Ok(()) => {
@@ -330,7 +333,12 @@ impl AccountService {
         let status = due.info.status(self.clock.now());
         let screen = token_notice_screen(&due.account, notice, status);
         if let Err(error) = notifier.send(due.chat, &screen).await {
-            tracing::warn!(error = %error_chain(&error), "could not announce a token problem");
+            // Not told: forget the notice so the next run tells it.
+            tracing::warn!(error = %error_chain(&error), "could not announce a token problem; will try again next run");
+            if let Err(error) = self.vault.set_notice(due.workspace, due.account.id, due.info.notice).await {
+                tracing::error!(error = %error_chain(&error), "could not restore a token notice");
+            }
+            return false;
         }
         true
     }

@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 
 use storyline_domain::audit::{AuditAction, AuditEntry};
 use storyline_domain::chat::{MessageId, PressId, Screen};
-use storyline_domain::conversation::PendingPrompt;
+use storyline_domain::conversation::{PendingPrompt, PromptKind};
 use storyline_domain::ports::{Audit, ChatAdmins, ChatNotifier, Clock, Conversations, NotifyError, StoreError, Users};
 use storyline_domain::settings::{ChatSettings, SettingChange, Toggle};
 use storyline_domain::user::{Actor, Member, TelegramUserId, User};
@@ -531,11 +531,16 @@ impl Bot {
             return Ok(());
         };
         let user = member.user.telegram_id;
-        let Some(prompt) = self.ports.conversations.pending(turn.workspace.id, user, self.ports.clock.now()).await?
-        else {
+        let prompt = self.ports.conversations.pending(turn.workspace.id, user, self.ports.clock.now()).await?;
+        let asked_for_account = prompt.as_ref().is_some_and(|p| p.kind == PromptKind::InstagramAccount);
+        if !asked_for_account && storyline_domain::account::looks_like_token(text) {
+            // A token pasted without the dialogue (or after it expired): off the chat at once.
+            return self.delete_token_message(turn, message, true).await;
+        }
+        let Some(prompt) = prompt else {
             return Ok(());
         };
-        if prompt.kind == storyline_domain::conversation::PromptKind::InstagramAccount {
+        if prompt.kind == PromptKind::InstagramAccount {
             return self.account_answer(turn, text, message).await;
         }
         if answers::is_cancel(text) {

@@ -150,6 +150,7 @@ async fn accounts_are_added_listed_switched_disabled_and_refused_clearly() -> an
         assert_eq!(output.status.code(), Some(2), "{expected}: {}", all(&output));
         assert!(text(&output.stderr).contains(expected), "{expected}: {}", all(&output));
         assert!(!all(&output).contains(TOKEN), "the token is never echoed: {}", all(&output));
+        assert!(!all(&output).contains("EAAB short") && !all(&output).contains("EAAB-cut-sh"), "{}", all(&output));
     }
     let again = text(&env.run(&["list-instagram-accounts", "--chat", CHAT]).stdout);
     assert_eq!(again.matches("@brand").count(), 2, "nothing was added: {again}");

@@ -255,6 +255,18 @@ pub fn parse_token(text: &str) -> Result<SecretString, AccountFieldError> {
     Ok(SecretString::from(text.to_owned()))
 }
 
+/// Whether `text` holds something shaped like a Meta access token (a word of 40 or more
+/// letters, digits, `-`, `_` or `.` starting with `IG` or `EA`), so a chat message carrying one
+/// can be deleted even when nobody asked for it.
+#[must_use]
+pub fn looks_like_token(text: &str) -> bool {
+    text.split(|c: char| c.is_whitespace() || c == '|').any(|word| {
+        word.len() >= 40
+            && (word.starts_with("IG") || word.starts_with("EA"))
+            && word.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    })
+}
+
 /// The longest a token may be declared to live when added by hand.
 pub const MAX_EXPIRES_IN_DAYS: i64 = 365;
 /// A token this close to its expiry is announced (FEATURES A6).
@@ -475,6 +487,16 @@ mod tests {
         assert!(needs_refresh(LoginKind::Facebook, &info(Duration::hours(2), Some(Duration::days(5))), now));
         assert!(!needs_refresh(LoginKind::Instagram, &info(Duration::days(70), Some(-Duration::days(1))), now));
         assert!(needs_refresh(LoginKind::Instagram, &info(Duration::days(3), None), now));
+    }
+
+    #[test]
+    fn token_shaped_words_are_recognised_in_a_message() {
+        let token = format!("EAAB{}", "x1".repeat(30));
+        assert!(looks_like_token(&format!("here it is: {token} thanks")));
+        assert!(looks_like_token(&format!("Main | 1784 | IG{}", "Q".repeat(60))));
+        assert!(!looks_like_token("EAAB-short"));
+        assert!(!looks_like_token(&"Instagram ".repeat(20)));
+        assert!(!looks_like_token(&format!("IGNORE{}", "!".repeat(50))));
     }
 
     #[test]

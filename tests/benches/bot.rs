@@ -100,7 +100,7 @@ async fn main() -> anyhow::Result<()> {
         let pressed = Instant::now();
         telegram.push_press(TEAM_CHAT, &admin, menu_id, &toggle);
         // Counted, not listed: listing clones every body so far and would time the fake, not the bot.
-        telegram.wait_until(WAIT, |t| t.count("editMessageText") > i).await?;
+        telegram.wait_until(WAIT, |t| t.count("editMessageText") > i && t.count("answerCallbackQuery") > i).await?;
         latencies.push(pressed.elapsed());
     }
     latencies.sort();
@@ -110,7 +110,12 @@ async fn main() -> anyhow::Result<()> {
     for _ in 0..BURST {
         telegram.push_press(TEAM_CHAT, &admin, menu_id, &toggle);
     }
-    telegram.wait_until(WAIT, |t| t.count("editMessageText") >= SEQUENTIAL + BURST).await?;
+    // Done when every press is answered and every menu edited (the two go out concurrently).
+    telegram
+        .wait_until(WAIT, |t| {
+            t.count("editMessageText") >= SEQUENTIAL + BURST && t.count("answerCallbackQuery") >= SEQUENTIAL + BURST
+        })
+        .await?;
     let burst = burst_started.elapsed();
     ensure!(telegram.count("answerCallbackQuery") == SEQUENTIAL + BURST, "every press answered");
     let loaded_rss = rss_kib(pid)?;

@@ -423,7 +423,7 @@ pub async fn a_used_up_quota_sends_the_story_by_hand(backend: Backend) -> TestRe
 pub async fn a_retry_after_a_crash_never_publishes_twice(backend: Backend) -> TestResult {
     let h = Harness::start(&backend).await?;
     h.knows(IG_ID, "brand_main").await;
-    h.add_account(IG_ID, IG_TOKEN, None).await?;
+    let account = h.add_account(IG_ID, IG_TOKEN, None).await?;
     h.api_on(false).await?;
     h.quota(0).await;
     h.container("c-4").await;
@@ -438,15 +438,23 @@ pub async fn a_retry_after_a_crash_never_publishes_twice(backend: Backend) -> Te
     let tick = h.stories.tick().await?;
     ensure!(tick.retrying == 1, "{tick:?}");
     let item = h.stories.queue_store().entry(h.workspace.id, queue[0].item.id).await?.context("still queued")?;
-    ensure!(item.item.container.as_deref() == Some("c-4"), "the container is kept: {item:?}");
-    // Meta now says that container is published: the retry records it and publishes nothing.
+    ensure!(item.item.container.as_deref().is_some_and(|c| c.ends_with(":c-4")), "the container is kept: {item:?}");
+    // Meta now says that container is published (and the quota is rate limited): the retry
+    // asks the container first, records it and publishes nothing; no copy goes to the chat.
     h.status("c-4", "PUBLISHED", None).await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"content_publishing_limit$"))
+        .respond_with(meta_error(4, "Application request limit reached"))
+        .with_priority(1)
+        .mount(&h.graph)
+        .await;
     let tick = h.stories.tick().await?;
     ensure!(tick.sent == 1, "{tick:?}");
     ensure!(h.requests("POST /media").await.len() == 1, "no second container");
     ensure!(h.requests("POST /media_publish").await.len() == 1, "no second publish");
     let history = h.stories.history_store().history(h.workspace.id, 10).await?;
     ensure!(history.len() == 1 && history[0].method == Some(PostMethod::Api), "{history:?}");
+    ensure!(h.telegram.count("sendPhoto") == 0, "never also sent for manual posting");
 
     // A process that dies after making a container: the lease runs out, the next process
     // publishes that container once.
@@ -456,7 +464,12 @@ pub async fn a_retry_after_a_crash_never_publishes_twice(backend: Backend) -> Te
     let claimed =
         h.stories.queue_store().claim_due(h.clock.now(), storyline_application::posting::SEND_LEASE, 10).await?;
     ensure!(claimed.len() == 1, "{claimed:?}");
-    h.stories.queue_store().set_container(h.workspace.id, claimed[0].entry.item.id, "c-5").await?;
+    let lease = h.clock.now() + storyline_application::posting::SEND_LEASE;
+    let kept = format!("{}:c-5", account.compact());
+    let attempt = claimed[0].entry.item.attempts;
+    ensure!(
+        h.stories.queue_store().set_container(h.workspace.id, claimed[0].entry.item.id, attempt, &kept, lease).await?
+    );
     // … and dies here. Later:
     h.clock.advance(storyline_application::posting::SEND_LEASE + chrono::Duration::seconds(1));
     Mock::given(method("POST"))
@@ -469,6 +482,31 @@ pub async fn a_retry_after_a_crash_never_publishes_twice(backend: Backend) -> Te
     ensure!(h.requests("POST /media").await.len() == 1, "the kept container is used, no new one");
     let published = h.requests("POST /media_publish").await;
     ensure!(published.len() == 2 && field(&published[1], "creation_id").as_deref() == Some("c-5"));
+    h.stop().await
+}
+
+pub async fn a_publish_that_never_answers_fails_the_story_instead_of_sending_a_copy(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    h.knows(IG_ID, "brand_main").await;
+    h.add_account(IG_ID, IG_TOKEN, None).await?;
+    h.api_on(false).await?;
+    h.quota(0).await;
+    h.container("c-8").await;
+    h.status("c-8", "FINISHED", None).await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"/media_publish$"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&h.graph)
+        .await;
+    h.first_slot_due().await?;
+    ensure!(h.stories.tick().await?.retrying == 1);
+    ensure!(h.stories.tick().await?.retrying == 1);
+    ensure!(h.stories.tick().await?.gave_up == 1, "failed after three tries");
+    ensure!(h.requests("POST /media").await.len() == 1, "one container for all three tries");
+    ensure!(h.telegram.count("sendPhoto") == 0, "no copy for manual posting: it may be on Instagram");
+    ensure!(h.said("Instagram may already show this story") == 1);
+    let history = h.stories.history_store().history(h.workspace.id, 10).await?;
+    ensure!(history.len() == 1 && history[0].outcome == Outcome::Failed, "{history:?}");
     h.stop().await
 }
 
@@ -556,8 +594,20 @@ pub async fn the_bot_dialogue_adds_an_account_and_deletes_the_token_message(back
     let h = Harness::start(&backend).await?;
     h.knows(IG_ID, "brand_main").await;
     let admin = FakeUser::new(ADMIN, "Ada");
+    // A token pasted without the dialogue is deleted at once, with a word on how to add one.
+    h.telegram.push_text(
+        TEAM_CHAT,
+        &FakeUser::new(77, "Bob"),
+        &format!("here: {}", "EAAB".to_owned() + &"7".repeat(60)),
+    );
+    h.telegram.wait_for("deleteMessage", 1, WAIT).await?;
+    h.telegram
+        .wait_until(WAIT, |t| {
+            t.calls("sendMessage").iter().any(|m| m.to_string().contains("looked like an access token"))
+        })
+        .await?;
     h.telegram.push_text(TEAM_CHAT, &admin, "/settings");
-    h.telegram.wait_for("sendMessage", 1, WAIT).await?;
+    h.telegram.wait_for("sendMessage", 2, WAIT).await?;
     let menu_id = h.telegram.last_message_id();
     let data = button_data(&h.telegram.message(TEAM_CHAT, menu_id).context("menu")?, "Instagram account")?;
     h.telegram.push_press(TEAM_CHAT, &admin, menu_id, &data);
@@ -720,6 +770,7 @@ macro_rules! on {
             case!(a_rate_limit_sends_the_story_by_hand);
             case!(a_used_up_quota_sends_the_story_by_hand);
             case!(a_retry_after_a_crash_never_publishes_twice);
+            case!(a_publish_that_never_answers_fails_the_story_instead_of_sending_a_copy);
             case!(dry_run_does_everything_but_publish_and_still_sends_by_hand);
             case!(the_picker_switches_accounts_and_refuses_a_disabled_one);
             case!(the_bot_dialogue_adds_an_account_and_deletes_the_token_message);

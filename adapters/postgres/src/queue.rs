@@ -414,14 +414,19 @@ impl Queue for PostgresStore {
         &self,
         workspace: WorkspaceId,
         item: QueueItemId,
+        attempt: u32,
         container: &str,
+        lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE queue_items SET container_id = $1 WHERE workspace_id = $2 AND id = $3 AND status = 'sending'",
+            "UPDATE queue_items SET container_id = $1, claimed_until = $2 \
+             WHERE workspace_id = $3 AND id = $4 AND status = 'sending' AND attempts = $5",
         )
         .bind(container)
+        .bind(lease_until)
         .bind(workspace.as_uuid())
         .bind(item.0)
+        .bind(i32::try_from(attempt).unwrap_or(i32::MAX))
         .execute(&self.pool)
         .await
         .map_err(db)?;

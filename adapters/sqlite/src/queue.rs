@@ -395,14 +395,19 @@ impl Queue for SqliteStore {
         &self,
         workspace: WorkspaceId,
         item: QueueItemId,
+        attempt: u32,
         container: &str,
+        lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE queue_items SET container_id = ? WHERE workspace_id = ? AND id = ? AND status = 'sending'",
+            "UPDATE queue_items SET container_id = ?, claimed_until = ? \
+             WHERE workspace_id = ? AND id = ? AND status = 'sending' AND attempts = ?",
         )
         .bind(container)
+        .bind(lease_until)
         .bind(workspace.as_uuid())
         .bind(item.0)
+        .bind(i64::from(attempt))
         .execute(&self.pool)
         .await
         .map_err(db)?;

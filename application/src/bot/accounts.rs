@@ -67,6 +67,30 @@ impl Bot {
         Ok(true)
     }
 
+    /// Deletes a message that may carry a token; says so when it could not, and, with
+    /// `unasked`, tells how tokens are meant to be sent.
+    pub(super) async fn delete_token_message(
+        &self,
+        turn: &Turn,
+        message: MessageId,
+        unasked: bool,
+    ) -> Result<(), BotError> {
+        match self.ports.notifier.delete(turn.chat(), message).await {
+            Ok(()) | Err(NotifyError::MessageGone) => {
+                if unasked {
+                    let said = "🔒 That message looked like an access token, so I deleted it. To add an Instagram account use /settings → Instagram account → Add account (answer in a private chat with me), or `storyline add-instagram-account` on the server. If anyone could have read it, get a new token.";
+                    self.say(turn, said).await?;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(error = %super::error_chain(&error), "could not delete a message that may carry a token");
+                let said = "⚠️ I could not delete a message that may carry a token (I need the right to delete messages). Delete it yourself now, and if anyone could have read it, get a new token.";
+                self.say(turn, said).await?;
+            }
+        }
+        Ok(())
+    }
+
     pub(super) async fn account_press(
         &self,
         turn: &Turn,
@@ -131,20 +155,7 @@ impl Bot {
     pub(super) async fn account_answer(&self, turn: &Turn, text: &str, message: MessageId) -> Result<(), BotError> {
         let Some(member) = &turn.from else { return Ok(()) };
         let user = member.user.telegram_id;
-        let deleted = match self.ports.notifier.delete(turn.chat(), message).await {
-            Ok(()) | Err(NotifyError::MessageGone) => true,
-            Err(error) => {
-                tracing::warn!(error = %super::error_chain(&error), "could not delete a message that may carry a token");
-                false
-            }
-        };
-        if !deleted {
-            self.say(
-                turn,
-                "⚠️ I could not delete your message (I need the right to delete messages). Delete it yourself now, and if anyone could have read it, get a new token.",
-            )
-            .await?;
-        }
+        self.delete_token_message(turn, message, false).await?;
         if answers::is_cancel(text) {
             return self.cancel_prompt(turn).await;
         }

@@ -7,7 +7,7 @@ use std::io::{BufRead, Write};
 use std::sync::Arc;
 
 use clap::Args;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use storyline_application::accounts::{AccountView, AddAccount, AddError};
 use storyline_crypto::Keyring;
 use storyline_domain::account::{DisplayName, InstagramUserId, LoginKind, Username, parse_token};
@@ -24,6 +24,8 @@ use crate::wiring::App;
 #[derive(Debug, Clone)]
 pub struct TokenArg(SecretString);
 
+/// Never fails, so clap never prints the value back in an error: the token's shape is checked
+/// afterwards ([`TokenArg::checked`]), with a message that does not show it.
 impl std::str::FromStr for TokenArg {
     type Err = String;
 
@@ -31,9 +33,16 @@ impl std::str::FromStr for TokenArg {
         if text == "-" {
             let mut line = String::new();
             std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("could not read standard input: {e}"))?;
-            return parse_token(&line).map(Self).map_err(|e| e.to_string());
+            return Ok(Self(SecretString::from(line)));
         }
-        parse_token(text).map(Self).map_err(|e| e.to_string())
+        Ok(Self(SecretString::from(text.to_owned())))
+    }
+}
+
+impl TokenArg {
+    /// The token, trimmed, if it has a token's shape.
+    fn checked(self) -> Result<SecretString, String> {
+        parse_token(self.0.expose_secret()).map_err(|e| format!("--access-token: {e}"))
     }
 }
 
@@ -107,6 +116,10 @@ pub(super) async fn add(
             None => return refuse(err, "--login must be instagram or facebook"),
         },
     };
+    let token = match args.access_token.checked() {
+        Ok(token) => token,
+        Err(problem) => return refuse(err, problem),
+    };
     if config.keyring.is_none() {
         return refuse(err, VaultError::NoKey);
     }
@@ -115,7 +128,7 @@ pub(super) async fn add(
         display_name,
         instagram_id,
         username,
-        token: args.access_token.0,
+        token,
         expires_in_days: args.expires_in_days,
         login,
         make_active: args.set_active,
@@ -246,6 +259,10 @@ pub(super) async fn set_token(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
+    let token = match args.access_token.checked() {
+        Ok(token) => token,
+        Err(problem) => return refuse(err, problem),
+    };
     if config.keyring.is_none() {
         return refuse(err, VaultError::NoKey);
     }
@@ -254,7 +271,7 @@ pub(super) async fn set_token(
     let Some(view) = find(&views, &args.account.account) else {
         return refuse(err, "no such account here; `storyline list-instagram-accounts` lists them");
     };
-    match app.accounts.replace_token(workspace.id, view.account.id, args.access_token.0, args.expires_in_days).await {
+    match app.accounts.replace_token(workspace.id, view.account.id, token, args.expires_in_days).await {
         Ok(account) => {
             writeln!(out, "the token of {} is replaced", account.label())?;
             Ok(Outcome::Done)

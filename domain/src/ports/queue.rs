@@ -149,9 +149,11 @@ pub trait Queue: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<Resolution, StoreError>;
 
-    /// Remembers the Graph API container made for an item being sent, so a retry after a crash
-    /// polls that container instead of creating (and publishing) another. `false` when the item
-    /// is not being sent.
+    /// Remembers the Graph API container made for an item being sent (so a retry after a crash
+    /// polls that container instead of creating, and publishing, another) and renews its lease
+    /// to `lease_until`. Fenced on the claim: `false`, and nothing changes, unless the item is
+    /// still being sent under claim number `attempt` — another process that re-claimed it after
+    /// the lease ran out owns it now. Calling it again with the same container renews the lease.
     ///
     /// # Errors
     /// [`StoreError::Unknown`] when the store fails.
@@ -159,7 +161,9 @@ pub trait Queue: Send + Sync {
         &self,
         workspace: WorkspaceId,
         item: QueueItemId,
+        attempt: u32,
         container: &str,
+        lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
     /// Storyline published an item being sent through the Graph API: like a Posted press (one

@@ -611,17 +611,25 @@ pub async fn a_container_is_remembered_only_while_the_item_is_being_sent(backend
     stores.queue.enqueue(workspace.id, &[(instant(1), media[0].id)]).await?;
     let item = stores.queue.entries(workspace.id, 1).await?[0].item.id;
     ensure!(stores.queue.entries(workspace.id, 1).await?[0].item.container.is_none());
-    ensure!(!stores.queue.set_container(workspace.id, item, "c-0").await?, "pending");
-    stores.queue.claim_next(workspace.id, instant(1), LEASE).await?.context("claimed")?;
-    ensure!(!stores.queue.set_container(other.id, item, "c-x").await?, "another workspace's item");
-    ensure!(stores.queue.set_container(workspace.id, item, "17999000000000001").await?);
+    let until = instant(1) + LEASE;
+    ensure!(!stores.queue.set_container(workspace.id, item, 0, "c-0", until).await?, "pending");
+    let claim = stores.queue.claim_next(workspace.id, instant(1), LEASE).await?.context("claimed")?;
+    let attempt = claim.entry.item.attempts;
+    ensure!(!stores.queue.set_container(other.id, item, attempt, "c-x", until).await?, "another workspace's item");
+    ensure!(!stores.queue.set_container(workspace.id, item, attempt + 1, "c-y", until).await?, "another claim");
+    // Remembered, and the lease renewed: at the old lease's end nobody may claim it.
+    let renewed = instant(1) + LEASE + LEASE;
+    ensure!(stores.queue.set_container(workspace.id, item, attempt, "17999000000000001", renewed).await?);
     let entry = stores.queue.entry(workspace.id, item).await?.context("queued")?;
     ensure!(entry.item.container.as_deref() == Some("17999000000000001"), "{entry:?}");
-    // A restart (or a lease that ran out) finds it again.
-    let reclaimed = stores.queue.claim_due(instant(1) + LEASE + Duration::minutes(1), LEASE, 10).await?;
+    ensure!(stores.queue.claim_due(instant(1) + LEASE + Duration::minutes(1), LEASE, 10).await?.is_empty());
+    // A restart (or a lease that ran out) finds it again; the first process is fenced off.
+    let reclaimed = stores.queue.claim_due(renewed + Duration::minutes(1), LEASE, 10).await?;
     ensure!(reclaimed.len() == 1 && reclaimed[0].entry.item.container.as_deref() == Some("17999000000000001"));
+    ensure!(!stores.queue.set_container(workspace.id, item, attempt, "c-stale", renewed).await?, "fenced");
     ensure!(stores.queue.mark_sent(workspace.id, item, 7, instant(8)).await?);
-    ensure!(!stores.queue.set_container(workspace.id, item, "c-2").await?, "sent, no longer being sent");
+    let now_attempt = reclaimed[0].entry.item.attempts;
+    ensure!(!stores.queue.set_container(workspace.id, item, now_attempt, "c-2", renewed).await?, "sent");
     let entry = stores.queue.entry(workspace.id, item).await?.context("sent")?;
     ensure!(entry.item.container.as_deref() == Some("17999000000000001"), "unchanged: {entry:?}");
     Ok(())

@@ -367,16 +367,19 @@ impl Queue for MemoryStore {
         &self,
         workspace: WorkspaceId,
         item: QueueItemId,
+        attempt: u32,
         container: &str,
+        lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut state = self.state();
         let slot = state
             .workspaces
             .get_mut(&workspace)
             .and_then(|t| t.library.slot_mut(item))
-            .filter(|s| s.item.status == QueueStatus::Sending);
+            .filter(|s| s.item.status == QueueStatus::Sending && s.item.attempts == attempt);
         Ok(slot.is_some_and(|slot| {
             slot.item.container = Some(container.to_owned());
+            slot.claimed_until = Some(lease_until);
             true
         }))
     }
