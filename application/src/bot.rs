@@ -106,7 +106,13 @@ pub struct Bot {
     stories: Option<Stories>,
     /// Instagram accounts; without it the account picker says accounts are not set up.
     accounts: Option<AccountService>,
+    /// Each workspace's active account as last read, for [`CONTACT_TTL`]: every menu shows it,
+    /// and a burst of toggles should not read it each time.
+    active_accounts: Mutex<HashMap<WorkspaceId, RecentAccount>>,
 }
+
+/// When a workspace's active account was read, and what it was.
+type RecentAccount = (DateTime<Utc>, Option<AccountView>);
 
 /// When each person was last recorded in each workspace, and their membership then.
 type RecentContacts = HashMap<(WorkspaceId, TelegramUserId), (DateTime<Utc>, Member)>;
@@ -150,6 +156,7 @@ impl Bot {
             contacts: Mutex::new(HashMap::new()),
             stories: None,
             accounts: None,
+            active_accounts: Mutex::new(HashMap::new()),
         }
     }
 
@@ -329,11 +336,28 @@ impl Bot {
     }
 
     /// The workspace's active account with its token status.
+    /// Read again after [`CONTACT_TTL`], or at once after a change made in this bot; a switch
+    /// made from the command line shows within that time.
     async fn active_account(&self, turn: &Turn) -> Result<Option<AccountView>, BotError> {
-        match &self.accounts {
-            Some(accounts) => Ok(accounts.active(turn.workspace.id).await?),
-            None => Ok(None),
+        let Some(accounts) = &self.accounts else { return Ok(None) };
+        let now = self.ports.clock.now();
+        let workspace = turn.workspace.id;
+        let cached = self.active_accounts.lock().unwrap_or_else(PoisonError::into_inner).get(&workspace).cloned();
+        if let Some((at, view)) = cached
+            && now - at < CONTACT_TTL
+        {
+            return Ok(view);
         }
+        let view = accounts.active(workspace).await?;
+        let mut cache = self.active_accounts.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.retain(|_, (at, _)| now - *at < CONTACT_TTL);
+        cache.insert(workspace, (now, view.clone()));
+        Ok(view)
+    }
+
+    /// Forgets the cached active account after a change made here.
+    fn accounts_changed(&self, workspace: WorkspaceId) {
+        self.active_accounts.lock().unwrap_or_else(PoisonError::into_inner).remove(&workspace);
     }
 
     async fn command(&self, turn: &Turn, name: &str, args: &str, _message: MessageId) -> Result<(), BotError> {

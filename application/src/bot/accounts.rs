@@ -105,6 +105,7 @@ impl Bot {
         match action {
             Action::SelectAccount(id) => match accounts.switch(turn.workspace.id, id, &turn.actor()).await {
                 Ok(account) => {
+                    self.accounts_changed(turn.workspace.id);
                     let note = format!("Switched to {}", account.label());
                     let screen = self.settings_screen(turn).await?;
                     let (answered, shown) = super::concurrently::both(
@@ -176,6 +177,7 @@ impl Bot {
         };
         let said = match accounts.add(turn.workspace.id, input, &turn.actor()).await {
             Ok(added) => {
+                self.accounts_changed(turn.workspace.id);
                 self.ports.conversations.clear(turn.workspace.id, user).await?;
                 if turn.chat() != turn.workspace.chat_id {
                     let note = format!(
