@@ -17,3 +17,35 @@ pub use backend::{Backend, Raw, Stores};
 
 /// What every contract test returns.
 pub type TestResult = anyhow::Result<()>;
+
+/// Runs each listed `async fn name(backend: Backend) -> TestResult` of the calling test file as a
+/// test on every listed backend, as `backend::name`; a backend that is not available (PostgreSQL
+/// without a server, outside CI) passes as skipped.
+///
+/// ```ignore
+/// storyline_tests::on_backends!([sqlite, postgres] [a_story_is_sent, a_press_resolves_it]);
+/// ```
+#[macro_export]
+macro_rules! on_backends {
+    ([$($backend:ident),+ $(,)?] $tests:tt) => {
+        $( $crate::on_backend!($backend $tests); )+
+    };
+}
+
+/// One backend of [`on_backends!`].
+#[macro_export]
+macro_rules! on_backend {
+    ($backend:ident [$($name:ident),+ $(,)?]) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() -> $crate::TestResult {
+                    match $crate::Backend::$backend().await? {
+                        Some(backend) => super::$name(backend).await,
+                        None => Ok(()),
+                    }
+                }
+            )+
+        }
+    };
+}

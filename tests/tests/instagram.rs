@@ -749,36 +749,18 @@ impl Harness {
     }
 }
 
-macro_rules! on {
-    ($backend:ident) => {
-        mod $backend {
-            macro_rules! case {
-                ($name:ident) => {
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() -> storyline_tests::TestResult {
-                        match storyline_tests::Backend::$backend().await? {
-                            Some(backend) => super::$name(backend).await,
-                            None => Ok(()),
-                        }
-                    }
-                };
-            }
-            case!(a_due_story_is_published_through_the_graph_api_and_recorded);
-            case!(a_container_in_progress_is_polled_until_finished);
-            case!(a_container_error_sends_the_story_by_hand_with_metas_message);
-            case!(an_expired_token_sends_stories_by_hand_with_one_warning);
-            case!(a_rate_limit_sends_the_story_by_hand);
-            case!(a_used_up_quota_sends_the_story_by_hand);
-            case!(a_retry_after_a_crash_never_publishes_twice);
-            case!(a_publish_that_never_answers_fails_the_story_instead_of_sending_a_copy);
-            case!(dry_run_does_everything_but_publish_and_still_sends_by_hand);
-            case!(the_picker_switches_accounts_and_refuses_a_disabled_one);
-            case!(the_bot_dialogue_adds_an_account_and_deletes_the_token_message);
-            case!(tokens_of_both_kinds_refresh_and_problems_are_announced_once);
-            case!(the_logs_of_add_publish_and_refresh_hold_no_token);
-        }
-    };
-}
-
-on!(sqlite);
-on!(postgres);
+storyline_tests::on_backends!([sqlite, postgres] [
+    a_due_story_is_published_through_the_graph_api_and_recorded,
+    a_container_in_progress_is_polled_until_finished,
+    a_container_error_sends_the_story_by_hand_with_metas_message,
+    an_expired_token_sends_stories_by_hand_with_one_warning,
+    a_rate_limit_sends_the_story_by_hand,
+    a_used_up_quota_sends_the_story_by_hand,
+    a_retry_after_a_crash_never_publishes_twice,
+    a_publish_that_never_answers_fails_the_story_instead_of_sending_a_copy,
+    dry_run_does_everything_but_publish_and_still_sends_by_hand,
+    the_picker_switches_accounts_and_refuses_a_disabled_one,
+    the_bot_dialogue_adds_an_account_and_deletes_the_token_message,
+    tokens_of_both_kinds_refresh_and_problems_are_announced_once,
+    the_logs_of_add_publish_and_refresh_hold_no_token,
+]);

@@ -359,27 +359,9 @@ pub async fn paused_stories_wait_and_resume_offers_send_now_or_reschedule(backen
     h.stop().await
 }
 
-macro_rules! on {
-    ($backend:ident) => {
-        mod $backend {
-            macro_rules! case {
-                ($name:ident) => {
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() -> storyline_tests::TestResult {
-                        match storyline_tests::Backend::$backend().await? {
-                            Some(backend) => super::$name(backend).await,
-                            None => Ok(()),
-                        }
-                    }
-                };
-            }
-            case!(a_library_is_indexed_scheduled_sent_once_each_and_resolved);
-            case!(a_failing_send_is_retried_and_then_given_up_without_loss_or_duplicates);
-            case!(two_posting_loops_on_one_database_send_each_story_once);
-            case!(paused_stories_wait_and_resume_offers_send_now_or_reschedule);
-        }
-    };
-}
-
-on!(sqlite);
-on!(postgres);
+storyline_tests::on_backends!([sqlite, postgres] [
+    a_library_is_indexed_scheduled_sent_once_each_and_resolved,
+    a_failing_send_is_retried_and_then_given_up_without_loss_or_duplicates,
+    two_posting_loops_on_one_database_send_each_story_once,
+    paused_stories_wait_and_resume_offers_send_now_or_reschedule,
+]);
