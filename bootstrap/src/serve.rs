@@ -107,7 +107,7 @@ fn background(
             Ok(())
         }
     };
-    let refresher = tokio::spawn(loops::supervise(refreshing, Some(alert), shutdown.clone(), refresh));
+    let refresher = tokio::spawn(loops::supervise(refreshing.clone(), Some(alert), shutdown.clone(), refresh));
     let media = crate::media_http::router(crate::media_http::MediaFiles {
         urls: app.urls.clone(),
         library: app.stores.library.clone(),
@@ -118,6 +118,7 @@ fn background(
         let settings = app.stores.settings.clone();
         tokio::spawn(async move {
             watched.push(posting);
+            watched.push(refreshing);
             if let Err(error) = loops::serve_health(addr, settings, watched, Some(media), shutdown).await {
                 tracing::error!(error = format!("{error:#}"), "could not serve /healthz");
             }

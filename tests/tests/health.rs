@@ -46,6 +46,7 @@ async fn healthz_reports_the_database_and_both_loops_of_a_running_bot() -> TestR
     anyhow::ensure!(body["database"] == "ok", "{body}");
     anyhow::ensure!(body["loops"]["posting"]["state"] == "ok", "{body}");
     anyhow::ensure!(body["loops"]["telegram_polling"]["state"] == "ok", "{body}");
+    anyhow::ensure!(body["loops"]["token_refresh"]["state"] == "ok", "the daily refresh job ran at start: {body}");
 
     // Telegram stops answering getUpdates: polling goes stale and /healthz says 503.
     telegram.fail_next("getUpdates", 1_000, storyline_tests::fake_telegram::Failure::Forbidden("Forbidden".into()));
