@@ -13,6 +13,7 @@ use storyline_domain::ports::{
     StoryPublisher, TokenVault, VaultError,
 };
 use storyline_domain::queue::{Claimed, MAX_SEND_ATTEMPTS, Outcome, QueueEntry, QueueItemId, Resolution};
+use storyline_domain::settings::ChatSettings;
 use storyline_domain::user::Actor;
 use storyline_domain::{ChatId, WorkspaceId};
 
@@ -290,12 +291,12 @@ impl Stories {
         let entry = &claim.entry;
         let workspace = entry.item.workspace;
         let result = match self.api_path(claim).await {
-            None | Some(ApiPath::DryRun) => self.try_send(claim).await,
+            None | Some(ApiPath::DryRun) => self.send_by_hand(claim).await,
             Some(ApiPath::Published) => return Ok(()),
             Some(ApiPath::Superseded) => return Err(SendFailure::NotSending),
             Some(ApiPath::Manual(why)) => {
                 self.warn_fallback(claim, &why).await;
-                self.try_send(claim).await
+                self.send_by_hand(claim).await
             }
             // A container exists: Instagram may show the story already, so it is never handed
             // to the team as well. After the last try it is failed, and the chat told to check.
@@ -309,12 +310,13 @@ impl Stories {
             Some(ApiPath::Retry(why)) if entry.item.attempts >= MAX_SEND_ATTEMPTS => {
                 // The last try, nothing made at Meta: rather than fail the story, hand it to the team.
                 self.warn_fallback(claim, &why).await;
-                self.try_send(claim).await
+                self.send_by_hand(claim).await
             }
             Some(ApiPath::Retry(why)) => Err(why),
         };
         let error = match result {
-            Ok(message) => {
+            Ok(None) => return Err(SendFailure::NotSending),
+            Ok(Some(message)) => {
                 match self.queue.mark_sent(workspace, entry.item.id, message.0, self.clock.now()).await {
                     Ok(true) => {}
                     Ok(false) => tracing::info!(item = %entry.item.id, "a story was sent after it left the queue"),
@@ -327,6 +329,9 @@ impl Stories {
             Err(error) => error,
         };
         tracing::warn!(workspace_id = %workspace, item = %entry.item.id, attempt = entry.item.attempts, error = %error, "could not send a story");
+        if !self.still_ours(claim).await {
+            return Err(SendFailure::NotSending);
+        }
         let outcome = match self.queue.send_failed(workspace, entry.item.id, &error, self.clock.now()).await {
             Ok(outcome) => outcome,
             Err(store) => {
@@ -363,7 +368,7 @@ impl Stories {
         }
         let path = match &earlier {
             // An earlier try made a container: what became of it decides, before anything else.
-            Some(made) => self.resume(publishing, claim, made, settings.dry_run).await,
+            Some(made) => self.resume(publishing, claim, made, &settings).await,
             None => self.publish(publishing, claim, settings.dry_run).await,
         };
         Some(match path {
@@ -372,16 +377,21 @@ impl Stories {
                 ApiPath::Manual(format!("dry run, the API check did not finish: {why}"))
             }
             Ok(path) => path,
+            Err(error) if settings.dry_run && earlier.is_none() => {
+                ApiPath::Manual(format!("dry run, the API check did not finish: {}", error_chain(&error)))
+            }
             Err(error) => ApiPath::Retry(error_chain(&error)),
         })
     }
 
-    /// Whether this claim made a container at Meta (the item's row says so).
+    /// Whether this claim may have made a container at Meta (the item's row says so, or
+    /// cannot be read).
     async fn container_made(&self, claim: &Claimed) -> bool {
         let entry = &claim.entry;
-        matches!(
+        // Only a row read back without a container proves that none was made.
+        !matches!(
             self.queue.entry(entry.item.workspace, entry.item.id).await,
-            Ok(Some(now)) if now.item.container.is_some()
+            Ok(Some(now)) if now.item.container.is_none()
         )
     }
 
@@ -499,6 +509,9 @@ impl Stories {
             }
             ContainerStatus::InProgress => Ok(ApiPath::Retry("Instagram is still processing the media".into())),
             ContainerStatus::Expired => Ok(ApiPath::Retry("the media container expired".into())),
+            ContainerStatus::Published if dry_run => {
+                Ok(ApiPath::Manual("dry run: Instagram reported a new container as published".to_owned()))
+            }
             ContainerStatus::Published => {
                 // Not asked to publish, yet it is: record what Instagram shows.
                 tracing::warn!(%item, "a new container reported itself published");
@@ -514,7 +527,7 @@ impl Stories {
         api: &Publishing,
         claim: &Claimed,
         made: &Made,
-        dry_run: bool,
+        settings: &ChatSettings,
     ) -> Result<ApiPath, StoreError> {
         let workspace = claim.entry.item.workspace;
         let Some(account) = api.accounts.account(workspace, made.account).await? else {
@@ -533,10 +546,26 @@ impl Stories {
                 tracing::info!(item = %claim.entry.item.id, "an earlier try already published this story; not publishing it again");
                 self.record_published(claim, &account, None).await
             }
-            Ok(ContainerStatus::Finished) if dry_run => {
-                Ok(ApiPath::Manual("dry run was turned on before this story was published".to_owned()))
+            // Ready but not published: publish it only if the team still wants this account to
+            // publish it now; otherwise nothing is on Instagram and the team posts it.
+            Ok(ContainerStatus::Finished) => {
+                let active = api.accounts.active(workspace).await?.map(|a| a.id);
+                let why = if settings.dry_run {
+                    Some("dry run was turned on before this story was published")
+                } else if !settings.instagram_api {
+                    Some("the Instagram API was turned off before this story was published")
+                } else if claim.entry.needs_interaction {
+                    Some("this media was marked to always go by hand")
+                } else if !account.enabled || active != Some(account.id) {
+                    Some("the account was switched before this story was published")
+                } else {
+                    None
+                };
+                match why {
+                    Some(why) => Ok(ApiPath::Manual(why.to_owned())),
+                    None => self.publish_made(api, claim, &account, &target, made).await,
+                }
             }
-            Ok(ContainerStatus::Finished) => self.publish_made(api, claim, &account, &target, made).await,
             Ok(ContainerStatus::Error(why)) => {
                 Ok(ApiPath::Manual(format!("Instagram could not process the media: {why}")))
             }
@@ -585,7 +614,12 @@ impl Stories {
     ) -> Result<ApiPath, StoreError> {
         let entry = &claim.entry;
         let workspace = entry.item.workspace;
-        self.queue.published(workspace, entry.item.id, media_id.clone(), self.clock.now()).await?;
+        if let Err(error) = self.queue.published(workspace, entry.item.id, media_id.clone(), self.clock.now()).await {
+            // It is on Instagram. Left as it is, the lease runs out, the next claim asks the
+            // container, finds it published and records it; nothing is published again.
+            tracing::error!(error = %error_chain(&error), item = %entry.item.id, "published, but could not record it; the next try will");
+            return Ok(ApiPath::Superseded);
+        }
         tracing::info!(workspace_id = %workspace, item = %entry.item.id, media_id = ?media_id, "story published through the Graph API");
         self.fallbacks.lock().unwrap_or_else(PoisonError::into_inner).remove(&workspace);
         self.tell(claim.chat, published_screen(entry, &account.label(), media_id.as_deref())).await;
@@ -612,6 +646,32 @@ impl Stories {
         if let Err(error) = self.notifier.send(chat, &screen).await {
             tracing::warn!(error = %error_chain(&error), "could not tell the chat");
         }
+    }
+
+    /// Whether this claim still owns the item (its lease renewed): another process re-claims
+    /// an item whose lease ran out, and then this one must leave it alone. A store failure
+    /// here is logged and taken as yes (the lease itself is the last guard).
+    async fn still_ours(&self, claim: &Claimed) -> bool {
+        let item = &claim.entry.item;
+        match self.queue.renew_claim(item.workspace, item.id, item.attempts, self.clock.now() + SEND_LEASE).await {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::info!(item = %item.id, "another process took this story over; leaving it");
+                false
+            }
+            Err(error) => {
+                tracing::warn!(error = %error_chain(&error), "could not renew a claim; going on under the lease");
+                true
+            }
+        }
+    }
+
+    /// The manual path, if this claim still owns the item: `None` when it does not.
+    async fn send_by_hand(&self, claim: &Claimed) -> Result<Option<MessageId>, String> {
+        if !self.still_ours(claim).await {
+            return Ok(None);
+        }
+        self.try_send(claim).await.map(Some)
     }
 
     async fn try_send(&self, claim: &Claimed) -> Result<MessageId, String> {

@@ -510,6 +510,31 @@ pub async fn a_publish_that_never_answers_fails_the_story_instead_of_sending_a_c
     h.stop().await
 }
 
+pub async fn a_kept_container_is_not_published_once_the_api_is_turned_off(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    h.knows(IG_ID, "brand_main").await;
+    h.add_account(IG_ID, IG_TOKEN, None).await?;
+    h.api_on(false).await?;
+    h.quota(0).await;
+    h.container("c-9").await;
+    h.status("c-9", "FINISHED", None).await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"/media_publish$"))
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&h.graph)
+        .await;
+    h.first_slot_due().await?;
+    ensure!(h.stories.tick().await?.retrying == 1);
+    // Between the tries the team turns the API off: the container is ready but not published,
+    // so the story goes to the chat, and Instagram is not asked to publish it again.
+    h.app.settings.change(h.workspace.id, SettingChange::Set(Toggle::InstagramApi, false), &Actor::Cli).await?;
+    ensure!(h.stories.tick().await?.sent == 1);
+    ensure!(h.requests("POST /media_publish").await.len() == 1, "only the first, unanswered try");
+    ensure!(h.telegram.count("sendPhoto") == 1, "sent for manual posting");
+    ensure!(h.said("the Instagram API was turned off before this story was published") == 1);
+    h.stop().await
+}
+
 pub async fn dry_run_does_everything_but_publish_and_still_sends_by_hand(backend: Backend) -> TestResult {
     let h = Harness::start(&backend).await?;
     h.knows(IG_ID, "brand_main").await;
@@ -758,6 +783,7 @@ storyline_tests::on_backends!([sqlite, postgres] [
     a_used_up_quota_sends_the_story_by_hand,
     a_retry_after_a_crash_never_publishes_twice,
     a_publish_that_never_answers_fails_the_story_instead_of_sending_a_copy,
+    a_kept_container_is_not_published_once_the_api_is_turned_off,
     dry_run_does_everything_but_publish_and_still_sends_by_hand,
     the_picker_switches_accounts_and_refuses_a_disabled_one,
     the_bot_dialogue_adds_an_account_and_deletes_the_token_message,

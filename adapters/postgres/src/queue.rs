@@ -433,6 +433,27 @@ impl Queue for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn renew_claim(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        attempt: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE queue_items SET claimed_until = $1 \
+             WHERE workspace_id = $2 AND id = $3 AND status = 'sending' AND attempts = $4",
+        )
+        .bind(lease_until)
+        .bind(workspace.as_uuid())
+        .bind(item.0)
+        .bind(i32::try_from(attempt).unwrap_or(i32::MAX))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn published(
         &self,
         workspace: WorkspaceId,

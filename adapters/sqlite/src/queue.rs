@@ -414,6 +414,27 @@ impl Queue for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn renew_claim(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        attempt: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE queue_items SET claimed_until = ? \
+             WHERE workspace_id = ? AND id = ? AND status = 'sending' AND attempts = ?",
+        )
+        .bind(lease_until)
+        .bind(workspace.as_uuid())
+        .bind(item.0)
+        .bind(i64::from(attempt))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn published(
         &self,
         workspace: WorkspaceId,

@@ -166,6 +166,20 @@ pub trait Queue: Send + Sync {
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
+    /// Renews the lease of an item still being sent under claim number `attempt` (see
+    /// [`Queue::set_container`]); `false`, and nothing changes, when another process re-claimed
+    /// it or it is no longer being sent. Called right before a step that must not run twice.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn renew_claim(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        attempt: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
     /// Storyline published an item being sent through the Graph API: like a Posted press (one
     /// transaction: item done, history row with method `api` and Instagram's media id, 30-day
     /// lock, counters), by [`Actor::System`]. `media_id` is `None` when a retry found the

@@ -627,6 +627,12 @@ pub async fn a_container_is_remembered_only_while_the_item_is_being_sent(backend
     let reclaimed = stores.queue.claim_due(renewed + Duration::minutes(1), LEASE, 10).await?;
     ensure!(reclaimed.len() == 1 && reclaimed[0].entry.item.container.as_deref() == Some("17999000000000001"));
     ensure!(!stores.queue.set_container(workspace.id, item, attempt, "c-stale", renewed).await?, "fenced");
+    ensure!(!stores.queue.renew_claim(workspace.id, item, attempt, renewed).await?, "the stale claim is fenced off");
+    let owner = reclaimed[0].entry.item.attempts;
+    ensure!(!stores.queue.renew_claim(other.id, item, owner, renewed).await?, "another workspace's item");
+    ensure!(stores.queue.renew_claim(workspace.id, item, owner, renewed + LEASE + LEASE).await?, "the owner renews");
+    let past_the_old_lease = renewed + LEASE + Duration::minutes(2);
+    ensure!(stores.queue.claim_due(past_the_old_lease, LEASE, 10).await?.is_empty(), "the renewed lease holds");
     ensure!(stores.queue.mark_sent(workspace.id, item, 7, instant(8)).await?);
     let now_attempt = reclaimed[0].entry.item.attempts;
     ensure!(!stores.queue.set_container(workspace.id, item, now_attempt, "c-2", renewed).await?, "sent");

@@ -384,6 +384,25 @@ impl Queue for MemoryStore {
         }))
     }
 
+    async fn renew_claim(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        attempt: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let slot = state
+            .workspaces
+            .get_mut(&workspace)
+            .and_then(|t| t.library.slot_mut(item))
+            .filter(|s| s.item.status == QueueStatus::Sending && s.item.attempts == attempt);
+        Ok(slot.is_some_and(|slot| {
+            slot.claimed_until = Some(lease_until);
+            true
+        }))
+    }
+
     async fn published(
         &self,
         workspace: WorkspaceId,
