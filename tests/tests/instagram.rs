@@ -733,7 +733,25 @@ pub async fn tokens_of_both_kinds_refresh_and_problems_are_announced_once(backen
 pub async fn the_logs_of_add_publish_and_refresh_hold_no_token(backend: Backend) -> TestResult {
     let h = Harness::start(&backend).await?;
     h.knows(IG_ID, "brand_main").await;
-    h.add_account(IG_ID, IG_TOKEN, Some(60)).await?;
+    // Added through the bot: the token travels through Telegram's update, the bot and the store.
+    let admin = FakeUser::new(ADMIN, "Ada");
+    h.telegram.push_text(TEAM_CHAT, &admin, "/settings");
+    h.telegram.wait_for("sendMessage", 1, WAIT).await?;
+    let menu_id = h.telegram.last_message_id();
+    let data = button_data(&h.telegram.message(TEAM_CHAT, menu_id).context("menu")?, "Instagram account")?;
+    h.telegram.push_press(TEAM_CHAT, &admin, menu_id, &data);
+    let opened =
+        |t: &FakeTelegram| t.message(TEAM_CHAT, menu_id).is_some_and(|m| m.to_string().contains("Add account"));
+    h.telegram.wait_until(WAIT, opened).await?;
+    let add = button_data(&h.telegram.message(TEAM_CHAT, menu_id).context("picker")?, "Add account")?;
+    h.telegram.push_press(TEAM_CHAT, &admin, menu_id, &add);
+    h.telegram
+        .wait_until(WAIT, |t| t.calls("sendMessage").iter().any(|m| m.to_string().contains("Everyone in this chat")))
+        .await?;
+    h.telegram.push_text(ADMIN, &admin, &format!("Main Brand | {IG_ID} | {IG_TOKEN} | 60"));
+    h.telegram
+        .wait_until(WAIT, |t| t.bot_messages(ADMIN).iter().any(|m| m.to_string().contains("Added Main Brand")))
+        .await?;
     h.api_on(false).await?;
     h.quota(0).await;
     h.container("c-7").await;
