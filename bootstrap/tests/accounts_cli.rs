@@ -251,3 +251,49 @@ async fn keys_rotate_and_a_missing_or_wrong_key_is_one_clear_error() -> anyhow::
     assert!(text(&new_alone.stdout).contains("re-sealed 0 tokens"), "{}", all(&new_alone));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_token_is_replaced_and_the_refresh_job_runs_from_the_command_line() -> anyhow::Result<()> {
+    let env = Env::new().await?;
+    const EXCHANGED: &str = "EAAB-cli-exchanged-secret-token-333";
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/v[0-9.]+/oauth/access_token$"))
+        .and(query_param("grant_type", "fb_exchange_token"))
+        .and(query_param("fb_exchange_token", TOKEN_2))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"access_token": EXCHANGED, "expires_in": 5_184_000})),
+        )
+        .expect(1)
+        .mount(&env.graph)
+        .await;
+    assert!(
+        add(&env, "17841400000000002", "EAAB-cli-old-token-0000000444", &["--expires-in-days", "40"]).status.success()
+    );
+    // A new token from Meta, 5 days left: replaced, and the list says so.
+    let replaced = env.run(&[
+        "set-instagram-token",
+        "@brand_promo",
+        "--access-token",
+        TOKEN_2,
+        "--expires-in-days",
+        "5",
+        "--chat",
+        CHAT,
+    ]);
+    assert!(replaced.status.success(), "{}", all(&replaced));
+    let shown = text(&env.run(&["list-instagram-accounts", "--chat", CHAT]).stdout);
+    assert!(shown.contains("Valid (5 days)") || shown.contains("Valid (4 days)"), "{shown}");
+    // The refresh job exchanges it (Facebook Login, with the app's id and secret).
+    let mut refresh = env.command(&["refresh-instagram-tokens"], Some(&env.key));
+    let refreshed = refresh.env("FACEBOOK_APP_ID", "4242").env("FACEBOOK_APP_SECRET", "cli-app-secret-555").output()?;
+    assert!(refreshed.status.success(), "{}", all(&refreshed));
+    assert!(text(&refreshed.stdout).contains("refreshed 1"), "{}", all(&refreshed));
+    let shown = text(&env.run(&["list-instagram-accounts", "--chat", CHAT]).stdout);
+    assert!(shown.contains("Valid (60 days)") || shown.contains("Valid (59 days)"), "{shown}");
+    for output in [&replaced, &refreshed] {
+        for secret in [TOKEN_2, EXCHANGED, "cli-app-secret-555"] {
+            assert!(!all(output).contains(secret), "a secret in the output: {}", all(output));
+        }
+    }
+    Ok(())
+}
