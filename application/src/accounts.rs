@@ -26,6 +26,8 @@ pub struct AccountService {
     vault: Arc<dyn TokenVault>,
     publisher: Arc<dyn StoryPublisher>,
     clock: Arc<dyn Clock>,
+    /// Whether tokens can be sealed here (an encryption key is configured).
+    sealing: bool,
 }
 
 impl std::fmt::Debug for AccountService {
@@ -97,7 +99,15 @@ impl AccountService {
         publisher: Arc<dyn StoryPublisher>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { accounts, vault, publisher, clock }
+        Self { accounts, vault, publisher, clock, sealing: true }
+    }
+
+    /// Says whether the vault can seal tokens; without a key, adding refuses at once instead
+    /// of first showing the token to Meta.
+    #[must_use]
+    pub fn sealing(mut self, configured: bool) -> Self {
+        self.sealing = configured;
+        self
     }
 
     /// The store of identities and selection.
@@ -124,6 +134,9 @@ impl AccountService {
         input: AddAccount,
         actor: &Actor,
     ) -> Result<AddedAccount, AddError> {
+        if !self.sealing {
+            return Err(VaultError::NoKey.into());
+        }
         let now = self.clock.now();
         let expires_at = match input.expires_in_days {
             None => None,

@@ -232,7 +232,8 @@ impl App {
         let source: Arc<dyn MediaSource> = Arc::new(LocalFolder::new(config.media_dir.clone()));
         let publisher: Arc<dyn StoryPublisher> = Arc::new(graph_api(config)?);
         let accounts =
-            AccountService::new(stores.accounts.clone(), stores.vault.clone(), publisher.clone(), clock.clone());
+            AccountService::new(stores.accounts.clone(), stores.vault.clone(), publisher.clone(), clock.clone())
+                .sealing(config.keyring.is_some());
         let urls = Arc::new(media_urls(config));
         Ok(Self { stores, settings, library, scheduler, clock, source, accounts, publisher, urls })
     }

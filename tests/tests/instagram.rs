@@ -718,12 +718,18 @@ pub async fn tokens_of_both_kinds_refresh_and_problems_are_announced_once(backen
     ensure!(new_ig.token.expose_secret() == IG_TOKEN_NEW && new_fb.token.expose_secret() == FB_TOKEN_NEW);
     ensure!(new_ig.expires_at == Some(h.clock.now() + chrono::Duration::days(60)), "{:?}", new_ig.expires_at);
 
-    // 58 days on, the refresh fails: the chat hears about it once, however often the job runs.
+    // 58 days on, the refresh fails: the chat hears about it once, however often the job runs —
+    // and a notice that could not be sent (Telegram refused) is sent on the next run.
     h.clock.advance(chrono::Duration::days(58));
+    h.telegram.fail_next("sendMessage", 2, storyline_tests::fake_telegram::Failure::Forbidden("Forbidden".into()));
+    let unsent = h.app.accounts.refresh_tokens(h.stories_notifier().as_ref()).await?;
+    ensure!(unsent.failed == 2 && unsent.announced == 0, "{unsent:?}");
     let sent = h.telegram.count("sendMessage");
+    let mut announced = 0;
     for _ in 0..3 {
-        h.app.accounts.refresh_tokens(h.stories_notifier().as_ref()).await?;
+        announced += h.app.accounts.refresh_tokens(h.stories_notifier().as_ref()).await?.announced;
     }
+    ensure!(announced == 2, "told once per account after all: {announced}");
     let told: Vec<Value> = h.telegram.calls("sendMessage").into_iter().skip(sent).collect();
     ensure!(told.len() == 2, "one message per account: {told:?}");
     ensure!(told.iter().all(|m| m.to_string().contains("Could not refresh")), "{told:?}");

@@ -205,7 +205,7 @@ impl Bot {
             }
             Err(AddError::Account(AccountError::Vault(error))) => {
                 self.ports.conversations.clear(turn.workspace.id, user).await?;
-                tracing::error!(error = %super::error_chain(&error), "could not seal a token");
+                tracing::warn!(error = %super::error_chain(&error), "could not seal a token");
                 "Tokens cannot be stored here: the server has no ENCRYPTION_KEY. Nothing was saved.".to_owned()
             }
             Err(AddError::Account(other)) => return Err(other.into()),
