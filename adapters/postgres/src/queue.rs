@@ -71,6 +71,31 @@ async fn insert_history(
 }
 
 impl PostgresStore {
+    /// Renews the lease of an item still being sent under claim `attempt`, remembering
+    /// `container` when given (`Queue::set_container`, `Queue::renew_claim`).
+    async fn renew(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        attempt: u32,
+        container: Option<&str>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE queue_items SET container_id = COALESCE($1, container_id), claimed_until = $2 \
+             WHERE workspace_id = $3 AND id = $4 AND status = 'sending' AND attempts = $5",
+        )
+        .bind(container)
+        .bind(lease_until)
+        .bind(workspace.as_uuid())
+        .bind(item.0)
+        .bind(i32::try_from(attempt).unwrap_or(i32::MAX))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Resolves an item being sent or awaiting a press in one transaction: done, with its
     /// history row, the media's counters and its lock. A second call finds it done.
     async fn finish(
@@ -418,19 +443,7 @@ impl Queue for PostgresStore {
         container: &str,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE queue_items SET container_id = $1, claimed_until = $2 \
-             WHERE workspace_id = $3 AND id = $4 AND status = 'sending' AND attempts = $5",
-        )
-        .bind(container)
-        .bind(lease_until)
-        .bind(workspace.as_uuid())
-        .bind(item.0)
-        .bind(i32::try_from(attempt).unwrap_or(i32::MAX))
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(done.rows_affected() > 0)
+        self.renew(workspace, item, attempt, Some(container), lease_until).await
     }
 
     async fn renew_claim(
@@ -440,18 +453,7 @@ impl Queue for PostgresStore {
         attempt: u32,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE queue_items SET claimed_until = $1 \
-             WHERE workspace_id = $2 AND id = $3 AND status = 'sending' AND attempts = $4",
-        )
-        .bind(lease_until)
-        .bind(workspace.as_uuid())
-        .bind(item.0)
-        .bind(i32::try_from(attempt).unwrap_or(i32::MAX))
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(done.rows_affected() > 0)
+        self.renew(workspace, item, attempt, None, lease_until).await
     }
 
     async fn published(

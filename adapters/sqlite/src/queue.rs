@@ -76,6 +76,31 @@ async fn insert_history(
 }
 
 impl SqliteStore {
+    /// Renews the lease of an item still being sent under claim `attempt`, remembering
+    /// `container` when given (`Queue::set_container`, `Queue::renew_claim`).
+    async fn renew(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        attempt: u32,
+        container: Option<&str>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE queue_items SET container_id = COALESCE(?, container_id), claimed_until = ? \
+             WHERE workspace_id = ? AND id = ? AND status = 'sending' AND attempts = ?",
+        )
+        .bind(container)
+        .bind(lease_until)
+        .bind(workspace.as_uuid())
+        .bind(item.0)
+        .bind(i64::from(attempt))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Resolves an item being sent or awaiting a press in one transaction: done, with its
     /// history row, the media's counters and its lock. A second call finds it done.
     async fn finish(
@@ -399,19 +424,7 @@ impl Queue for SqliteStore {
         container: &str,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE queue_items SET container_id = ?, claimed_until = ? \
-             WHERE workspace_id = ? AND id = ? AND status = 'sending' AND attempts = ?",
-        )
-        .bind(container)
-        .bind(lease_until)
-        .bind(workspace.as_uuid())
-        .bind(item.0)
-        .bind(i64::from(attempt))
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(done.rows_affected() > 0)
+        self.renew(workspace, item, attempt, Some(container), lease_until).await
     }
 
     async fn renew_claim(
@@ -421,18 +434,7 @@ impl Queue for SqliteStore {
         attempt: u32,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE queue_items SET claimed_until = ? \
-             WHERE workspace_id = ? AND id = ? AND status = 'sending' AND attempts = ?",
-        )
-        .bind(lease_until)
-        .bind(workspace.as_uuid())
-        .bind(item.0)
-        .bind(i64::from(attempt))
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(done.rows_affected() > 0)
+        self.renew(workspace, item, attempt, None, lease_until).await
     }
 
     async fn published(

@@ -371,17 +371,7 @@ impl Queue for MemoryStore {
         container: &str,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut state = self.state();
-        let slot = state
-            .workspaces
-            .get_mut(&workspace)
-            .and_then(|t| t.library.slot_mut(item))
-            .filter(|s| s.item.status == QueueStatus::Sending && s.item.attempts == attempt);
-        Ok(slot.is_some_and(|slot| {
-            slot.item.container = Some(container.to_owned());
-            slot.claimed_until = Some(lease_until);
-            true
-        }))
+        Ok(self.renew(workspace, item, attempt, Some(container), lease_until))
     }
 
     async fn renew_claim(
@@ -391,16 +381,7 @@ impl Queue for MemoryStore {
         attempt: u32,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut state = self.state();
-        let slot = state
-            .workspaces
-            .get_mut(&workspace)
-            .and_then(|t| t.library.slot_mut(item))
-            .filter(|s| s.item.status == QueueStatus::Sending && s.item.attempts == attempt);
-        Ok(slot.is_some_and(|slot| {
-            slot.claimed_until = Some(lease_until);
-            true
-        }))
+        Ok(self.renew(workspace, item, attempt, None, lease_until))
     }
 
     async fn published(
@@ -482,5 +463,32 @@ impl Locks for MemoryStore {
         // Permanent (None) last.
         locks.sort_by(|a, b| (a.until.is_none(), a.until, &a.path).cmp(&(b.until.is_none(), b.until, &b.path)));
         Ok(locks)
+    }
+}
+
+impl MemoryStore {
+    /// Renews the lease of an item still being sent under claim `attempt`, remembering
+    /// `container` when given (`Queue::set_container`, `Queue::renew_claim`).
+    fn renew(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        attempt: u32,
+        container: Option<&str>,
+        lease_until: DateTime<Utc>,
+    ) -> bool {
+        let mut state = self.state();
+        let slot = state
+            .workspaces
+            .get_mut(&workspace)
+            .and_then(|t| t.library.slot_mut(item))
+            .filter(|s| s.item.status == QueueStatus::Sending && s.item.attempts == attempt);
+        slot.is_some_and(|slot| {
+            if let Some(container) = container {
+                slot.item.container = Some(container.to_owned());
+            }
+            slot.claimed_until = Some(lease_until);
+            true
+        })
     }
 }
