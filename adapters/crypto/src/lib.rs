@@ -42,6 +42,12 @@ struct Key {
     raw: SecretBox<[u8; 32]>,
 }
 
+impl Key {
+    fn new(raw: [u8; 32]) -> Self {
+        Self { id: key_id(&raw), aead: XChaCha20Poly1305::new((&raw).into()), raw: SecretBox::new(Box::new(raw)) }
+    }
+}
+
 /// The configured keys, newest first. Seals with the newest, opens with whichever a ciphertext
 /// names.
 pub struct Keyring {
@@ -76,17 +82,23 @@ impl Keyring {
             let position = index + 1;
             let bytes = STANDARD.decode(part).map_err(|_| KeyError::Malformed { position })?;
             let raw: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Malformed { position })?;
-            let id = key_id(&raw);
-            if let Some(first) = keys.iter().position(|k| k.id == id) {
+            let key = Key::new(raw);
+            if let Some(first) = keys.iter().position(|k| k.id == key.id) {
                 return Err(KeyError::Duplicate { first: first + 1, second: position });
             }
-            let aead = XChaCha20Poly1305::new((&raw).into());
-            keys.push(Key { id, aead, raw: SecretBox::new(Box::new(raw)) });
+            keys.push(key);
         }
         if keys.is_empty() {
             return Err(KeyError::Empty);
         }
         Ok(Self { keys })
+    }
+
+    /// A ring of one random key that lives as long as this process (to sign media URLs when no
+    /// `ENCRYPTION_KEY` is configured; nothing it seals outlives the process).
+    #[must_use]
+    pub fn ephemeral() -> Self {
+        Self { keys: vec![Key::new(XChaCha20Poly1305::generate_key(&mut OsRng).into())] }
     }
 
     /// A new random key, base64, for `ENCRYPTION_KEY`.
