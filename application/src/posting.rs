@@ -290,13 +290,20 @@ impl Stories {
     async fn send(&self, claim: &Claimed) -> Result<(), SendFailure> {
         let entry = &claim.entry;
         let workspace = entry.item.workspace;
-        let result = match self.api_path(claim).await {
-            None | Some(ApiPath::DryRun) => self.send_by_hand(claim).await,
+        // Read once: both the API path and the story's caption need them.
+        let settings = self.settings.settings(workspace).await.map_err(|e| error_chain(&e));
+        let path = match &settings {
+            Ok(settings) => self.api_path(claim, settings).await,
+            Err(why) if self.publishing.is_some() => Some(ApiPath::Retry(why.clone())),
+            Err(_) => None,
+        };
+        let result = match path {
+            None | Some(ApiPath::DryRun) => self.send_by_hand(claim, &settings).await,
             Some(ApiPath::Published) => return Ok(()),
             Some(ApiPath::Superseded) => return Err(SendFailure::NotSending),
             Some(ApiPath::Manual(why)) => {
                 self.warn_fallback(claim, &why).await;
-                self.send_by_hand(claim).await
+                self.send_by_hand(claim, &settings).await
             }
             // A container exists: Instagram may show the story already, so it is never handed
             // to the team as well. After the last try it is failed, and the chat told to check.
@@ -310,7 +317,7 @@ impl Stories {
             Some(ApiPath::Retry(why)) if entry.item.attempts >= MAX_SEND_ATTEMPTS => {
                 // The last try, nothing made at Meta: rather than fail the story, hand it to the team.
                 self.warn_fallback(claim, &why).await;
-                self.send_by_hand(claim).await
+                self.send_by_hand(claim, &settings).await
             }
             Some(ApiPath::Retry(why)) => Err(why),
         };
@@ -346,29 +353,23 @@ impl Stories {
                 .code(entry.path.clone())
                 .line()
                 .plain(error);
-            if let Err(told) = self.notifier.send(claim.chat, &Screen::new(text)).await {
-                tracing::error!(error = %error_chain(&told), "could not tell the chat about a failed story");
-            }
+            self.tell(claim.chat, Screen::new(text)).await;
         }
         Err(outcome)
     }
 
     /// The Graph API path (C5), when the workspace has the Instagram API on and the media can
     /// be published by the API; `None` means the manual path.
-    async fn api_path(&self, claim: &Claimed) -> Option<ApiPath> {
+    async fn api_path(&self, claim: &Claimed, settings: &ChatSettings) -> Option<ApiPath> {
         let publishing = self.publishing.as_ref()?;
         let entry = &claim.entry;
-        let settings = match self.settings.settings(entry.item.workspace).await {
-            Ok(settings) => settings,
-            Err(error) => return Some(ApiPath::Retry(error_chain(&error))),
-        };
         let earlier = entry.item.container.as_deref().and_then(Made::parse);
         if earlier.is_none() && (!settings.instagram_api || entry.needs_interaction) {
             return None;
         }
         let path = match &earlier {
             // An earlier try made a container: what became of it decides, before anything else.
-            Some(made) => self.resume(publishing, claim, made, &settings).await,
+            Some(made) => self.resume(publishing, claim, made, settings).await,
             None => self.publish(publishing, claim, settings.dry_run).await,
         };
         Some(match path {
@@ -667,16 +668,20 @@ impl Stories {
     }
 
     /// The manual path, if this claim still owns the item: `None` when it does not.
-    async fn send_by_hand(&self, claim: &Claimed) -> Result<Option<MessageId>, String> {
+    async fn send_by_hand(
+        &self,
+        claim: &Claimed,
+        settings: &Result<ChatSettings, String>,
+    ) -> Result<Option<MessageId>, String> {
+        let settings = settings.as_ref().map_err(Clone::clone)?;
         if !self.still_ours(claim).await {
             return Ok(None);
         }
-        self.try_send(claim).await.map(Some)
+        self.try_send(claim, settings).await.map(Some)
     }
 
-    async fn try_send(&self, claim: &Claimed) -> Result<MessageId, String> {
+    async fn try_send(&self, claim: &Claimed, settings: &ChatSettings) -> Result<MessageId, String> {
         let entry = &claim.entry;
-        let settings = self.settings.settings(entry.item.workspace).await.map_err(|e| error_chain(&e))?;
         let bytes = self.source.read(&entry.path).await.map_err(|e| error_chain(&e))?;
         let file_name = entry.path.rsplit('/').next().unwrap_or(&entry.path).to_owned();
         let attachment = Attachment { kind: entry.kind, file_name, location: self.source.locate(&entry.path), bytes };
