@@ -122,6 +122,19 @@ impl AccountService {
         &self.vault
     }
 
+    /// Checks what comes with a typed token before it goes anywhere: that it can be sealed here
+    /// (else it is not shown to Meta either) and its days to expiry; returns the expiry.
+    fn typed_expiry(&self, now: DateTime<Utc>, days: Option<i64>) -> Result<Option<DateTime<Utc>>, AddError> {
+        if !self.sealing {
+            return Err(VaultError::NoKey.into());
+        }
+        match days {
+            None => Ok(None),
+            Some(days) if (1..=MAX_EXPIRES_IN_DAYS).contains(&days) => Ok(Some(now + Duration::days(days))),
+            Some(_) => Err(AddError::ExpiresInDays),
+        }
+    }
+
     /// Adds an account (FEATURES A3): asks Meta for its @username with the token first — a token
     /// Meta refuses is not saved — then saves identity and token in one transaction. The only
     /// account becomes active by itself.
@@ -134,15 +147,8 @@ impl AccountService {
         input: AddAccount,
         actor: &Actor,
     ) -> Result<AddedAccount, AddError> {
-        if !self.sealing {
-            return Err(VaultError::NoKey.into());
-        }
         let now = self.clock.now();
-        let expires_at = match input.expires_in_days {
-            None => None,
-            Some(days) if (1..=MAX_EXPIRES_IN_DAYS).contains(&days) => Some(now + Duration::days(days)),
-            Some(_) => return Err(AddError::ExpiresInDays),
-        };
+        let expires_at = self.typed_expiry(now, input.expires_in_days)?;
         let login = input.login.unwrap_or_else(|| LoginKind::guess(secrecy::ExposeSecret::expose_secret(&input.token)));
         let target = PublishTarget { instagram_id: input.instagram_id.clone(), login, token: input.token.clone() };
         let (username, lookup_note) = match self.publisher.username(&target).await {
@@ -191,7 +197,7 @@ impl AccountService {
     pub async fn active(&self, workspace: WorkspaceId) -> Result<Option<AccountView>, StoreError> {
         // Independent reads: both at once (this renders every /settings menu and toggle).
         let (account, infos) =
-            crate::bot::concurrently::both(self.accounts.active(workspace), self.vault.token_infos(workspace)).await;
+            crate::concurrently::both(self.accounts.active(workspace), self.vault.token_infos(workspace)).await;
         let Some(account) = account? else { return Ok(None) };
         let infos = infos?;
         let status = status_of(&infos, account.id, self.clock.now());
@@ -228,7 +234,8 @@ impl AccountService {
     /// Replaces an account's token (a new one from Meta after the old one died).
     ///
     /// # Errors
-    /// [`AccountError::NotFound`], [`AddError::TokenRefused`] when Meta refuses the new token.
+    /// [`AccountError::NotFound`], [`AddError::TokenRefused`] when Meta refuses the new token,
+    /// [`VaultError::NoKey`] (as [`AddError::Account`]) without an encryption key.
     pub async fn replace_token(
         &self,
         workspace: WorkspaceId,
@@ -237,11 +244,7 @@ impl AccountService {
         expires_in_days: Option<i64>,
     ) -> Result<Account, AddError> {
         let now = self.clock.now();
-        let expires_at = match expires_in_days {
-            None => None,
-            Some(days) if (1..=MAX_EXPIRES_IN_DAYS).contains(&days) => Some(now + Duration::days(days)),
-            Some(_) => return Err(AddError::ExpiresInDays),
-        };
+        let expires_at = self.typed_expiry(now, expires_in_days)?;
         let found = self.accounts.account(workspace, account).await.map_err(AccountError::from)?;
         let found = found.ok_or(AccountError::NotFound)?;
         let target =

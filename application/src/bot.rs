@@ -11,8 +11,8 @@
 
 pub mod action;
 mod answers;
-pub(crate) mod concurrently;
 mod incoming;
+mod recent;
 pub mod screens;
 
 use std::collections::{HashMap, HashSet};
@@ -32,8 +32,10 @@ pub use action::{Action, ActionError};
 pub use incoming::{Event, Incoming};
 
 use crate::accounts::{AccountService, AccountView};
+use crate::concurrently;
 use crate::posting::Stories;
 use crate::settings::{SettingsError, SettingsService};
+use recent::Recent;
 
 mod accounts;
 mod desk;
@@ -101,21 +103,15 @@ pub struct Bot {
     /// Workspaces by chat: they never move once created.
     workspaces: Mutex<HashMap<ChatId, Workspace>>,
     /// People recorded in the last [`CONTACT_TTL`], so a burst of presses records them once.
-    contacts: Mutex<RecentContacts>,
+    contacts: Recent<(WorkspaceId, TelegramUserId), Member>,
     /// The queue, schedule and story buttons; without it those commands say they are off.
     stories: Option<Stories>,
     /// Instagram accounts; without it the account picker says accounts are not set up.
     accounts: Option<AccountService>,
     /// Each workspace's active account as last read, for [`CONTACT_TTL`]: every menu shows it,
     /// and a burst of toggles should not read it each time.
-    active_accounts: Mutex<HashMap<WorkspaceId, RecentAccount>>,
+    active_accounts: Recent<WorkspaceId, Option<AccountView>>,
 }
-
-/// When a workspace's active account was read, and what it was.
-type RecentAccount = (DateTime<Utc>, Option<AccountView>);
-
-/// When each person was last recorded in each workspace, and their membership then.
-type RecentContacts = HashMap<(WorkspaceId, TelegramUserId), (DateTime<Utc>, Member)>;
 
 /// How long a recorded contact (and the role read with it) is reused. A role changed from the
 /// command line takes effect in the chat within this time.
@@ -153,10 +149,10 @@ impl Bot {
             ports,
             config,
             workspaces: Mutex::new(HashMap::new()),
-            contacts: Mutex::new(HashMap::new()),
+            contacts: Recent::new(CONTACT_TTL),
             stories: None,
             accounts: None,
-            active_accounts: Mutex::new(HashMap::new()),
+            active_accounts: Recent::new(CONTACT_TTL),
         }
     }
 
@@ -248,17 +244,13 @@ impl Bot {
     /// C8: records the person (first contact, names, last seen) and returns their membership.
     async fn contact(&self, workspace: WorkspaceId, user: &User, now: DateTime<Utc>) -> Result<Member, StoreError> {
         let key = (workspace, user.telegram_id);
-        let recent = self.contacts.lock().unwrap_or_else(PoisonError::into_inner).get(&key).cloned();
-        if let Some((at, member)) = recent
-            && now - at < CONTACT_TTL
+        if let Some(member) = self.contacts.get(&key, now)
             && member.user == *user
         {
             return Ok(member);
         }
         let member = self.ports.users.record_contact(workspace, user, now).await?;
-        let mut contacts = self.contacts.lock().unwrap_or_else(PoisonError::into_inner);
-        contacts.retain(|_, (at, _)| now - *at < CONTACT_TTL);
-        contacts.insert(key, (now, member.clone()));
+        self.contacts.put(key, member.clone(), now);
         Ok(member)
     }
 
@@ -342,22 +334,17 @@ impl Bot {
         let Some(accounts) = &self.accounts else { return Ok(None) };
         let now = self.ports.clock.now();
         let workspace = turn.workspace.id;
-        let cached = self.active_accounts.lock().unwrap_or_else(PoisonError::into_inner).get(&workspace).cloned();
-        if let Some((at, view)) = cached
-            && now - at < CONTACT_TTL
-        {
+        if let Some(view) = self.active_accounts.get(&workspace, now) {
             return Ok(view);
         }
         let view = accounts.active(workspace).await?;
-        let mut cache = self.active_accounts.lock().unwrap_or_else(PoisonError::into_inner);
-        cache.retain(|_, (at, _)| now - *at < CONTACT_TTL);
-        cache.insert(workspace, (now, view.clone()));
+        self.active_accounts.put(workspace, view.clone(), now);
         Ok(view)
     }
 
     /// Forgets the cached active account after a change made here.
     fn accounts_changed(&self, workspace: WorkspaceId) {
-        self.active_accounts.lock().unwrap_or_else(PoisonError::into_inner).remove(&workspace);
+        self.active_accounts.forget(&workspace);
     }
 
     async fn command(&self, turn: &Turn, name: &str, args: &str, _message: MessageId) -> Result<(), BotError> {

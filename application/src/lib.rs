@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod bot;
+mod concurrently;
 pub mod library;
 pub mod posting;
 pub mod scheduling;

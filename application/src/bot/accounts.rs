@@ -108,7 +108,7 @@ impl Bot {
                     self.accounts_changed(turn.workspace.id);
                     let note = format!("Switched to {}", account.label());
                     let screen = self.settings_screen(turn).await?;
-                    let (answered, shown) = super::concurrently::both(
+                    let (answered, shown) = crate::concurrently::both(
                         self.ports.notifier.answer(press, &note, false),
                         self.show(turn, message, &screen),
                     )

@@ -120,9 +120,6 @@ pub(super) async fn add(
         Ok(token) => token,
         Err(problem) => return refuse(err, problem),
     };
-    if config.keyring.is_none() {
-        return refuse(err, VaultError::NoKey);
-    }
     let workspace = workspace(app, config, &args.chat).await?;
     let input = AddAccount {
         display_name,
@@ -263,9 +260,6 @@ pub(super) async fn set_token(
         Ok(token) => token,
         Err(problem) => return refuse(err, problem),
     };
-    if config.keyring.is_none() {
-        return refuse(err, VaultError::NoKey);
-    }
     let workspace = workspace(app, config, &args.account.chat).await?;
     let views = app.accounts.overview(workspace.id).await?;
     let Some(view) = find(&views, &args.account.account) else {
