@@ -1,4 +1,4 @@
-//! The bot without a transport (ARCHITECTURE "The bot without Telegram"): an [`Incoming`]
+//! The bot without a transport (docs/ARCHITECTURE.md, "One toggle"): an [`Incoming`]
 //! command, message or button press goes to the use cases, and the answer goes out through the
 //! [`ChatNotifier`] as [`Screen`]s. The Telegram and console adapters only translate.
 //!
