@@ -82,22 +82,24 @@ impl Backend {
         Ok(Some(Self { stores, kind: Kind::Sqlite { url, _dir: dir }, key, cipher }))
     }
 
-    /// A new PostgreSQL database of its own, or `None` (skipped) when no server is configured
-    /// outside CI.
+    /// A new PostgreSQL database of its own: on the server given by URL, else in a testcontainers
+    /// container when Docker answers, else `None` (skipped) outside CI.
     ///
     /// # Errors
     /// When the server is configured but cannot be used, or is missing under `CI=true`.
     pub async fn postgres() -> anyhow::Result<Option<Self>> {
-        let Some(server) = postgres_url() else {
+        let Some(server) = postgres_url().or_else(crate::container::postgres_url) else {
             if std::env::var("CI").is_ok_and(|ci| ci == "true") {
-                anyhow::bail!("CI=true but neither TEST_DATABASE_URL nor a postgres DATABASE_URL is set");
+                anyhow::bail!(
+                    "CI=true but neither TEST_DATABASE_URL nor a postgres DATABASE_URL is set, and no PostgreSQL container could be started"
+                );
             }
             // Straight to stderr, past the test harness's capture, so the skip is seen.
             static ONCE: std::sync::Once = std::sync::Once::new();
             ONCE.call_once(|| {
                 let _ = writeln!(
                     std::io::stderr(),
-                    "skipped: the PostgreSQL tests (no TEST_DATABASE_URL or postgres DATABASE_URL)"
+                    "skipped: the PostgreSQL tests (no TEST_DATABASE_URL, no postgres DATABASE_URL, no Docker)"
                 );
             });
             return Ok(None);

@@ -2,12 +2,14 @@
 //! in-memory, SQLite and PostgreSQL stores so the three cannot drift apart. Isolation between
 //! workspaces is part of every suite.
 //!
-//! PostgreSQL comes from `TEST_DATABASE_URL` (or a `postgres://` `DATABASE_URL`); each test gets
-//! a database of its own, dropped afterwards. With neither set the PostgreSQL tests say they were
+//! PostgreSQL comes from `TEST_DATABASE_URL` (or a `postgres://` `DATABASE_URL`), else from a
+//! testcontainers container when a Docker daemon answers ([`container`]); each test gets a
+//! database of its own, dropped afterwards. With none of them the PostgreSQL tests say they were
 //! skipped — except under `CI=true`, where a missing database fails them.
 
 pub mod app;
 mod backend;
+pub mod container;
 pub mod fake_telegram;
 pub mod files;
 pub mod proxy;
