@@ -1,0 +1,581 @@
+//! Instagram accounts, the active selection and the token vault. Tokens are sealed with the
+//! store's cipher before they reach SQL and opened after they leave it; the database, the logs
+//! and the errors only ever see ciphertext.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use sqlx::Transaction;
+use storyline_domain::WorkspaceId;
+use storyline_domain::account::{Account, AccountId, Credential, NewAccount, NewToken, TokenInfo, TokenNotice};
+use storyline_domain::audit::AuditAction;
+use storyline_domain::ports::{
+    AccountError, AccountStore, Added, StoreError, TokenCipher, TokenDue, TokenVault, VaultError, token_binding,
+};
+use storyline_domain::user::Actor;
+use uuid::Uuid;
+
+use crate::bounds::{Arguments, ColumnIndex, Connection, Encode, Executor, IntoArguments, Row, Type, Value};
+use crate::rows::{ACCOUNT_COLUMNS, AccountRow, TOKEN_INFO_COLUMNS, TokenDueRow, TokenInfoRow, parse_notice};
+use crate::{Dialect, Store, db};
+
+/// The one kind of token stored so far (the columns leave room for others).
+const SERVICE: &str = "instagram";
+const TOKEN_TYPE: &str = "access_token";
+/// How many tokens `reseal_all` and `verify_all` handle per round (and per transaction).
+const BATCH: i64 = 100;
+
+impl<D: Dialect> Store<D>
+where
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
+    for<'q> Arguments<'q, D>: IntoArguments<'q, D::Db>,
+    for<'a> &'a str: ColumnIndex<Row<D>> + Encode<'a, D::Db> + Type<D::Db>,
+    usize: ColumnIndex<Row<D>>,
+    Uuid: Value<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    DateTime<Utc>: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    for<'a> Option<&'a str>: Encode<'a, D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<i32>: Value<D::Db>,
+    Option<Uuid>: Value<D::Db>,
+    Option<DateTime<Utc>>: Value<D::Db>,
+{
+    /// Locks the workspace's row for the rest of `tx`, so account changes of one workspace take
+    /// turns (and "the only enabled account" stays true until commit); `false` when there is no such
+    /// workspace.
+    async fn lock_workspace(tx: &mut Transaction<'static, D::Db>, workspace: WorkspaceId) -> Result<bool, StoreError> {
+        let found: Option<Uuid> = sqlx::query_scalar(&format!("SELECT id FROM workspaces WHERE id = $1{}", D::FOR_NO_KEY_UPDATE))
+            .bind(workspace.as_uuid())
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db::<D>)?;
+        Ok(found.is_some())
+    }
+
+    /// One account of the workspace, read inside `tx`.
+    async fn account_in(
+        tx: &mut Transaction<'static, D::Db>,
+        workspace: WorkspaceId,
+        account: AccountId,
+    ) -> Result<Option<Account>, StoreError> {
+        sqlx::query_as::<_, AccountRow>(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM instagram_accounts a WHERE a.workspace_id = $1 AND a.id = $2"
+        ))
+        .bind(workspace.as_uuid())
+        .bind(account.as_uuid())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db::<D>)?
+        .map(TryInto::try_into)
+        .transpose()
+    }
+
+    /// The workspace's active account, read inside `tx`.
+    async fn active_in(
+        tx: &mut Transaction<'static, D::Db>,
+        workspace: WorkspaceId,
+    ) -> Result<Option<Account>, StoreError> {
+        sqlx::query_as::<_, AccountRow>(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM active_accounts s \
+             JOIN instagram_accounts a ON a.workspace_id = s.workspace_id AND a.id = s.account_id \
+             WHERE s.workspace_id = $1"
+        ))
+        .bind(workspace.as_uuid())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db::<D>)?
+        .map(TryInto::try_into)
+        .transpose()
+    }
+
+    async fn make_active(
+        tx: &mut Transaction<'static, D::Db>,
+        workspace: WorkspaceId,
+        account: AccountId,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO active_accounts (workspace_id, account_id) VALUES ($1, $2) \
+             ON CONFLICT (workspace_id) DO UPDATE SET account_id = excluded.account_id",
+        )
+        .bind(workspace.as_uuid())
+        .bind(account.as_uuid())
+        .execute(&mut **tx)
+        .await
+        .map_err(db::<D>)?;
+        Ok(())
+    }
+
+    async fn enabled_count(tx: &mut Transaction<'static, D::Db>, workspace: WorkspaceId) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM instagram_accounts WHERE workspace_id = $1 AND enabled")
+            .bind(workspace.as_uuid())
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(db::<D>)
+    }
+
+    async fn audit(
+        tx: &mut Transaction<'static, D::Db>,
+        workspace: WorkspaceId,
+        (actor, at): (&Actor, DateTime<Utc>),
+        account: AccountId,
+        (old, new): (Option<String>, String),
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_log (workspace_id, at, actor, action, subject, old_value, new_value) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(workspace.as_uuid())
+        .bind(at)
+        .bind(actor.to_string())
+        .bind(AuditAction::Account.as_str())
+        .bind(format!("account:{account}"))
+        .bind(old)
+        .bind(new)
+        .execute(&mut **tx)
+        .await
+        .map_err(db::<D>)?;
+        Ok(())
+    }
+}
+
+fn seal(
+    cipher: &dyn TokenCipher,
+    workspace: WorkspaceId,
+    account: AccountId,
+    token: &SecretString,
+) -> Result<Vec<u8>, VaultError> {
+    cipher
+        .seal(token, &token_binding(workspace, account))
+        .map_err(|error| VaultError::Store(StoreError::unknown(error)))
+}
+
+const fn enabled_word(enabled: bool) -> &'static str {
+    if enabled { "enabled" } else { "disabled" }
+}
+
+#[async_trait]
+impl<D: Dialect> AccountStore for Store<D>
+where
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
+    for<'q> Arguments<'q, D>: IntoArguments<'q, D::Db>,
+    for<'a> &'a str: ColumnIndex<Row<D>> + Encode<'a, D::Db> + Type<D::Db>,
+    usize: ColumnIndex<Row<D>>,
+    Uuid: Value<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    DateTime<Utc>: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    for<'a> Option<&'a str>: Encode<'a, D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<i32>: Value<D::Db>,
+    Option<Uuid>: Value<D::Db>,
+    Option<DateTime<Utc>>: Value<D::Db>,
+{
+    async fn add(
+        &self,
+        workspace: WorkspaceId,
+        account: &NewAccount,
+        token: &NewToken,
+        make_active_now: bool,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Added, AccountError> {
+        let cipher = self.cipher()?;
+        let id = AccountId::new();
+        let ciphertext = seal(cipher, workspace, id, &token.token)?;
+        let mut tx = self.write().await?;
+        if !Self::lock_workspace(&mut tx, workspace).await? {
+            return Err(StoreError::WorkspaceNotFound(workspace).into());
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO instagram_accounts (id, workspace_id, display_name, instagram_id, username, login, enabled, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7, $8) \
+             ON CONFLICT (workspace_id, instagram_id) DO NOTHING",
+        )
+        .bind(id.as_uuid())
+        .bind(workspace.as_uuid())
+        .bind(account.display_name.as_str())
+        .bind(account.instagram_id.as_str())
+        .bind(account.username.as_ref().map(|u| u.as_str().to_owned()))
+        .bind(account.login.as_str())
+        .bind(at)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db::<D>)?;
+        if D::rows_affected(&inserted) == 0 {
+            let existing = sqlx::query_as::<_, AccountRow>(&format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM instagram_accounts a WHERE a.workspace_id = $1 AND a.instagram_id = $2"
+            ))
+            .bind(workspace.as_uuid())
+            .bind(account.instagram_id.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db::<D>)?;
+            return Err(AccountError::Exists(Account::try_from(existing)?.label()));
+        }
+        sqlx::query(
+            "INSERT INTO api_tokens (id, workspace_id, service, token_type, account_id, ciphertext, expires_at, \
+             issued_at, notice, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9)",
+        )
+        .bind(Uuid::new_v4())
+        .bind(workspace.as_uuid())
+        .bind(SERVICE)
+        .bind(TOKEN_TYPE)
+        .bind(id.as_uuid())
+        .bind(ciphertext)
+        .bind(token.expires_at)
+        .bind(at)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db::<D>)?;
+        let active = make_active_now || Self::enabled_count(&mut tx, workspace).await? == 1;
+        if active {
+            Self::make_active(&mut tx, workspace, id).await?;
+        }
+        let added = Self::account_in(&mut tx, workspace, id).await?.ok_or(AccountError::NotFound)?;
+        Self::audit(&mut tx, workspace, (actor, at), id, (None, added.label())).await?;
+        tx.commit().await.map_err(db::<D>)?;
+        Ok(Added { account: added, active })
+    }
+
+    async fn accounts(&self, workspace: WorkspaceId, with_disabled: bool) -> Result<Vec<Account>, StoreError> {
+        sqlx::query_as::<_, AccountRow>(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM instagram_accounts a WHERE a.workspace_id = $1 AND ($2 OR a.enabled) \
+             ORDER BY a.display_name, a.id"
+        ))
+        .bind(workspace.as_uuid())
+        .bind(with_disabled)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db::<D>)?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
+    }
+
+    async fn account(&self, workspace: WorkspaceId, account: AccountId) -> Result<Option<Account>, StoreError> {
+        sqlx::query_as::<_, AccountRow>(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM instagram_accounts a WHERE a.workspace_id = $1 AND a.id = $2"
+        ))
+        .bind(workspace.as_uuid())
+        .bind(account.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db::<D>)?
+        .map(TryInto::try_into)
+        .transpose()
+    }
+
+    async fn active(&self, workspace: WorkspaceId) -> Result<Option<Account>, StoreError> {
+        sqlx::query_as::<_, AccountRow>(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM active_accounts s \
+             JOIN instagram_accounts a ON a.workspace_id = s.workspace_id AND a.id = s.account_id \
+             WHERE s.workspace_id = $1"
+        ))
+        .bind(workspace.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db::<D>)?
+        .map(TryInto::try_into)
+        .transpose()
+    }
+
+    async fn select(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Account, AccountError> {
+        let mut tx = self.write().await?;
+        if !Self::lock_workspace(&mut tx, workspace).await? {
+            return Err(AccountError::NotFound);
+        }
+        let chosen = Self::account_in(&mut tx, workspace, account).await?.ok_or(AccountError::NotFound)?;
+        if !chosen.enabled {
+            return Err(AccountError::Disabled(chosen.label()));
+        }
+        let before = Self::active_in(&mut tx, workspace).await?;
+        if before.as_ref().is_some_and(|b| b.id == account) {
+            return Ok(chosen);
+        }
+        Self::make_active(&mut tx, workspace, account).await?;
+        Self::audit(&mut tx, workspace, (actor, at), account, (before.map(|b| b.label()), chosen.label())).await?;
+        tx.commit().await.map_err(db::<D>)?;
+        Ok(chosen)
+    }
+
+    async fn set_enabled(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+        enabled: bool,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Account, AccountError> {
+        let mut tx = self.write().await?;
+        if !Self::lock_workspace(&mut tx, workspace).await? {
+            return Err(AccountError::NotFound);
+        }
+        let mut changed = Self::account_in(&mut tx, workspace, account).await?.ok_or(AccountError::NotFound)?;
+        if changed.enabled == enabled {
+            return Ok(changed);
+        }
+        sqlx::query("UPDATE instagram_accounts SET enabled = $1, updated_at = $2 WHERE workspace_id = $3 AND id = $4")
+            .bind(enabled)
+            .bind(at)
+            .bind(workspace.as_uuid())
+            .bind(account.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db::<D>)?;
+        changed.enabled = enabled;
+        if enabled {
+            let nothing_selected = Self::active_in(&mut tx, workspace).await?.is_none();
+            if nothing_selected && Self::enabled_count(&mut tx, workspace).await? == 1 {
+                Self::make_active(&mut tx, workspace, account).await?;
+            }
+        } else {
+            sqlx::query("DELETE FROM active_accounts WHERE workspace_id = $1 AND account_id = $2")
+                .bind(workspace.as_uuid())
+                .bind(account.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .map_err(db::<D>)?;
+        }
+        let change = (Some(enabled_word(!enabled).to_owned()), enabled_word(enabled).to_owned());
+        Self::audit(&mut tx, workspace, (actor, at), account, change).await?;
+        tx.commit().await.map_err(db::<D>)?;
+        Ok(changed)
+    }
+}
+
+#[async_trait]
+impl<D: Dialect> TokenVault for Store<D>
+where
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
+    for<'q> Arguments<'q, D>: IntoArguments<'q, D::Db>,
+    for<'a> &'a str: ColumnIndex<Row<D>> + Encode<'a, D::Db> + Type<D::Db>,
+    usize: ColumnIndex<Row<D>>,
+    Uuid: Value<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    DateTime<Utc>: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    for<'a> Option<&'a str>: Encode<'a, D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<i32>: Value<D::Db>,
+    Option<Uuid>: Value<D::Db>,
+    Option<DateTime<Utc>>: Value<D::Db>,
+{
+    async fn credential(&self, workspace: WorkspaceId, account: AccountId) -> Result<Option<Credential>, VaultError> {
+        let cipher = self.cipher()?;
+        let sealed: Option<(Vec<u8>, Option<DateTime<Utc>>, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT ciphertext, expires_at, issued_at FROM api_tokens \
+             WHERE workspace_id = $1 AND account_id = $2 AND service = $3 AND token_type = $4",
+        )
+        .bind(workspace.as_uuid())
+        .bind(account.as_uuid())
+        .bind(SERVICE)
+        .bind(TOKEN_TYPE)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db::<D>)?;
+        let Some((ciphertext, expires_at, issued_at)) = sealed else {
+            return Ok(None);
+        };
+        let token = cipher.open(&ciphertext, &token_binding(workspace, account))?;
+        Ok(Some(Credential { account, token, expires_at, issued_at }))
+    }
+
+    async fn put(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+        token: &NewToken,
+        at: DateTime<Utc>,
+    ) -> Result<(), VaultError> {
+        let cipher = self.cipher()?;
+        let ciphertext = seal(cipher, workspace, account, &token.token)?;
+        // Only an account of this workspace gets a row; the conflict target is the one token of
+        // its kind per account.
+        let done = sqlx::query(
+            "INSERT INTO api_tokens (id, workspace_id, service, token_type, account_id, ciphertext, expires_at, \
+             issued_at, notice, updated_at) \
+             SELECT $1, workspace_id, $2, $3, id, $4, $5, $6, NULL, $7 FROM instagram_accounts WHERE workspace_id = $8 AND id = $9 \
+             ON CONFLICT (service, token_type, account_id) DO UPDATE SET ciphertext = excluded.ciphertext, \
+             expires_at = excluded.expires_at, issued_at = excluded.issued_at, notice = NULL, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(Uuid::new_v4())
+        .bind(SERVICE)
+        .bind(TOKEN_TYPE)
+        .bind(ciphertext)
+        .bind(token.expires_at)
+        .bind(at)
+        .bind(at)
+        .bind(workspace.as_uuid())
+        .bind(account.as_uuid())
+        .execute(&self.pool)
+        .await
+        .map_err(db::<D>)?;
+        if D::rows_affected(&done) == 0 {
+            return Err(VaultError::Store(StoreError::unknown(anyhow::anyhow!(
+                "there is no account {account} in workspace {workspace}"
+            ))));
+        }
+        Ok(())
+    }
+
+    async fn token_infos(&self, workspace: WorkspaceId) -> Result<Vec<TokenInfo>, StoreError> {
+        sqlx::query_as::<_, TokenInfoRow>(&format!(
+            "SELECT {TOKEN_INFO_COLUMNS} FROM api_tokens t \
+             JOIN instagram_accounts a ON a.workspace_id = t.workspace_id AND a.id = t.account_id \
+             WHERE t.workspace_id = $1 AND t.service = $2 AND t.token_type = $3 ORDER BY a.display_name, a.id"
+        ))
+        .bind(workspace.as_uuid())
+        .bind(SERVICE)
+        .bind(TOKEN_TYPE)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db::<D>)?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
+    }
+
+    async fn set_notice(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+        notice: Option<TokenNotice>,
+    ) -> Result<Option<TokenNotice>, StoreError> {
+        let mut tx = self.write().await?;
+        let before: Option<Option<String>> = sqlx::query_scalar(&format!(
+            "SELECT notice FROM api_tokens WHERE workspace_id = $1 AND account_id = $2 AND service = $3 AND token_type = $4{}",
+            D::FOR_UPDATE
+        ))
+        .bind(workspace.as_uuid())
+        .bind(account.as_uuid())
+        .bind(SERVICE)
+        .bind(TOKEN_TYPE)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db::<D>)?;
+        let Some(before) = before else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "UPDATE api_tokens SET notice = $1 WHERE workspace_id = $2 AND account_id = $3 AND service = $4 AND token_type = $5",
+        )
+        .bind(notice.map(TokenNotice::as_str))
+        .bind(workspace.as_uuid())
+        .bind(account.as_uuid())
+        .bind(SERVICE)
+        .bind(TOKEN_TYPE)
+        .execute(&mut *tx)
+        .await
+        .map_err(db::<D>)?;
+        tx.commit().await.map_err(db::<D>)?;
+        before.as_deref().map(parse_notice).transpose()
+    }
+
+    async fn all_tokens(&self) -> Result<Vec<TokenDue>, StoreError> {
+        sqlx::query_as::<_, TokenDueRow>(&format!(
+            "SELECT {ACCOUNT_COLUMNS}, {TOKEN_INFO_COLUMNS}, w.telegram_chat_id FROM api_tokens t \
+             JOIN instagram_accounts a ON a.workspace_id = t.workspace_id AND a.id = t.account_id \
+             JOIN workspaces w ON w.id = t.workspace_id \
+             WHERE a.enabled AND t.service = $1 AND t.token_type = $2 ORDER BY t.workspace_id, a.display_name, a.id"
+        ))
+        .bind(SERVICE)
+        .bind(TOKEN_TYPE)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db::<D>)?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
+    }
+
+    async fn reseal_all(&self) -> Result<u64, VaultError> {
+        let cipher = self.cipher()?;
+        let mut after: Option<Uuid> = None;
+        let mut resealed = 0;
+        loop {
+            let mut tx = self.write().await?;
+            // Locked, so a token replaced meanwhile is not overwritten with the old one re-sealed.
+            let batch: Vec<(Uuid, Uuid, Uuid, Vec<u8>)> = sqlx::query_as(&format!(
+                "SELECT id, workspace_id, account_id, ciphertext FROM api_tokens WHERE $1 IS NULL OR id > $1 \
+                 ORDER BY id LIMIT $2{}",
+                D::FOR_UPDATE
+            ))
+            .bind(after)
+            .bind(BATCH)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db::<D>)?;
+            let Some(last) = batch.last().map(|row| row.0) else {
+                break;
+            };
+            for (id, workspace, account, ciphertext) in batch {
+                if cipher.is_current(&ciphertext) {
+                    continue;
+                }
+                let (workspace, account) = (WorkspaceId::from_uuid(workspace), AccountId::from_uuid(account));
+                let token = cipher.open(&ciphertext, &token_binding(workspace, account))?;
+                sqlx::query("UPDATE api_tokens SET ciphertext = $1 WHERE id = $2")
+                    .bind(seal(cipher, workspace, account, &token)?)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db::<D>)?;
+                resealed += 1;
+            }
+            tx.commit().await.map_err(db::<D>)?;
+            after = Some(last);
+        }
+        Ok(resealed)
+    }
+
+    async fn verify_all(&self) -> Result<u64, VaultError> {
+        let stored: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens").fetch_one(&self.pool).await.map_err(db::<D>)?;
+        if stored == 0 {
+            return Ok(0);
+        }
+        let cipher = self.cipher()?;
+        let mut after: Option<Uuid> = None;
+        let mut checked = 0;
+        loop {
+            let batch: Vec<(Uuid, Uuid, Uuid, Vec<u8>)> = sqlx::query_as(
+                "SELECT id, workspace_id, account_id, ciphertext FROM api_tokens WHERE $1 IS NULL OR id > $1 \
+                 ORDER BY id LIMIT $2",
+            )
+            .bind(after)
+            .bind(BATCH)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db::<D>)?;
+            let Some(last) = batch.last().map(|row| row.0) else {
+                break;
+            };
+            for (_, workspace, account, ciphertext) in batch {
+                let binding = token_binding(WorkspaceId::from_uuid(workspace), AccountId::from_uuid(account));
+                cipher.open(&ciphertext, &binding)?;
+                checked += 1;
+            }
+            after = Some(last);
+        }
+        Ok(checked)
+    }
+}

@@ -1,0 +1,87 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::FromRow;
+use storyline_domain::WorkspaceId;
+use storyline_domain::audit::{AuditAction, AuditEntry};
+use storyline_domain::ports::{Audit, AuditQuery, StoreError};
+use uuid::Uuid;
+
+use crate::bounds::{Arguments, ColumnIndex, Connection, Encode, Executor, IntoArguments, Row, Type, Value};
+use crate::rows::parse_actor;
+use crate::{Dialect, Store, db};
+
+#[derive(Debug, FromRow)]
+struct EntryRow {
+    at: DateTime<Utc>,
+    actor: String,
+    action: String,
+    subject: String,
+    old_value: Option<String>,
+    new_value: Option<String>,
+}
+
+#[async_trait]
+impl<D: Dialect> Audit for Store<D>
+where
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
+    for<'q> Arguments<'q, D>: IntoArguments<'q, D::Db>,
+    for<'a> &'a str: ColumnIndex<Row<D>> + Encode<'a, D::Db> + Type<D::Db>,
+    usize: ColumnIndex<Row<D>>,
+    Uuid: Value<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    DateTime<Utc>: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    for<'a> Option<&'a str>: Encode<'a, D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<i32>: Value<D::Db>,
+    Option<Uuid>: Value<D::Db>,
+    Option<DateTime<Utc>>: Value<D::Db>,
+{
+    /// Commands and presses: written on the relaxed pool (see [`Store`]).
+    async fn record(&self, workspace: WorkspaceId, entry: &AuditEntry) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_log (workspace_id, at, actor, action, subject, old_value, new_value) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(workspace.as_uuid())
+        .bind(entry.at)
+        .bind(entry.actor.to_string())
+        .bind(entry.action.as_str())
+        .bind(&entry.subject)
+        .bind(entry.old.as_deref())
+        .bind(entry.new.as_deref())
+        .execute(&self.relaxed)
+        .await
+        .map_err(db::<D>)?;
+        Ok(())
+    }
+
+    async fn entries(&self, workspace: WorkspaceId, query: AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query_as::<_, EntryRow>(
+            "SELECT at, actor, action, subject, old_value, new_value FROM audit_log \
+             WHERE workspace_id = $1 AND ($2 IS NULL OR action = $2) ORDER BY id DESC LIMIT $3",
+        )
+        .bind(workspace.as_uuid())
+        .bind(query.action.map(AuditAction::as_str))
+        .bind(i64::from(query.limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db::<D>)?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    at: row.at,
+                    actor: parse_actor(&row.actor)?,
+                    action: AuditAction::parse(&row.action)
+                        .ok_or_else(|| StoreError::unknown(anyhow::anyhow!("unknown audit action {:?}", row.action)))?,
+                    subject: row.subject,
+                    old: row.old_value,
+                    new: row.new_value,
+                })
+            })
+            .collect()
+    }
+}

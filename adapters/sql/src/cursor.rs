@@ -1,0 +1,50 @@
+//! The Bot API intake cursor; advanced on the relaxed pool (see [`Store`]).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use storyline_domain::ports::{StoreError, UpdateCursor};
+use uuid::Uuid;
+
+use crate::bounds::{Arguments, ColumnIndex, Connection, Encode, Executor, IntoArguments, Row, Type, Value};
+use crate::{Dialect, Store, db};
+
+#[async_trait]
+impl<D: Dialect> UpdateCursor for Store<D>
+where
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
+    for<'q> Arguments<'q, D>: IntoArguments<'q, D::Db>,
+    for<'a> &'a str: ColumnIndex<Row<D>> + Encode<'a, D::Db> + Type<D::Db>,
+    usize: ColumnIndex<Row<D>>,
+    Uuid: Value<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    DateTime<Utc>: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    for<'a> Option<&'a str>: Encode<'a, D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<i32>: Value<D::Db>,
+    Option<Uuid>: Value<D::Db>,
+    Option<DateTime<Utc>>: Value<D::Db>,
+{
+    async fn last_update(&self) -> Result<Option<i64>, StoreError> {
+        sqlx::query_scalar("SELECT last_update_id FROM bot_cursor WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db::<D>)
+    }
+
+    async fn advance(&self, update_id: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO bot_cursor (id, last_update_id) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET last_update_id = excluded.last_update_id \
+             WHERE excluded.last_update_id > bot_cursor.last_update_id",
+        )
+        .bind(update_id)
+        .execute(&self.relaxed)
+        .await
+        .map_err(db::<D>)?;
+        Ok(())
+    }
+}

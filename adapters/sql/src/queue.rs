@@ -1,0 +1,509 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use sqlx::Transaction;
+use storyline_domain::WorkspaceId;
+use storyline_domain::account::PostMethod;
+use storyline_domain::library::MediaId;
+use storyline_domain::ports::{History, Locks, Pending, Queue, SendFailure, StoreError};
+use storyline_domain::queue::{
+    Claimed, HistoryEntry, Lock, MAX_SEND_ATTEMPTS, Outcome, QueueCounts, QueueEntry, QueueItemId, Resolution,
+};
+use storyline_domain::schedule::Candidate;
+use storyline_domain::user::Actor;
+use uuid::Uuid;
+
+use crate::bounds::{Arguments, ColumnIndex, Connection, Encode, Executor, IntoArguments, Row, Type, Value};
+use crate::rows::{ENTRY_COLUMNS, EntryRow, HistoryRow, LockRow, count, parse_outcome};
+use crate::{Dialect, QueueDialect, Store, db};
+
+/// Media that may be scheduled (as candidates) at `$2` (the row `m`): active, not queued, not locked.
+pub const AVAILABLE: &str = "m.active \
+     AND NOT EXISTS (SELECT 1 FROM queue_items q WHERE q.workspace_id = m.workspace_id AND q.media_id = m.id \
+                     AND q.status IN ('pending', 'sending', 'sent')) \
+     AND NOT EXISTS (SELECT 1 FROM media_locks l WHERE l.workspace_id = m.workspace_id AND l.media_id = m.id \
+                     AND (l.locked_until IS NULL OR l.locked_until > $2))";
+
+/// How a story reached Instagram, for its history row: the method and Instagram's media id.
+type Posted<'a> = (Option<PostMethod>, Option<&'a str>);
+
+/// Writes a history row for the queue item `item`, with its media's path.
+async fn insert_history<D: Dialect>(
+    tx: &mut Transaction<'static, D::Db>,
+    workspace: WorkspaceId,
+    item: QueueItemId,
+    media: Uuid,
+    outcome: Outcome,
+    (at, actor, error): (DateTime<Utc>, &Actor, Option<&str>),
+    (method, instagram_media_id): Posted<'_>,
+) -> Result<String, StoreError>
+where
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
+    for<'q> Arguments<'q, D>: IntoArguments<'q, D::Db>,
+    for<'a> &'a str: ColumnIndex<Row<D>> + Encode<'a, D::Db> + Type<D::Db>,
+    usize: ColumnIndex<Row<D>>,
+    Uuid: Value<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    DateTime<Utc>: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    for<'a> Option<&'a str>: Encode<'a, D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<i32>: Value<D::Db>,
+    Option<Uuid>: Value<D::Db>,
+    Option<DateTime<Utc>>: Value<D::Db>,
+{
+    sqlx::query_scalar(
+        "INSERT INTO posting_history (workspace_id, media_id, path, queue_item_id, outcome, at, actor, error, \
+         method, instagram_media_id) \
+         SELECT workspace_id, id, path, $1, $2, $3, $4, $5, $6, $7 FROM media_items WHERE workspace_id = $8 AND id = $9 \
+         RETURNING path",
+    )
+    .bind(item.0)
+    .bind(outcome.as_str())
+    .bind(at)
+    .bind(actor.to_string())
+    .bind(error)
+    .bind(method.map(PostMethod::as_str))
+    .bind(instagram_media_id)
+    .bind(workspace.as_uuid())
+    .bind(media)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db::<D>)
+}
+
+impl<D: Dialect> Store<D>
+where
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
+    for<'q> Arguments<'q, D>: IntoArguments<'q, D::Db>,
+    for<'a> &'a str: ColumnIndex<Row<D>> + Encode<'a, D::Db> + Type<D::Db>,
+    usize: ColumnIndex<Row<D>>,
+    Uuid: Value<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    DateTime<Utc>: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    for<'a> Option<&'a str>: Encode<'a, D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<i32>: Value<D::Db>,
+    Option<Uuid>: Value<D::Db>,
+    Option<DateTime<Utc>>: Value<D::Db>,
+{
+    /// Renews the lease of an item still being sent under claim `attempt`, remembering
+    /// `container` when given (`Queue::set_container`, `Queue::renew_claim`).
+    async fn renew(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        attempt: u32,
+        container: Option<&str>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE queue_items SET container_id = COALESCE($1, container_id), claimed_until = $2 \
+             WHERE workspace_id = $3 AND id = $4 AND status = 'sending' AND attempts = $5",
+        )
+        .bind(container)
+        .bind(lease_until)
+        .bind(workspace.as_uuid())
+        .bind(item.0)
+        .bind(i32::try_from(attempt).unwrap_or(i32::MAX))
+        .execute(&self.pool)
+        .await
+        .map_err(db::<D>)?;
+        Ok(D::rows_affected(&done) > 0)
+    }
+
+    /// Resolves an item being sent or awaiting a press in one transaction: done, with its
+    /// history row, the media's counters and its lock. A second call finds it done.
+    async fn finish(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        outcome: Outcome,
+        (actor, at): (&Actor, DateTime<Utc>),
+        posted: Posted<'_>,
+    ) -> Result<Resolution, StoreError> {
+        let mut tx = self.write().await?;
+        // The conditional update decides a race: a second press waits for the first to commit,
+        // then finds the item done.
+        let sent: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE queue_items SET status = 'done', outcome = $1 \
+             WHERE workspace_id = $2 AND id = $3 AND status IN ('sending', 'sent') \
+             RETURNING media_id",
+        )
+        .bind(outcome.as_str())
+        .bind(workspace.as_uuid())
+        .bind(item.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db::<D>)?;
+        let Some(media) = sent else {
+            let before: Option<Option<String>> = sqlx::query_scalar(
+                "SELECT outcome FROM queue_items WHERE workspace_id = $1 AND id = $2 AND status = 'done'",
+            )
+            .bind(workspace.as_uuid())
+            .bind(item.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db::<D>)?;
+            return Ok(match before.flatten() {
+                Some(stored) => Resolution::AlreadyHandled(parse_outcome(&stored)?),
+                None => Resolution::NotFound,
+            });
+        };
+        if outcome == Outcome::Posted {
+            sqlx::query(
+                "UPDATE media_items SET times_posted = times_posted + 1, last_posted_at = $1 \
+                 WHERE workspace_id = $2 AND id = $3",
+            )
+            .bind(at)
+            .bind(workspace.as_uuid())
+            .bind(media)
+            .execute(&mut *tx)
+            .await
+            .map_err(db::<D>)?;
+        }
+        let path = insert_history::<D>(&mut tx, workspace, item, media, outcome, (at, actor, None), posted).await?;
+        if let Some((reason, until)) = outcome.lock(at) {
+            sqlx::query(
+                "INSERT INTO media_locks (workspace_id, media_id, reason, locked_at, locked_until) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (workspace_id, media_id) DO UPDATE SET \
+                 reason = excluded.reason, locked_at = excluded.locked_at, locked_until = excluded.locked_until",
+            )
+            .bind(workspace.as_uuid())
+            .bind(media)
+            .bind(reason.as_str())
+            .bind(at)
+            .bind(until)
+            .execute(&mut *tx)
+            .await
+            .map_err(db::<D>)?;
+        }
+        tx.commit().await.map_err(db::<D>)?;
+        Ok(Resolution::Resolved { outcome, path })
+    }
+}
+
+#[async_trait]
+impl<D: QueueDialect> Queue for Store<D>
+where
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
+    for<'q> Arguments<'q, D>: IntoArguments<'q, D::Db>,
+    for<'a> &'a str: ColumnIndex<Row<D>> + Encode<'a, D::Db> + Type<D::Db>,
+    usize: ColumnIndex<Row<D>>,
+    Uuid: Value<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    DateTime<Utc>: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    for<'a> Option<&'a str>: Encode<'a, D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<i32>: Value<D::Db>,
+    Option<Uuid>: Value<D::Db>,
+    Option<DateTime<Utc>>: Value<D::Db>,
+{
+    async fn candidates(
+        &self,
+        workspace: WorkspaceId,
+        now: DateTime<Utc>,
+        per_category: u32,
+    ) -> Result<Vec<Candidate>, StoreError> {
+        D::candidates(self, workspace, now, per_category).await
+    }
+
+    async fn last_slot(&self, workspace: WorkspaceId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT slot_at FROM queue_items WHERE workspace_id = $1 AND status IN ('pending', 'sending', 'sent') \
+             ORDER BY slot_at DESC LIMIT 1",
+        )
+        .bind(workspace.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db::<D>)
+    }
+
+    async fn enqueue(&self, workspace: WorkspaceId, plan: &[(DateTime<Utc>, MediaId)]) -> Result<u64, StoreError> {
+        D::enqueue(self, workspace, plan).await
+    }
+
+    async fn entries(&self, workspace: WorkspaceId, limit: u32) -> Result<Vec<QueueEntry>, StoreError> {
+        sqlx::query_as::<_, EntryRow>(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM queue_items q \
+             JOIN media_items m ON m.workspace_id = q.workspace_id AND m.id = q.media_id \
+             WHERE q.workspace_id = $1 AND q.status IN ('pending', 'sending', 'sent') \
+             ORDER BY q.slot_at, q.id LIMIT $2"
+        ))
+        .bind(workspace.as_uuid())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db::<D>)?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
+    }
+
+    async fn entry(&self, workspace: WorkspaceId, item: QueueItemId) -> Result<Option<QueueEntry>, StoreError> {
+        sqlx::query_as::<_, EntryRow>(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM queue_items q \
+             JOIN media_items m ON m.workspace_id = q.workspace_id AND m.id = q.media_id \
+             WHERE q.workspace_id = $1 AND q.id = $2 AND q.status IN ('pending', 'sending', 'sent')"
+        ))
+        .bind(workspace.as_uuid())
+        .bind(item.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db::<D>)?
+        .map(TryInto::try_into)
+        .transpose()
+    }
+
+    async fn counts(&self, workspace: WorkspaceId, now: DateTime<Utc>) -> Result<QueueCounts, StoreError> {
+        let (pending, due, awaiting_press, posted, skipped, rejected, failed): (i64, i64, i64, i64, i64, i64, i64) =
+            sqlx::query_as(
+                "SELECT q.pending, q.due, q.awaiting_press, h.posted, h.skipped, h.rejected, h.failed \
+                 FROM (SELECT COUNT(*) FILTER (WHERE status = 'pending') AS pending, \
+                              COUNT(*) FILTER (WHERE status = 'pending' AND slot_at <= $2) AS due, \
+                              COUNT(*) FILTER (WHERE status = 'sent') AS awaiting_press \
+                       FROM queue_items WHERE workspace_id = $1 AND status IN ('pending', 'sending', 'sent')) q, \
+                      (SELECT COUNT(*) FILTER (WHERE outcome = 'posted') AS posted, \
+                              COUNT(*) FILTER (WHERE outcome = 'skipped') AS skipped, \
+                              COUNT(*) FILTER (WHERE outcome = 'rejected') AS rejected, \
+                              COUNT(*) FILTER (WHERE outcome = 'failed') AS failed \
+                       FROM posting_history WHERE workspace_id = $1) h",
+            )
+            .bind(workspace.as_uuid())
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db::<D>)?;
+        Ok(QueueCounts {
+            pending: count(pending)?,
+            due: count(due)?,
+            awaiting_press: count(awaiting_press)?,
+            posted: count(posted)?,
+            skipped: count(skipped)?,
+            rejected: count(rejected)?,
+            failed: count(failed)?,
+        })
+    }
+
+    async fn clear(&self, workspace: WorkspaceId, due_by: Option<DateTime<Utc>>) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM queue_items WHERE workspace_id = $1 AND status = 'pending' \
+             AND ($2 IS NULL OR slot_at <= $2)",
+        )
+        .bind(workspace.as_uuid())
+        .bind(due_by)
+        .execute(&self.pool)
+        .await
+        .map_err(db::<D>)?;
+        Ok(D::rows_affected(&done))
+    }
+
+    async fn claim_due(&self, now: DateTime<Utc>, lease: Duration, limit: u32) -> Result<Vec<Claimed>, StoreError> {
+        D::claim_due(self, now, lease, limit).await
+    }
+
+    async fn claim_next(
+        &self,
+        workspace: WorkspaceId,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<Claimed>, StoreError> {
+        D::claim_next(self, workspace, now, lease).await
+    }
+
+    async fn mark_sent(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        message_id: i32,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE queue_items SET status = 'sent', message_id = $1, sent_at = $2, claimed_until = NULL \
+             WHERE workspace_id = $3 AND id = $4 AND status = 'sending'",
+        )
+        .bind(message_id)
+        .bind(at)
+        .bind(workspace.as_uuid())
+        .bind(item.0)
+        .execute(&self.pool)
+        .await
+        .map_err(db::<D>)?;
+        Ok(D::rows_affected(&done) > 0)
+    }
+
+    async fn send_failed(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<SendFailure, StoreError> {
+        let mut tx = self.write().await?;
+        let failed: Option<(Uuid, i32)> = sqlx::query_as(
+            "UPDATE queue_items SET \
+               status = CASE WHEN attempts >= $1 THEN 'done' ELSE 'pending' END, \
+               outcome = CASE WHEN attempts >= $1 THEN 'failed' END, \
+               claimed_until = NULL \
+             WHERE workspace_id = $2 AND id = $3 AND status = 'sending' RETURNING media_id, attempts",
+        )
+        .bind(i32::try_from(MAX_SEND_ATTEMPTS).map_err(StoreError::unknown)?)
+        .bind(workspace.as_uuid())
+        .bind(item.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db::<D>)?;
+        let Some((media, attempts)) = failed else {
+            return Ok(SendFailure::NotSending);
+        };
+        let attempts = u32::try_from(attempts).map_err(StoreError::unknown)?;
+        let decided = if attempts >= MAX_SEND_ATTEMPTS {
+            let failure = (at, &Actor::System, Some(error));
+            insert_history::<D>(&mut tx, workspace, item, media, Outcome::Failed, failure, (None, None)).await?;
+            SendFailure::GaveUp
+        } else {
+            SendFailure::WillRetry(attempts)
+        };
+        tx.commit().await.map_err(db::<D>)?;
+        Ok(decided)
+    }
+
+    async fn resolve(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        outcome: Outcome,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Resolution, StoreError> {
+        let method = (outcome == Outcome::Posted).then_some(PostMethod::Telegram);
+        self.finish(workspace, item, outcome, (actor, at), (method, None)).await
+    }
+
+    async fn set_container(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        attempt: u32,
+        container: &str,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.renew(workspace, item, attempt, Some(container), lease_until).await
+    }
+
+    async fn renew_claim(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        attempt: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.renew(workspace, item, attempt, None, lease_until).await
+    }
+
+    async fn published(
+        &self,
+        workspace: WorkspaceId,
+        item: QueueItemId,
+        media_id: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<Resolution, StoreError> {
+        let posted = (Some(PostMethod::Api), media_id.as_deref());
+        self.finish(workspace, item, Outcome::Posted, (&Actor::System, at), posted).await
+    }
+
+    async fn reschedule(
+        &self,
+        workspace: WorkspaceId,
+        now: DateTime<Utc>,
+        which: Pending,
+        slots: &[DateTime<Utc>],
+    ) -> Result<u64, StoreError> {
+        D::reschedule(self, workspace, now, which, slots).await
+    }
+}
+
+#[async_trait]
+impl<D: Dialect> History for Store<D>
+where
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
+    for<'q> Arguments<'q, D>: IntoArguments<'q, D::Db>,
+    for<'a> &'a str: ColumnIndex<Row<D>> + Encode<'a, D::Db> + Type<D::Db>,
+    usize: ColumnIndex<Row<D>>,
+    Uuid: Value<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    DateTime<Utc>: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    for<'a> Option<&'a str>: Encode<'a, D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<i32>: Value<D::Db>,
+    Option<Uuid>: Value<D::Db>,
+    Option<DateTime<Utc>>: Value<D::Db>,
+{
+    async fn history(&self, workspace: WorkspaceId, limit: u32) -> Result<Vec<HistoryEntry>, StoreError> {
+        sqlx::query_as::<_, HistoryRow>(
+            "SELECT media_id, path, queue_item_id, outcome, at, actor, error, method, instagram_media_id \
+             FROM posting_history \
+             WHERE workspace_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+        )
+        .bind(workspace.as_uuid())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db::<D>)?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
+    }
+}
+
+#[async_trait]
+impl<D: Dialect> Locks for Store<D>
+where
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
+    for<'q> Arguments<'q, D>: IntoArguments<'q, D::Db>,
+    for<'a> &'a str: ColumnIndex<Row<D>> + Encode<'a, D::Db> + Type<D::Db>,
+    usize: ColumnIndex<Row<D>>,
+    Uuid: Value<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    DateTime<Utc>: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    for<'a> Option<&'a str>: Encode<'a, D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<i32>: Value<D::Db>,
+    Option<Uuid>: Value<D::Db>,
+    Option<DateTime<Utc>>: Value<D::Db>,
+{
+    async fn locks(&self, workspace: WorkspaceId, now: DateTime<Utc>) -> Result<Vec<Lock>, StoreError> {
+        sqlx::query_as::<_, LockRow>(
+            "SELECT l.media_id, m.path, l.reason, l.locked_until FROM media_locks l \
+             JOIN media_items m ON m.workspace_id = l.workspace_id AND m.id = l.media_id \
+             WHERE l.workspace_id = $1 AND (l.locked_until IS NULL OR l.locked_until > $2) \
+             ORDER BY l.locked_until NULLS LAST, m.path",
+        )
+        .bind(workspace.as_uuid())
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db::<D>)?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
+    }
+}

@@ -1,0 +1,237 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{Database, Transaction};
+use storyline_domain::ports::{AppliedChange, ApplySettingError, SettingsStore, StoreError};
+use storyline_domain::settings::{ChatSettings, SettingChange, SettingsDefaults, SettingsVersion, StoredSettings};
+use storyline_domain::user::Actor;
+use storyline_domain::{ChatId, Workspace, WorkspaceId};
+use uuid::Uuid;
+
+use crate::bounds::{Arguments, ColumnIndex, Connection, Encode, Executor, IntoArguments, Row, Type, Value};
+use crate::rows::{SETTINGS_COLUMNS, SettingsRow, VersionRow, WorkspaceRow};
+use crate::{Dialect, SettingsDialect, Store, db};
+
+#[async_trait]
+impl<D: SettingsDialect> SettingsStore for Store<D>
+where
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
+    for<'q> Arguments<'q, D>: IntoArguments<'q, D::Db>,
+    for<'a> &'a str: ColumnIndex<Row<D>> + Encode<'a, D::Db> + Type<D::Db>,
+    usize: ColumnIndex<Row<D>>,
+    Uuid: Value<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    DateTime<Utc>: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    for<'a> Option<&'a str>: Encode<'a, D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<i32>: Value<D::Db>,
+    Option<Uuid>: Value<D::Db>,
+    Option<DateTime<Utc>>: Value<D::Db>,
+{
+    async fn ensure_workspace(
+        &self,
+        chat: ChatId,
+        name: &str,
+        defaults: &SettingsDefaults,
+        at: DateTime<Utc>,
+    ) -> Result<Workspace, StoreError> {
+        if let Some(workspace) = self.workspace_by_chat(chat).await? {
+            return Ok(workspace);
+        }
+        let mut tx = self.write().await?;
+        // A racing creator makes this insert wait on the unique chat id, then do nothing.
+        let inserted = sqlx::query_as::<_, WorkspaceRow>(
+            "INSERT INTO workspaces (id, telegram_chat_id, name, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (telegram_chat_id) DO NOTHING RETURNING id, telegram_chat_id, name",
+        )
+        .bind(WorkspaceId::new().as_uuid())
+        .bind(chat.0)
+        .bind(name)
+        .bind(at)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db::<D>)?;
+        let Some(row) = inserted else {
+            drop(tx);
+            return self
+                .workspace_by_chat(chat)
+                .await?
+                .ok_or_else(|| StoreError::unknown(anyhow::anyhow!("workspace of chat {chat} vanished")));
+        };
+        let workspace = Workspace::from(row);
+        let settings = StoredSettings::from(&ChatSettings::from_defaults(defaults));
+        Self::bind_settings(
+            sqlx::query(&format!(
+                "INSERT INTO chat_settings (workspace_id, {SETTINGS_COLUMNS}, version, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11)"
+            ))
+            .bind(workspace.id.as_uuid()),
+            &settings,
+        )
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db::<D>)?;
+        Self::insert_version(&mut tx, workspace.id, 1, &settings, at, &Actor::System).await?;
+        tx.commit().await.map_err(db::<D>)?;
+        tracing::info!(workspace_id = %workspace.id, chat_id = %chat, "workspace created from the defaults");
+        Ok(workspace)
+    }
+
+    async fn workspace_by_chat(&self, chat: ChatId) -> Result<Option<Workspace>, StoreError> {
+        let row = sqlx::query_as::<_, WorkspaceRow>(
+            "SELECT id, telegram_chat_id, name FROM workspaces WHERE telegram_chat_id = $1",
+        )
+        .bind(chat.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db::<D>)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn settings(&self, workspace: WorkspaceId) -> Result<ChatSettings, StoreError> {
+        let row = sqlx::query_as::<_, SettingsRow>(&format!(
+            "SELECT {SETTINGS_COLUMNS} FROM chat_settings WHERE workspace_id = $1"
+        ))
+        .bind(workspace.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db::<D>)?;
+        row.ok_or(StoreError::WorkspaceNotFound(workspace))?.try_into()
+    }
+
+    async fn apply(
+        &self,
+        workspace: WorkspaceId,
+        change: SettingChange,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<AppliedChange, ApplySettingError> {
+        D::apply(self, workspace, change, actor, at).await
+    }
+
+    async fn history(&self, workspace: WorkspaceId) -> Result<Vec<SettingsVersion>, StoreError> {
+        sqlx::query_as::<_, VersionRow>(&format!(
+            "SELECT {SETTINGS_COLUMNS}, version, valid_from, valid_to, changed_by \
+             FROM chat_settings_history WHERE workspace_id = $1 ORDER BY version"
+        ))
+        .bind(workspace.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db::<D>)?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
+    }
+
+    async fn as_of(&self, workspace: WorkspaceId, at: DateTime<Utc>) -> Result<Option<SettingsVersion>, StoreError> {
+        // valid_from never decreases with the version, so the newest version that had begun by
+        // `at` is the one in force then.
+        sqlx::query_as::<_, VersionRow>(&format!(
+            "SELECT {SETTINGS_COLUMNS}, version, valid_from, valid_to, changed_by \
+             FROM chat_settings_history WHERE workspace_id = $1 AND valid_from <= $2 \
+             ORDER BY version DESC LIMIT 1"
+        ))
+        .bind(workspace.as_uuid())
+        .bind(at)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db::<D>)?
+        .map(TryInto::try_into)
+        .transpose()
+    }
+}
+
+impl<D: Dialect> Store<D>
+where
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
+    for<'q> Arguments<'q, D>: IntoArguments<'q, D::Db>,
+    for<'a> &'a str: ColumnIndex<Row<D>> + Encode<'a, D::Db> + Type<D::Db>,
+    usize: ColumnIndex<Row<D>>,
+    Uuid: Value<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    DateTime<Utc>: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    for<'a> Option<&'a str>: Encode<'a, D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<i32>: Value<D::Db>,
+    Option<Uuid>: Value<D::Db>,
+    Option<DateTime<Utc>>: Value<D::Db>,
+{
+    /// Binds the nine settings columns in [`SETTINGS_COLUMNS`] order.
+    pub fn bind_settings<'q, Q: Bind<'q, D::Db>>(query: Q, s: &'q StoredSettings) -> Q {
+        query
+            .bind_value(s.dry_run_mode)
+            .bind_value(s.enable_instagram_api)
+            .bind_value(s.is_paused)
+            .bind_value(s.paused_at)
+            .bind_value(s.paused_by.as_deref())
+            .bind_value(s.posts_per_day)
+            .bind_value(s.posting_hours_start)
+            .bind_value(s.posting_hours_end)
+            .bind_value(s.posting_timezone.as_str())
+    }
+
+    /// Writes version `version` of the settings to the history, valid from `valid_from`.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn insert_version(
+        tx: &mut Transaction<'static, D::Db>,
+        workspace: WorkspaceId,
+        version: i64,
+        settings: &StoredSettings,
+        valid_from: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        Self::bind_settings(
+            sqlx::query(&format!(
+                "INSERT INTO chat_settings_history \
+                 (workspace_id, version, {SETTINGS_COLUMNS}, valid_from, valid_to, changed_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13)"
+            ))
+            .bind(workspace.as_uuid())
+            .bind(version),
+            settings,
+        )
+        .bind(valid_from)
+        .bind(actor.to_string())
+        .execute(&mut **tx)
+        .await
+        .map_err(db::<D>)?;
+        Ok(())
+    }
+}
+
+/// `bind` on plain queries and scalar queries alike.
+pub trait Bind<'q, DB: Database>: Sized {
+    /// Binds the next parameter.
+    #[must_use]
+    fn bind_value<T>(self, value: T) -> Self
+    where
+        T: 'q + sqlx::Encode<'q, DB> + sqlx::Type<DB>;
+}
+
+impl<'q, DB: Database> Bind<'q, DB> for sqlx::query::Query<'q, DB, DB::Arguments<'q>> {
+    fn bind_value<T>(self, value: T) -> Self
+    where
+        T: 'q + sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        self.bind(value)
+    }
+}
+
+impl<'q, DB: Database, O> Bind<'q, DB> for sqlx::query::QueryScalar<'q, DB, O, DB::Arguments<'q>> {
+    fn bind_value<T>(self, value: T) -> Self
+    where
+        T: 'q + sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        self.bind(value)
+    }
+}

@@ -1,0 +1,102 @@
+//! The store: its pools, its token cipher, and the error every statement maps to.
+
+use std::sync::Arc;
+
+use sqlx::{Pool, Transaction};
+use storyline_domain::ports::{StoreError, TokenCipher, VaultError};
+
+use crate::Dialect;
+
+/// The pools a dialect opens: one for what must survive a crash, one for bookkeeping it may
+/// commit without waiting for the disk (the same pool where the dialect has no such thing).
+#[derive(Debug)]
+pub struct Pools<D: Dialect> {
+    pub pool: Pool<D::Db>,
+    pub relaxed: Pool<D::Db>,
+}
+
+/// Every store port on one database of the dialect `D`. Clones share the pools.
+pub struct Store<D: Dialect> {
+    pub(crate) pool: Pool<D::Db>,
+    /// For the bookkeeping written on every update — the intake cursor, a person's last-seen
+    /// time, the log of commands and presses: see [`Dialect::connect`].
+    pub(crate) relaxed: Pool<D::Db>,
+    /// Seals and opens tokens; without one, token operations fail with `VaultError::NoKey`.
+    pub(crate) cipher: Option<Arc<dyn TokenCipher>>,
+}
+
+impl<D: Dialect> Clone for Store<D> {
+    fn clone(&self) -> Self {
+        Self { pool: self.pool.clone(), relaxed: self.relaxed.clone(), cipher: self.cipher.clone() }
+    }
+}
+
+impl<D: Dialect> std::fmt::Debug for Store<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct(D::STORE)
+            .field("pool", &self.pool)
+            .field("relaxed", &self.relaxed)
+            .field("cipher", &self.cipher.is_some())
+            .finish()
+    }
+}
+
+impl<D: Dialect> Store<D> {
+    /// Connects to `url` as the dialect reads it.
+    ///
+    /// # Errors
+    /// When the URL is malformed or the database cannot be reached.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let Pools { pool, relaxed } = D::connect(url).await?;
+        Ok(Self { pool, relaxed, cipher: None })
+    }
+
+    /// The same store, sealing and opening tokens with `cipher`.
+    #[must_use]
+    pub fn with_cipher(self, cipher: Arc<dyn TokenCipher>) -> Self {
+        Self { cipher: Some(cipher), ..self }
+    }
+
+    /// Applies every migration not yet applied.
+    ///
+    /// # Errors
+    /// When a migration fails or the database is newer than this binary.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        D::migrate(&self.pool).await
+    }
+
+    /// Closes every connection; later calls fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.relaxed.close().await;
+    }
+
+    /// The pool for what must survive a crash.
+    #[must_use]
+    pub fn pool(&self) -> &Pool<D::Db> {
+        &self.pool
+    }
+
+    /// The pool for bookkeeping that may commit without waiting for the disk.
+    #[must_use]
+    pub fn relaxed(&self) -> &Pool<D::Db> {
+        &self.relaxed
+    }
+
+    /// A transaction for a change that reads before it writes (see [`Dialect::begin_write`]).
+    ///
+    /// # Errors
+    /// When the database cannot be reached.
+    pub async fn write(&self) -> Result<Transaction<'static, D::Db>, StoreError> {
+        D::begin_write(&self.pool).await.map_err(db::<D>)
+    }
+
+    pub(crate) fn cipher(&self) -> Result<&dyn TokenCipher, VaultError> {
+        self.cipher.as_deref().ok_or(VaultError::NoKey)
+    }
+}
+
+/// A database error as a store error, keeping its cause and naming the database.
+pub fn db<D: Dialect>(error: sqlx::Error) -> StoreError {
+    StoreError::unknown(anyhow::Error::new(error).context(<D::Db as sqlx::Database>::NAME))
+}
