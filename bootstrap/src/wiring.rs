@@ -160,6 +160,8 @@ pub struct App {
     pub publisher: Arc<dyn StoryPublisher>,
     /// Signed media URLs for Meta, served by [`crate::media_http`].
     pub urls: Arc<SignedUrls>,
+    /// How often the posting loop ticks (`POSTING_INTERVAL_SECONDS`); the bot says it.
+    pub posting_interval: std::time::Duration,
 }
 
 impl std::fmt::Debug for App {
@@ -191,7 +193,10 @@ impl App {
             clock: self.clock.clone(),
         };
         let stories = self.stories(ports.notifier.clone());
-        Bot::new(self.settings.clone(), ports, config).with_stories(stories).with_accounts(self.accounts.clone())
+        Bot::new(self.settings.clone(), ports, config)
+            .with_stories(stories)
+            .with_accounts(self.accounts.clone())
+            .posting_every(self.posting_interval)
     }
 
     /// The story desk, sending through `notifier`.
@@ -232,7 +237,8 @@ impl App {
             AccountService::new(stores.accounts.clone(), stores.vault.clone(), publisher.clone(), clock.clone())
                 .sealing(config.keyring.is_some());
         let urls = Arc::new(media_urls(config));
-        Ok(Self { stores, settings, library, scheduler, clock, source, accounts, publisher, urls })
+        let posting_interval = config.posting_interval;
+        Ok(Self { stores, settings, library, scheduler, clock, source, accounts, publisher, urls, posting_interval })
     }
 
     /// Checks at start-up that the stored Instagram tokens open with the configured key (A5):
