@@ -56,8 +56,23 @@ pub struct AddAccount {
 pub struct AddedAccount {
     pub added: Added,
     /// Set when the lookup at Meta failed for a reason other than the token (say, no network):
-    /// the account was saved with the username as given.
+    /// the account was saved with the username as given and its token as not checked.
     pub lookup_note: Option<String>,
+}
+
+/// What replacing a token did, with a note when Meta could not check the new one.
+#[derive(Debug, Clone)]
+pub struct Replaced {
+    pub account: Account,
+    /// Set when Meta could not be asked: the token was saved as not checked.
+    pub note: Option<String>,
+}
+
+/// Said when Meta could not be asked about a token: it is stored, but nobody confirmed it.
+fn unchecked_note(why: &PublishError) -> String {
+    format!(
+        "Instagram could not be reached ({why}), so the token was NOT checked: it is saved and listed as \"Not checked\"; set it again with `storyline set-instagram-token` once Instagram answers."
+    )
 }
 
 /// Why an account could not be added. Nothing was saved.
@@ -149,6 +164,12 @@ impl AccountService {
     ) -> Result<AddedAccount, AddError> {
         let now = self.clock.now();
         let expires_at = self.typed_expiry(now, input.expires_in_days)?;
+        // An account already here is refused before its token goes anywhere, Meta included.
+        // (The store refuses it again in the adding transaction, should two adds race.)
+        let known = self.accounts.accounts(workspace, true).await.map_err(AccountError::from)?;
+        if let Some(existing) = known.iter().find(|a| a.instagram_id == input.instagram_id) {
+            return Err(AccountError::Exists(existing.label()).into());
+        }
         let login = input.login.unwrap_or_else(|| LoginKind::guess(secrecy::ExposeSecret::expose_secret(&input.token)));
         let target = PublishTarget { instagram_id: input.instagram_id.clone(), login, token: input.token.clone() };
         let (username, lookup_note) = match self.publisher.username(&target).await {
@@ -156,16 +177,14 @@ impl AccountService {
             Err(PublishError::TokenInvalid(why)) => return Err(AddError::TokenRefused(why)),
             Err(PublishError::Failed(why)) => return Err(AddError::LookupFailed(input.instagram_id.to_string(), why)),
             Err(other) => {
-                tracing::warn!(error = %other, "could not look an Instagram account up; saving it as given");
-                (
-                    input.username.clone(),
-                    Some(format!("Could not ask Instagram for the account ({other}); saved as given.")),
-                )
+                tracing::warn!(error = %other, "could not look an Instagram account up; saving it unchecked");
+                (input.username.clone(), Some(unchecked_note(&other)))
             }
         };
+        let checked = lookup_note.is_none();
         let account =
             NewAccount { display_name: input.display_name, instagram_id: input.instagram_id, username, login };
-        let token = NewToken { token: input.token, expires_at };
+        let token = NewToken { token: input.token, expires_at, checked };
         let added = self.accounts.add(workspace, &account, &token, input.make_active, actor, now).await?;
         tracing::info!(workspace_id = %workspace, account = %added.account.id, active = added.active, "added an Instagram account");
         Ok(AddedAccount { added, lookup_note })
@@ -242,20 +261,24 @@ impl AccountService {
         account: AccountId,
         token: SecretString,
         expires_in_days: Option<i64>,
-    ) -> Result<Account, AddError> {
+    ) -> Result<Replaced, AddError> {
         let now = self.clock.now();
         let expires_at = self.typed_expiry(now, expires_in_days)?;
         let found = self.accounts.account(workspace, account).await.map_err(AccountError::from)?;
         let found = found.ok_or(AccountError::NotFound)?;
         let target =
             PublishTarget { instagram_id: found.instagram_id.clone(), login: found.login, token: token.clone() };
-        match self.publisher.username(&target).await {
-            Ok(_) => {}
+        let note = match self.publisher.username(&target).await {
+            Ok(_) => None,
             Err(PublishError::TokenInvalid(why)) => return Err(AddError::TokenRefused(why)),
-            Err(other) => tracing::warn!(error = %other, "could not check a new token with Instagram; saving it"),
-        }
-        self.vault.put(workspace, account, &NewToken { token, expires_at }, now).await.map_err(AccountError::from)?;
-        Ok(found)
+            Err(other) => {
+                tracing::warn!(error = %other, "could not check a new token with Instagram; saving it unchecked");
+                Some(unchecked_note(&other))
+            }
+        };
+        let token = NewToken { token, expires_at, checked: note.is_none() };
+        self.vault.put(workspace, account, &token, now).await.map_err(AccountError::from)?;
+        Ok(Replaced { account: found, note })
     }
 
     /// The daily refresh job (FEATURES A6): refreshes every enabled account's token that is
@@ -313,7 +336,8 @@ impl AccountService {
                 let expires_at = fresh
                     .expires_in
                     .map(|lifetime| now + lifetime.clamp(Duration::zero(), Duration::days(MAX_EXPIRES_IN_DAYS)));
-                let token = NewToken { token: fresh.token, expires_at };
+                // Meta handed it out: checked.
+                let token = NewToken { token: fresh.token, expires_at, checked: true };
                 match self.vault.put(due.workspace, due.account.id, &token, now).await {
                     Ok(()) => {
                         tracing::info!(account = %due.account.id, expires_at = ?token.expires_at, "refreshed an Instagram token");

@@ -154,7 +154,8 @@ fn status_table(views: &[AccountView]) -> comfy_table::Table {
         shown.add_row(vec![
             account.id.to_string(),
             account.display_name.to_string(),
-            account.username.as_ref().map_or_else(|| "?".to_owned(), ToString::to_string),
+            // Not known: Instagram could not be asked and none was given.
+            account.username.as_ref().map_or_else(|| "—".to_owned(), ToString::to_string),
             account.instagram_id.to_string(),
             account.login.to_string(),
             view.status.to_string(),
@@ -266,8 +267,11 @@ pub(super) async fn set_token(
         return refuse(err, "no such account here; `storyline list-instagram-accounts` lists them");
     };
     match app.accounts.replace_token(workspace.id, view.account.id, token, args.expires_in_days).await {
-        Ok(account) => {
-            writeln!(out, "the token of {} is replaced", account.label())?;
+        Ok(replaced) => {
+            writeln!(out, "the token of {} is replaced", replaced.account.label())?;
+            if let Some(note) = replaced.note {
+                writeln!(out, "{note}")?;
+            }
             Ok(Outcome::Done)
         }
         Err(AddError::Account(AccountError::Store(error))) => Err(error.into()),
