@@ -250,6 +250,23 @@ impl AccountService {
         self.accounts.set_enabled(workspace, account, enabled, actor, self.clock.now()).await
     }
 
+    /// Forgets an account's token and disables the account (`remove-instagram-account`), with
+    /// an audit entry; its history stays. Works without an encryption key: it is the way out
+    /// when a token no longer opens.
+    ///
+    /// # Errors
+    /// [`AccountError::NotFound`] for an unknown account.
+    pub async fn remove(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+        actor: &Actor,
+    ) -> Result<Account, AccountError> {
+        let removed = self.accounts.remove(workspace, account, actor, self.clock.now()).await?;
+        tracing::info!(workspace_id = %workspace, account = %account, "forgot an Instagram account's token and disabled it");
+        Ok(removed)
+    }
+
     /// Replaces an account's token (a new one from Meta after the old one died).
     ///
     /// # Errors
@@ -303,6 +320,19 @@ impl AccountService {
                     report.failed += 1;
                     Some(notice)
                 }
+                Refreshed::Locked => {
+                    report.failed += 1;
+                    let screen = Screen::new(
+                        Text::new().bold("⚠️ Could not refresh an Instagram token.").line().plain(format!(
+                            "{} Until then, stories go to this chat for manual posting. This is said once.",
+                            capitalized(&locked_token(&due.account))
+                        )),
+                    );
+                    if self.announce(notifier, &due, TokenNotice::RefreshFailed, screen).await {
+                        report.announced += 1;
+                    }
+                    continue;
+                }
                 Refreshed::NotNeeded => match due.info.status(self.clock.now()) {
                     TokenStatus::Expired | TokenStatus::Refused => Some(TokenNotice::Dead),
                     TokenStatus::ExpiresSoon(_) => Some(TokenNotice::Expiring),
@@ -310,7 +340,8 @@ impl AccountService {
                 },
             };
             let Some(notice) = notice else { continue };
-            if self.announce(notifier, &due, notice).await {
+            let screen = token_notice_screen(&due.account, notice, due.info.status(self.clock.now()));
+            if self.announce(notifier, &due, notice, screen).await {
                 report.announced += 1;
             }
         }
@@ -325,9 +356,13 @@ impl AccountService {
         let credential = match self.vault.credential(due.workspace, due.account.id).await {
             Ok(Some(credential)) => credential,
             Ok(None) => return Refreshed::NotNeeded,
+            Err(VaultError::Store(error)) => {
+                tracing::error!(error = %error_chain(&error), account = %due.account.id, "could not read a token to refresh it");
+                return Refreshed::Failed(TokenNotice::RefreshFailed);
+            }
             Err(error) => {
                 tracing::error!(error = %error_chain(&error), account = %due.account.id, "could not open a token to refresh it");
-                return Refreshed::Failed(TokenNotice::RefreshFailed);
+                return Refreshed::Locked;
             }
         };
         match self.publisher.refresh(due.account.login, &credential.token).await {
@@ -361,7 +396,7 @@ impl AccountService {
     }
 
     /// Tells the chat about `notice` unless it was told already; returns whether it told.
-    async fn announce(&self, notifier: &dyn ChatNotifier, due: &TokenDue, notice: TokenNotice) -> bool {
+    async fn announce(&self, notifier: &dyn ChatNotifier, due: &TokenDue, notice: TokenNotice, screen: Screen) -> bool {
         match self.vault.set_notice(due.workspace, due.account.id, Some(notice)).await {
             Ok(Some(previous)) if previous == notice => return false,
             Ok(_) => {}
@@ -370,8 +405,6 @@ impl AccountService {
                 return false;
             }
         }
-        let status = due.info.status(self.clock.now());
-        let screen = token_notice_screen(&due.account, notice, status);
         if let Err(error) = notifier.send(due.chat, &screen).await {
             // Not told: forget the notice so the next run tells it.
             tracing::warn!(error = %error_chain(&error), "could not announce a token problem; will try again next run");
@@ -398,6 +431,23 @@ enum Refreshed {
     Yes,
     NotNeeded,
     Failed(TokenNotice),
+    /// The token does not open with the configured key.
+    Locked,
+}
+
+/// Why an account publishes by hand when its token does not open with the configured key, and
+/// the ways out (FEATURES A5): the old key, rotation, a new token, or forgetting it.
+#[must_use]
+pub fn locked_token(account: &Account) -> String {
+    format!(
+        "the token of {} cannot be opened with this server's ENCRYPTION_KEY: set the key it was sealed with (ENCRYPTION_KEYS=new,old while rotating), give it a new token with `storyline set-instagram-token`, or forget it with `storyline remove-instagram-account`",
+        account.label()
+    )
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
 }
 
 fn status_of(infos: &[TokenInfo], account: AccountId, now: DateTime<Utc>) -> TokenStatus {

@@ -47,7 +47,9 @@ async fn console_operator(app: &App, chat: ChatId) -> anyhow::Result<User> {
 pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let telegram = config.telegram()?;
     let app = App::open(config).await?;
-    app.check_keys().await?;
+    if let Some(warning) = app.check_keys().await? {
+        tracing::warn!("{warning}");
+    }
     let workspace = app.settings.workspace_for_chat(telegram.chat, "Team").await?;
     tracing::info!(workspace_id = %workspace.id, chat_id = %telegram.chat, backend = app.stores.backend, "serving the team chat");
     let api = storyline_telegram::connect(&telegram.token, telegram.api_url.as_deref())?;
@@ -160,7 +162,7 @@ pub async fn console(
     output: Box<dyn Write + Send>,
 ) -> anyhow::Result<()> {
     let app = App::open(config).await?;
-    app.check_keys().await?;
+    let locked = app.check_keys().await?;
     let console = ConsoleChat::new(output, CONSOLE_USER);
     let admins = HashSet::from([CONSOLE_USER]);
     let bot =
@@ -169,6 +171,9 @@ pub async fn console(
         "Storyline console — chat {chat}, data in {}. Type /help or /settings; a number presses a button; /quit leaves.",
         app.stores.backend
     ));
+    if let Some(warning) = locked {
+        console.note(&format!("⚠ {warning}"));
+    }
     let me = console_operator(&app, chat).await?;
     // Due stories show up in the terminal as they would in the chat.
     let (stop, shutdown) = watch::channel(false);

@@ -1,6 +1,7 @@
 //! Instagram accounts and keys on the command line (FEATURES A3–A5, C5):
 //! `add-instagram-account`, `list-instagram-accounts`, `switch-instagram-account`,
-//! `deactivate-instagram-account`, `reactivate-instagram-account`, `set-instagram-token`,
+//! `deactivate-instagram-account`, `reactivate-instagram-account`, `remove-instagram-account`,
+//! `set-instagram-token`,
 //! `refresh-instagram-tokens`, `rotate-keys`, `generate-key`, `mark-needs-interaction`.
 
 use std::io::{BufRead, Write};
@@ -196,9 +197,11 @@ pub(super) enum Change {
     Switch,
     Deactivate,
     Reactivate,
+    Remove,
 }
 
-/// `switch-instagram-account`, `deactivate-instagram-account`, `reactivate-instagram-account`.
+/// `switch-instagram-account`, `deactivate-instagram-account`, `reactivate-instagram-account`,
+/// `remove-instagram-account`.
 pub(super) async fn change(
     app: &App,
     config: &Config,
@@ -218,6 +221,7 @@ pub(super) async fn change(
         Change::Switch => app.accounts.switch(workspace.id, id, &Actor::Cli).await,
         Change::Deactivate => app.accounts.set_enabled(workspace.id, id, false, &Actor::Cli).await,
         Change::Reactivate => app.accounts.set_enabled(workspace.id, id, true, &Actor::Cli).await,
+        Change::Remove => app.accounts.remove(workspace.id, id, &Actor::Cli).await,
     };
     match done {
         Ok(account) => {
@@ -225,6 +229,9 @@ pub(super) async fn change(
                 Change::Switch => "is now the active account",
                 Change::Deactivate => "is disabled (its history is kept; reactivate-instagram-account brings it back)",
                 Change::Reactivate => "is enabled again",
+                Change::Remove => {
+                    "is disabled and its token forgotten (its history is kept; reactivate-instagram-account and set-instagram-token bring it back)"
+                }
             };
             writeln!(out, "{} {what}", account.label())?;
             let active = app.accounts.active(workspace.id).await?;
