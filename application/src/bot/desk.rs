@@ -27,9 +27,9 @@ fn press_button(label: &str, action: Action, turn: &Turn) -> Button {
 /// "one a minute", "one every 2 minutes", "one an hour".
 fn one_per(interval: std::time::Duration) -> String {
     let seconds = interval.as_secs().max(1);
-    let (count, unit) = if seconds % 3600 == 0 {
+    let (count, unit) = if seconds.is_multiple_of(3600) {
         (seconds / 3600, "hour")
-    } else if seconds % 60 == 0 {
+    } else if seconds.is_multiple_of(60) {
         (seconds / 60, "minute")
     } else {
         (seconds, "second")
