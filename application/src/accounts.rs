@@ -177,7 +177,8 @@ impl AccountService {
             Err(PublishError::TokenInvalid(why)) => return Err(AddError::TokenRefused(why)),
             Err(PublishError::Failed(why)) => return Err(AddError::LookupFailed(input.instagram_id.to_string(), why)),
             Err(other) => {
-                tracing::warn!(error = %other, "could not look an Instagram account up; saving it unchecked");
+                // Told to the person who added it; a log line at info level only.
+                tracing::info!(error = %other, "could not look an Instagram account up; saving it unchecked");
                 (input.username.clone(), Some(unchecked_note(&other)))
             }
         };
@@ -289,7 +290,7 @@ impl AccountService {
             Ok(_) => None,
             Err(PublishError::TokenInvalid(why)) => return Err(AddError::TokenRefused(why)),
             Err(other) => {
-                tracing::warn!(error = %other, "could not check a new token with Instagram; saving it unchecked");
+                tracing::info!(error = %other, "could not check a new token with Instagram; saving it unchecked");
                 Some(unchecked_note(&other))
             }
         };

@@ -271,8 +271,13 @@ impl App {
             // Only disabled accounts hold tokens that do not open: nothing would use them.
             return Ok(None);
         }
+        let (tokens, accounts, them, were) = if locked.len() == 1 {
+            ("token", "that account posts", "it", "it was")
+        } else {
+            ("tokens", "those accounts post", "them", "they were")
+        };
         Ok(Some(format!(
-            "warning: the Instagram tokens of {} cannot be opened ({why}): those accounts post by hand until you set the key they were sealed with (ENCRYPTION_KEYS=new,old while rotating), give them a new token with `storyline set-instagram-token`, or forget it with `storyline remove-instagram-account`",
+            "warning: the Instagram {tokens} of {} cannot be opened ({why}): {accounts} by hand until you set the key {were} sealed with (ENCRYPTION_KEYS=new,old while rotating), give {them} a new token with `storyline set-instagram-token`, or forget {them} with `storyline remove-instagram-account`",
             locked.join(", ")
         )))
     }
