@@ -90,6 +90,8 @@ macro_rules! every_suite {
                 reseal_all_moves_every_token_to_the_newest_key,
                 verify_all_fails_with_a_wrong_key_or_none,
                 the_database_refuses_a_second_token_for_the_same_account,
+                a_token_saved_unchecked_says_so_until_a_checked_one_replaces_it,
+                removing_an_account_forgets_its_token_disables_it_and_keeps_its_history,
                 a_workspace_cannot_see_select_disable_or_read_another_workspaces_accounts,
             }
         );

@@ -385,7 +385,7 @@ impl TryFrom<AccountRow> for Account {
 }
 
 /// A token's columns (`t`) without its ciphertext.
-pub(crate) const TOKEN_INFO_COLUMNS: &str = "t.account_id, t.expires_at, t.issued_at, t.notice";
+pub(crate) const TOKEN_INFO_COLUMNS: &str = "t.account_id, t.expires_at, t.issued_at, t.notice, t.checked";
 
 #[derive(Debug, FromRow)]
 pub(crate) struct TokenInfoRow {
@@ -393,6 +393,7 @@ pub(crate) struct TokenInfoRow {
     expires_at: Option<DateTime<Utc>>,
     issued_at: DateTime<Utc>,
     notice: Option<String>,
+    checked: bool,
 }
 
 impl TryFrom<TokenInfoRow> for TokenInfo {
@@ -404,6 +405,7 @@ impl TryFrom<TokenInfoRow> for TokenInfo {
             expires_at: row.expires_at,
             issued_at: row.issued_at,
             notice: row.notice.as_deref().map(parse_notice).transpose()?,
+            checked: row.checked,
         })
     }
 }
