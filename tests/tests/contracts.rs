@@ -75,6 +75,8 @@ macro_rules! every_suite {
                 publishing_through_the_api_records_the_method_and_media_id_once,
                 a_press_records_how_the_story_was_posted,
                 a_container_is_remembered_only_while_the_item_is_being_sent,
+                every_slot_from_an_instant_on_is_read_back_with_its_status_done_ones_included,
+                category_counts_are_what_is_queued_and_what_was_posted_since_an_instant,
             }
             accounts {
                 the_only_account_becomes_active_by_itself,
