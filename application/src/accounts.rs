@@ -56,8 +56,23 @@ pub struct AddAccount {
 pub struct AddedAccount {
     pub added: Added,
     /// Set when the lookup at Meta failed for a reason other than the token (say, no network):
-    /// the account was saved with the username as given.
+    /// the account was saved with the username as given and its token as not checked.
     pub lookup_note: Option<String>,
+}
+
+/// What replacing a token did, with a note when Meta could not check the new one.
+#[derive(Debug, Clone)]
+pub struct Replaced {
+    pub account: Account,
+    /// Set when Meta could not be asked: the token was saved as not checked.
+    pub note: Option<String>,
+}
+
+/// Said when Meta could not be asked about a token: it is stored, but nobody confirmed it.
+fn unchecked_note(why: &PublishError) -> String {
+    format!(
+        "Instagram could not be reached ({why}), so the token was NOT checked: it is saved and listed as \"Not checked\"; set it again with `storyline set-instagram-token` once Instagram answers."
+    )
 }
 
 /// Why an account could not be added. Nothing was saved.
@@ -149,6 +164,12 @@ impl AccountService {
     ) -> Result<AddedAccount, AddError> {
         let now = self.clock.now();
         let expires_at = self.typed_expiry(now, input.expires_in_days)?;
+        // An account already here is refused before its token goes anywhere, Meta included.
+        // (The store refuses it again in the adding transaction, should two adds race.)
+        let known = self.accounts.accounts(workspace, true).await.map_err(AccountError::from)?;
+        if let Some(existing) = known.iter().find(|a| a.instagram_id == input.instagram_id) {
+            return Err(AccountError::Exists(existing.label()).into());
+        }
         let login = input.login.unwrap_or_else(|| LoginKind::guess(secrecy::ExposeSecret::expose_secret(&input.token)));
         let target = PublishTarget { instagram_id: input.instagram_id.clone(), login, token: input.token.clone() };
         let (username, lookup_note) = match self.publisher.username(&target).await {
@@ -156,16 +177,15 @@ impl AccountService {
             Err(PublishError::TokenInvalid(why)) => return Err(AddError::TokenRefused(why)),
             Err(PublishError::Failed(why)) => return Err(AddError::LookupFailed(input.instagram_id.to_string(), why)),
             Err(other) => {
-                tracing::warn!(error = %other, "could not look an Instagram account up; saving it as given");
-                (
-                    input.username.clone(),
-                    Some(format!("Could not ask Instagram for the account ({other}); saved as given.")),
-                )
+                // Told to the person who added it; a log line at info level only.
+                tracing::info!(error = %other, "could not look an Instagram account up; saving it unchecked");
+                (input.username.clone(), Some(unchecked_note(&other)))
             }
         };
+        let checked = lookup_note.is_none();
         let account =
             NewAccount { display_name: input.display_name, instagram_id: input.instagram_id, username, login };
-        let token = NewToken { token: input.token, expires_at };
+        let token = NewToken { token: input.token, expires_at, checked };
         let added = self.accounts.add(workspace, &account, &token, input.make_active, actor, now).await?;
         tracing::info!(workspace_id = %workspace, account = %added.account.id, active = added.active, "added an Instagram account");
         Ok(AddedAccount { added, lookup_note })
@@ -231,6 +251,23 @@ impl AccountService {
         self.accounts.set_enabled(workspace, account, enabled, actor, self.clock.now()).await
     }
 
+    /// Forgets an account's token and disables the account (`remove-instagram-account`), with
+    /// an audit entry; its history stays. Works without an encryption key: it is the way out
+    /// when a token no longer opens.
+    ///
+    /// # Errors
+    /// [`AccountError::NotFound`] for an unknown account.
+    pub async fn remove(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+        actor: &Actor,
+    ) -> Result<Account, AccountError> {
+        let removed = self.accounts.remove(workspace, account, actor, self.clock.now()).await?;
+        tracing::info!(workspace_id = %workspace, account = %account, "forgot an Instagram account's token and disabled it");
+        Ok(removed)
+    }
+
     /// Replaces an account's token (a new one from Meta after the old one died).
     ///
     /// # Errors
@@ -242,20 +279,24 @@ impl AccountService {
         account: AccountId,
         token: SecretString,
         expires_in_days: Option<i64>,
-    ) -> Result<Account, AddError> {
+    ) -> Result<Replaced, AddError> {
         let now = self.clock.now();
         let expires_at = self.typed_expiry(now, expires_in_days)?;
         let found = self.accounts.account(workspace, account).await.map_err(AccountError::from)?;
         let found = found.ok_or(AccountError::NotFound)?;
         let target =
             PublishTarget { instagram_id: found.instagram_id.clone(), login: found.login, token: token.clone() };
-        match self.publisher.username(&target).await {
-            Ok(_) => {}
+        let note = match self.publisher.username(&target).await {
+            Ok(_) => None,
             Err(PublishError::TokenInvalid(why)) => return Err(AddError::TokenRefused(why)),
-            Err(other) => tracing::warn!(error = %other, "could not check a new token with Instagram; saving it"),
-        }
-        self.vault.put(workspace, account, &NewToken { token, expires_at }, now).await.map_err(AccountError::from)?;
-        Ok(found)
+            Err(other) => {
+                tracing::info!(error = %other, "could not check a new token with Instagram; saving it unchecked");
+                Some(unchecked_note(&other))
+            }
+        };
+        let token = NewToken { token, expires_at, checked: note.is_none() };
+        self.vault.put(workspace, account, &token, now).await.map_err(AccountError::from)?;
+        Ok(Replaced { account: found, note })
     }
 
     /// The daily refresh job (FEATURES A6): refreshes every enabled account's token that is
@@ -280,6 +321,19 @@ impl AccountService {
                     report.failed += 1;
                     Some(notice)
                 }
+                Refreshed::Locked => {
+                    report.failed += 1;
+                    let screen = Screen::new(
+                        Text::new().bold("⚠️ Could not refresh an Instagram token.").line().plain(format!(
+                            "{} Until then, stories go to this chat for manual posting. This is said once.",
+                            capitalized(&locked_token(&due.account))
+                        )),
+                    );
+                    if self.announce(notifier, &due, TokenNotice::RefreshFailed, screen).await {
+                        report.announced += 1;
+                    }
+                    continue;
+                }
                 Refreshed::NotNeeded => match due.info.status(self.clock.now()) {
                     TokenStatus::Expired | TokenStatus::Refused => Some(TokenNotice::Dead),
                     TokenStatus::ExpiresSoon(_) => Some(TokenNotice::Expiring),
@@ -287,7 +341,8 @@ impl AccountService {
                 },
             };
             let Some(notice) = notice else { continue };
-            if self.announce(notifier, &due, notice).await {
+            let screen = token_notice_screen(&due.account, notice, due.info.status(self.clock.now()));
+            if self.announce(notifier, &due, notice, screen).await {
                 report.announced += 1;
             }
         }
@@ -302,9 +357,13 @@ impl AccountService {
         let credential = match self.vault.credential(due.workspace, due.account.id).await {
             Ok(Some(credential)) => credential,
             Ok(None) => return Refreshed::NotNeeded,
+            Err(VaultError::Store(error)) => {
+                tracing::error!(error = %error_chain(&error), account = %due.account.id, "could not read a token to refresh it");
+                return Refreshed::Failed(TokenNotice::RefreshFailed);
+            }
             Err(error) => {
                 tracing::error!(error = %error_chain(&error), account = %due.account.id, "could not open a token to refresh it");
-                return Refreshed::Failed(TokenNotice::RefreshFailed);
+                return Refreshed::Locked;
             }
         };
         match self.publisher.refresh(due.account.login, &credential.token).await {
@@ -313,7 +372,8 @@ impl AccountService {
                 let expires_at = fresh
                     .expires_in
                     .map(|lifetime| now + lifetime.clamp(Duration::zero(), Duration::days(MAX_EXPIRES_IN_DAYS)));
-                let token = NewToken { token: fresh.token, expires_at };
+                // Meta handed it out: checked.
+                let token = NewToken { token: fresh.token, expires_at, checked: true };
                 match self.vault.put(due.workspace, due.account.id, &token, now).await {
                     Ok(()) => {
                         tracing::info!(account = %due.account.id, expires_at = ?token.expires_at, "refreshed an Instagram token");
@@ -337,7 +397,7 @@ impl AccountService {
     }
 
     /// Tells the chat about `notice` unless it was told already; returns whether it told.
-    async fn announce(&self, notifier: &dyn ChatNotifier, due: &TokenDue, notice: TokenNotice) -> bool {
+    async fn announce(&self, notifier: &dyn ChatNotifier, due: &TokenDue, notice: TokenNotice, screen: Screen) -> bool {
         match self.vault.set_notice(due.workspace, due.account.id, Some(notice)).await {
             Ok(Some(previous)) if previous == notice => return false,
             Ok(_) => {}
@@ -346,8 +406,6 @@ impl AccountService {
                 return false;
             }
         }
-        let status = due.info.status(self.clock.now());
-        let screen = token_notice_screen(&due.account, notice, status);
         if let Err(error) = notifier.send(due.chat, &screen).await {
             // Not told: forget the notice so the next run tells it.
             tracing::warn!(error = %error_chain(&error), "could not announce a token problem; will try again next run");
@@ -374,6 +432,23 @@ enum Refreshed {
     Yes,
     NotNeeded,
     Failed(TokenNotice),
+    /// The token does not open with the configured key.
+    Locked,
+}
+
+/// Why an account publishes by hand when its token does not open with the configured key, and
+/// the ways out (FEATURES A5): the old key, rotation, a new token, or forgetting it.
+#[must_use]
+pub fn locked_token(account: &Account) -> String {
+    format!(
+        "the token of {} cannot be opened with this server's ENCRYPTION_KEY: set the key it was sealed with (ENCRYPTION_KEYS=new,old while rotating), give it a new token with `storyline set-instagram-token`, or forget it with `storyline remove-instagram-account`",
+        account.label()
+    )
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
 }
 
 fn status_of(infos: &[TokenInfo], account: AccountId, now: DateTime<Utc>) -> TokenStatus {

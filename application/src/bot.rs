@@ -111,11 +111,15 @@ pub struct Bot {
     /// Each workspace's active account as last read, for [`CONTACT_TTL`]: every menu shows it,
     /// and a burst of toggles should not read it each time.
     active_accounts: Recent<WorkspaceId, Option<AccountView>>,
+    /// How often the posting loop looks for due stories: overdue ones go out one per tick.
+    posting_interval: std::time::Duration,
 }
 
 /// How long a recorded contact (and the role read with it) is reused. A role changed from the
 /// command line takes effect in the chat within this time.
 const CONTACT_TTL: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
+/// The posting loop's interval when none is given (the default of `POSTING_INTERVAL_SECONDS`).
+const DEFAULT_POSTING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl std::fmt::Debug for Bot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -153,7 +157,16 @@ impl Bot {
             stories: None,
             accounts: None,
             active_accounts: Recent::new(CONTACT_TTL),
+            posting_interval: DEFAULT_POSTING_INTERVAL,
         }
+    }
+
+    /// Says how often the posting loop ticks (`POSTING_INTERVAL_SECONDS`), so the bot can say
+    /// how fast overdue stories go out.
+    #[must_use]
+    pub const fn posting_every(mut self, interval: std::time::Duration) -> Self {
+        self.posting_interval = interval;
+        self
     }
 
     /// Adds the Instagram accounts: the picker in /settings, the add-account dialogue.
@@ -394,16 +407,38 @@ impl Bot {
         let applied = self.settings.change(turn.workspace.id, change, &turn.actor()).await?;
         let now_on = applied.after.flag(toggle);
         let text = match (toggle, now_on, applied.changes.is_empty()) {
-            (Toggle::Paused, true, true) => "Posting is already paused. /resume restarts it.",
-            (Toggle::Paused, true, false) => "⏸ Paused. Nothing will be posted until /resume.",
-            (Toggle::Paused, false, true) => "Posting is not paused.",
-            (Toggle::Paused, false, false) => "▶️ Posting resumed.",
-            (_, true, true) => "Dry run is already on.",
-            (_, false, true) => "Dry run is already off.",
-            (_, true, false) => "🧪 Dry run is on: everything happens except the real publishing.",
-            (_, false, false) => "Dry run is off: stories are published for real.",
+            (Toggle::Paused, true, true) => "Posting is already paused. /resume restarts it.".to_owned(),
+            (Toggle::Paused, true, false) => "⏸ Paused. Nothing will be posted until /resume.".to_owned(),
+            (Toggle::Paused, false, true) => "Posting is not paused.".to_owned(),
+            (Toggle::Paused, false, false) => "▶️ Posting resumed.".to_owned(),
+            (_, true, true) => "Dry run is already on.".to_owned(),
+            (_, true, false) => "🧪 Dry run is on: everything happens except the real publishing.".to_owned(),
+            (_, false, unchanged) => {
+                let already = if unchanged { "Dry run is already off" } else { "Dry run is off" };
+                match self.api_problem(turn, &applied.after).await? {
+                    None => format!("{already}: stories are published for real through the Instagram API."),
+                    Some(problem) => {
+                        format!("{already}, but {problem}, so stories still come to this chat for manual posting.")
+                    }
+                }
+            }
         };
         self.say(turn, text).await.map(|_| ())
+    }
+
+    /// Why stories would not be published through the Instagram API now (the toggle is off, no
+    /// account is selected, or its token cannot be used), in words that follow "but".
+    async fn api_problem(&self, turn: &Turn, settings: &ChatSettings) -> Result<Option<String>, BotError> {
+        if !settings.instagram_api {
+            return Ok(Some("the Instagram API is off (/settings switches it on)".to_owned()));
+        }
+        Ok(match self.active_account(turn).await? {
+            None => Some("no Instagram account is selected (/settings → 📸 Instagram account)".to_owned()),
+            Some(view) if !view.status.usable() => {
+                Some(format!("the token of {} is {}", view.account.label(), view.status.to_string().to_lowercase()))
+            }
+            Some(_) => None,
+        })
     }
 
     async fn press(
@@ -471,9 +506,13 @@ impl Bot {
                 let screen = self.status_screen(turn).await?;
                 self.show(turn, message, &screen).await
             }
-            Action::Story(..) | Action::ClearQueue | Action::Overdue(_) => {
-                self.desk_press(turn, press, action, message).await
-            }
+            Action::Story(..)
+            | Action::ClearQueue
+            | Action::KeepQueue
+            | Action::Queue
+            | Action::Schedule
+            | Action::ScheduleDays(_)
+            | Action::Overdue(_) => self.desk_press(turn, press, action, message).await,
             Action::Accounts | Action::SelectAccount(_) | Action::AddAccount => {
                 self.account_press(turn, press, action, message).await
             }
@@ -499,15 +538,25 @@ impl Bot {
         toggle: Toggle,
         applied: storyline_domain::ports::AppliedChange,
     ) -> Result<(), BotError> {
-        let note = match (toggle, applied.after.flag(toggle)) {
-            (Toggle::DryRun, on) => format!("Dry run {}", if on { "ON" } else { "off" }),
-            (Toggle::InstagramApi, on) => format!("Instagram API {}", if on { "ON" } else { "off" }),
-            (Toggle::Paused, true) => "Paused".to_owned(),
-            (Toggle::Paused, false) => "Resumed".to_owned(),
+        let (note, alert) = match (toggle, applied.after.flag(toggle)) {
+            (Toggle::DryRun, on) => (format!("Dry run {}", if on { "ON" } else { "off" }), false),
+            // Switched on with nothing to publish to: say so, or the team waits for stories
+            // the API will never publish.
+            (Toggle::InstagramApi, true) => match self.api_problem(turn, &applied.after).await? {
+                Some(problem) => {
+                    (format!("Instagram API ON, but {problem}: stories come here for manual posting until then."), true)
+                }
+                None => ("Instagram API ON".to_owned(), false),
+            },
+            (Toggle::InstagramApi, false) => ("Instagram API off".to_owned(), false),
+            (Toggle::Paused, true) => ("Paused".to_owned(), false),
+            (Toggle::Paused, false) => ("Resumed".to_owned(), false),
         };
+        // Telegram shows at most 200 characters of an answer.
+        let note: String = note.chars().take(200).collect();
         let screen = self.settings_screen_of(turn, &applied.after).await?;
         let (answered, shown) =
-            concurrently::both(self.ports.notifier.answer(press, &note, false), self.show(turn, message, &screen))
+            concurrently::both(self.ports.notifier.answer(press, &note, alert), self.show(turn, message, &screen))
                 .await;
         answered?;
         shown

@@ -418,7 +418,7 @@ impl Stories {
             Err(VaultError::Store(error)) => return Err(error),
             Err(error) => {
                 tracing::error!(error = %error_chain(&error), "could not open the account's token");
-                return Ok(Err(ApiPath::Manual(format!("the token of {} cannot be decrypted", account.label()))));
+                return Ok(Err(ApiPath::Manual(crate::accounts::locked_token(&account))));
             }
         };
         if credential.expires_at.is_some_and(|at| at <= self.clock.now()) {

@@ -117,6 +117,9 @@ pub enum Command {
     DeactivateInstagramAccount(accounts::AccountArg),
     /// Enable a disabled account again.
     ReactivateInstagramAccount(accounts::AccountArg),
+    /// Forget an account's token and disable the account (audited; its history is kept). The
+    /// way out when its token no longer opens with ENCRYPTION_KEY; needs no key.
+    RemoveInstagramAccount(accounts::AccountArg),
     /// Replace an account's access token.
     SetInstagramToken(accounts::TokenArgs),
     /// Run the token refresh job now (it runs daily while `storyline run` is up).
@@ -246,6 +249,9 @@ pub async fn run(
         }
         Command::ReactivateInstagramAccount(args) => {
             accounts::change(&App::open(config).await?, config, &args, accounts::Change::Reactivate, out, err).await
+        }
+        Command::RemoveInstagramAccount(args) => {
+            accounts::change(&App::open(config).await?, config, &args, accounts::Change::Remove, out, err).await
         }
         Command::SetInstagramToken(args) => {
             accounts::set_token(&App::open(config).await?, config, args, out, err).await

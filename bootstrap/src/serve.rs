@@ -10,7 +10,7 @@ use storyline_console::ConsoleChat;
 use storyline_domain::ChatId;
 use storyline_domain::chat::Screen;
 use storyline_domain::ports::ChatNotifier;
-use storyline_domain::user::{TelegramUserId, User};
+use storyline_domain::user::{Actor, Role, TelegramUserId, User};
 use storyline_telegram::{PollSettings, TelegramNotifier};
 use tokio::io::AsyncBufRead;
 use tokio::sync::watch;
@@ -23,6 +23,21 @@ use crate::wiring::App;
 pub const CONSOLE_CHAT: ChatId = ChatId(0);
 /// The person at the terminal.
 pub const CONSOLE_USER: TelegramUserId = TelegramUserId(0);
+/// How the person at the terminal shows in menus, `users list` and the settings history.
+pub const CONSOLE_NAME: &str = "Console operator";
+
+/// The person at the terminal, recorded in the chat's workspace as what they are: its operator,
+/// an admin (so `users list` and every history show them so, not as a member `user:0`).
+async fn console_operator(app: &App, chat: ChatId) -> anyhow::Result<User> {
+    let me = User { telegram_id: CONSOLE_USER, username: None, first_name: CONSOLE_NAME.to_owned(), last_name: None };
+    let workspace = app.settings.workspace_for_chat(chat, "Console").await?;
+    let now = app.clock.now();
+    let member = app.stores.users.record_contact(workspace.id, &me, now).await?;
+    if !member.role.is_admin() {
+        app.stores.users.set_role(workspace.id, CONSOLE_USER, Role::Admin, &Actor::Cli, now).await?;
+    }
+    Ok(me)
+}
 
 /// Serves the team chat on Telegram until `shutdown` turns true (FEATURES O1, O4).
 ///
@@ -32,7 +47,9 @@ pub const CONSOLE_USER: TelegramUserId = TelegramUserId(0);
 pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let telegram = config.telegram()?;
     let app = App::open(config).await?;
-    app.check_keys().await?;
+    if let Some(warning) = app.check_keys().await? {
+        tracing::warn!("{warning}");
+    }
     let workspace = app.settings.workspace_for_chat(telegram.chat, "Team").await?;
     tracing::info!(workspace_id = %workspace.id, chat_id = %telegram.chat, backend = app.stores.backend, "serving the team chat");
     let api = storyline_telegram::connect(&telegram.token, telegram.api_url.as_deref())?;
@@ -145,7 +162,7 @@ pub async fn console(
     output: Box<dyn Write + Send>,
 ) -> anyhow::Result<()> {
     let app = App::open(config).await?;
-    app.check_keys().await?;
+    let locked = app.check_keys().await?;
     let console = ConsoleChat::new(output, CONSOLE_USER);
     let admins = HashSet::from([CONSOLE_USER]);
     let bot =
@@ -154,7 +171,10 @@ pub async fn console(
         "Storyline console — chat {chat}, data in {}. Type /help or /settings; a number presses a button; /quit leaves.",
         app.stores.backend
     ));
-    let me = User { telegram_id: CONSOLE_USER, username: None, first_name: "Console".to_owned(), last_name: None };
+    if let Some(warning) = locked {
+        console.note(&format!("⚠ {warning}"));
+    }
+    let me = console_operator(&app, chat).await?;
     // Due stories show up in the terminal as they would in the chat.
     let (stop, shutdown) = watch::channel(false);
     let background = background(config, &app, Arc::new(console.clone()), chat, Vec::new(), shutdown);

@@ -12,7 +12,7 @@ use storyline_application::scheduling::Scheduler;
 use storyline_crypto::Keyring;
 use storyline_domain::ports::{
     AccountStore, Audit, ChatAdmins, ChatNotifier, Clock, Conversations, History, Locks, MediaHost, MediaLibrary,
-    MediaSource, Queue, SettingsStore, StoryPublisher, TokenCipher, TokenVault, UpdateCursor, Users,
+    MediaSource, Queue, SettingsStore, StoryPublisher, TokenCipher, TokenVault, UpdateCursor, Users, VaultError,
 };
 use storyline_instagram::{FacebookApp, GraphApi, GraphConfig, PollPolicy};
 use storyline_media::{LocalFolder, SignedUrls};
@@ -160,6 +160,8 @@ pub struct App {
     pub publisher: Arc<dyn StoryPublisher>,
     /// Signed media URLs for Meta, served by [`crate::media_http`].
     pub urls: Arc<SignedUrls>,
+    /// How often the posting loop ticks (`POSTING_INTERVAL_SECONDS`); the bot says it.
+    pub posting_interval: std::time::Duration,
 }
 
 impl std::fmt::Debug for App {
@@ -191,7 +193,10 @@ impl App {
             clock: self.clock.clone(),
         };
         let stories = self.stories(ports.notifier.clone());
-        Bot::new(self.settings.clone(), ports, config).with_stories(stories).with_accounts(self.accounts.clone())
+        Bot::new(self.settings.clone(), ports, config)
+            .with_stories(stories)
+            .with_accounts(self.accounts.clone())
+            .posting_every(self.posting_interval)
     }
 
     /// The story desk, sending through `notifier`.
@@ -232,24 +237,48 @@ impl App {
             AccountService::new(stores.accounts.clone(), stores.vault.clone(), publisher.clone(), clock.clone())
                 .sealing(config.keyring.is_some());
         let urls = Arc::new(media_urls(config));
-        Ok(Self { stores, settings, library, scheduler, clock, source, accounts, publisher, urls })
+        let posting_interval = config.posting_interval;
+        Ok(Self { stores, settings, library, scheduler, clock, source, accounts, publisher, urls, posting_interval })
     }
 
-    /// Checks at start-up that the stored Instagram tokens open with the configured key (A5):
-    /// a missing or wrong key is one clear error instead of a failed post later.
+    /// Checks at start-up that the stored Instagram tokens open with the configured key (A5).
+    /// A lost or changed key locks out only what needs it: the bot starts, a workspace without
+    /// tokens and the manual Telegram path work as ever, and the accounts whose tokens do not
+    /// open publish by hand. Returns the one warning line to show then, naming those accounts
+    /// and the ways out (never a key or a token); `None` when every token opens.
     ///
     /// # Errors
-    /// Naming ENCRYPTION_KEY and what is wrong, never a key or a token.
-    pub async fn check_keys(&self) -> anyhow::Result<()> {
-        match self.stores.vault.verify_all().await {
-            Ok(_) => Ok(()),
-            Err(storyline_domain::ports::VaultError::NoKey) => anyhow::bail!(
-                "ENCRYPTION_KEY is not set, but Instagram tokens are stored: set the key they were sealed with"
-            ),
-            Err(storyline_domain::ports::VaultError::Undecryptable(why)) => anyhow::bail!(
-                "ENCRYPTION_KEY does not open the stored Instagram tokens ({why}); set the key they were sealed with, or ENCRYPTION_KEYS=new,old while rotating"
-            ),
-            Err(other) => Err(other.into()),
+    /// When the store cannot be read.
+    pub async fn check_keys(&self) -> anyhow::Result<Option<String>> {
+        let vault = &self.stores.vault;
+        let why = match vault.verify_all().await {
+            Ok(_) => return Ok(None),
+            Err(VaultError::NoKey) => "ENCRYPTION_KEY is not set",
+            Err(VaultError::Undecryptable(_)) => "ENCRYPTION_KEY does not open them",
+            Err(other) => return Err(other.into()),
+        };
+        let mut locked = Vec::new();
+        for due in vault.all_tokens().await? {
+            match vault.credential(due.workspace, due.account.id).await {
+                Ok(_) => {}
+                Err(VaultError::NoKey | VaultError::Undecryptable(_)) => {
+                    locked.push(format!("{} (chat {})", due.account.label(), due.chat));
+                }
+                Err(other) => return Err(other.into()),
+            }
         }
+        if locked.is_empty() {
+            // Only disabled accounts hold tokens that do not open: nothing would use them.
+            return Ok(None);
+        }
+        let (tokens, accounts, them, were) = if locked.len() == 1 {
+            ("token", "that account posts", "it", "it was")
+        } else {
+            ("tokens", "those accounts post", "them", "they were")
+        };
+        Ok(Some(format!(
+            "warning: the Instagram {tokens} of {} cannot be opened ({why}): {accounts} by hand until you set the key {were} sealed with (ENCRYPTION_KEYS=new,old while rotating), give {them} a new token with `storyline set-instagram-token`, or forget {them} with `storyline remove-instagram-account`",
+            locked.join(", ")
+        )))
     }
 }

@@ -240,6 +240,9 @@ pub struct NewToken {
     pub token: SecretString,
     /// `None` when unknown (then refresh decides).
     pub expires_at: Option<DateTime<Utc>>,
+    /// Whether Meta confirmed the token when it was stored (`false`: Meta could not be reached,
+    /// so it was saved as given and shows as "Not checked").
+    pub checked: bool,
 }
 
 /// Checks a typed token's shape without keeping it anywhere but the returned secret.
@@ -294,6 +297,8 @@ pub struct TokenInfo {
     pub issued_at: DateTime<Utc>,
     /// The last problem announced in the chat, so it is announced once.
     pub notice: Option<TokenNotice>,
+    /// Whether Meta confirmed the token when it was stored ([`NewToken::checked`]).
+    pub checked: bool,
 }
 
 impl TokenInfo {
@@ -301,6 +306,7 @@ impl TokenInfo {
     pub fn status(&self, now: DateTime<Utc>) -> TokenStatus {
         match TokenStatus::of(Some(self.expires_at), now) {
             status if status.usable() && self.notice == Some(TokenNotice::Dead) => TokenStatus::Refused,
+            TokenStatus::Valid(days) if !self.checked => TokenStatus::Unchecked(days),
             status => status,
         }
     }
@@ -344,6 +350,8 @@ pub enum TokenStatus {
     ExpiresSoon(i64),
     /// Whole days left, `None` when the expiry is unknown.
     Valid(Option<i64>),
+    /// Saved without Meta confirming it (Meta could not be reached); days left as for `Valid`.
+    Unchecked(Option<i64>),
 }
 
 impl TokenStatus {
@@ -354,15 +362,15 @@ impl TokenStatus {
             None => Self::NoToken,
             Some(None) => Self::Valid(None),
             Some(Some(at)) if at <= now => Self::Expired,
-            Some(Some(at)) if at - now <= EXPIRY_WARNING => Self::ExpiresSoon((at - now).num_days()),
-            Some(Some(at)) => Self::Valid(Some((at - now).num_days())),
+            Some(Some(at)) if at - now <= EXPIRY_WARNING => Self::ExpiresSoon(days_left(at - now)),
+            Some(Some(at)) => Self::Valid(Some(days_left(at - now))),
         }
     }
 
     /// Whether publishing may use the token.
     #[must_use]
     pub const fn usable(self) -> bool {
-        matches!(self, Self::ExpiresSoon(_) | Self::Valid(_))
+        matches!(self, Self::ExpiresSoon(_) | Self::Valid(_) | Self::Unchecked(_))
     }
 }
 
@@ -378,8 +386,18 @@ impl fmt::Display for TokenStatus {
             Self::Valid(None) => f.write_str("Valid"),
             Self::Valid(Some(1)) => f.write_str("Valid (1 day)"),
             Self::Valid(Some(days)) => write!(f, "Valid ({days} days)"),
+            Self::Unchecked(None) => f.write_str("Not checked"),
+            Self::Unchecked(Some(1)) => f.write_str("Not checked (1 day)"),
+            Self::Unchecked(Some(days)) => write!(f, "Not checked ({days} days)"),
         }
     }
+}
+
+/// Days left, rounded to the nearest day: a token added a moment ago with 60 days reads
+/// "60 days", not 59; one with 58 days and 3 hours left reads 58.
+fn days_left(left: Duration) -> i64 {
+    const DAY: i64 = 86_400;
+    (left.num_seconds() + DAY / 2) / DAY
 }
 
 /// Whether a stored token should be refreshed now (FEATURES A6): it expires within
@@ -448,9 +466,35 @@ mod tests {
             TokenStatus::of(Some(Some(now + Duration::days(58) + Duration::hours(3))), now).to_string(),
             "Valid (58 days)"
         );
+        assert_eq!(
+            TokenStatus::of(Some(Some(now + Duration::days(60) - Duration::seconds(2))), now).to_string(),
+            "Valid (60 days)",
+            "a token added a moment ago with 60 days reads 60 days"
+        );
+        assert_eq!(
+            TokenStatus::of(Some(Some(now + Duration::days(2) - Duration::seconds(2))), now).to_string(),
+            "Expires in 2 days"
+        );
         assert!(!TokenStatus::Expired.usable());
         assert!(!TokenStatus::NoToken.usable());
         assert!(TokenStatus::ExpiresSoon(1).usable());
+    }
+
+    #[test]
+    fn a_token_meta_did_not_confirm_reads_not_checked_until_it_expires() {
+        let now = noon();
+        let info = |expires_at, checked| TokenInfo {
+            account: AccountId::new(),
+            expires_at,
+            issued_at: now,
+            notice: None,
+            checked,
+        };
+        assert_eq!(info(Some(now + Duration::days(60)), false).status(now).to_string(), "Not checked (60 days)");
+        assert_eq!(info(None, false).status(now).to_string(), "Not checked");
+        assert!(info(None, false).status(now).usable(), "publishing may still try it");
+        assert_eq!(info(Some(now - Duration::days(1)), false).status(now), TokenStatus::Expired);
+        assert_eq!(info(Some(now + Duration::days(60)), true).status(now).to_string(), "Valid (60 days)");
     }
 
     #[test]
@@ -480,6 +524,7 @@ mod tests {
             expires_at: expires.map(|d| now + d),
             issued_at: now - issued,
             notice: None,
+            checked: true,
         };
         assert!(needs_refresh(LoginKind::Instagram, &info(Duration::days(50), Some(Duration::days(9))), now));
         assert!(!needs_refresh(LoginKind::Instagram, &info(Duration::days(2), Some(Duration::days(58))), now));
@@ -501,7 +546,11 @@ mod tests {
 
     #[test]
     fn a_token_never_shows_in_debug() {
-        let token = NewToken { token: SecretString::from("IGAAB-very-secret-value-123".to_owned()), expires_at: None };
+        let token = NewToken {
+            token: SecretString::from("IGAAB-very-secret-value-123".to_owned()),
+            expires_at: None,
+            checked: true,
+        };
         assert!(!format!("{token:?}").contains("very-secret"));
     }
 }

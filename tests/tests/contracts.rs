@@ -75,6 +75,8 @@ macro_rules! every_suite {
                 publishing_through_the_api_records_the_method_and_media_id_once,
                 a_press_records_how_the_story_was_posted,
                 a_container_is_remembered_only_while_the_item_is_being_sent,
+                every_slot_from_an_instant_on_is_read_back_with_its_status_done_ones_included,
+                category_counts_are_what_is_queued_and_what_was_posted_since_an_instant,
             }
             accounts {
                 the_only_account_becomes_active_by_itself,
@@ -90,6 +92,8 @@ macro_rules! every_suite {
                 reseal_all_moves_every_token_to_the_newest_key,
                 verify_all_fails_with_a_wrong_key_or_none,
                 the_database_refuses_a_second_token_for_the_same_account,
+                a_token_saved_unchecked_says_so_until_a_checked_one_replaces_it,
+                removing_an_account_forgets_its_token_disables_it_and_keeps_its_history,
                 a_workspace_cannot_see_select_disable_or_read_another_workspaces_accounts,
             }
         );

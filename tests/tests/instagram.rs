@@ -798,6 +798,61 @@ impl Harness {
     }
 }
 
+pub async fn a_lost_key_sends_stories_by_hand_and_names_the_way_out(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    h.knows(IG_ID, "brand_main").await;
+    let account = h.add_account(IG_ID, IG_TOKEN, Some(5)).await?;
+    h.api_on(false).await?;
+    h.quota(0).await;
+    // The same data in a process whose ENCRYPTION_KEY was changed.
+    let url = backend.database_url().context("needs a database")?.to_owned();
+    let vars = [
+        ("DATABASE_URL", url),
+        ("MEDIA_DIR", h._media.path().display().to_string()),
+        ("ENCRYPTION_KEY", Keyring::generate()),
+        ("GRAPH_API_URL", h.graph.uri()),
+    ];
+    let config = Config::from_lookup(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()))?;
+    let stores = storyline::wiring::open_stores(&config.database_url, config.keyring.as_ref()).await?;
+    let changed = App::wire(stores, Arc::new(h.clock.clone()), &config)?;
+    let warning = changed.check_keys().await?.context("the start-up warns")?;
+    for part in [
+        "Brand 17841400000000001 (@brand_main)",
+        "ENCRYPTION_KEYS=new,old",
+        "set-instagram-token",
+        "remove-instagram-account",
+    ] {
+        ensure!(warning.contains(part), "{part} missing: {warning}");
+    }
+
+    // Publishing needs the token: the story goes the manual way, and the chat hears why once.
+    let notifier = h.stories_notifier();
+    let stories = changed.stories(notifier.clone());
+    let queue = h.first_slot_due().await?;
+    ensure!(stories.tick().await?.sent == 1);
+    h.clock.set(queue[1].item.slot + chrono::Duration::seconds(5));
+    ensure!(stories.tick().await?.sent == 1);
+    ensure!(h.telegram.count("sendPhoto") == 2, "both stories came for manual posting");
+    ensure!(h.requests("POST /media").await.is_empty(), "nothing was published");
+    ensure!(h.said("cannot be opened with this server's ENCRYPTION_KEY") == 1, "warned once");
+    ensure!(h.said("remove-instagram-account") == 1, "naming the way out");
+
+    // The refresh job needs it too: it says so once, with the way out.
+    h.clock.advance(chrono::Duration::days(2));
+    let report = changed.accounts.refresh_tokens(notifier.as_ref()).await?;
+    ensure!(report.failed == 1 && report.announced == 1, "{report:?}");
+    ensure!(changed.accounts.refresh_tokens(notifier.as_ref()).await?.announced == 0, "said once");
+    ensure!(h.said("Could not refresh an Instagram token") == 1);
+
+    // Forgetting the token is the way out that needs no key.
+    changed.accounts.remove(h.workspace.id, account, &Actor::Cli).await?;
+    ensure!(changed.check_keys().await?.is_none(), "nothing is locked any more");
+    for message in h.telegram.calls("sendMessage") {
+        ensure!(!message.to_string().contains(IG_TOKEN), "{message}");
+    }
+    h.stop().await
+}
+
 storyline_tests::on_backends!([sqlite, postgres] [
     a_due_story_is_published_through_the_graph_api_and_recorded,
     a_container_in_progress_is_polled_until_finished,
@@ -813,4 +868,5 @@ storyline_tests::on_backends!([sqlite, postgres] [
     the_bot_dialogue_adds_an_account_and_deletes_the_token_message,
     tokens_of_both_kinds_refresh_and_problems_are_announced_once,
     the_logs_of_add_publish_and_refresh_hold_no_token,
+    a_lost_key_sends_stories_by_hand_and_names_the_way_out,
 ]);

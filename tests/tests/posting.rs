@@ -85,6 +85,7 @@ impl Harness {
             ("POSTING_HOURS_START", "10".to_owned()),
             ("POSTING_HOURS_END", "20".to_owned()),
             ("POSTING_TIMEZONE", "UTC".to_owned()),
+            ("POSTING_INTERVAL_SECONDS", "5".to_owned()),
         ];
         let config = Config::from_lookup(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()))?;
         let clock = ManualClock::at(day0(8, 0));
@@ -329,8 +330,15 @@ pub async fn paused_stories_wait_and_resume_offers_send_now_or_reschedule(backen
     ensure!(h.stories.tick().await?.sent == 0, "still paused until the choice");
     let id = h.telegram.last_message_id();
     let before = h.telegram.count("sendMessage");
-    let said = h.press(id, "Send now").await?;
+    // The pace is the posting loop's real interval (POSTING_INTERVAL_SECONDS=5 here).
+    let said = h.press(id, "Send now (one every 5 seconds)").await?;
     ensure!(said.is_empty(), "{said}");
+    let chosen = |t: &FakeTelegram| {
+        t.message(TEAM_CHAT, id).is_some_and(|m| {
+            m["text"].as_str().is_some_and(|t| t.contains("The overdue stories go out one every 5 seconds"))
+        })
+    };
+    h.telegram.wait_until(WAIT, chosen).await?;
     let resumed = h.telegram.wait_for("sendMessage", before + 1, WAIT).await?;
     ensure!(resumed[before]["text"].as_str().is_some_and(|t| t.contains("resumed")), "{resumed:?}");
     // After downtime the loop never bursts: one overdue story per tick.

@@ -262,6 +262,102 @@ pub async fn other_chats_get_a_polite_refusal(backend: Backend) -> TestResult {
     bot.stop().await
 }
 
+/// Two real images in the team's library, as `index-media` would add them.
+async fn index_two_images(backend: &Backend) -> anyhow::Result<tempfile::TempDir> {
+    use storyline_application::library::{LibraryService, Quiet};
+    let folder = tempfile::tempdir()?;
+    std::fs::create_dir_all(folder.path().join("memes"))?;
+    for name in ["a", "b"] {
+        std::fs::write(
+            folder.path().join("memes").join(format!("{name}.png")),
+            storyline_tests::files::png(1080, 1920, name),
+        )?;
+    }
+    let stores = backend.reopen().await?;
+    let workspace = stores.settings.workspace_by_chat(ChatId(TEAM_CHAT)).await?.context("no workspace")?;
+    let clock = std::sync::Arc::new(storyline::wiring::SystemClock);
+    LibraryService::new(stores.library.clone(), clock)
+        .index(workspace.id, &storyline_media::LocalFolder::new(folder.path()), &Quiet)
+        .await?;
+    Ok(folder)
+}
+
+async fn pending(backend: &Backend) -> anyhow::Result<u64> {
+    let stores = backend.reopen().await?;
+    let workspace = stores.settings.workspace_by_chat(ChatId(TEAM_CHAT)).await?.context("no workspace")?;
+    Ok(stores.queue.counts(workspace.id, chrono::Utc::now()).await?.pending)
+}
+
+/// Presses `label` on message `id` as `from`; returns the press's answer once the message is
+/// edited (or, with no edit expected, once the press is answered).
+async fn press(
+    telegram: &FakeTelegram,
+    from: &FakeUser,
+    id: i32,
+    label: &str,
+    edits: bool,
+) -> anyhow::Result<(String, Value)> {
+    let message = telegram.message(TEAM_CHAT, id).context("the message is gone")?;
+    let (answered, edited) = (telegram.count("answerCallbackQuery"), telegram.count("editMessageText"));
+    telegram.push_press(TEAM_CHAT, from, id, &button(&message, label)?);
+    let answers = telegram.wait_for("answerCallbackQuery", answered + 1, WAIT).await?;
+    if edits {
+        telegram.wait_for("editMessageText", edited + 1, WAIT).await?;
+    }
+    let note = answers.last().and_then(|a| a["text"].as_str()).unwrap_or_default().to_owned();
+    Ok((note, telegram.message(TEAM_CHAT, id).context("the message is gone")?))
+}
+
+pub async fn settings_quick_actions_show_the_queue_and_schedule_days_for_admins(backend: Backend) -> TestResult {
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    let (menu_id, menu) = open_settings(&telegram, &admin()).await?;
+    for quick in ["Queue", "Schedule", "Status", "Close"] {
+        ensure!(labels(&menu).contains(quick), "{quick} missing: {menu}");
+    }
+    let _media = index_two_images(&backend).await?;
+
+    // Schedule is for admins: a member is told so and nothing is queued.
+    let (note, _) = press(&telegram, &member(), menu_id, "Schedule", false).await?;
+    ensure!(note.starts_with("Admins only"), "{note}");
+    ensure!(pending(&backend).await? == 0);
+
+    // Queue shows the queue in place, with the way back.
+    let (_, shown) = press(&telegram, &admin(), menu_id, "Queue", true).await?;
+    ensure!(shown["text"].as_str().is_some_and(|t| t.contains("The queue is empty")), "{shown}");
+    let (_, back) = press(&telegram, &admin(), menu_id, "Settings", true).await?;
+    ensure!(back["text"].as_str().is_some_and(|t| t.contains("Settings")), "{back}");
+
+    // Schedule asks how many days, then fills the queue.
+    let (_, asked) = press(&telegram, &admin(), menu_id, "Schedule", true).await?;
+    ensure!(asked["text"].as_str().is_some_and(|t| t.contains("how many days")), "{asked}");
+    for days in ["1", "3", "7", "14", "30"] {
+        ensure!(
+            asked["reply_markup"]["inline_keyboard"][0]
+                .as_array()
+                .is_some_and(|row| row.iter().any(|b| b["text"] == days)),
+            "no {days} days: {asked}"
+        );
+    }
+    let (_, done) = press(&telegram, &admin(), menu_id, "3", true).await?;
+    ensure!(done["text"].as_str().is_some_and(|t| t.contains("Scheduled 2 stories")), "{done}");
+    ensure!(pending(&backend).await? == 2, "the queue holds both images");
+    let (_, back) = press(&telegram, &admin(), menu_id, "Settings", true).await?;
+    let (_, queue) = press(&telegram, &admin(), menu_id, "Queue", true).await?;
+    ensure!(queue["text"].as_str().is_some_and(|t| t.contains("Queue — 2 pending")), "{queue} after {back}");
+
+    // /clear, then Cancel: nothing is cleared, and it says so.
+    let before = telegram.count("sendMessage");
+    telegram.push_text(TEAM_CHAT, &admin(), "/clear");
+    telegram.wait_for("sendMessage", before + 1, WAIT).await?;
+    let confirm = telegram.sent_message_ids(TEAM_CHAT).last().copied().context("no confirmation")?;
+    let (note, kept) = press(&telegram, &admin(), confirm, "Cancel", true).await?;
+    ensure!(note == "Nothing cleared", "{note}");
+    ensure!(kept["text"].as_str().is_some_and(|t| t.contains("Nothing was cleared")), "{kept}");
+    ensure!(pending(&backend).await? == 2, "the queue is as it was");
+    bot.stop().await
+}
+
 macro_rules! end_to_end {
     ($open:path; $($test:ident),* $(,)?) => {
         $(
@@ -291,6 +387,7 @@ macro_rules! every_test {
             a_channel_post_counts_as_an_admins_command,
             telegram_asking_to_retry_later_is_honoured,
             an_edit_that_changes_nothing_counts_as_success,
+            settings_quick_actions_show_the_queue_and_schedule_days_for_admins,
         );
     };
 }

@@ -3,7 +3,7 @@
 //! [`ConsoleChat`] is the [`ChatNotifier`]: it prints each screen as text with numbered buttons.
 //! [`run`] reads lines: a number presses that button of the latest screen printed;
 //! anything else is a message, commands typed as in Telegram (`/settings`). The person at the
-//! terminal is the chat's administrator.
+//! terminal is the chat's operator and administrator.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -57,6 +57,11 @@ impl ConsoleChat {
     fn button(&self, number: usize) -> Option<(MessageId, ButtonTarget)> {
         let state = self.state();
         number.checked_sub(1).and_then(|i| state.buttons.get(i)).cloned()
+    }
+
+    /// How many buttons the latest screen printed has (0: a number typed now is a message).
+    fn buttons_shown(&self) -> usize {
+        self.state().buttons.len()
     }
 
     /// Writes a line the person typed-or-was-told, outside any screen.
@@ -184,7 +189,14 @@ pub async fn run(
                 console.note(&format!("  ↳ open {url}"));
                 continue;
             }
-            // A number with no such button is an ordinary message (it may answer a prompt).
+            // A number with no such button while buttons are shown is a slip: say so. With no
+            // buttons shown (a prompt asked for a value), it is an ordinary message.
+            Some((number, None)) if console.buttons_shown() > 0 => {
+                let shown = console.buttons_shown();
+                let range = if shown == 1 { "1".to_owned() } else { format!("1–{shown}") };
+                console.note(&format!("  ⚠ no button {number} here; the buttons are {range}"));
+                continue;
+            }
             _ => Event::from_message(text, MessageId(-typed)),
         };
         bot.handle(Incoming { chat, chat_title: Some("Console".to_owned()), from: Some(user.clone()), event }).await;

@@ -69,6 +69,7 @@ async fn the_settings_menu_works_by_typing_commands_and_button_numbers() -> anyh
     assert!(shown.contains("Posts per day must be a whole number from 1 to 50"), "0 is refused:\n{shown}");
     assert!(shown.contains("Posts per day: 3 → 7"), "7 is taken:\n{shown}");
     assert!(!shown.contains("Paused."), "input after /quit is not read:\n{shown}");
+    assert!(shown.contains("no button 99 here; the buttons are 1–"), "a number with no button says so:\n{shown}");
 
     let workspace = store.workspace_by_chat(chat).await?.ok_or_else(|| anyhow::anyhow!("no workspace"))?;
     let now = store.settings(workspace.id).await?;

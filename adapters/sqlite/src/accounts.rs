@@ -182,7 +182,7 @@ impl AccountStore for SqliteStore {
         }
         sqlx::query(
             "INSERT INTO api_tokens (id, workspace_id, service, token_type, account_id, ciphertext, expires_at, \
-             issued_at, notice, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+             issued_at, notice, updated_at, checked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
         )
         .bind(Uuid::new_v4())
         .bind(workspace.as_uuid())
@@ -193,6 +193,7 @@ impl AccountStore for SqliteStore {
         .bind(token.expires_at)
         .bind(at)
         .bind(at)
+        .bind(token.checked)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -310,7 +311,48 @@ impl AccountStore for SqliteStore {
         tx.commit().await.map_err(db)?;
         Ok(changed)
     }
+    async fn remove(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Account, AccountError> {
+        let mut tx = self.write().await?;
+        let mut removed = account_in(&mut tx, workspace, account).await?.ok_or(AccountError::NotFound)?;
+        let forgotten = sqlx::query("DELETE FROM api_tokens WHERE workspace_id = ? AND account_id = ?")
+            .bind(workspace.as_uuid())
+            .bind(account.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        if forgotten == 0 && !removed.enabled {
+            return Ok(removed);
+        }
+        let before = enabled_word(removed.enabled).to_owned();
+        sqlx::query("UPDATE instagram_accounts SET enabled = FALSE, updated_at = ? WHERE workspace_id = ? AND id = ?")
+            .bind(at)
+            .bind(workspace.as_uuid())
+            .bind(account.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query("DELETE FROM active_accounts WHERE workspace_id = ? AND account_id = ?")
+            .bind(workspace.as_uuid())
+            .bind(account.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        removed.enabled = false;
+        audit(&mut tx, workspace, (actor, at), account, (Some(before), REMOVED.to_owned())).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(removed)
+    }
 }
+
+/// The audit trail's new value when an account's token is forgotten.
+const REMOVED: &str = "removed (token forgotten)";
 
 #[async_trait]
 impl TokenVault for SqliteStore {
@@ -347,11 +389,11 @@ impl TokenVault for SqliteStore {
         // its kind per account.
         let done = sqlx::query(
             "INSERT INTO api_tokens (id, workspace_id, service, token_type, account_id, ciphertext, expires_at, \
-             issued_at, notice, updated_at) \
-             SELECT ?, workspace_id, ?, ?, id, ?, ?, ?, NULL, ? FROM instagram_accounts WHERE workspace_id = ? AND id = ? \
+             issued_at, notice, updated_at, checked) \
+             SELECT ?, workspace_id, ?, ?, id, ?, ?, ?, NULL, ?, ? FROM instagram_accounts WHERE workspace_id = ? AND id = ? \
              ON CONFLICT (service, token_type, account_id) DO UPDATE SET ciphertext = excluded.ciphertext, \
              expires_at = excluded.expires_at, issued_at = excluded.issued_at, notice = NULL, \
-             updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at, checked = excluded.checked",
         )
         .bind(Uuid::new_v4())
         .bind(SERVICE)
@@ -360,6 +402,7 @@ impl TokenVault for SqliteStore {
         .bind(token.expires_at)
         .bind(at)
         .bind(at)
+        .bind(token.checked)
         .bind(workspace.as_uuid())
         .bind(account.as_uuid())
         .execute(&self.pool)

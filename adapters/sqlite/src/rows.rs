@@ -385,7 +385,7 @@ impl TryFrom<AccountRow> for Account {
 }
 
 /// A token's columns (`t`) without its ciphertext.
-pub(crate) const TOKEN_INFO_COLUMNS: &str = "t.account_id, t.expires_at, t.issued_at, t.notice";
+pub(crate) const TOKEN_INFO_COLUMNS: &str = "t.account_id, t.expires_at, t.issued_at, t.notice, t.checked";
 
 #[derive(Debug, FromRow)]
 pub(crate) struct TokenInfoRow {
@@ -393,6 +393,7 @@ pub(crate) struct TokenInfoRow {
     expires_at: Option<DateTime<Utc>>,
     issued_at: DateTime<Utc>,
     notice: Option<String>,
+    checked: bool,
 }
 
 impl TryFrom<TokenInfoRow> for TokenInfo {
@@ -404,6 +405,7 @@ impl TryFrom<TokenInfoRow> for TokenInfo {
             expires_at: row.expires_at,
             issued_at: row.issued_at,
             notice: row.notice.as_deref().map(parse_notice).transpose()?,
+            checked: row.checked,
         })
     }
 }
@@ -440,7 +442,11 @@ pub(crate) fn parse_outcome(text: &str) -> Result<Outcome, StoreError> {
     Outcome::parse(text).ok_or_else(|| unreadable("outcome", text))
 }
 
-fn parse_category(text: &str) -> Result<Category, StoreError> {
+pub(crate) fn parse_status(text: &str) -> Result<QueueStatus, StoreError> {
+    QueueStatus::parse(text).ok_or_else(|| unreadable("queue status", text))
+}
+
+pub(crate) fn parse_category(text: &str) -> Result<Category, StoreError> {
     Category::new(text).map_err(StoreError::unknown)
 }
 

@@ -9,6 +9,7 @@ use storyline_domain::WorkspaceId;
 use storyline_domain::account::AccountId;
 use storyline_domain::conversation::PromptKind;
 use storyline_domain::queue::QueueItemId;
+use storyline_domain::schedule::MAX_DAYS;
 use storyline_domain::settings::Toggle;
 
 /// Telegram refuses callback data longer than this.
@@ -30,6 +31,14 @@ pub enum Action {
     Story(StoryMove, QueueItemId),
     /// `/clear`: yes, empty the queue.
     ClearQueue,
+    /// `/clear`: no, leave the queue as it is.
+    KeepQueue,
+    /// `/settings` → Queue: the next stories (FEATURES S1).
+    Queue,
+    /// `/settings` → Schedule: asks how many days to fill.
+    Schedule,
+    /// Fill the queue for this many days (1 to [`MAX_DAYS`]).
+    ScheduleDays(u8),
     /// `/resume` with overdue items (FEATURES C6).
     Overdue(OverdueChoice),
     /// The account picker (FEATURES A2).
@@ -77,7 +86,7 @@ pub enum OverdueChoice {
 }
 
 impl Action {
-    const TABLE: [(Self, &'static str); 15] = [
+    const TABLE: [(Self, &'static str); 18] = [
         (Self::Accounts, "acct"),
         (Self::AddAccount, "a.add"),
         (Self::Toggle(Toggle::DryRun), "t.dry"),
@@ -90,6 +99,9 @@ impl Action {
         (Self::Status, "status"),
         (Self::Close, "close"),
         (Self::ClearQueue, "q.clear"),
+        (Self::KeepQueue, "q.keep"),
+        (Self::Queue, "queue"),
+        (Self::Schedule, "sched"),
         (Self::Overdue(OverdueChoice::Reschedule), "o.move"),
         (Self::Overdue(OverdueChoice::Clear), "o.clear"),
         (Self::Overdue(OverdueChoice::SendNow), "o.send"),
@@ -103,10 +115,21 @@ impl Action {
         if let Self::SelectAccount(account) = self {
             return format!("a.s.{}", account.compact());
         }
+        if let Self::ScheduleDays(days) = self {
+            return format!("sched.{days}");
+        }
         Self::TABLE.iter().find(|(action, _)| *action == self).map_or_else(String::new, |(_, code)| (*code).to_owned())
     }
 
     fn from_code(code: &str) -> Option<Self> {
+        if let Some(days) = code.strip_prefix("sched.") {
+            // Digits only, no sign or leading zero: one spelling per action.
+            if days.is_empty() || days.len() > 2 || days.starts_with('0') || !days.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let days = days.parse::<u8>().ok()?;
+            return (1..=MAX_DAYS).contains(&u32::from(days)).then_some(Self::ScheduleDays(days));
+        }
         if let Some(account) = code.strip_prefix("a.s.") {
             if account.len() != 32 || !account.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return None;
@@ -131,6 +154,8 @@ impl Action {
             Self::Toggle(_)
                 | Self::Change(_)
                 | Self::ClearQueue
+                | Self::Schedule
+                | Self::ScheduleDays(_)
                 | Self::Overdue(_)
                 | Self::SelectAccount(_)
                 | Self::AddAccount
@@ -191,7 +216,8 @@ mod tests {
         let workspace = WorkspaceId::new();
         let stories = StoryMove::CODES.map(|(step, _)| step).map(|step| Action::Story(step, QueueItemId::new()));
         let account = Action::SelectAccount(AccountId::new());
-        for action in Action::TABLE.map(|(action, _)| action).into_iter().chain(stories).chain([account]) {
+        let days = (1..=30).map(Action::ScheduleDays);
+        for action in Action::TABLE.map(|(action, _)| action).into_iter().chain(stories).chain([account]).chain(days) {
             let data = action.encode(workspace);
             assert!(data.len() <= MAX_CALLBACK_BYTES, "{data}");
             assert_eq!(Action::decode(&data, workspace), Ok(action));
@@ -216,6 +242,14 @@ mod tests {
             format!("1:{tag}:a.s.{}", "z".repeat(32)),
             format!("1:{tag}:a.s.{}", AccountId::new()),
             format!("1:{tag}:a.s.{}x", AccountId::new().compact()),
+            format!("1:{tag}:sched.0"),
+            format!("1:{tag}:sched.31"),
+            format!("1:{tag}:sched.07"),
+            format!("1:{tag}:sched.-1"),
+            format!("1:{tag}:sched.+7"),
+            format!("1:{tag}:sched."),
+            format!("1:{tag}:sched.255"),
+            format!("1:{tag}:sched.99999999999"),
         ];
         for junk in story_junk.iter().map(String::as_str) {
             assert_eq!(Action::decode(junk, workspace), Err(ActionError::Malformed), "{junk:?}");

@@ -12,9 +12,33 @@ use crate::scheduling::{ScheduleError, SeededJitter};
 
 const NO_DESK: &str = "The queue is not available here.";
 const QUEUE_SHOWN: u32 = 10;
+/// The days Settings → Schedule offers.
+const SCHEDULE_CHOICES: [u8; 5] = [1, 3, 7, 14, 30];
+
+fn local_time(at: chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz) -> String {
+    at.with_timezone(&zone).format("%a %d %b %H:%M").to_string()
+}
 
 fn press_button(label: &str, action: Action, turn: &Turn) -> Button {
     Button { label: label.to_owned(), target: ButtonTarget::Press(action.encode(turn.workspace.id)) }
+}
+
+/// How fast overdue stories go out, one per tick of the posting loop: "one every 5 seconds",
+/// "one a minute", "one every 2 minutes", "one an hour".
+fn one_per(interval: std::time::Duration) -> String {
+    let seconds = interval.as_secs().max(1);
+    let (count, unit) = if seconds.is_multiple_of(3600) {
+        (seconds / 3600, "hour")
+    } else if seconds.is_multiple_of(60) {
+        (seconds / 60, "minute")
+    } else {
+        (seconds, "second")
+    };
+    match (count, unit) {
+        (1, "hour") => "one an hour".to_owned(),
+        (1, unit) => format!("one a {unit}"),
+        (count, unit) => format!("one every {count} {unit}s"),
+    }
 }
 
 /// A bounded whole number typed after a command, or the default when nothing was typed.
@@ -49,28 +73,7 @@ impl Bot {
             return self.say(turn, ADMINS_ONLY.replace("change settings", "do that")).await.map(|_| ());
         }
         let screen: Screen = match name {
-            "queue" => {
-                let entries = desk.queue(workspace, QUEUE_SHOWN).await?;
-                let counts = desk.queue_store().counts(workspace, desk.now()).await?;
-                if entries.is_empty() {
-                    Screen::new("The queue is empty. /schedule fills it from the library.")
-                } else {
-                    let mut text = Text::new().bold(format!("🗓 Queue — {} pending", counts.pending));
-                    for entry in &entries {
-                        let state = match entry.item.status {
-                            QueueStatus::Sent => " (in the chat, waiting for a button)",
-                            QueueStatus::Sending => " (sending)",
-                            _ => "",
-                        };
-                        text = text
-                            .line()
-                            .plain(format!("{} · {} · ", local(entry.item.slot), entry.category))
-                            .code(entry.path.clone())
-                            .plain(state);
-                    }
-                    Screen::new(text)
-                }
-            }
+            "queue" => self.queue_screen(turn, desk).await?,
             "next" => match desk.send_next(workspace).await? {
                 // Sent, or given up for good (the chat was told so).
                 Some((_, Ok(()) | Err(SendFailure::GaveUp))) => return Ok(()),
@@ -89,27 +92,7 @@ impl Bot {
                         .await
                         .map(|_| ());
                 };
-                let mut jitter = self.jitter();
-                match desk.scheduler().schedule(workspace, days, &mut jitter).await {
-                    Ok(report) if report.queued == 0 => Screen::new(
-                        "Nothing was scheduled: the library has no media that is active, unqueued and unlocked. Index media with storyline index-media.",
-                    ),
-                    Ok(report) => {
-                        let mut text = Text::new().bold(format!("🗓 Scheduled {} stories", report.queued));
-                        if let (Some(first), Some(last)) = (report.first, report.last) {
-                            text = text.line().plain(format!("from {} to {}", local(first), local(last)));
-                        }
-                        if report.unfilled > 0 {
-                            text = text.line().plain(format!(
-                                "{} slots stayed empty: the library ran out of media.",
-                                report.unfilled
-                            ));
-                        }
-                        Screen::new(text)
-                    }
-                    Err(ScheduleError::Days) => Screen::new(format!("Days must be from 1 to {MAX_DAYS}.")),
-                    Err(other) => return Err(other.into()),
-                }
+                self.schedule_screen(turn, desk, days).await?
             }
             "clear" => {
                 let counts = desk.queue_store().counts(workspace, desk.now()).await?;
@@ -122,7 +105,7 @@ impl Bot {
                     ))
                     .row(vec![
                         press_button("🧹 Yes, clear", Action::ClearQueue, turn),
-                        press_button("Cancel", Action::Close, turn),
+                        press_button("Cancel", Action::KeepQueue, turn),
                     ])
                 }
             }
@@ -184,6 +167,81 @@ impl Bot {
             }
         };
         self.say(turn, screen).await.map(|_| ())
+    }
+
+    /// `/queue` and Settings → Queue: the next stories.
+    async fn queue_screen(&self, turn: &Turn, desk: &Stories) -> Result<Screen, BotError> {
+        let workspace = turn.workspace.id;
+        let zone = self.settings.current(workspace).await?.time_zone;
+        let entries = desk.queue(workspace, QUEUE_SHOWN).await?;
+        let counts = desk.queue_store().counts(workspace, desk.now()).await?;
+        if entries.is_empty() {
+            return Ok(Screen::new("The queue is empty. /schedule fills it from the library."));
+        }
+        let mut text = Text::new().bold(format!("🗓 Queue — {} pending", counts.pending));
+        for entry in &entries {
+            let state = match entry.item.status {
+                QueueStatus::Sent => " (in the chat, waiting for a button)",
+                QueueStatus::Sending => " (sending)",
+                _ => "",
+            };
+            text = text
+                .line()
+                .plain(format!("{} · {} · ", local_time(entry.item.slot, zone), entry.category))
+                .code(entry.path.clone())
+                .plain(state);
+        }
+        Ok(Screen::new(text))
+    }
+
+    /// `/schedule N` and Settings → Schedule → N days: fills the queue and says what it did.
+    async fn schedule_screen(&self, turn: &Turn, desk: &Stories, days: u32) -> Result<Screen, BotError> {
+        let workspace = turn.workspace.id;
+        let zone = self.settings.current(workspace).await?.time_zone;
+        let mut jitter = self.jitter();
+        Ok(match desk.scheduler().schedule(workspace, days, &mut jitter).await {
+            Ok(report) if report.queued == 0 => Screen::new(
+                "Nothing was scheduled: the library has no media that is active, unqueued and unlocked. Index media with storyline index-media.",
+            ),
+            Ok(report) => {
+                let mut text = Text::new().bold(format!("🗓 Scheduled {} stories", report.queued));
+                if let (Some(first), Some(last)) = (report.first, report.last) {
+                    text = text.line().plain(format!("from {} to {}", local_time(first, zone), local_time(last, zone)));
+                }
+                if report.unfilled > 0 {
+                    text = text
+                        .line()
+                        .plain(format!("{} slots stayed empty: the library ran out of media.", report.unfilled));
+                }
+                Screen::new(text)
+            }
+            Err(ScheduleError::Days) => Screen::new(format!("Days must be from 1 to {MAX_DAYS}.")),
+            Err(other) => return Err(other.into()),
+        })
+    }
+
+    /// Settings → Schedule: how many days to fill.
+    fn schedule_question(turn: &Turn) -> Screen {
+        Screen::new(
+            Text::new().bold("🗓 Fill the queue for how many days?").line().plain(format!(
+                "(Or type /schedule N, N from 1 to {MAX_DAYS}.) Running it again extends the schedule."
+            )),
+        )
+        .row(
+            SCHEDULE_CHOICES
+                .iter()
+                .map(|&days| press_button(&days.to_string(), Action::ScheduleDays(days), turn))
+                .collect(),
+        )
+        .row(vec![press_button("🔙 Back to settings", Action::Settings, turn)])
+    }
+
+    /// After pressing a quick action of /settings: its screen, with the way back.
+    fn with_way_back(screen: Screen, turn: &Turn) -> Screen {
+        screen.row(vec![
+            press_button("⚙️ Settings", Action::Settings, turn),
+            press_button("✖ Close", Action::Close, turn),
+        ])
     }
 
     /// After a change of posts/day, posting hours or time zone, the upcoming stories follow the
@@ -251,7 +309,11 @@ impl Bot {
             press_button("🗓 Reschedule", Action::Overdue(OverdueChoice::Reschedule), turn),
             press_button("🧹 Clear overdue", Action::Overdue(OverdueChoice::Clear), turn),
         ])
-        .row(vec![press_button("📤 Send now (one a minute)", Action::Overdue(OverdueChoice::SendNow), turn)]);
+        .row(vec![press_button(
+            &format!("📤 Send now ({})", one_per(self.posting_interval)),
+            Action::Overdue(OverdueChoice::SendNow),
+            turn,
+        )]);
         self.say(turn, screen).await?;
         Ok(true)
     }
@@ -277,6 +339,24 @@ impl Bot {
                 self.ports.notifier.answer(press, &note, false).await?;
                 Ok(())
             }
+            Action::KeepQueue => {
+                self.ports.notifier.answer(press, "Nothing cleared", false).await?;
+                self.show(turn, message, &Screen::new("Nothing was cleared; the queue is as it was.")).await
+            }
+            Action::Queue => {
+                self.ports.notifier.answer(press, "", false).await?;
+                let screen = Self::with_way_back(self.queue_screen(turn, desk).await?, turn);
+                self.show(turn, message, &screen).await
+            }
+            Action::Schedule => {
+                self.ports.notifier.answer(press, "", false).await?;
+                self.show(turn, message, &Self::schedule_question(turn)).await
+            }
+            Action::ScheduleDays(days) => {
+                self.ports.notifier.answer(press, &format!("Scheduling {days} days…"), false).await?;
+                let screen = Self::with_way_back(self.schedule_screen(turn, desk, u32::from(days)).await?, turn);
+                self.show(turn, message, &screen).await
+            }
             Action::ClearQueue => {
                 let cleared = desk.queue_store().clear(workspace, None).await?;
                 self.ports.notifier.answer(press, &format!("Cleared {cleared}"), false).await?;
@@ -292,7 +372,9 @@ impl Bot {
                         let cleared = desk.queue_store().clear(workspace, Some(desk.now())).await?;
                         format!("🧹 Removed {cleared} overdue stories from the queue.")
                     }
-                    OverdueChoice::SendNow => "📤 The overdue stories go out one a minute.".to_owned(),
+                    OverdueChoice::SendNow => {
+                        format!("📤 The overdue stories go out {}.", one_per(self.posting_interval))
+                    }
                 };
                 self.ports.notifier.answer(press, "", false).await?;
                 self.show(turn, message, &Screen::new(text)).await?;
@@ -306,7 +388,23 @@ impl Bot {
 
 #[cfg(test)]
 mod tests {
-    use super::count_arg;
+    use std::time::Duration;
+
+    use super::{count_arg, one_per};
+
+    #[test]
+    fn the_posting_pace_reads_as_a_person_would_say_it() {
+        for (seconds, said) in [
+            (1, "one a second"),
+            (5, "one every 5 seconds"),
+            (60, "one a minute"),
+            (90, "one every 90 seconds"),
+            (120, "one every 2 minutes"),
+            (3600, "one an hour"),
+        ] {
+            assert_eq!(one_per(Duration::from_secs(seconds)), said);
+        }
+    }
 
     #[test]
     fn counts_after_a_command_are_bounded() {

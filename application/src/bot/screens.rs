@@ -93,7 +93,12 @@ pub fn settings(
             Action::Accounts,
             workspace,
         )])
-        .row(vec![button("📊 Status", Action::Status, workspace), button("✖ Close", Action::Close, workspace)])
+        .row(vec![
+            button("🗓 Queue", Action::Queue, workspace),
+            button("📅 Schedule", Action::Schedule, workspace),
+            button("📊 Status", Action::Status, workspace),
+            button("✖ Close", Action::Close, workspace),
+        ])
 }
 
 fn account_line(text: Text, account: Option<&AccountView>) -> Text {

@@ -410,3 +410,52 @@ async fn a_role_given_from_the_command_line_applies_within_ten_seconds() {
     world.press(BOB, menu, &button_data(&screen, "Instagram API")).await;
     assert!(world.settings().await.instagram_api, "the promotion is seen once the recorded contact is older than 10 s");
 }
+
+#[tokio::test]
+async fn dry_run_off_says_stories_stay_manual_while_the_instagram_api_is_off() {
+    let mut world = world();
+    world.say(ALICE, "/dryrun off").await;
+    let said = world.last_sent().1.text.to_plain();
+    assert!(!said.contains("published for real"), "{said}");
+    assert!(said.contains("Instagram API is off") && said.contains("manual posting"), "{said}");
+    assert!(!world.settings().await.dry_run);
+}
+
+#[tokio::test]
+async fn switching_the_instagram_api_on_with_no_account_warns() {
+    let mut world = world();
+    world.say(ALICE, "/settings").await;
+    let (menu, screen) = world.last_sent();
+    world.chat.clear_calls();
+    world.press(ALICE, menu, &button_data(&screen, "Instagram API")).await;
+    assert!(world.settings().await.instagram_api, "the toggle still flips");
+    let calls = world.chat.calls();
+    let warned = calls.iter().find_map(|call| match call {
+        ChatCall::Answered { note, alert, .. } => Some((note.clone(), *alert)),
+        _ => None,
+    });
+    let (note, alert) = warned.unwrap_or_else(|| panic!("the press was not answered: {calls:?}"));
+    assert!(note.starts_with("Instagram API ON, but no Instagram account is selected"), "{note}");
+    assert!(alert, "a warning is shown as an alert");
+    assert!(note.chars().count() <= 200, "Telegram shows 200 characters: {note}");
+
+    // And /dryrun off now names what is missing instead of promising real publishing.
+    world.say(ALICE, "/dryrun off").await;
+    let said = world.last_sent().1.text.to_plain();
+    assert!(said.contains("no Instagram account is selected") && !said.contains("published for real"), "{said}");
+
+    world.chat.clear_calls();
+    let edited = world.chat.message(TEAM, menu).unwrap_or_default();
+    world.press(ALICE, menu, &button_data(&edited, "Instagram API")).await;
+    assert_eq!(world.answers(), vec!["Instagram API off"], "switching it off needs no warning");
+}
+
+#[tokio::test]
+async fn the_settings_menu_has_the_quick_actions_queue_schedule_status_and_close() {
+    let mut world = world();
+    world.say(ALICE, "/settings").await;
+    let (_, screen) = world.last_sent();
+    let last_row: Vec<String> =
+        screen.rows.last().map(|row| row.iter().map(|b| b.label.clone()).collect()).unwrap_or_default();
+    assert_eq!(last_row, vec!["🗓 Queue", "📅 Schedule", "📊 Status", "✖ Close"]);
+}

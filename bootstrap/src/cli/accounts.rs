@@ -1,6 +1,7 @@
 //! Instagram accounts and keys on the command line (FEATURES A3–A5, C5):
 //! `add-instagram-account`, `list-instagram-accounts`, `switch-instagram-account`,
-//! `deactivate-instagram-account`, `reactivate-instagram-account`, `set-instagram-token`,
+//! `deactivate-instagram-account`, `reactivate-instagram-account`, `remove-instagram-account`,
+//! `set-instagram-token`,
 //! `refresh-instagram-tokens`, `rotate-keys`, `generate-key`, `mark-needs-interaction`.
 
 use std::io::{BufRead, Write};
@@ -154,7 +155,8 @@ fn status_table(views: &[AccountView]) -> comfy_table::Table {
         shown.add_row(vec![
             account.id.to_string(),
             account.display_name.to_string(),
-            account.username.as_ref().map_or_else(|| "?".to_owned(), ToString::to_string),
+            // Not known: Instagram could not be asked and none was given.
+            account.username.as_ref().map_or_else(|| "—".to_owned(), ToString::to_string),
             account.instagram_id.to_string(),
             account.login.to_string(),
             view.status.to_string(),
@@ -195,9 +197,11 @@ pub(super) enum Change {
     Switch,
     Deactivate,
     Reactivate,
+    Remove,
 }
 
-/// `switch-instagram-account`, `deactivate-instagram-account`, `reactivate-instagram-account`.
+/// `switch-instagram-account`, `deactivate-instagram-account`, `reactivate-instagram-account`,
+/// `remove-instagram-account`.
 pub(super) async fn change(
     app: &App,
     config: &Config,
@@ -217,6 +221,7 @@ pub(super) async fn change(
         Change::Switch => app.accounts.switch(workspace.id, id, &Actor::Cli).await,
         Change::Deactivate => app.accounts.set_enabled(workspace.id, id, false, &Actor::Cli).await,
         Change::Reactivate => app.accounts.set_enabled(workspace.id, id, true, &Actor::Cli).await,
+        Change::Remove => app.accounts.remove(workspace.id, id, &Actor::Cli).await,
     };
     match done {
         Ok(account) => {
@@ -224,6 +229,9 @@ pub(super) async fn change(
                 Change::Switch => "is now the active account",
                 Change::Deactivate => "is disabled (its history is kept; reactivate-instagram-account brings it back)",
                 Change::Reactivate => "is enabled again",
+                Change::Remove => {
+                    "is disabled and its token forgotten (its history is kept; reactivate-instagram-account and set-instagram-token bring it back)"
+                }
             };
             writeln!(out, "{} {what}", account.label())?;
             let active = app.accounts.active(workspace.id).await?;
@@ -266,8 +274,11 @@ pub(super) async fn set_token(
         return refuse(err, "no such account here; `storyline list-instagram-accounts` lists them");
     };
     match app.accounts.replace_token(workspace.id, view.account.id, token, args.expires_in_days).await {
-        Ok(account) => {
-            writeln!(out, "the token of {} is replaced", account.label())?;
+        Ok(replaced) => {
+            writeln!(out, "the token of {} is replaced", replaced.account.label())?;
+            if let Some(note) = replaced.note {
+                writeln!(out, "{note}")?;
+            }
             Ok(Outcome::Done)
         }
         Err(AddError::Account(AccountError::Store(error))) => Err(error.into()),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::{ProgressBar, ProgressStyle};
-use storyline_application::library::Progress;
+use storyline_application::library::{Progress, SetMixError};
 use storyline_application::scheduling::{ScheduleError, SeededJitter};
 use storyline_domain::library::{Category, CategoryMix};
 use storyline_domain::ports::{ChatNotifier, SendFailure};
@@ -33,7 +33,8 @@ pub struct ChatArg {
 
 #[derive(Debug, Subcommand)]
 pub enum MixCommand {
-    /// Make a new mix current, e.g. `category-mix set memes=70 merch=30` (must add up to 100).
+    /// Make a new mix current, e.g. `category-mix set memes=70 merch=30`: categories the library
+    /// has, adding up to 100.
     Set {
         /// category=percent pairs.
         #[arg(required = true)]
@@ -199,8 +200,14 @@ pub(super) async fn mix(
                 }
             };
             let workspace = workspace(app, config, &chat).await?;
-            app.library.set_mix(workspace.id, &mix, &Actor::Cli).await?;
-            writeln!(out, "category mix is now {mix}")?;
+            match app.library.set_mix(workspace.id, &mix, &Actor::Cli).await {
+                Ok(()) => writeln!(out, "category mix is now {mix}")?,
+                Err(refused @ SetMixError::UnknownCategories { .. }) => {
+                    writeln!(err, "storyline: {refused}; nothing changed")?;
+                    return Ok(Outcome::Refused);
+                }
+                Err(other) => return Err(other.into()),
+            }
         }
         MixCommand::History { chat } => {
             let workspace = workspace(app, config, &chat).await?;

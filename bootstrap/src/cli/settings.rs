@@ -7,7 +7,7 @@ use clap::Subcommand;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use storyline_application::SettingsError;
 use storyline_domain::settings::{ChatSettings, SettingKey};
-use storyline_domain::user::Actor;
+use storyline_domain::user::{Actor, TelegramUserId};
 use storyline_domain::{ChatId, Workspace};
 
 use super::Outcome;
@@ -74,7 +74,7 @@ pub(super) async fn run(
                 },
             };
             writeln!(out, "{}", heading(&workspace))?;
-            writeln!(out, "{}", settings_table(&settings))?;
+            writeln!(out, "{}", settings_table(&settings, &People::of(app, &workspace).await?))?;
             Ok(Outcome::Done)
         }
         SettingsCommand::Set { chat, key, value } => {
@@ -108,10 +108,11 @@ pub(super) async fn run(
         SettingsCommand::History { chat, limit, versions } => {
             let workspace = workspace(app, chat).await?;
             writeln!(out, "{}", heading(&workspace))?;
+            let people = People::of(app, &workspace).await?;
             let table = if versions {
-                versions_table(app.settings.history(workspace.id).await?)
+                versions_table(app.settings.history(workspace.id).await?, &people)
             } else {
-                changes_table(app.settings.changes(workspace.id, limit).await?)
+                changes_table(app.settings.changes(workspace.id, limit).await?, &people)
             };
             writeln!(out, "{table}")?;
             Ok(Outcome::Done)
@@ -134,24 +135,45 @@ fn new_table(header: &[&str]) -> Table {
     table
 }
 
-fn settings_table(settings: &ChatSettings) -> Table {
+/// The workspace's people by Telegram id, so a history names who changed what.
+struct People(std::collections::HashMap<TelegramUserId, String>);
+
+impl People {
+    async fn of(app: &App, workspace: &Workspace) -> anyhow::Result<Self> {
+        let members = app.stores.users.members(workspace.id).await?;
+        Ok(Self(members.into_iter().map(|m| (m.user.telegram_id, m.user.display_name())).collect()))
+    }
+
+    /// "@alice (user 1)", or the actor as stored when the person is not known here.
+    fn name(&self, actor: &Actor) -> String {
+        match actor {
+            Actor::User(id) => match self.0.get(id) {
+                Some(name) if !name.is_empty() => format!("{name} (user {id})"),
+                _ => actor.to_string(),
+            },
+            other => other.to_string(),
+        }
+    }
+}
+
+fn settings_table(settings: &ChatSettings, people: &People) -> Table {
     let mut table = new_table(&["Setting", "Value"]);
     for key in SettingKey::ALL {
         let mut value = settings.value_of(key);
         if let (SettingKey::IsPaused, Some(pause)) = (key, &settings.pause) {
-            value = format!("{value} (since {} by {})", pause.at.format("%Y-%m-%d %H:%M UTC"), pause.by);
+            value = format!("{value} (since {} by {})", pause.at.format("%Y-%m-%d %H:%M UTC"), people.name(&pause.by));
         }
         table.add_row(vec![key.as_str().to_owned(), value]);
     }
     table
 }
 
-fn changes_table(entries: Vec<storyline_domain::audit::AuditEntry>) -> Table {
+fn changes_table(entries: Vec<storyline_domain::audit::AuditEntry>, people: &People) -> Table {
     let mut table = new_table(&["When (UTC)", "Who", "Setting", "Old", "New"]);
     for entry in entries {
         table.add_row(vec![
             entry.at.format("%Y-%m-%d %H:%M:%S").to_string(),
-            entry.actor.to_string(),
+            people.name(&entry.actor),
             entry.subject,
             entry.old.unwrap_or_default(),
             entry.new.unwrap_or_default(),
@@ -160,7 +182,7 @@ fn changes_table(entries: Vec<storyline_domain::audit::AuditEntry>) -> Table {
     table
 }
 
-fn versions_table(versions: Vec<storyline_domain::settings::SettingsVersion>) -> Table {
+fn versions_table(versions: Vec<storyline_domain::settings::SettingsVersion>, people: &People) -> Table {
     let mut table = new_table(&[
         "Version",
         "Valid from (UTC)",
@@ -180,7 +202,7 @@ fn versions_table(versions: Vec<storyline_domain::settings::SettingsVersion>) ->
             version.version.to_string(),
             time(version.valid_from),
             version.valid_to.map_or_else(|| "current".to_owned(), time),
-            version.changed_by.to_string(),
+            people.name(&version.changed_by),
             s.dry_run.to_string(),
             s.instagram_api.to_string(),
             s.is_paused().to_string(),

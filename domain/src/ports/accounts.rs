@@ -96,6 +96,21 @@ pub trait AccountStore: Send + Sync {
         actor: &Actor,
         at: DateTime<Utc>,
     ) -> Result<Account, AccountError>;
+
+    /// Forgets the account's token and disables the account (`remove-instagram-account`: the
+    /// way out when its token no longer opens), with an audit entry, in one transaction. Its
+    /// identity and history stay: reactivating it and setting a new token bring it back. Needs
+    /// no encryption key. Removing an account already disabled without a token changes nothing.
+    ///
+    /// # Errors
+    /// [`AccountError::NotFound`] for an unknown account or another workspace's.
+    async fn remove(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Account, AccountError>;
 }
 
 /// The token vault failed.

@@ -47,7 +47,7 @@ fn account(name: &str, instagram_id: &str) -> anyhow::Result<NewAccount> {
 
 /// A token that reads `IGQVJ…<tag>…`, long enough to be one, expiring at `expires_at`.
 fn token(tag: &str, expires_at: Option<DateTime<Utc>>) -> anyhow::Result<NewToken> {
-    Ok(NewToken { token: parse_token(&format!("IGQVJ{tag}SecretTokenValue0123456789"))?, expires_at })
+    Ok(NewToken { token: parse_token(&format!("IGQVJ{tag}SecretTokenValue0123456789"))?, expires_at, checked: true })
 }
 
 fn token_text(tag: &str) -> String {
@@ -555,6 +555,73 @@ pub async fn the_database_refuses_a_second_token_for_the_same_account(backend: &
     ensure!(stores.vault.token_infos(workspace.id).await?.len() == 1);
     let credential = stores.vault.credential(workspace.id, main.id).await?.context("the token")?;
     ensure!(credential.token.expose_secret() == token_text("1001"));
+    Ok(())
+}
+
+pub async fn a_token_saved_unchecked_says_so_until_a_checked_one_replaces_it(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (a, _) = two_workspaces(stores).await?;
+    let unchecked = NewToken { checked: false, ..token("1001", Some(instant(1) + Duration::days(60)))? };
+    let main = stores.accounts.add(a.id, &account("Main", "1001")?, &unchecked, false, &ALICE, instant(1)).await?;
+    let infos = stores.vault.token_infos(a.id).await?;
+    ensure!(infos.len() == 1 && !infos[0].checked, "stored as not checked: {infos:?}");
+    let due = stores.vault.all_tokens().await?;
+    ensure!(due.iter().any(|d| d.account.id == main.account.id && !d.info.checked), "{due:?}");
+    stores.vault.put(a.id, main.account.id, &token("renewed", None)?, instant(2)).await?;
+    ensure!(stores.vault.token_infos(a.id).await?[0].checked, "a checked token replaces it");
+    let again = NewToken { checked: false, ..token("again", None)? };
+    stores.vault.put(a.id, main.account.id, &again, instant(3)).await?;
+    ensure!(!stores.vault.token_infos(a.id).await?[0].checked, "and an unchecked one is said so again");
+    Ok(())
+}
+
+pub async fn removing_an_account_forgets_its_token_disables_it_and_keeps_its_history(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (a, b) = two_workspaces(stores).await?;
+    let main = add(stores, a.id, "Main", "1001", false, 1).await?.account;
+    let theirs = add(stores, b.id, "Theirs", "2001", false, 1).await?.account;
+    ensure!(stores.accounts.active(a.id).await?.is_some_and(|x| x.id == main.id));
+
+    // Another workspace cannot remove it.
+    let across = stores.accounts.remove(b.id, main.id, &ALICE, instant(2)).await;
+    ensure!(matches!(across, Err(AccountError::NotFound)), "{across:?}");
+    let unknown = stores.accounts.remove(a.id, AccountId::new(), &ALICE, instant(2)).await;
+    ensure!(matches!(unknown, Err(AccountError::NotFound)), "{unknown:?}");
+    ensure!(stores.vault.credential(a.id, main.id).await?.is_some(), "nothing was forgotten yet");
+
+    // Without any key: the way out when the key is lost.
+    let keyless = backend.stores_without_cipher().await?;
+    let removed = keyless.accounts.remove(a.id, main.id, &ALICE, instant(3)).await?;
+    ensure!(!removed.enabled && removed.id == main.id, "{removed:?}");
+    ensure!(stores.vault.token_infos(a.id).await?.is_empty(), "the token is forgotten");
+    ensure!(stores.vault.credential(a.id, main.id).await?.is_none());
+    ensure!(stores.accounts.active(a.id).await?.is_none(), "nor selected any more");
+    let kept = stores.accounts.account(a.id, main.id).await?.context("the identity is kept")?;
+    ensure!(!kept.enabled && kept.display_name.as_str() == "Main");
+    let trail = account_audit(stores, a.id).await?;
+    ensure!(
+        trail
+            .iter()
+            .any(|e| e.at == instant(3) && e.actor == ALICE && e.new.as_deref() == Some("removed (token forgotten)")),
+        "audited: {trail:?}"
+    );
+    ensure!(stores.vault.verify_all().await? == 1, "only B's token is left");
+
+    // A second removal changes nothing; B's account is untouched.
+    let audited = account_audit(stores, a.id).await?.len();
+    stores.accounts.remove(a.id, main.id, &ALICE, instant(4)).await?;
+    ensure!(account_audit(stores, a.id).await?.len() == audited, "nothing to remove: no audit entry");
+    ensure!(
+        stores.vault.credential(b.id, theirs.id).await?.is_some_and(|c| c.token.expose_secret() == token_text("2001"))
+    );
+    ensure!(stores.accounts.active(b.id).await?.is_some_and(|x| x.id == theirs.id));
+
+    // It comes back: reactivated, with a new token.
+    stores.accounts.set_enabled(a.id, main.id, true, &ALICE, instant(5)).await?;
+    stores.vault.put(a.id, main.id, &token("new", None)?, instant(5)).await?;
+    ensure!(
+        stores.vault.credential(a.id, main.id).await?.is_some_and(|c| c.token.expose_secret() == token_text("new"))
+    );
     Ok(())
 }
 

@@ -33,11 +33,18 @@ struct Sealed {
     expires_at: Option<DateTime<Utc>>,
     issued_at: DateTime<Utc>,
     notice: Option<TokenNotice>,
+    checked: bool,
 }
 
 impl Sealed {
     fn info(&self, account: AccountId) -> TokenInfo {
-        TokenInfo { account, expires_at: self.expires_at, issued_at: self.issued_at, notice: self.notice }
+        TokenInfo {
+            account,
+            expires_at: self.expires_at,
+            issued_at: self.issued_at,
+            notice: self.notice,
+            checked: self.checked,
+        }
     }
 }
 
@@ -117,7 +124,10 @@ impl AccountStore for MemoryStore {
         };
         let accounts = &mut tenant.accounts;
         accounts.list.insert(id, added.clone());
-        accounts.tokens.insert(id, Sealed { ciphertext, expires_at: token.expires_at, issued_at: at, notice: None });
+        accounts.tokens.insert(
+            id,
+            Sealed { ciphertext, expires_at: token.expires_at, issued_at: at, notice: None, checked: token.checked },
+        );
         let active = make_active || accounts.enabled_count() == 1;
         if active {
             accounts.active = Some(id);
@@ -203,7 +213,39 @@ impl AccountStore for MemoryStore {
         audit(tenant, at, actor, account, (Some(enabled_word(!enabled).to_owned()), enabled_word(enabled).to_owned()));
         Ok(changed)
     }
+
+    async fn remove(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Account, AccountError> {
+        let mut state = self.state();
+        let Some(tenant) = state.workspaces.get_mut(&workspace) else {
+            return Err(AccountError::NotFound);
+        };
+        let accounts = &mut tenant.accounts;
+        let Some(removed) = accounts.list.get_mut(&account) else {
+            return Err(AccountError::NotFound);
+        };
+        let had_token = accounts.tokens.remove(&account).is_some();
+        if !had_token && !removed.enabled {
+            return Ok(removed.clone());
+        }
+        let before = enabled_word(removed.enabled).to_owned();
+        removed.enabled = false;
+        let removed = removed.clone();
+        if accounts.active == Some(account) {
+            accounts.active = None;
+        }
+        audit(tenant, at, actor, account, (Some(before), REMOVED.to_owned()));
+        Ok(removed)
+    }
 }
+
+/// The audit trail's new value when an account's token is forgotten.
+const REMOVED: &str = "removed (token forgotten)";
 
 #[async_trait]
 impl TokenVault for MemoryStore {
@@ -236,9 +278,10 @@ impl TokenVault for MemoryStore {
             )))));
         }
         let ciphertext = seal(cipher, workspace, account, &token.token)?;
-        accounts
-            .tokens
-            .insert(account, Sealed { ciphertext, expires_at: token.expires_at, issued_at: at, notice: None });
+        accounts.tokens.insert(
+            account,
+            Sealed { ciphertext, expires_at: token.expires_at, issued_at: at, notice: None, checked: token.checked },
+        );
         Ok(())
     }
 
