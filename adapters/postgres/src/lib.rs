@@ -1,62 +1,49 @@
 //! Storyline's production store: every store port on PostgreSQL (sqlx).
 //!
-//! - [`PostgresStore`]: connecting, migrating, and the port implementations in [`settings`],
-//!   [`audit`], [`users`], [`conversations`], [`library`] (media and the category mix),
-//!   [`queue`] (the queue, the posting history and the locks) and [`accounts`] (Instagram
-//!   accounts and the token vault).
-//! - Tokens are sealed and opened only here, with the cipher given to
-//!   [`PostgresStore::with_cipher`]; the database only ever holds ciphertext.
+//! - [`PostgresStore`]: the shared [`storyline_sql::Store`] on the [`PostgresDialect`]; the
+//!   ports are implemented there. This crate holds only what PostgreSQL does differently:
+//!   connecting (with a relaxed pool), [`settings`] (a change in one optimistic statement),
+//!   [`users`] (a contact in one statement) and [`queue`] (candidates walked per category,
+//!   `SKIP LOCKED` claims, batches as arrays).
+//! - Tokens are sealed and opened only in the store, with the cipher given to
+//!   [`storyline_sql::Store::with_cipher`]; the database only ever holds ciphertext.
 //! - A read-modify-write change locks its row (`SELECT … FOR UPDATE`), so concurrent changes to
 //!   one workspace serialise and none is lost; different workspaces never wait for each other.
 
-mod accounts;
-mod audit;
-mod conversations;
-mod cursor;
-mod library;
 mod queue;
-mod rows;
 mod settings;
 mod users;
 
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use storyline_domain::ports::{StoreError, TokenCipher};
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgQueryResult};
+use sqlx::{Pool, Postgres, Transaction};
+use storyline_domain::ports::StoreError;
+use storyline_sql::{Dialect, Pools, Store};
 
 /// Every store port on one PostgreSQL database. Clones share the pools.
-#[derive(Clone)]
-pub struct PostgresStore {
-    pool: PgPool,
-    /// For the bookkeeping written on every update — the intake cursor, a person's last-seen
-    /// time, the log of commands and presses — commits without waiting for the disk
-    /// (`synchronous_commit = off`): a crash may lose the last fraction of a second of it, never
-    /// a settings change, and every update stops paying for a disk flush it does not need.
-    relaxed: PgPool,
-    /// Seals and opens tokens; without one, token operations fail with `VaultError::NoKey`.
-    cipher: Option<Arc<dyn TokenCipher>>,
-}
+pub type PostgresStore = Store<PostgresDialect>;
 
-impl std::fmt::Debug for PostgresStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresStore")
-            .field("pool", &self.pool)
-            .field("relaxed", &self.relaxed)
-            .field("cipher", &self.cipher.is_some())
-            .finish()
-    }
-}
+/// How the shared store speaks PostgreSQL.
+#[derive(Debug, Clone, Copy)]
+pub struct PostgresDialect;
 
-impl PostgresStore {
-    /// Connects to `url` (`postgres://user@host:port/database`).
-    ///
-    /// # Errors
-    /// When the URL is malformed or the server cannot be reached.
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+#[async_trait]
+impl Dialect for PostgresDialect {
+    type Db = Postgres;
+
+    const STORE: &'static str = "PostgresStore";
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const FOR_NO_KEY_UPDATE: &'static str = " FOR NO KEY UPDATE";
+
+    /// Connects to `url` (`postgres://user@host:port/database`). The relaxed pool commits
+    /// without waiting for the disk (`synchronous_commit = off`): a crash may lose the last
+    /// fraction of a second of bookkeeping, never a settings change, and every update stops
+    /// paying for a disk flush it does not need.
+    async fn connect(url: &str) -> anyhow::Result<Pools<Self>> {
         let options = PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid PostgreSQL URL")?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
@@ -69,34 +56,43 @@ impl PostgresStore {
             .min_connections(0)
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy_with(options.options([("synchronous_commit", "off")]));
-        Ok(Self { pool, relaxed, cipher: None })
+        Ok(Pools { pool, relaxed })
     }
 
-    /// The same store, sealing and opening tokens with `cipher`.
-    #[must_use]
-    pub fn with_cipher(self, cipher: Arc<dyn TokenCipher>) -> Self {
-        Self { cipher: Some(cipher), ..self }
+    async fn migrate(pool: &Pool<Postgres>) -> anyhow::Result<()> {
+        sqlx::migrate!("../../migrations/postgres").run(pool).await.context("could not migrate the PostgreSQL database")
     }
 
-    /// Applies every migration not yet applied.
-    ///
-    /// # Errors
-    /// When a migration fails or the database is newer than this binary.
-    pub async fn migrate(&self) -> anyhow::Result<()> {
-        sqlx::migrate!("../../migrations/postgres")
-            .run(&self.pool)
-            .await
-            .context("could not migrate the PostgreSQL database")
+    /// A plain transaction: the statements that must keep what they read lock it (`FOR UPDATE`).
+    async fn begin_write(pool: &Pool<Postgres>) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        pool.begin().await
     }
 
-    /// Closes every connection; later calls fail.
-    pub async fn close(&self) {
-        self.pool.close().await;
-        self.relaxed.close().await;
+    fn rows_affected(done: &PgQueryResult) -> u64 {
+        done.rows_affected()
     }
 }
 
 /// A database error as a store error, keeping its cause.
 fn db(error: sqlx::Error) -> StoreError {
-    StoreError::unknown(anyhow::Error::new(error).context("PostgreSQL"))
+    storyline_sql::db::<PostgresDialect>(error)
 }
+/// Proves, where the dialect is defined, that the shared store is every store port on PostgreSQL.
+const _: fn() = || {
+    fn every_port<T>()
+    where
+        T: storyline_domain::ports::SettingsStore
+            + storyline_domain::ports::Audit
+            + storyline_domain::ports::Users
+            + storyline_domain::ports::Conversations
+            + storyline_domain::ports::MediaLibrary
+            + storyline_domain::ports::Queue
+            + storyline_domain::ports::History
+            + storyline_domain::ports::Locks
+            + storyline_domain::ports::AccountStore
+            + storyline_domain::ports::TokenVault
+            + storyline_domain::ports::UpdateCursor,
+    {
+    }
+    every_port::<PostgresStore>();
+};

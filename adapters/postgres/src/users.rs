@@ -1,46 +1,19 @@
+//! A contact in one statement on the relaxed pool: this runs on every update.
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use storyline_domain::WorkspaceId;
-use storyline_domain::audit::AuditAction;
-use storyline_domain::ports::{StoreError, Users};
-use storyline_domain::user::{Actor, Member, Role, TelegramUserId, User};
+use storyline_domain::ports::StoreError;
+use storyline_domain::user::{Member, User};
+use storyline_sql::rows::MemberRow;
+use storyline_sql::{Store, UsersDialect};
 
-use crate::rows::MemberRow;
-use crate::{PostgresStore, db};
-
-const MEMBER: &str = "SELECT u.telegram_user_id, u.username, u.first_name, u.last_name, m.role, m.first_seen, m.last_seen \
-     FROM memberships m JOIN users u ON u.telegram_user_id = m.telegram_user_id";
-
-impl PostgresStore {
-    async fn fetch_member(&self, workspace: WorkspaceId, user: TelegramUserId) -> Result<Option<Member>, StoreError> {
-        sqlx::query_as::<_, MemberRow>(&format!("{MEMBER} WHERE m.workspace_id = $1 AND m.telegram_user_id = $2"))
-            .bind(workspace.as_uuid())
-            .bind(user.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?
-            .map(TryInto::try_into)
-            .transpose()
-    }
-
-    async fn require_member(&self, workspace: WorkspaceId, user: TelegramUserId) -> Result<Member, StoreError> {
-        self.fetch_member(workspace, user).await?.ok_or(StoreError::WorkspaceNotFound(workspace))
-    }
-
-    async fn workspace_exists(&self, workspace: WorkspaceId) -> Result<(), StoreError> {
-        let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM workspaces WHERE id = $1")
-            .bind(workspace.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        found.map(|_| ()).ok_or(StoreError::WorkspaceNotFound(workspace))
-    }
-}
+use crate::{PostgresDialect, db};
 
 #[async_trait]
-impl Users for PostgresStore {
+impl UsersDialect for PostgresDialect {
     async fn record_contact(
-        &self,
+        store: &Store<Self>,
         workspace: WorkspaceId,
         user: &User,
         at: DateTime<Utc>,
@@ -67,7 +40,7 @@ impl Users for PostgresStore {
         .bind(&user.first_name)
         .bind(user.last_name.as_deref())
         .bind(at)
-        .fetch_one(&self.relaxed)
+        .fetch_one(store.relaxed())
         .await
         .map_err(|error| match &error {
             sqlx::Error::Database(e) if e.constraint() == Some("memberships_workspace_id_fkey") => {
@@ -76,76 +49,5 @@ impl Users for PostgresStore {
             _ => db(error),
         })?;
         row.try_into()
-    }
-
-    async fn member(&self, workspace: WorkspaceId, user: TelegramUserId) -> Result<Option<Member>, StoreError> {
-        self.fetch_member(workspace, user).await
-    }
-
-    async fn set_role(
-        &self,
-        workspace: WorkspaceId,
-        user: TelegramUserId,
-        role: Role,
-        actor: &Actor,
-        at: DateTime<Utc>,
-    ) -> Result<Member, StoreError> {
-        self.workspace_exists(workspace).await?;
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let old: Option<String> = sqlx::query_scalar(
-            "SELECT role FROM memberships WHERE workspace_id = $1 AND telegram_user_id = $2 FOR UPDATE",
-        )
-        .bind(workspace.as_uuid())
-        .bind(user.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?;
-        sqlx::query("INSERT INTO users (telegram_user_id, first_name) VALUES ($1, '') ON CONFLICT DO NOTHING")
-            .bind(user.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        sqlx::query(
-            "INSERT INTO memberships (workspace_id, telegram_user_id, role, first_seen, last_seen) \
-             VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (workspace_id, telegram_user_id) DO UPDATE SET role = excluded.role",
-        )
-        .bind(workspace.as_uuid())
-        .bind(user.0)
-        .bind(role.as_str())
-        .bind(at)
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        if old.as_deref() != Some(role.as_str()) {
-            sqlx::query(
-                "INSERT INTO audit_log (workspace_id, at, actor, action, subject, old_value, new_value) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(workspace.as_uuid())
-            .bind(at)
-            .bind(actor.to_string())
-            .bind(AuditAction::Role.as_str())
-            .bind(format!("user:{user}"))
-            .bind(old)
-            .bind(role.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        }
-        tx.commit().await.map_err(db)?;
-        self.require_member(workspace, user).await
-    }
-
-    async fn members(&self, workspace: WorkspaceId) -> Result<Vec<Member>, StoreError> {
-        sqlx::query_as::<_, MemberRow>(&format!("{MEMBER} WHERE m.workspace_id = $1 ORDER BY m.telegram_user_id"))
-            .bind(workspace.as_uuid())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?
-            .into_iter()
-            .map(TryInto::try_into)
-            .collect()
     }
 }

@@ -48,11 +48,12 @@ where
     /// turns (and "the only enabled account" stays true until commit); `false` when there is no such
     /// workspace.
     async fn lock_workspace(tx: &mut Transaction<'static, D::Db>, workspace: WorkspaceId) -> Result<bool, StoreError> {
-        let found: Option<Uuid> = sqlx::query_scalar(&format!("SELECT id FROM workspaces WHERE id = $1{}", D::FOR_NO_KEY_UPDATE))
-            .bind(workspace.as_uuid())
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db::<D>)?;
+        let found: Option<Uuid> =
+            sqlx::query_scalar(&format!("SELECT id FROM workspaces WHERE id = $1{}", D::FOR_NO_KEY_UPDATE))
+                .bind(workspace.as_uuid())
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db::<D>)?;
         Ok(found.is_some())
     }
 
@@ -222,7 +223,7 @@ where
         }
         sqlx::query(
             "INSERT INTO api_tokens (id, workspace_id, service, token_type, account_id, ciphertext, expires_at, \
-             issued_at, notice, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9)",
+             issued_at, notice, updated_at, checked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10)",
         )
         .bind(Uuid::new_v4())
         .bind(workspace.as_uuid())
@@ -233,6 +234,7 @@ where
         .bind(token.expires_at)
         .bind(at)
         .bind(at)
+        .bind(token.checked)
         .execute(&mut *tx)
         .await
         .map_err(db::<D>)?;
@@ -356,7 +358,54 @@ where
         tx.commit().await.map_err(db::<D>)?;
         Ok(changed)
     }
+
+    async fn remove(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Account, AccountError> {
+        let mut tx = self.write().await?;
+        if !Self::lock_workspace(&mut tx, workspace).await? {
+            return Err(AccountError::NotFound);
+        }
+        let mut removed = Self::account_in(&mut tx, workspace, account).await?.ok_or(AccountError::NotFound)?;
+        let forgotten = sqlx::query("DELETE FROM api_tokens WHERE workspace_id = $1 AND account_id = $2")
+            .bind(workspace.as_uuid())
+            .bind(account.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db::<D>)?;
+        let forgotten = D::rows_affected(&forgotten);
+        if forgotten == 0 && !removed.enabled {
+            return Ok(removed);
+        }
+        let before = enabled_word(removed.enabled).to_owned();
+        sqlx::query(
+            "UPDATE instagram_accounts SET enabled = FALSE, updated_at = $1 WHERE workspace_id = $2 AND id = $3",
+        )
+        .bind(at)
+        .bind(workspace.as_uuid())
+        .bind(account.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(db::<D>)?;
+        sqlx::query("DELETE FROM active_accounts WHERE workspace_id = $1 AND account_id = $2")
+            .bind(workspace.as_uuid())
+            .bind(account.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db::<D>)?;
+        removed.enabled = false;
+        Self::audit(&mut tx, workspace, (actor, at), account, (Some(before), REMOVED.to_owned())).await?;
+        tx.commit().await.map_err(db::<D>)?;
+        Ok(removed)
+    }
 }
+
+/// The audit trail's new value when an account's token is forgotten.
+const REMOVED: &str = "removed (token forgotten)";
 
 #[async_trait]
 impl<D: Dialect> TokenVault for Store<D>
@@ -411,11 +460,11 @@ where
         // its kind per account.
         let done = sqlx::query(
             "INSERT INTO api_tokens (id, workspace_id, service, token_type, account_id, ciphertext, expires_at, \
-             issued_at, notice, updated_at) \
-             SELECT $1, workspace_id, $2, $3, id, $4, $5, $6, NULL, $7 FROM instagram_accounts WHERE workspace_id = $8 AND id = $9 \
+             issued_at, notice, updated_at, checked) \
+             SELECT $1, workspace_id, $2, $3, id, $4, $5, $6, NULL, $7, $10 FROM instagram_accounts WHERE workspace_id = $8 AND id = $9 \
              ON CONFLICT (service, token_type, account_id) DO UPDATE SET ciphertext = excluded.ciphertext, \
              expires_at = excluded.expires_at, issued_at = excluded.issued_at, notice = NULL, \
-             updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at, checked = excluded.checked",
         )
         .bind(Uuid::new_v4())
         .bind(SERVICE)
@@ -426,6 +475,7 @@ where
         .bind(at)
         .bind(workspace.as_uuid())
         .bind(account.as_uuid())
+        .bind(token.checked)
         .execute(&self.pool)
         .await
         .map_err(db::<D>)?;

@@ -35,6 +35,6 @@ pub mod rows;
 pub mod settings;
 pub mod users;
 
-pub use dialect::{Dialect, QueueDialect, SettingsDialect, UsersDialect};
 pub use bounds::Value;
+pub use dialect::{Dialect, QueueDialect, SettingsDialect, UsersDialect};
 pub use store::{Pools, Store, db};

@@ -386,7 +386,7 @@ impl TryFrom<AccountRow> for Account {
 }
 
 /// A token's columns (`t`) without its ciphertext.
-pub const TOKEN_INFO_COLUMNS: &str = "t.account_id, t.expires_at, t.issued_at, t.notice";
+pub const TOKEN_INFO_COLUMNS: &str = "t.account_id, t.expires_at, t.issued_at, t.notice, t.checked";
 
 #[derive(Debug, FromRow)]
 pub struct TokenInfoRow {
@@ -394,6 +394,7 @@ pub struct TokenInfoRow {
     expires_at: Option<DateTime<Utc>>,
     issued_at: DateTime<Utc>,
     notice: Option<String>,
+    checked: bool,
 }
 
 impl TryFrom<TokenInfoRow> for TokenInfo {
@@ -405,6 +406,7 @@ impl TryFrom<TokenInfoRow> for TokenInfo {
             expires_at: row.expires_at,
             issued_at: row.issued_at,
             notice: row.notice.as_deref().map(parse_notice).transpose()?,
+            checked: row.checked,
         })
     }
 }
@@ -441,7 +443,11 @@ pub fn parse_outcome(text: &str) -> Result<Outcome, StoreError> {
     Outcome::parse(text).ok_or_else(|| unreadable("outcome", text))
 }
 
-fn parse_category(text: &str) -> Result<Category, StoreError> {
+pub fn parse_status(text: &str) -> Result<QueueStatus, StoreError> {
+    QueueStatus::parse(text).ok_or_else(|| unreadable("queue status", text))
+}
+
+pub fn parse_category(text: &str) -> Result<Category, StoreError> {
     Category::new(text).map_err(StoreError::unknown)
 }
 

@@ -32,7 +32,11 @@ where
     Option<Uuid>: Value<D::Db>,
     Option<DateTime<Utc>>: Value<D::Db>,
 {
-    pub async fn fetch_member(&self, workspace: WorkspaceId, user: TelegramUserId) -> Result<Option<Member>, StoreError> {
+    pub async fn fetch_member(
+        &self,
+        workspace: WorkspaceId,
+        user: TelegramUserId,
+    ) -> Result<Option<Member>, StoreError> {
         sqlx::query_as::<_, MemberRow>(&format!("{MEMBER} WHERE m.workspace_id = $1 AND m.telegram_user_id = $2"))
             .bind(workspace.as_uuid())
             .bind(user.0)

@@ -1,54 +1,48 @@
 //! Storyline's embedded default store: every store port on one SQLite file (sqlx).
 //!
-//! - [`SqliteStore`]: connecting, migrating, and the port implementations in [`settings`],
-//!   [`audit`], [`users`], [`conversations`], [`library`] (media and the category mix),
-//!   [`queue`] (the queue, the posting history and the locks) and [`accounts`] (Instagram
-//!   accounts and the token vault).
-//! - Tokens are sealed and opened only here, with the cipher given to
-//!   [`SqliteStore::with_cipher`]; the database only ever holds ciphertext.
+//! - [`SqliteStore`]: the shared [`storyline_sql::Store`] on the [`SqliteDialect`]; the ports
+//!   are implemented there. This crate holds only what SQLite does differently: connecting,
+//!   [`settings`] (a change in one write transaction), [`users`] (a contact in one write
+//!   transaction) and [`queue`] (ranked candidates, claims and batches row by row).
+//! - Tokens are sealed and opened only in the store, with the cipher given to
+//!   [`storyline_sql::Store::with_cipher`]; the database only ever holds ciphertext.
 //! - Writes that read first run in `BEGIN IMMEDIATE` transactions, which take SQLite's single
-//!   write lock up front, so concurrent read-modify-write changes serialise instead of failing.
+//!   write lock up front, so concurrent read-modify-write changes serialise instead of failing;
+//!   that is why no `SELECT` here needs `FOR UPDATE`.
 //! - Timestamps are stored as RFC 3339 text in UTC, which sorts in time order.
 
-mod accounts;
-mod audit;
-mod conversations;
-mod cursor;
-mod library;
 mod queue;
-mod rows;
 mod settings;
 mod users;
 
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
-use storyline_domain::ports::{StoreError, TokenCipher};
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult, SqliteSynchronous};
+use sqlx::{Pool, Sqlite, Transaction};
+use storyline_domain::ports::StoreError;
+use storyline_sql::{Dialect, Pools, Store};
 
 /// Every store port on one SQLite database. Clones share the pool.
-#[derive(Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-    /// Seals and opens tokens; without one, token operations fail with `VaultError::NoKey`.
-    cipher: Option<Arc<dyn TokenCipher>>,
-}
+pub type SqliteStore = Store<SqliteDialect>;
 
-impl std::fmt::Debug for SqliteStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("pool", &self.pool).field("cipher", &self.cipher.is_some()).finish()
-    }
-}
+/// How the shared store speaks SQLite.
+#[derive(Debug, Clone, Copy)]
+pub struct SqliteDialect;
 
-impl SqliteStore {
+#[async_trait]
+impl Dialect for SqliteDialect {
+    type Db = Sqlite;
+
+    const STORE: &'static str = "SqliteStore";
+    const FOR_UPDATE: &'static str = "";
+    const FOR_NO_KEY_UPDATE: &'static str = "";
+
     /// Opens (creating if missing) the database at `url` (`sqlite://file.db`, `sqlite::memory:`).
-    ///
-    /// # Errors
-    /// When the URL is malformed or the file cannot be opened.
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+    /// SQLite has no relaxed commits of its own: the relaxed pool is the pool.
+    async fn connect(url: &str) -> anyhow::Result<Pools<Self>> {
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("DATABASE_URL is not a valid SQLite URL: {url}"))?
             .create_if_missing(true)
@@ -64,35 +58,44 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .with_context(|| format!("could not open the SQLite database {url}"))?;
-        Ok(Self { pool, cipher: None })
+        Ok(Pools { relaxed: pool.clone(), pool })
     }
 
-    /// The same store, sealing and opening tokens with `cipher`.
-    #[must_use]
-    pub fn with_cipher(self, cipher: Arc<dyn TokenCipher>) -> Self {
-        Self { cipher: Some(cipher), ..self }
-    }
-
-    /// Applies every migration not yet applied.
-    ///
-    /// # Errors
-    /// When a migration fails or the database is newer than this binary.
-    pub async fn migrate(&self) -> anyhow::Result<()> {
-        sqlx::migrate!("../../migrations/sqlite").run(&self.pool).await.context("could not migrate the SQLite database")
-    }
-
-    /// Closes every connection; later calls fail.
-    pub async fn close(&self) {
-        self.pool.close().await;
+    async fn migrate(pool: &Pool<Sqlite>) -> anyhow::Result<()> {
+        sqlx::migrate!("../../migrations/sqlite").run(pool).await.context("could not migrate the SQLite database")
     }
 
     /// A write transaction holding SQLite's write lock from its first statement.
-    async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)
+    async fn begin_write(pool: &Pool<Sqlite>) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    fn rows_affected(done: &SqliteQueryResult) -> u64 {
+        done.rows_affected()
     }
 }
 
 /// A database error as a store error, keeping its cause.
 fn db(error: sqlx::Error) -> StoreError {
-    StoreError::unknown(anyhow::Error::new(error).context("SQLite"))
+    storyline_sql::db::<SqliteDialect>(error)
 }
+
+/// Proves, where the dialect is defined, that the shared store is every store port on SQLite.
+const _: fn() = || {
+    fn every_port<T>()
+    where
+        T: storyline_domain::ports::SettingsStore
+            + storyline_domain::ports::Audit
+            + storyline_domain::ports::Users
+            + storyline_domain::ports::Conversations
+            + storyline_domain::ports::MediaLibrary
+            + storyline_domain::ports::Queue
+            + storyline_domain::ports::History
+            + storyline_domain::ports::Locks
+            + storyline_domain::ports::AccountStore
+            + storyline_domain::ports::TokenVault
+            + storyline_domain::ports::UpdateCursor,
+    {
+    }
+    every_port::<SqliteStore>();
+};
