@@ -1,15 +1,15 @@
 //! The queue statements PostgreSQL words its own way: candidates walked per category, claims
-//! that skip rows another process holds (`FOR UPDATE SKIP LOCKED`), and batches as arrays.
+//! that skip rows another process holds (`FOR UPDATE SKIP LOCKED`), and batches and moves as arrays.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use sqlx::{Postgres, Transaction};
 use storyline_domain::WorkspaceId;
 use storyline_domain::library::MediaId;
-use storyline_domain::ports::{Pending, StoreError};
+use storyline_domain::ports::StoreError;
 use storyline_domain::queue::{Claimed, QueueItemId};
-use storyline_domain::schedule::Candidate;
 use storyline_sql::queue::AVAILABLE;
-use storyline_sql::rows::{CandidateRow, ClaimedRow, ENTRY_COLUMNS};
+use storyline_sql::rows::{ClaimedRow, ENTRY_COLUMNS};
 use storyline_sql::{QueueDialect, Store};
 use uuid::Uuid;
 
@@ -32,39 +32,25 @@ fn claim_picked() -> String {
 
 #[async_trait]
 impl QueueDialect for PostgresDialect {
-    async fn candidates(
-        store: &Store<Self>,
-        workspace: WorkspaceId,
-        now: DateTime<Utc>,
-        per_category: u32,
-    ) -> Result<Vec<Candidate>, StoreError> {
-        // Per category, walk the index in candidate order and stop after `per_category` free
-        // items, instead of ranking every item (ROW_NUMBER() over 100,000 items sorts them all:
-        // ~130 ms against ~30 ms). The categories come from a skip scan of the same index.
-        sqlx::query_as::<_, CandidateRow>(&format!(
+    /// Per category, walk the index in candidate order and stop after `per_category` free
+    /// items, instead of ranking every item (ROW_NUMBER() over 100,000 items sorts them all:
+    /// ~130 ms against ~30 ms). The categories come from a skip scan of the same index.
+    fn candidates() -> String {
+        format!(
             "WITH RECURSIVE categories AS ( \
-               (SELECT category FROM media_items WHERE workspace_id = $1 ORDER BY category LIMIT 1) \
-               UNION ALL \
-               SELECT (SELECT m.category FROM media_items m WHERE m.workspace_id = $1 AND m.category > c.category \
-                       ORDER BY m.category LIMIT 1) \
-               FROM categories c WHERE c.category IS NOT NULL) \
-             SELECT free.id, free.category, free.last_posted_at FROM categories c \
-             CROSS JOIN LATERAL ( \
-               SELECT m.id, m.category, m.last_posted_at, m.path FROM media_items m \
-               WHERE m.workspace_id = $1 AND m.category = c.category AND {AVAILABLE} \
-               ORDER BY m.last_posted_at NULLS FIRST, m.path LIMIT $3) free \
-             WHERE c.category IS NOT NULL \
-             ORDER BY free.category, free.last_posted_at NULLS FIRST, free.path"
-        ))
-        .bind(workspace.as_uuid())
-        .bind(now)
-        .bind(i64::from(per_category))
-        .fetch_all(store.pool())
-        .await
-        .map_err(db)?
-        .into_iter()
-        .map(TryInto::try_into)
-        .collect()
+           (SELECT category FROM media_items WHERE workspace_id = $1 ORDER BY category LIMIT 1) \
+           UNION ALL \
+           SELECT (SELECT m.category FROM media_items m WHERE m.workspace_id = $1 AND m.category > c.category \
+                   ORDER BY m.category LIMIT 1) \
+           FROM categories c WHERE c.category IS NOT NULL) \
+         SELECT free.id, free.category, free.last_posted_at FROM categories c \
+         CROSS JOIN LATERAL ( \
+           SELECT m.id, m.category, m.last_posted_at, m.path FROM media_items m \
+           WHERE m.workspace_id = $1 AND m.category = c.category AND {AVAILABLE} \
+           ORDER BY m.last_posted_at NULLS FIRST, m.path LIMIT $3) free \
+         WHERE c.category IS NOT NULL \
+         ORDER BY free.category, free.last_posted_at NULLS FIRST, free.path"
+        )
     }
 
     async fn enqueue(
@@ -152,43 +138,21 @@ impl QueueDialect for PostgresDialect {
         .transpose()
     }
 
-    async fn reschedule(
-        store: &Store<Self>,
-        workspace: WorkspaceId,
-        now: DateTime<Utc>,
-        which: Pending,
+    async fn move_slots(
+        tx: &mut Transaction<'static, Postgres>,
+        items: Vec<Uuid>,
         slots: &[DateTime<Utc>],
     ) -> Result<u64, StoreError> {
-        if slots.is_empty() {
-            return Ok(0);
-        }
-        let mut tx = store.write().await?;
-        let when = match which {
-            Pending::Overdue => "slot_at <= $2",
-            Pending::Upcoming => "slot_at > $2",
-        };
-        let overdue: Vec<Uuid> = sqlx::query_scalar(&format!(
-            "SELECT id FROM queue_items WHERE workspace_id = $1 AND status = 'pending' AND {when} \
-             ORDER BY slot_at, id LIMIT $3 FOR UPDATE"
-        ))
-        .bind(workspace.as_uuid())
-        .bind(now)
-        .bind(i64::try_from(slots.len()).unwrap_or(i64::MAX))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?;
-        let slots: Vec<DateTime<Utc>> = slots.iter().take(overdue.len()).copied().collect();
+        let slots: Vec<DateTime<Utc>> = slots.iter().take(items.len()).copied().collect();
         let moved = sqlx::query(
             "UPDATE queue_items q SET slot_at = u.slot_at FROM UNNEST($1::uuid[], $2::timestamptz[]) AS u (id, slot_at) \
              WHERE q.id = u.id",
         )
-        .bind(overdue)
+        .bind(items)
         .bind(slots)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
-        .map_err(db)?
-        .rows_affected();
-        tx.commit().await.map_err(db)?;
-        Ok(moved)
+        .map_err(db)?;
+        Ok(moved.rows_affected())
     }
 }

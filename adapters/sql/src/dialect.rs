@@ -5,11 +5,11 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::{Database, Pool, Transaction};
 use storyline_domain::WorkspaceId;
 use storyline_domain::library::MediaId;
-use storyline_domain::ports::{AppliedChange, ApplySettingError, Pending, StoreError};
+use storyline_domain::ports::{AppliedChange, ApplySettingError, StoreError};
 use storyline_domain::queue::Claimed;
-use storyline_domain::schedule::Candidate;
 use storyline_domain::settings::SettingChange;
 use storyline_domain::user::{Actor, Member, User};
+use uuid::Uuid;
 
 use crate::{Pools, Store};
 
@@ -84,19 +84,13 @@ pub trait UsersDialect: Dialect {
     ) -> Result<Member, StoreError>;
 }
 
-/// The queue statements that differ: the candidate walk, batches, claims and rescheduling.
+/// The queue statements that differ: the candidate walk, batches, claims and moving slots.
 #[async_trait]
 pub trait QueueDialect: Dialect {
-    /// `Queue::candidates`.
-    ///
-    /// # Errors
-    /// As `Queue::candidates`.
-    async fn candidates(
-        store: &Store<Self>,
-        workspace: WorkspaceId,
-        now: DateTime<Utc>,
-        per_category: u32,
-    ) -> Result<Vec<Candidate>, StoreError>;
+    /// The `Queue::candidates` query: per category of workspace `$1`, the first `$3` media
+    /// free at `$2` (see [`crate::queue::AVAILABLE`]), never posted first, then least recently
+    /// posted, then by path; columns `id, category, last_posted_at`.
+    fn candidates() -> String;
 
     /// `Queue::enqueue`.
     ///
@@ -130,15 +124,14 @@ pub trait QueueDialect: Dialect {
         lease: Duration,
     ) -> Result<Option<Claimed>, StoreError>;
 
-    /// `Queue::reschedule`.
+    /// Moves the pending `items` to the `slots` (in order, as many as both have), inside the
+    /// transaction of `Queue::reschedule`, which has locked them; how many moved.
     ///
     /// # Errors
-    /// As `Queue::reschedule`.
-    async fn reschedule(
-        store: &Store<Self>,
-        workspace: WorkspaceId,
-        now: DateTime<Utc>,
-        which: Pending,
+    /// When the database fails.
+    async fn move_slots(
+        tx: &mut Transaction<'static, Self::Db>,
+        items: Vec<Uuid>,
         slots: &[DateTime<Utc>],
     ) -> Result<u64, StoreError>;
 }

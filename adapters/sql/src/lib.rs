@@ -38,3 +38,39 @@ pub mod users;
 pub use bounds::Value;
 pub use dialect::{Dialect, QueueDialect, SettingsDialect, UsersDialect};
 pub use store::{Pools, Store, db};
+use storyline_domain::ports;
+
+/// Every store port: what a dialect's [`Store`] is. A backend crate proves it of its store with
+/// [`is_every_port`], so a dialect that misses a bound fails to build where it is defined.
+pub trait EveryPort:
+    ports::SettingsStore
+    + ports::Audit
+    + ports::Users
+    + ports::Conversations
+    + ports::MediaLibrary
+    + ports::Queue
+    + ports::History
+    + ports::Locks
+    + ports::AccountStore
+    + ports::TokenVault
+    + ports::UpdateCursor
+{
+}
+
+impl<T> EveryPort for T where
+    T: ports::SettingsStore
+        + ports::Audit
+        + ports::Users
+        + ports::Conversations
+        + ports::MediaLibrary
+        + ports::Queue
+        + ports::History
+        + ports::Locks
+        + ports::AccountStore
+        + ports::TokenVault
+        + ports::UpdateCursor
+{
+}
+
+/// Compiles only when `T` is every store port (see [`EveryPort`]).
+pub const fn is_every_port<T: EveryPort>() {}

@@ -14,7 +14,9 @@ use storyline_domain::user::Actor;
 use uuid::Uuid;
 
 use crate::bounds::{Arguments, ColumnIndex, Connection, Encode, Executor, IntoArguments, Row, Type, Value};
-use crate::rows::{ENTRY_COLUMNS, EntryRow, HistoryRow, LockRow, count, parse_category, parse_outcome, parse_status};
+use crate::rows::{
+    CandidateRow, ENTRY_COLUMNS, EntryRow, HistoryRow, LockRow, count, parse_category, parse_outcome, parse_status,
+};
 use crate::{Dialect, QueueDialect, Store, db};
 
 /// Media that may be scheduled (as candidates) at `$2` (the row `m`): active, not queued, not locked.
@@ -216,7 +218,16 @@ where
         now: DateTime<Utc>,
         per_category: u32,
     ) -> Result<Vec<Candidate>, StoreError> {
-        D::candidates(self, workspace, now, per_category).await
+        sqlx::query_as::<_, CandidateRow>(&D::candidates())
+            .bind(workspace.as_uuid())
+            .bind(now)
+            .bind(i64::from(per_category))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db::<D>)?
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect()
     }
 
     async fn last_slot(&self, workspace: WorkspaceId) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -469,7 +480,28 @@ where
         which: Pending,
         slots: &[DateTime<Utc>],
     ) -> Result<u64, StoreError> {
-        D::reschedule(self, workspace, now, which, slots).await
+        if slots.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.write().await?;
+        let when = match which {
+            Pending::Overdue => "slot_at <= $2",
+            Pending::Upcoming => "slot_at > $2",
+        };
+        let items: Vec<Uuid> = sqlx::query_scalar(&format!(
+            "SELECT id FROM queue_items WHERE workspace_id = $1 AND status = 'pending' AND {when} \
+             ORDER BY slot_at, id LIMIT $3{}",
+            D::FOR_UPDATE
+        ))
+        .bind(workspace.as_uuid())
+        .bind(now)
+        .bind(i64::try_from(slots.len()).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db::<D>)?;
+        let moved = D::move_slots(&mut tx, items, slots).await?;
+        tx.commit().await.map_err(db::<D>)?;
+        Ok(moved)
     }
 }
 

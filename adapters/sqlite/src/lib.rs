@@ -80,22 +80,5 @@ fn db(error: sqlx::Error) -> StoreError {
     storyline_sql::db::<SqliteDialect>(error)
 }
 
-/// Proves, where the dialect is defined, that the shared store is every store port on SQLite.
-const _: fn() = || {
-    fn every_port<T>()
-    where
-        T: storyline_domain::ports::SettingsStore
-            + storyline_domain::ports::Audit
-            + storyline_domain::ports::Users
-            + storyline_domain::ports::Conversations
-            + storyline_domain::ports::MediaLibrary
-            + storyline_domain::ports::Queue
-            + storyline_domain::ports::History
-            + storyline_domain::ports::Locks
-            + storyline_domain::ports::AccountStore
-            + storyline_domain::ports::TokenVault
-            + storyline_domain::ports::UpdateCursor,
-    {
-    }
-    every_port::<SqliteStore>();
-};
+/// The shared store is every store port on SQLite.
+const _: () = storyline_sql::is_every_port::<SqliteStore>();

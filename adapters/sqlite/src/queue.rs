@@ -1,5 +1,5 @@
 //! The queue statements SQLite words its own way: candidates ranked with `ROW_NUMBER()`, and
-//! claims, batches and rescheduling row by row inside one `BEGIN IMMEDIATE` transaction, which
+//! claims, batches and moves row by row inside one `BEGIN IMMEDIATE` transaction, which
 //! already keeps every other writer out.
 
 use async_trait::async_trait;
@@ -7,11 +7,10 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::{Sqlite, Transaction};
 use storyline_domain::WorkspaceId;
 use storyline_domain::library::MediaId;
-use storyline_domain::ports::{Pending, StoreError};
+use storyline_domain::ports::StoreError;
 use storyline_domain::queue::{Claimed, QueueItemId};
-use storyline_domain::schedule::Candidate;
 use storyline_sql::queue::AVAILABLE;
-use storyline_sql::rows::{CandidateRow, ClaimedRow, ENTRY_COLUMNS};
+use storyline_sql::rows::{ClaimedRow, ENTRY_COLUMNS};
 use storyline_sql::{QueueDialect, Store};
 use uuid::Uuid;
 
@@ -39,28 +38,15 @@ async fn claim(tx: &mut Transaction<'static, Sqlite>, id: Uuid, until: DateTime<
 
 #[async_trait]
 impl QueueDialect for SqliteDialect {
-    async fn candidates(
-        store: &Store<Self>,
-        workspace: WorkspaceId,
-        now: DateTime<Utc>,
-        per_category: u32,
-    ) -> Result<Vec<Candidate>, StoreError> {
-        sqlx::query_as::<_, CandidateRow>(&format!(
+    /// Ranks each category's free items with `ROW_NUMBER()` and keeps the first `$3`.
+    fn candidates() -> String {
+        format!(
             "SELECT id, category, last_posted_at FROM ( \
-               SELECT m.id, m.category, m.last_posted_at, ROW_NUMBER() OVER ( \
-                 PARTITION BY m.category ORDER BY m.last_posted_at NULLS FIRST, m.path) AS place \
-               FROM media_items m WHERE m.workspace_id = $1 AND {AVAILABLE}) \
-             WHERE place <= $3 ORDER BY category, place"
-        ))
-        .bind(workspace.as_uuid())
-        .bind(now)
-        .bind(i64::from(per_category))
-        .fetch_all(store.pool())
-        .await
-        .map_err(db)?
-        .into_iter()
-        .map(TryInto::try_into)
-        .collect()
+           SELECT m.id, m.category, m.last_posted_at, ROW_NUMBER() OVER ( \
+             PARTITION BY m.category ORDER BY m.last_posted_at NULLS FIRST, m.path) AS place \
+           FROM media_items m WHERE m.workspace_id = $1 AND {AVAILABLE}) \
+         WHERE place <= $3 ORDER BY category, place"
+        )
     }
 
     async fn enqueue(
@@ -141,42 +127,21 @@ impl QueueDialect for SqliteDialect {
         Ok(Some(claimed))
     }
 
-    async fn reschedule(
-        store: &Store<Self>,
-        workspace: WorkspaceId,
-        now: DateTime<Utc>,
-        which: Pending,
+    async fn move_slots(
+        tx: &mut Transaction<'static, Sqlite>,
+        items: Vec<Uuid>,
         slots: &[DateTime<Utc>],
     ) -> Result<u64, StoreError> {
-        if slots.is_empty() {
-            return Ok(0);
-        }
-        let mut tx = store.write().await?;
-        let when = match which {
-            Pending::Overdue => "slot_at <= $2",
-            Pending::Upcoming => "slot_at > $2",
-        };
-        let overdue: Vec<Uuid> = sqlx::query_scalar(&format!(
-            "SELECT id FROM queue_items WHERE workspace_id = $1 AND status = 'pending' AND {when} \
-             ORDER BY slot_at, id LIMIT $3"
-        ))
-        .bind(workspace.as_uuid())
-        .bind(now)
-        .bind(i64::try_from(slots.len()).unwrap_or(i64::MAX))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?;
         let mut moved = 0;
-        for (id, slot) in overdue.into_iter().zip(slots) {
+        for (id, slot) in items.into_iter().zip(slots) {
             moved += sqlx::query("UPDATE queue_items SET slot_at = $1 WHERE id = $2")
                 .bind(slot)
                 .bind(id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .map_err(db)?
                 .rows_affected();
         }
-        tx.commit().await.map_err(db)?;
         Ok(moved)
     }
 }

@@ -1,0 +1,109 @@
+//! Workspaces and their settings, with every version, in memory.
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use storyline_domain::audit::{AuditAction, AuditEntry};
+use storyline_domain::ports::{AppliedChange, ApplySettingError, SettingsStore, StoreError};
+use storyline_domain::settings::{ChatSettings, SettingChange, SettingsDefaults, SettingsVersion};
+use storyline_domain::user::Actor;
+use storyline_domain::{ChatId, Workspace, WorkspaceId};
+
+use super::{MemoryStore, Tenant};
+
+#[async_trait]
+impl SettingsStore for MemoryStore {
+    async fn ensure_workspace(
+        &self,
+        chat: ChatId,
+        name: &str,
+        defaults: &SettingsDefaults,
+        at: DateTime<Utc>,
+    ) -> Result<Workspace, StoreError> {
+        let mut state = self.state();
+        if let Some(id) = state.by_chat.get(&chat).copied() {
+            return Ok(state.tenant(id)?.workspace.clone());
+        }
+        let workspace = Workspace { id: WorkspaceId::new(), chat_id: chat, name: name.to_owned() };
+        let settings = ChatSettings::from_defaults(defaults);
+        let first = SettingsVersion {
+            version: 1,
+            settings: settings.clone(),
+            valid_from: at,
+            valid_to: None,
+            changed_by: Actor::System,
+        };
+        state.by_chat.insert(chat, workspace.id);
+        state.workspaces.insert(
+            workspace.id,
+            Tenant {
+                workspace: workspace.clone(),
+                settings,
+                history: vec![first],
+                audit: Vec::new(),
+                members: BTreeMap::new(),
+                prompts: HashMap::new(),
+                library: super::library::Library::default(),
+                accounts: super::accounts::Accounts::default(),
+            },
+        );
+        Ok(workspace)
+    }
+
+    async fn workspace_by_chat(&self, chat: ChatId) -> Result<Option<Workspace>, StoreError> {
+        let state = self.state();
+        Ok(state.by_chat.get(&chat).and_then(|id| state.workspaces.get(id)).map(|t| t.workspace.clone()))
+    }
+
+    async fn settings(&self, workspace: WorkspaceId) -> Result<ChatSettings, StoreError> {
+        Ok(self.state().tenant(workspace)?.settings.clone())
+    }
+
+    async fn apply(
+        &self,
+        workspace: WorkspaceId,
+        change: SettingChange,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<AppliedChange, ApplySettingError> {
+        let mut state = self.state();
+        let tenant = state.tenant(workspace)?;
+        let before = tenant.settings.clone();
+        let (after, changes) = before.apply(change, actor, at)?;
+        let current = tenant.history.last_mut().ok_or(StoreError::WorkspaceNotFound(workspace))?;
+        let mut version = current.version;
+        if !changes.is_empty() {
+            let valid_from = at.max(current.valid_from);
+            current.valid_to = Some(valid_from);
+            version += 1;
+            tenant.history.push(SettingsVersion {
+                version,
+                settings: after.clone(),
+                valid_from,
+                valid_to: None,
+                changed_by: actor.clone(),
+            });
+            tenant.audit.extend(changes.iter().map(|field| AuditEntry {
+                at,
+                actor: actor.clone(),
+                action: AuditAction::Setting,
+                subject: field.key.as_str().to_owned(),
+                old: Some(field.old.clone()),
+                new: Some(field.new.clone()),
+            }));
+            tenant.settings = after.clone();
+        }
+        Ok(AppliedChange { before, after, changes, version })
+    }
+
+    async fn history(&self, workspace: WorkspaceId) -> Result<Vec<SettingsVersion>, StoreError> {
+        Ok(self.state().workspaces.get(&workspace).map(|t| t.history.clone()).unwrap_or_default())
+    }
+
+    async fn as_of(&self, workspace: WorkspaceId, at: DateTime<Utc>) -> Result<Option<SettingsVersion>, StoreError> {
+        let state = self.state();
+        let history = state.workspaces.get(&workspace).map(|t| t.history.as_slice()).unwrap_or_default();
+        Ok(history.iter().rev().find(|v| v.covers(at)).cloned())
+    }
+}
