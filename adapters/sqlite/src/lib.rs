@@ -81,9 +81,25 @@ impl SqliteStore {
         sqlx::migrate!("../../migrations/sqlite").run(&self.pool).await.context("could not migrate the SQLite database")
     }
 
-    /// Closes every connection; later calls fail.
+    /// Closes every connection; later calls fail. The last connection to close checkpoints the
+    /// write-ahead log into the database file, so the file alone holds every write.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Writes a consistent copy of the whole database to a new file at `path` (`VACUUM INTO`),
+    /// while others keep reading and writing.
+    ///
+    /// # Errors
+    /// When `path` exists already or cannot be written.
+    pub async fn backup(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        let target = path.to_str().context("the backup path is not valid UTF-8")?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&self.pool)
+            .await
+            .with_context(|| format!("could not write the backup {}", path.display()))?;
+        Ok(())
     }
 
     /// A write transaction holding SQLite's write lock from its first statement.
