@@ -273,12 +273,12 @@ async fn with_store(
     match command {
         Command::Run | Command::Console { .. } | Command::GenerateKey => Ok(Outcome::Done),
         Command::Migrate => {
-            writeln!(out, "migrations applied ({})", config.database_location())?;
+            writeln!(out, "migrations applied; data: {}", config.database_location())?;
             Ok(Outcome::Done)
         }
         Command::Backup { file } => match app.stores.backup(&file).await {
             Ok(()) => {
-                writeln!(out, "backed up {} to {}", config.database_location(), file.display())?;
+                writeln!(out, "backup written to {}; data: {}", file.display(), config.database_location())?;
                 Ok(Outcome::Done)
             }
             Err(crate::wiring::BackupError::Failed(error)) => Err(error),
