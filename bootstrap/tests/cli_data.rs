@@ -147,21 +147,39 @@ async fn settings_history_prints_json_for_scripts() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn after_a_command_the_database_file_alone_holds_its_writes() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    assert!(storyline(dir.path(), &["settings", "set", "--chat", CHAT, "posts_per_day", "7"]).status.success());
-    // Copy the file without its -wal and -shm companions, as a careless backup would.
+/// The settings of chat `chat` as the database file alone has them (copied without its -wal and
+/// -shm companions, as a careless backup would).
+async fn settings_in_the_file_alone(dir: &Path, chat: i64) -> anyhow::Result<Option<(bool, u8)>> {
     let elsewhere = tempfile::tempdir()?;
-    std::fs::copy(dir.path().join("storyline.db"), elsewhere.path().join("storyline.db"))?;
+    std::fs::copy(dir.join("storyline.db"), elsewhere.path().join("storyline.db"))?;
     let store = open(&elsewhere.path().join("storyline.db")).await?;
-    let workspace = store.workspace_by_chat(ChatId(-100_123)).await?;
-    let settings = match workspace {
-        Some(workspace) => Some(store.settings(workspace.id).await?.posts_per_day.get()),
+    let found = match store.workspace_by_chat(ChatId(chat)).await? {
+        Some(workspace) => {
+            let settings = store.settings(workspace.id).await?;
+            Some((settings.dry_run, settings.posts_per_day.get()))
+        }
         None => None,
     };
     store.close().await;
-    assert_eq!(settings, Some(7), "the file alone has the workspace and the change");
+    Ok(found)
+}
+
+#[tokio::test]
+async fn after_a_command_or_a_console_session_the_database_file_alone_holds_its_writes() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    assert!(storyline(dir.path(), &["settings", "set", "--chat", CHAT, "posts_per_day", "7"]).status.success());
+    assert_eq!(settings_in_the_file_alone(dir.path(), -100_123).await?, Some((true, 7)));
+
+    let mut console = command(dir.path(), &["console", "--chat", CHAT])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    if let Some(mut input) = console.stdin.take() {
+        std::io::Write::write_all(&mut input, b"/dryrun off\n/quit\n")?;
+    }
+    assert!(console.wait()?.success());
+    assert_eq!(settings_in_the_file_alone(dir.path(), -100_123).await?, Some((false, 7)), "the console's change");
     Ok(())
 }
 

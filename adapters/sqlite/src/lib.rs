@@ -81,9 +81,14 @@ impl SqliteStore {
         sqlx::migrate!("../../migrations/sqlite").run(&self.pool).await.context("could not migrate the SQLite database")
     }
 
-    /// Closes every connection; later calls fail. The last connection to close checkpoints the
-    /// write-ahead log into the database file, so the file alone holds every write.
+    /// Copies the write-ahead log into the database file, then closes every connection; later
+    /// calls fail. Afterwards the file alone holds every write. (SQLite checkpoints as the last
+    /// connection closes, but connections closing at the same moment each see the other open and
+    /// none does it; so the checkpoint is asked for first.)
     pub async fn close(&self) {
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await {
+            tracing::warn!(error = %error, "could not checkpoint the SQLite write-ahead log");
+        }
         self.pool.close().await;
     }
 

@@ -158,6 +158,12 @@ pub(super) async fn run(
 /// The setting key closest to what was typed (`post_per_day` → posts_per_day), if one is close.
 fn suggest(typed: &str) -> Option<&'static str> {
     let typed = typed.trim().to_ascii_lowercase();
+    // Part of one key's name (`timezone`, `paused`): that key.
+    let containing: Vec<&'static str> =
+        SettingKey::ALL.iter().map(|key| key.as_str()).filter(|key| typed.len() >= 4 && key.contains(&typed)).collect();
+    if let [only] = containing.as_slice() {
+        return Some(only);
+    }
     SettingKey::ALL
         .iter()
         .map(|key| (strsim::jaro_winkler(&typed, key.as_str()), key.as_str()))
