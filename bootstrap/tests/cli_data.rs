@@ -301,3 +301,44 @@ async fn a_story_sent_from_the_command_line_says_where_it_went_and_is_resolved_t
     assert_eq!(left.as_array().map(Vec::len), Some(2), "{left}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_story_sent_to_telegram_names_the_chat_and_resolving_it_updates_its_message() -> anyhow::Result<()> {
+    use storyline_tests::fake_telegram::FakeTelegram;
+
+    let dir = tempfile::tempdir()?;
+    std::fs::create_dir_all(dir.path().join("media/memes"))?;
+    std::fs::write(dir.path().join("media/memes/a.png"), png(1080, 1920, "a"))?;
+    assert!(storyline(dir.path(), &["index-media", "media", "--chat", CHAT]).status.success());
+    assert!(storyline(dir.path(), &["create-schedule", "--days", "1", "--chat", CHAT]).status.success());
+    let telegram = FakeTelegram::start().await?;
+    let on_telegram = |args: &'static [&'static str]| {
+        let mut command = command(dir.path(), args);
+        command
+            .env("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN)
+            .env("TELEGRAM_CHAT_ID", CHAT)
+            .env("TELEGRAM_API_URL", telegram.api_url());
+        tokio::task::spawn_blocking(move || command.output())
+    };
+    let sent = on_telegram(&["process-queue", "--force"]).await??;
+    let said = text(&sent.stdout);
+    assert!(said.contains("it is in chat -100123 on Telegram"), "{said}{}", text(&sent.stderr));
+    assert_eq!(telegram.count("sendPhoto"), 1);
+    let item = said
+        .split("storyline resolve ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .ok_or_else(|| anyhow::anyhow!("no resolve hint: {said}"))?
+        .to_owned();
+    let mut resolve = command(dir.path(), &["resolve", &item, "skip"]);
+    resolve
+        .env("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN)
+        .env("TELEGRAM_CHAT_ID", CHAT)
+        .env("TELEGRAM_API_URL", telegram.api_url());
+    let resolved = tokio::task::spawn_blocking(move || resolve.output()).await??;
+    assert!(text(&resolved.stdout).contains("Skipped"), "{}{}", text(&resolved.stdout), text(&resolved.stderr));
+    let edits = telegram.calls("editMessageCaption");
+    assert_eq!(edits.len(), 1, "the story's message shows what became of it");
+    assert!(edits[0]["caption"].as_str().is_some_and(|c| c.contains("Skipped</b> by the operator")), "{}", edits[0]);
+    Ok(())
+}
