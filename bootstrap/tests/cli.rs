@@ -209,6 +209,7 @@ async fn run_polls_telegram_and_stops_cleanly_on_sigterm() -> anyhow::Result<()>
     assert!(stopped.status.success(), "exit {:?}: {}", stopped.status, text(&stopped.stderr));
     let logs = text(&stopped.stderr);
     assert!(logs.contains("shutting down") && logs.contains("polling stopped"), "{logs}");
+    assert!(logs.contains(".local/share/storyline/storyline.db"), "run says where the data is: {logs}");
     assert!(!logs.contains(FakeTelegram::TOKEN), "the token never appears in the logs: {logs}");
     Ok(())
 }

@@ -117,7 +117,7 @@ fn a_postgres_server_that_never_answers_is_named_as_such() -> anyhow::Result<()>
 }
 
 #[test]
-fn a_missing_postgres_database_is_named() -> anyhow::Result<()> {
+fn a_missing_postgres_database_and_a_refused_login_are_named() -> anyhow::Result<()> {
     let Ok(server) = std::env::var("TEST_DATABASE_URL") else {
         eprintln!("skipped: no TEST_DATABASE_URL");
         return Ok(());
@@ -129,6 +129,16 @@ fn a_missing_postgres_database_is_named() -> anyhow::Result<()> {
     let said = text(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{said}");
     assert!(said.contains(r#"no database "storyline_no_such_database""#), "{said}");
+    // A role the server does not know is refused at login, even where the server trusts every
+    // role it has.
+    let (scheme, rest) = base.split_once("://").unwrap_or(("postgres", base));
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let stranger = format!("{scheme}://storyline_no_such_role:pw@{host}/postgres");
+    let output = run(command(dir.path(), &["list-queue"]).env("DATABASE_URL", stranger));
+    let said = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(said.contains(r#"authentication failed for user "storyline_no_such_role""#), "{said}");
+    assert!(!said.contains(":pw@"), "{said}");
     Ok(())
 }
 
