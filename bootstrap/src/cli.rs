@@ -117,7 +117,8 @@ pub enum Command {
     /// Run one tick of the posting loop now; with --force, send the workspace's next story even
     /// if it is not due.
     ProcessQueue {
-        /// Send the workspace's next pending story now, due or not, paused or not.
+        /// Send the next pending story of one workspace (--chat) now, due or not, paused or not;
+        /// without it, every workspace's due stories go.
         #[arg(long)]
         force: bool,
         #[command(flatten)]
