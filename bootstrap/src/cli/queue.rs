@@ -1,22 +1,24 @@
 //! The queue on the command line (FEATURES C4, C6): `list-queue`, `process-queue` and
 //! `resolve`, which does what a story's Posted / Skip / Reject buttons do.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, PoisonError};
+mod chat;
 
-use async_trait::async_trait;
+use std::io::Write;
+use std::sync::Arc;
+
 use clap::ValueEnum;
 use serde_json::json;
 use storyline_application::bot::Action;
 use storyline_application::bot::action::StoryMove;
 use storyline_application::posting::StoryMessage;
+use storyline_domain::Workspace;
 use storyline_domain::audit::{AuditAction, AuditEntry};
-use storyline_domain::chat::{Attachment, ButtonTarget, MessageId, PressId, Screen};
-use storyline_domain::ports::{ChatNotifier, NotifyError, SendFailure};
+use storyline_domain::chat::MessageId;
+use storyline_domain::ports::SendFailure;
 use storyline_domain::queue::{QueueEntry, QueueItemId, QueueStatus};
 use storyline_domain::user::Actor;
-use storyline_domain::{ChatId, Workspace};
 
+use self::chat::{Recording, chat};
 use super::workspace::{Access, ChatArg, resolve as workspace};
 use super::{Outcome, Refusal};
 use crate::config::Config;
@@ -85,109 +87,6 @@ pub(super) async fn list(
     Ok(Outcome::Done)
 }
 
-/// A story the command sent: where, and which item.
-#[derive(Debug, Clone)]
-struct SentStory {
-    chat: ChatId,
-    buttons: Vec<String>,
-}
-
-/// Passes every call on to the chat and remembers the stories sent, so the command can say where
-/// each went and how to resolve it.
-struct Recording {
-    inner: Arc<dyn ChatNotifier>,
-    sent: Mutex<Vec<SentStory>>,
-}
-
-#[async_trait]
-impl ChatNotifier for Recording {
-    async fn send(&self, chat: ChatId, screen: &Screen) -> Result<MessageId, NotifyError> {
-        self.inner.send(chat, screen).await
-    }
-
-    async fn send_media(&self, chat: ChatId, media: &Attachment, screen: &Screen) -> Result<MessageId, NotifyError> {
-        let message = self.inner.send_media(chat, media, screen).await?;
-        let buttons = screen
-            .buttons()
-            .filter_map(|b| match &b.target {
-                ButtonTarget::Press(data) => Some(data.clone()),
-                ButtonTarget::Link(_) => None,
-            })
-            .collect();
-        self.sent.lock().unwrap_or_else(PoisonError::into_inner).push(SentStory { chat, buttons });
-        Ok(message)
-    }
-
-    async fn edit_caption(&self, chat: ChatId, message: MessageId, screen: &Screen) -> Result<(), NotifyError> {
-        self.inner.edit_caption(chat, message, screen).await
-    }
-
-    async fn edit(&self, chat: ChatId, message: MessageId, screen: &Screen) -> Result<(), NotifyError> {
-        self.inner.edit(chat, message, screen).await
-    }
-
-    async fn delete(&self, chat: ChatId, message: MessageId) -> Result<(), NotifyError> {
-        self.inner.delete(chat, message).await
-    }
-
-    async fn answer(&self, press: &PressId, note: &str, alert: bool) -> Result<(), NotifyError> {
-        self.inner.answer(press, note, alert).await
-    }
-}
-
-/// Without Telegram, a story is shown here: the file and its caption, no buttons (nothing here
-/// could press them; `storyline resolve` does what they do). Its message id is 0, which no
-/// Telegram message has.
-struct Terminal;
-
-#[async_trait]
-impl ChatNotifier for Terminal {
-    async fn send(&self, _chat: ChatId, screen: &Screen) -> Result<MessageId, NotifyError> {
-        let mut out = std::io::stdout();
-        writeln!(out, "{}", screen.text.to_plain()).map_err(terminal)?;
-        Ok(MessageId(0))
-    }
-
-    async fn send_media(&self, chat: ChatId, media: &Attachment, screen: &Screen) -> Result<MessageId, NotifyError> {
-        writeln!(std::io::stdout(), "── {} {} ──", media.kind, media.location).map_err(terminal)?;
-        self.send(chat, screen).await
-    }
-
-    async fn edit_caption(&self, _chat: ChatId, _message: MessageId, _screen: &Screen) -> Result<(), NotifyError> {
-        Err(NotifyError::MessageGone)
-    }
-
-    async fn edit(&self, _chat: ChatId, _message: MessageId, _screen: &Screen) -> Result<(), NotifyError> {
-        Err(NotifyError::MessageGone)
-    }
-
-    async fn delete(&self, _chat: ChatId, _message: MessageId) -> Result<(), NotifyError> {
-        Err(NotifyError::MessageGone)
-    }
-
-    async fn answer(&self, _press: &PressId, _note: &str, _alert: bool) -> Result<(), NotifyError> {
-        Ok(())
-    }
-}
-
-fn terminal(error: std::io::Error) -> NotifyError {
-    NotifyError::Unknown(anyhow::Error::new(error).context("the terminal"))
-}
-
-/// The chat stories go to: Telegram when it is configured, else this terminal.
-fn chat(config: &Config) -> anyhow::Result<(Arc<dyn ChatNotifier>, bool)> {
-    Ok(match config.telegram() {
-        Ok(telegram) => (
-            Arc::new(storyline_telegram::TelegramNotifier::new(storyline_telegram::connect(
-                &telegram.token,
-                telegram.api_url.as_deref(),
-            )?)),
-            true,
-        ),
-        Err(_) => (Arc::new(Terminal), false),
-    })
-}
-
 /// `process-queue [--force]`: one tick of the posting loop now (or the workspace's next story),
 /// then where each story went and how to resolve it.
 pub(super) async fn process(
@@ -199,7 +98,7 @@ pub(super) async fn process(
     err: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     let (inner, on_telegram) = chat(config)?;
-    let recording = Arc::new(Recording { inner, sent: Mutex::new(Vec::new()) });
+    let recording = Arc::new(Recording::new(inner));
     let stories = app.stories(recording.clone());
     if force {
         let workspace = workspace(app, config, chat_arg, Access::Read, err).await?;
@@ -221,7 +120,7 @@ pub(super) async fn process(
             report.sent, report.retrying, report.gave_up
         )?;
     }
-    let sent = std::mem::take(&mut *recording.sent.lock().unwrap_or_else(PoisonError::into_inner));
+    let sent = recording.take();
     for story in sent {
         let Some(workspace) = app.settings.existing_workspace(story.chat).await? else { continue };
         let item = story.buttons.iter().find_map(|data| match Action::decode(data, workspace.id) {
