@@ -1,6 +1,6 @@
 //! The media library, the category mix and the queue on the command line (FEATURES C1–C4):
 //! `index-media`, `list-media`, `list-categories`, `category-mix`, `create-schedule`,
-//! `list-queue`, `clear-queue`, `process-queue`.
+//! `clear-queue` (`list-queue`, `process-queue` and `resolve` are in [`super::queue`]).
 
 use std::io::Write;
 use std::path::PathBuf;
