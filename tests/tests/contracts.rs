@@ -30,6 +30,7 @@ macro_rules! every_suite {
                 the_settings_of_a_past_instant_are_known,
                 settings_persist_across_a_restart,
                 a_workspace_cannot_see_or_change_another,
+                looking_workspaces_up_lists_them_and_creates_none,
             }
             audit {
                 entries_come_back_newest_first_filtered_and_limited,

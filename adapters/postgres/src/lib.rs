@@ -10,6 +10,7 @@
 //! - A read-modify-write change locks its row (`SELECT … FOR UPDATE`), so concurrent changes to
 //!   one workspace serialise and none is lost; different workspaces never wait for each other.
 
+mod connect;
 mod queue;
 mod settings;
 mod users;
@@ -23,6 +24,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgQueryResult};
 use sqlx::{Pool, Postgres, Transaction};
 use storyline_domain::ports::StoreError;
 use storyline_sql::{Dialect, Pools, Store};
+
+pub use crate::connect::{ConnectError, FIRST_CONNECTION};
 
 /// Every store port on one PostgreSQL database. Clones share the pools.
 pub type PostgresStore = Store<PostgresDialect>;
@@ -43,8 +46,13 @@ impl Dialect for PostgresDialect {
     /// without waiting for the disk (`synchronous_commit = off`): a crash may lose the last
     /// fraction of a second of bookkeeping, never a settings change, and every update stops
     /// paying for a disk flush it does not need.
+    ///
+    /// One connection is tried first, at once: a server that refuses it, does not answer within
+    /// [`FIRST_CONNECTION`], refuses the login or lacks the database is one [`ConnectError`]
+    /// saying so, instead of the pool's "pool timed out" after its acquire timeout.
     async fn connect(url: &str) -> anyhow::Result<Pools<Self>> {
         let options = PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid PostgreSQL URL")?;
+        connect::check(&options, FIRST_CONNECTION).await?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))

@@ -1,5 +1,7 @@
 //! What the SQLite and PostgreSQL stores do differently. Everything else is in the port files.
 
+use std::path::Path;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{Database, Pool, Transaction};
@@ -51,6 +53,19 @@ pub trait Dialect: Sized + Send + Sync + 'static {
 
     /// How many rows a statement changed (sqlx has no trait for it).
     fn rows_affected(done: &<Self::Db as Database>::QueryResult) -> u64;
+
+    /// Whatever the database wants done before its connections close ([`Store::close`]).
+    async fn before_close(_pool: &Pool<Self::Db>) {}
+}
+
+/// A database that can write a consistent copy of itself to a file while in use.
+#[async_trait]
+pub trait BackupDialect: Dialect {
+    /// Writes the copy to the new file `path`.
+    ///
+    /// # Errors
+    /// When `path` exists already or cannot be written.
+    async fn backup(pool: &Pool<Self::Db>, path: &Path) -> anyhow::Result<()>;
 }
 
 /// The settings statements that differ: see `SettingsStore::apply`.

@@ -36,7 +36,7 @@ pub mod settings;
 pub mod users;
 
 pub use bounds::Value;
-pub use dialect::{Dialect, QueueDialect, SettingsDialect, UsersDialect};
+pub use dialect::{BackupDialect, Dialect, QueueDialect, SettingsDialect, UsersDialect};
 pub use store::{Pools, Store, db};
 use storyline_domain::ports;
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use sqlx::{Pool, Transaction};
 use storyline_domain::ports::{StoreError, TokenCipher, VaultError};
 
-use crate::Dialect;
+use crate::{BackupDialect, Dialect};
 
 /// The pools a dialect opens: one for what must survive a crash, one for bookkeeping it may
 /// commit without waiting for the disk (the same pool where the dialect has no such thing).
@@ -65,8 +65,9 @@ impl<D: Dialect> Store<D> {
         D::migrate(&self.pool).await
     }
 
-    /// Closes every connection; later calls fail.
+    /// Closes every connection (after what the dialect wants done first); later calls fail.
     pub async fn close(&self) {
+        D::before_close(&self.pool).await;
         self.pool.close().await;
         self.relaxed.close().await;
     }
@@ -99,4 +100,15 @@ impl<D: Dialect> Store<D> {
 /// A database error as a store error, keeping its cause and naming the database.
 pub fn db<D: Dialect>(error: sqlx::Error) -> StoreError {
     StoreError::unknown(anyhow::Error::new(error).context(<D::Db as sqlx::Database>::NAME))
+}
+
+impl<D: BackupDialect> Store<D> {
+    /// Writes a consistent copy of the whole database to a new file at `path`, while others keep
+    /// reading and writing.
+    ///
+    /// # Errors
+    /// When `path` exists already or cannot be written.
+    pub async fn backup(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        D::backup(&self.pool, path).await
+    }
 }

@@ -15,6 +15,7 @@ mod queue;
 mod settings;
 mod users;
 
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult, SqliteSynchronous};
 use sqlx::{Pool, Sqlite, Transaction};
 use storyline_domain::ports::StoreError;
-use storyline_sql::{Dialect, Pools, Store};
+use storyline_sql::{BackupDialect, Dialect, Pools, Store};
 
 /// Every store port on one SQLite database. Clones share the pool.
 pub type SqliteStore = Store<SqliteDialect>;
@@ -72,6 +73,30 @@ impl Dialect for SqliteDialect {
 
     fn rows_affected(done: &SqliteQueryResult) -> u64 {
         done.rows_affected()
+    }
+
+    /// Copies the write-ahead log into the database file, so that afterwards the file alone holds
+    /// every write. (SQLite checkpoints as the last connection closes, but connections closing at
+    /// the same moment each see the other open and none does it; so the checkpoint is asked for
+    /// first.)
+    async fn before_close(pool: &Pool<Sqlite>) {
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await {
+            tracing::warn!(error = %error, "could not checkpoint the SQLite write-ahead log");
+        }
+    }
+}
+
+#[async_trait]
+impl BackupDialect for SqliteDialect {
+    /// `VACUUM INTO`: a consistent copy while others keep reading and writing.
+    async fn backup(pool: &Pool<Sqlite>, path: &Path) -> anyhow::Result<()> {
+        let target = path.to_str().context("the backup path is not valid UTF-8")?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(pool)
+            .await
+            .with_context(|| format!("could not write the backup {}", path.display()))?;
+        Ok(())
     }
 }
 
