@@ -2,8 +2,8 @@
 //!
 //! - [`PostgresStore`]: the shared [`storyline_sql::Store`] on the [`PostgresDialect`]; the
 //!   ports are implemented there. This crate holds only what PostgreSQL does differently:
-//!   connecting (with a relaxed pool), [`settings`] (a change in one optimistic statement),
-//!   [`users`] (a contact in one statement) and [`queue`] (candidates walked per category,
+//!   connecting (with a relaxed pool), `settings` (a change in one optimistic statement),
+//!   `users` (a contact in one statement) and `queue` (candidates walked per category,
 //!   `SKIP LOCKED` claims, batches as arrays).
 //! - Tokens are sealed and opened only in the store, with the cipher given to
 //!   [`storyline_sql::Store::with_cipher`]; the database only ever holds ciphertext.

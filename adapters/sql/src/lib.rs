@@ -1,25 +1,32 @@
 //! What Storyline's SQLite and PostgreSQL stores share: one [`Store`] generic over a
 //! [`Dialect`], with the row decoding and every statement both dialects agree on.
 //!
-//! - [`Store`]: the pools and the token cipher; connecting and migrating go through the dialect.
+//! - [`Store`]: the pools and the token cipher; connecting, migrating, closing and what a
+//!   write transaction begins with go through the dialect.
 //! - [`rows`]: rows as the databases return them, and their conversion to domain values.
 //! - The port implementations, one file per port: [`settings`], [`audit`], [`users`],
 //!   [`conversations`], [`library`] (media and the category mix), [`queue`] (the queue, the
 //!   posting history and the locks), [`accounts`] (Instagram accounts and the token vault) and
-//!   [`cursor`]. A method whose SQL differs asks the dialect: [`SettingsDialect`],
-//!   [`UsersDialect`], [`QueueDialect`].
-//! - SQL texts use `$1`-style parameters, which SQLite reads too.
+//!   [`cursor`]. Where the SQL differs they ask the port's dialect trait: [`SettingsDialect`],
+//!   [`UsersDialect`], [`QueueDialect`]; [`BackupDialect`] is for a database that can copy itself.
+//! - SQL texts use `$1`-style parameters, which SQLite reads too; a row lock is
+//!   [`Dialect::FOR_UPDATE`], which is empty where the write transaction already excludes others.
 //!
 //! Why this shape: the two stores differ in a handful of statements (the one-statement settings
 //! update and contact upsert on PostgreSQL, `FOR UPDATE SKIP LOCKED` claims, `UNNEST` batches,
-//! `BEGIN IMMEDIATE` on SQLite, relaxed commits), and agree on everything else. Generic code
-//! over sqlx's `Database` keeps the agreed statements in one place and compiles them for each
-//! backend; a dialect trait per port names exactly what differs, so a new statement is written
-//! once unless a backend needs its own. The price is the `where` clause sqlx needs on each generic
-//! impl ([`Value`] keeps it short). A shared module included into both crates by path would have
-//! avoided the bounds, but would compile the same code twice and hide it from tools that follow
-//! crates. This crate is no store by itself: it knows no backend, and nothing here runs without
-//! the dialect a backend crate gives it.
+//! the candidate walk; `BEGIN IMMEDIATE` and row-by-row batches on SQLite; relaxed commits) and
+//! agree on everything else, `rows.rs` above all. Code generic over sqlx's `Database` keeps the
+//! agreed statements in one place and compiles them for each backend, with sqlx's own types and
+//! checks; a small dialect trait per port names exactly what differs, so a new `Queue` method is
+//! written once in [`queue`] unless a backend needs its own SQL. The price is the `where` clause
+//! sqlx needs on each generic `impl` (its executor and argument traits, and one line per value
+//! type; [`Value`] keeps those short), repeated per `impl` because Rust does not carry such
+//! bounds from a trait to its users. The other ways were worse: `sqlx::Any` binds no UUIDs or
+//! time stamps; one shared source file included into both crates by path would need no bounds,
+//! but compiles the same code twice and hides it from the tools that follow crates; a macro
+//! would hide it from `rustfmt` and the reader. This crate is no store by itself: it names no
+//! backend, and nothing here runs without the [`Dialect`] a backend crate gives it
+//! ([`is_every_port`] checks there that the result is every store port).
 
 mod bounds;
 mod dialect;

@@ -2,8 +2,8 @@
 //!
 //! - [`SqliteStore`]: the shared [`storyline_sql::Store`] on the [`SqliteDialect`]; the ports
 //!   are implemented there. This crate holds only what SQLite does differently: connecting,
-//!   [`settings`] (a change in one write transaction), [`users`] (a contact in one write
-//!   transaction) and [`queue`] (ranked candidates, claims and batches row by row).
+//!   `settings` (a change in one write transaction), `users` (a contact in one write
+//!   transaction) and `queue` (ranked candidates, claims and batches row by row).
 //! - Tokens are sealed and opened only in the store, with the cipher given to
 //!   [`storyline_sql::Store::with_cipher`]; the database only ever holds ciphertext.
 //! - Writes that read first run in `BEGIN IMMEDIATE` transactions, which take SQLite's single
