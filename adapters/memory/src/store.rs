@@ -1,7 +1,6 @@
 //! The in-memory store: one mutex-guarded state, and one file per port ([`settings`],
-//! [`audit`], [`users`], [`conversations`], [`cursor`], [`library`], [`queue`] for the queue,
-//! the posting history and the locks, [`accounts`] for accounts and the token vault), the way
-//! the SQL stores lay them out.
+//! [`audit`], [`users`], [`conversations`], [`cursor`], [`library`], [`queue`], [`history`],
+//! [`locks`], [`accounts`], [`vault`]), the way the SQL store lays them out.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -18,10 +17,13 @@ mod accounts;
 mod audit;
 mod conversations;
 mod cursor;
+mod history;
 mod library;
+mod locks;
 mod queue;
 mod settings;
 mod users;
+mod vault;
 
 /// Every store port in memory. Clones share the same state (and the cipher they were made with).
 #[derive(Clone, Default)]

@@ -1,5 +1,9 @@
 //! The names the `where` clause of a generic statement needs: sqlx's executor and argument
 //! traits, and the value types the statements bind and read.
+//!
+//! Every generic `impl` of this crate carries the same clause (Rust does not pass such bounds on
+//! from a trait to its users, so it cannot be written once): keep the copies identical, and add a
+//! value type to all of them when a statement first binds or reads it.
 
 pub use sqlx::{ColumnIndex, Encode, Executor, IntoArguments, Type};
 

@@ -5,9 +5,9 @@
 //!   write transaction begins with go through the dialect.
 //! - [`rows`]: rows as the databases return them, and their conversion to domain values.
 //! - The port implementations, one file per port: [`settings`], [`audit`], [`users`],
-//!   [`conversations`], [`library`] (media and the category mix), [`queue`] (the queue, the
-//!   posting history and the locks), [`accounts`] (Instagram accounts and the token vault) and
-//!   [`cursor`]. Where the SQL differs they ask the port's dialect trait: [`SettingsDialect`],
+//!   [`conversations`], [`library`] (media and the category mix), [`queue`], [`history`],
+//!   [`locks`], [`accounts`] (Instagram accounts and the active one), [`vault`] (their tokens)
+//!   and [`cursor`]. Where the SQL differs they ask the port's dialect trait: [`SettingsDialect`],
 //!   [`UsersDialect`], [`QueueDialect`]; [`BackupDialect`] is for a database that can copy itself.
 //! - SQL texts use `$1`-style parameters, which SQLite reads too; a row lock is
 //!   [`Dialect::FOR_UPDATE`], which is empty where the write transaction already excludes others.
@@ -36,11 +36,14 @@ pub mod accounts;
 pub mod audit;
 pub mod conversations;
 pub mod cursor;
+pub mod history;
 pub mod library;
+pub mod locks;
 pub mod queue;
 pub mod rows;
 pub mod settings;
 pub mod users;
+pub mod vault;
 
 pub use bounds::Value;
 pub use dialect::{BackupDialect, Dialect, QueueDialect, SettingsDialect, UsersDialect};

@@ -4,19 +4,16 @@ use sqlx::Transaction;
 use storyline_domain::WorkspaceId;
 use storyline_domain::account::PostMethod;
 use storyline_domain::library::MediaId;
-use storyline_domain::ports::{History, Locks, Pending, Queue, SendFailure, StoreError};
+use storyline_domain::ports::{Pending, Queue, SendFailure, StoreError};
 use storyline_domain::queue::{
-    Claimed, HistoryEntry, Lock, MAX_SEND_ATTEMPTS, Outcome, QueueCounts, QueueEntry, QueueItemId, QueueStatus,
-    Resolution,
+    Claimed, MAX_SEND_ATTEMPTS, Outcome, QueueCounts, QueueEntry, QueueItemId, QueueStatus, Resolution,
 };
 use storyline_domain::schedule::{Candidate, CategoryCounts};
 use storyline_domain::user::Actor;
 use uuid::Uuid;
 
 use crate::bounds::{Arguments, ColumnIndex, Connection, Encode, Executor, IntoArguments, Row, Type, Value};
-use crate::rows::{
-    CandidateRow, ENTRY_COLUMNS, EntryRow, HistoryRow, LockRow, count, parse_category, parse_outcome, parse_status,
-};
+use crate::rows::{CandidateRow, ENTRY_COLUMNS, EntryRow, count, parse_category, parse_outcome, parse_status};
 use crate::{Dialect, QueueDialect, Store, db};
 
 /// Media that may be scheduled (as candidates) at `$2` (the row `m`): active, not queued, not locked.
@@ -502,80 +499,5 @@ where
         let moved = D::move_slots(&mut tx, items, slots).await?;
         tx.commit().await.map_err(db::<D>)?;
         Ok(moved)
-    }
-}
-
-#[async_trait]
-impl<D: Dialect> History for Store<D>
-where
-    for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
-    for<'q> Arguments<'q, D>: IntoArguments<'q, D::Db>,
-    for<'a> &'a str: ColumnIndex<Row<D>> + Encode<'a, D::Db> + Type<D::Db>,
-    usize: ColumnIndex<Row<D>>,
-    Uuid: Value<D::Db>,
-    i64: Value<D::Db>,
-    i32: Value<D::Db>,
-    bool: Value<D::Db>,
-    String: Value<D::Db>,
-    DateTime<Utc>: Value<D::Db>,
-    Vec<u8>: Value<D::Db>,
-    for<'a> Option<&'a str>: Encode<'a, D::Db>,
-    Option<String>: Value<D::Db>,
-    Option<i32>: Value<D::Db>,
-    Option<Uuid>: Value<D::Db>,
-    Option<DateTime<Utc>>: Value<D::Db>,
-{
-    async fn history(&self, workspace: WorkspaceId, limit: u32) -> Result<Vec<HistoryEntry>, StoreError> {
-        sqlx::query_as::<_, HistoryRow>(
-            "SELECT media_id, path, queue_item_id, outcome, at, actor, error, method, instagram_media_id \
-             FROM posting_history \
-             WHERE workspace_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
-        )
-        .bind(workspace.as_uuid())
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db::<D>)?
-        .into_iter()
-        .map(TryInto::try_into)
-        .collect()
-    }
-}
-
-#[async_trait]
-impl<D: Dialect> Locks for Store<D>
-where
-    for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
-    for<'q> Arguments<'q, D>: IntoArguments<'q, D::Db>,
-    for<'a> &'a str: ColumnIndex<Row<D>> + Encode<'a, D::Db> + Type<D::Db>,
-    usize: ColumnIndex<Row<D>>,
-    Uuid: Value<D::Db>,
-    i64: Value<D::Db>,
-    i32: Value<D::Db>,
-    bool: Value<D::Db>,
-    String: Value<D::Db>,
-    DateTime<Utc>: Value<D::Db>,
-    Vec<u8>: Value<D::Db>,
-    for<'a> Option<&'a str>: Encode<'a, D::Db>,
-    Option<String>: Value<D::Db>,
-    Option<i32>: Value<D::Db>,
-    Option<Uuid>: Value<D::Db>,
-    Option<DateTime<Utc>>: Value<D::Db>,
-{
-    async fn locks(&self, workspace: WorkspaceId, now: DateTime<Utc>) -> Result<Vec<Lock>, StoreError> {
-        sqlx::query_as::<_, LockRow>(
-            "SELECT l.media_id, m.path, l.reason, l.locked_until FROM media_locks l \
-             JOIN media_items m ON m.workspace_id = l.workspace_id AND m.id = l.media_id \
-             WHERE l.workspace_id = $1 AND (l.locked_until IS NULL OR l.locked_until > $2) \
-             ORDER BY l.locked_until NULLS LAST, m.path",
-        )
-        .bind(workspace.as_uuid())
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db::<D>)?
-        .into_iter()
-        .map(TryInto::try_into)
-        .collect()
     }
 }

@@ -8,11 +8,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use storyline_domain::WorkspaceId;
-use storyline_domain::account::{Account, AccountId, Credential, NewAccount, NewToken, TokenInfo, TokenNotice};
+use storyline_domain::account::{Account, AccountId, NewAccount, NewToken, TokenInfo, TokenNotice};
 use storyline_domain::audit::{AuditAction, AuditEntry};
-use storyline_domain::ports::{
-    AccountError, AccountStore, Added, StoreError, TokenCipher, TokenDue, TokenVault, VaultError, token_binding,
-};
+use storyline_domain::ports::{AccountError, AccountStore, Added, StoreError, TokenCipher, VaultError, token_binding};
 use storyline_domain::user::Actor;
 
 use super::{MemoryStore, Tenant};
@@ -20,24 +18,24 @@ use super::{MemoryStore, Tenant};
 /// One workspace's accounts.
 #[derive(Debug, Default)]
 pub(super) struct Accounts {
-    list: HashMap<AccountId, Account>,
+    pub(super) list: HashMap<AccountId, Account>,
     /// At most one token per account, as the databases' unique constraint.
-    tokens: HashMap<AccountId, Sealed>,
-    active: Option<AccountId>,
+    pub(super) tokens: HashMap<AccountId, Sealed>,
+    pub(super) active: Option<AccountId>,
 }
 
 /// A stored token: only ever the ciphertext.
 #[derive(Debug, Clone)]
-struct Sealed {
-    ciphertext: Vec<u8>,
-    expires_at: Option<DateTime<Utc>>,
-    issued_at: DateTime<Utc>,
-    notice: Option<TokenNotice>,
-    checked: bool,
+pub(super) struct Sealed {
+    pub(super) ciphertext: Vec<u8>,
+    pub(super) expires_at: Option<DateTime<Utc>>,
+    pub(super) issued_at: DateTime<Utc>,
+    pub(super) notice: Option<TokenNotice>,
+    pub(super) checked: bool,
 }
 
 impl Sealed {
-    fn info(&self, account: AccountId) -> TokenInfo {
+    pub(super) fn info(&self, account: AccountId) -> TokenInfo {
         TokenInfo {
             account,
             expires_at: self.expires_at,
@@ -50,24 +48,24 @@ impl Sealed {
 
 impl Accounts {
     /// The accounts by display name (then id, as the databases order them).
-    fn sorted(&self) -> Vec<&Account> {
+    pub(super) fn sorted(&self) -> Vec<&Account> {
         let mut accounts: Vec<&Account> = self.list.values().collect();
         accounts.sort_by(|a, b| (a.display_name.as_str(), a.id).cmp(&(b.display_name.as_str(), b.id)));
         accounts
     }
 
-    fn enabled_count(&self) -> usize {
+    pub(super) fn enabled_count(&self) -> usize {
         self.list.values().filter(|a| a.enabled).count()
     }
 }
 
 impl MemoryStore {
-    fn cipher(&self) -> Result<&dyn TokenCipher, VaultError> {
+    pub(super) fn cipher(&self) -> Result<&dyn TokenCipher, VaultError> {
         self.cipher.as_deref().ok_or(VaultError::NoKey)
     }
 }
 
-fn seal(
+pub(super) fn seal(
     cipher: &dyn TokenCipher,
     workspace: WorkspaceId,
     account: AccountId,
@@ -246,126 +244,3 @@ impl AccountStore for MemoryStore {
 
 /// The audit trail's new value when an account's token is forgotten.
 const REMOVED: &str = "removed (token forgotten)";
-
-#[async_trait]
-impl TokenVault for MemoryStore {
-    async fn credential(&self, workspace: WorkspaceId, account: AccountId) -> Result<Option<Credential>, VaultError> {
-        let cipher = self.cipher()?;
-        let sealed = {
-            let state = self.state();
-            state.workspaces.get(&workspace).and_then(|t| t.accounts.tokens.get(&account)).cloned()
-        };
-        let Some(sealed) = sealed else {
-            return Ok(None);
-        };
-        let token = cipher.open(&sealed.ciphertext, &token_binding(workspace, account))?;
-        Ok(Some(Credential { account, token, expires_at: sealed.expires_at, issued_at: sealed.issued_at }))
-    }
-
-    async fn put(
-        &self,
-        workspace: WorkspaceId,
-        account: AccountId,
-        token: &NewToken,
-        at: DateTime<Utc>,
-    ) -> Result<(), VaultError> {
-        let cipher = self.cipher()?;
-        let mut state = self.state();
-        let accounts = &mut state.tenant(workspace)?.accounts;
-        if !accounts.list.contains_key(&account) {
-            return Err(VaultError::Store(StoreError::unknown(std::io::Error::other(format!(
-                "there is no account {account} in workspace {workspace}"
-            )))));
-        }
-        let ciphertext = seal(cipher, workspace, account, &token.token)?;
-        accounts.tokens.insert(
-            account,
-            Sealed { ciphertext, expires_at: token.expires_at, issued_at: at, notice: None, checked: token.checked },
-        );
-        Ok(())
-    }
-
-    async fn token_infos(&self, workspace: WorkspaceId) -> Result<Vec<TokenInfo>, StoreError> {
-        let state = self.state();
-        let Some(tenant) = state.workspaces.get(&workspace) else {
-            return Ok(Vec::new());
-        };
-        let accounts = &tenant.accounts;
-        Ok(accounts.sorted().into_iter().filter_map(|a| accounts.tokens.get(&a.id).map(|t| t.info(a.id))).collect())
-    }
-
-    async fn set_notice(
-        &self,
-        workspace: WorkspaceId,
-        account: AccountId,
-        notice: Option<TokenNotice>,
-    ) -> Result<Option<TokenNotice>, StoreError> {
-        let mut state = self.state();
-        let sealed = state.workspaces.get_mut(&workspace).and_then(|t| t.accounts.tokens.get_mut(&account));
-        Ok(sealed.and_then(|sealed| std::mem::replace(&mut sealed.notice, notice)))
-    }
-
-    async fn all_tokens(&self) -> Result<Vec<TokenDue>, StoreError> {
-        let state = self.state();
-        let mut tenants: Vec<&Tenant> = state.workspaces.values().collect();
-        tenants.sort_by_key(|t| t.workspace.id.as_uuid());
-        let mut due = Vec::new();
-        for tenant in tenants {
-            let accounts = &tenant.accounts;
-            for account in accounts.sorted().into_iter().filter(|a| a.enabled) {
-                if let Some(sealed) = accounts.tokens.get(&account.id) {
-                    due.push(TokenDue {
-                        workspace: tenant.workspace.id,
-                        chat: tenant.workspace.chat_id,
-                        account: account.clone(),
-                        info: sealed.info(account.id),
-                    });
-                }
-            }
-        }
-        Ok(due)
-    }
-
-    async fn reseal_all(&self) -> Result<u64, VaultError> {
-        let cipher = self.cipher()?;
-        let mut state = self.state();
-        let mut workspaces: Vec<WorkspaceId> = state.workspaces.keys().copied().collect();
-        workspaces.sort_by_key(|w| w.as_uuid());
-        let mut resealed = 0;
-        for workspace in workspaces {
-            let accounts = &mut state.tenant(workspace)?.accounts;
-            let mut ids: Vec<AccountId> = accounts.tokens.keys().copied().collect();
-            ids.sort();
-            for account in ids {
-                let Some(sealed) = accounts.tokens.get_mut(&account) else {
-                    continue;
-                };
-                if cipher.is_current(&sealed.ciphertext) {
-                    continue;
-                }
-                let binding = token_binding(workspace, account);
-                let token = cipher.open(&sealed.ciphertext, &binding)?;
-                sealed.ciphertext = seal(cipher, workspace, account, &token)?;
-                resealed += 1;
-            }
-        }
-        Ok(resealed)
-    }
-
-    async fn verify_all(&self) -> Result<u64, VaultError> {
-        let state = self.state();
-        let tokens: Vec<(WorkspaceId, AccountId, &Sealed)> = state
-            .workspaces
-            .values()
-            .flat_map(|t| t.accounts.tokens.iter().map(|(account, sealed)| (t.workspace.id, *account, sealed)))
-            .collect();
-        if tokens.is_empty() {
-            return Ok(0);
-        }
-        let cipher = self.cipher()?;
-        for (workspace, account, sealed) in &tokens {
-            cipher.open(&sealed.ciphertext, &token_binding(*workspace, *account))?;
-        }
-        Ok(tokens.len() as u64)
-    }
-}

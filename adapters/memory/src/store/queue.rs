@@ -7,10 +7,10 @@ use chrono::{DateTime, Duration, Utc};
 use storyline_domain::WorkspaceId;
 use storyline_domain::account::PostMethod;
 use storyline_domain::library::MediaId;
-use storyline_domain::ports::{History, Locks, Pending, Queue, SendFailure, StoreError};
+use storyline_domain::ports::{Pending, Queue, SendFailure, StoreError};
 use storyline_domain::queue::{
-    Claimed, HistoryEntry, Lock, MAX_SEND_ATTEMPTS, Outcome, QueueCounts, QueueEntry, QueueItem, QueueItemId,
-    QueueStatus, Resolution,
+    Claimed, HistoryEntry, MAX_SEND_ATTEMPTS, Outcome, QueueCounts, QueueEntry, QueueItem, QueueItemId, QueueStatus,
+    Resolution,
 };
 use storyline_domain::schedule::{Candidate, CategoryCounts};
 use storyline_domain::user::Actor;
@@ -463,45 +463,6 @@ impl Queue for MemoryStore {
             }
         }
         Ok(moved)
-    }
-}
-
-#[async_trait]
-impl History for MemoryStore {
-    async fn history(&self, workspace: WorkspaceId, limit: u32) -> Result<Vec<HistoryEntry>, StoreError> {
-        let state = self.state();
-        let Some(tenant) = state.workspaces.get(&workspace) else {
-            return Ok(Vec::new());
-        };
-        let mut entries: Vec<HistoryEntry> = tenant.library.history.iter().rev().cloned().collect();
-        entries.sort_by_key(|entry| std::cmp::Reverse(entry.at));
-        entries.truncate(limit as usize);
-        Ok(entries)
-    }
-}
-
-#[async_trait]
-impl Locks for MemoryStore {
-    async fn locks(&self, workspace: WorkspaceId, now: DateTime<Utc>) -> Result<Vec<Lock>, StoreError> {
-        let state = self.state();
-        let Some(tenant) = state.workspaces.get(&workspace) else {
-            return Ok(Vec::new());
-        };
-        let library = &tenant.library;
-        let mut locks: Vec<Lock> = library
-            .locks
-            .iter()
-            .filter(|(_, lock)| lock.in_force(now))
-            .map(|(media, lock)| Lock {
-                media: *media,
-                path: library.media.get(media).map(|m| m.path.clone()).unwrap_or_default(),
-                reason: lock.reason,
-                until: lock.until,
-            })
-            .collect();
-        // Permanent (None) last.
-        locks.sort_by(|a, b| (a.until.is_none(), a.until, &a.path).cmp(&(b.until.is_none(), b.until, &b.path)));
-        Ok(locks)
     }
 }
 
