@@ -1,3 +1,5 @@
+//! The audit trail and the interaction log; commands and presses go on the relaxed pool.
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;

@@ -1,3 +1,5 @@
+//! Pending prompts that survive a restart.
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;

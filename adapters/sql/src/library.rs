@@ -1,3 +1,5 @@
+//! Media items, categories and the category mix with its versions.
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use storyline_domain::WorkspaceId;

@@ -1,3 +1,6 @@
+//! The queue: slots, claims, resolutions. The candidate query, batches, claims and moving
+//! slots differ per dialect ([`QueueDialect`]).
+
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Transaction;

@@ -1,3 +1,6 @@
+//! Workspaces and their settings with every version. A change differs per dialect
+//! ([`SettingsDialect`]); everything else is here.
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Transaction};

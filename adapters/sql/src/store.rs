@@ -11,7 +11,9 @@ use crate::{BackupDialect, Dialect};
 /// commit without waiting for the disk (the same pool where the dialect has no such thing).
 #[derive(Debug)]
 pub struct Pools<D: Dialect> {
+    /// For what must survive a crash.
     pub pool: Pool<D::Db>,
+    /// For bookkeeping that may commit without waiting for the disk.
     pub relaxed: Pool<D::Db>,
 }
 

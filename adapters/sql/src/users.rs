@@ -1,3 +1,5 @@
+//! People, their roles and memberships. Recording a contact differs per dialect ([`UsersDialect`]).
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use storyline_domain::WorkspaceId;
@@ -10,6 +12,7 @@ use crate::bounds::{Arguments, ColumnIndex, Connection, Encode, Executor, IntoAr
 use crate::rows::MemberRow;
 use crate::{Dialect, Store, UsersDialect, db};
 
+/// A member with their person (`m`, `u`); append the `WHERE`.
 pub const MEMBER: &str = "SELECT u.telegram_user_id, u.username, u.first_name, u.last_name, m.role, m.first_seen, m.last_seen \
      FROM memberships m JOIN users u ON u.telegram_user_id = m.telegram_user_id";
 
@@ -32,6 +35,10 @@ where
     Option<Uuid>: Value<D::Db>,
     Option<DateTime<Utc>>: Value<D::Db>,
 {
+    /// The membership of `user` in `workspace`, if any.
+    ///
+    /// # Errors
+    /// When the database fails.
     pub async fn fetch_member(
         &self,
         workspace: WorkspaceId,
@@ -47,10 +54,18 @@ where
             .transpose()
     }
 
+    /// The membership of `user` in `workspace`; `WorkspaceNotFound` without one.
+    ///
+    /// # Errors
+    /// [`StoreError::WorkspaceNotFound`], or when the database fails.
     pub async fn require_member(&self, workspace: WorkspaceId, user: TelegramUserId) -> Result<Member, StoreError> {
         self.fetch_member(workspace, user).await?.ok_or(StoreError::WorkspaceNotFound(workspace))
     }
 
+    /// `Ok` when the workspace exists.
+    ///
+    /// # Errors
+    /// [`StoreError::WorkspaceNotFound`], or when the database fails.
     pub async fn workspace_exists(&self, workspace: WorkspaceId) -> Result<(), StoreError> {
         let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM workspaces WHERE id = $1")
             .bind(workspace.as_uuid())
