@@ -62,11 +62,17 @@ pub enum Command {
         category: Option<String>,
         #[arg(long, default_value_t = 100)]
         limit: u32,
+        /// Print JSON (an array of media items) instead of a table, for scripts.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         chat: library::ChatArg,
     },
     /// The library's categories with their counts and share of the mix.
     ListCategories {
+        /// Print JSON (an array of categories) instead of a table, for scripts.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         chat: library::ChatArg,
     },
@@ -217,11 +223,11 @@ pub async fn run(
             users::run(command, &app, out, err).await
         }
         Command::IndexMedia { path, chat } => library::index(&App::open(config).await?, config, path, &chat, out).await,
-        Command::ListMedia { category, limit, chat } => {
-            library::list_media(&App::open(config).await?, config, category, limit, &chat, out, err).await
+        Command::ListMedia { category, limit, json, chat } => {
+            library::list_media(&App::open(config).await?, config, category, limit, json, &chat, out, err).await
         }
-        Command::ListCategories { chat } => {
-            library::list_categories(&App::open(config).await?, config, &chat, out).await
+        Command::ListCategories { json, chat } => {
+            library::list_categories(&App::open(config).await?, config, json, &chat, out).await
         }
         Command::CategoryMix(command) => library::mix(&App::open(config).await?, config, command, out, err).await,
         Command::CreateSchedule { days, chat } => {
