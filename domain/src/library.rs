@@ -9,4 +9,6 @@ mod rules;
 pub use content::{MediaContent, StillFormat};
 pub use media::{Category, CategoryError, CategoryStats, ContentHash, MediaId, MediaItem, MediaKind, NewMedia};
 pub use mix::{CategoryMix, MixError, MixVersion};
-pub use rules::{MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, MAX_VIDEO_MS, MIN_VIDEO_MS, Refusal, Warning, check_story_media, kind_of};
+pub use rules::{
+    MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, MAX_VIDEO_MS, MIN_VIDEO_MS, Refusal, Warning, check_story_media, kind_of,
+};

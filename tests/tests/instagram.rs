@@ -281,11 +281,14 @@ impl Harness {
 /// The container endpoint of a fake Graph API as strict as Meta's about stills: it fetches the
 /// `image_url` (as Meta does, before it answers) and takes only a JPEG; what it fetched is kept.
 #[derive(Clone, Default)]
-struct FetchesLikeMeta(Arc<Mutex<Vec<(String, Vec<u8>)>>>);
+struct FetchesLikeMeta(Arc<Mutex<Vec<Fetched>>>);
+
+/// What one fetch got: the content type and the body.
+type Fetched = (String, Vec<u8>);
 
 impl FetchesLikeMeta {
     /// `(content type, body)` of every fetch.
-    fn fetched(&self) -> Vec<(String, Vec<u8>)> {
+    fn fetched(&self) -> Vec<Fetched> {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 }
@@ -344,7 +347,11 @@ pub async fn a_png_story_reaches_the_graph_api_as_a_jpeg_of_its_size(backend: Ba
     h.api_on(false).await?;
     h.quota(3).await;
     let meta = FetchesLikeMeta::default();
-    Mock::given(method("POST")).and(path_regex(r"^/v[0-9.]+/\d+/media$")).respond_with(meta.clone()).mount(&h.graph).await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/v[0-9.]+/\d+/media$"))
+        .respond_with(meta.clone())
+        .mount(&h.graph)
+        .await;
     h.status("c-jpeg", "FINISHED", None).await;
     h.publishes("m-jpeg").await;
     let queue = h.first_slot_due().await?;

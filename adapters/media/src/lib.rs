@@ -104,7 +104,8 @@ impl MediaSource for LocalFolder {
             if !root.is_dir() {
                 return Err(SourceError::NotFound(root.display().to_string()));
             }
-            let canonical = std::fs::canonicalize(&root).map_err(|_| SourceError::NotFound(root.display().to_string()))?;
+            let canonical =
+                std::fs::canonicalize(&root).map_err(|_| SourceError::NotFound(root.display().to_string()))?;
             let mut paths = Vec::new();
             for entry in walkdir::WalkDir::new(&root).follow_links(false).into_iter().filter_entry(|e| !hidden(e)) {
                 // An unreadable entry (permissions) is left out, not fatal.

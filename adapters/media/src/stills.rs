@@ -176,8 +176,11 @@ mod tests {
     fn conversions_are_cached_up_to_the_byte_cap_least_recently_used_first_out() -> anyhow::Result<()> {
         let one = JpegStills::default().jpeg(png(64, 64, Rgba([1, 2, 3, 255]))?)?.len();
         let stills = JpegStills::new(one * 2 + one / 2);
-        let (a, b, c) =
-            (png(64, 64, Rgba([1, 2, 3, 255]))?, png(64, 64, Rgba([4, 5, 6, 255]))?, png(64, 64, Rgba([7, 8, 9, 255]))?);
+        let (a, b, c) = (
+            png(64, 64, Rgba([1, 2, 3, 255]))?,
+            png(64, 64, Rgba([4, 5, 6, 255]))?,
+            png(64, 64, Rgba([7, 8, 9, 255]))?,
+        );
         let first = stills.jpeg(a.clone())?;
         assert_eq!(stills.cached().0, 1);
         assert!(Arc::ptr_eq(&first, &stills.jpeg(a.clone())?), "the second fetch is the cached copy");

@@ -115,7 +115,8 @@ async fn images_are_judged_by_their_content_and_decoded_for_their_size() -> anyh
         MediaContent::Still { format: StillFormat::Jpeg, width: 64, height: 32 }
     );
     assert_eq!(content(b"this is not an image\n", "broken.png").await?, MediaContent::Other("text".to_owned()));
-    let random: Vec<u8> = (0_u32..4096).map(|i| u8::try_from(i.wrapping_mul(2_654_435_761) >> 24).unwrap_or(0)).collect();
+    let random: Vec<u8> =
+        (0_u32..4096).map(|i| u8::try_from(i.wrapping_mul(2_654_435_761) >> 24).unwrap_or(0)).collect();
     assert_eq!(content(&random, "noise.jpg").await?, MediaContent::Other("unrecognised data".to_owned()));
     assert_eq!(content(b"GIF89a\x01\x00\x01\x00", "anim.png").await?, MediaContent::Other("a GIF image".to_owned()));
     // The signature of a PNG, then a header whose checksum is wrong: damaged, not "added".
@@ -137,7 +138,8 @@ async fn videos_are_decoded_for_their_size_and_length() -> anyhow::Result<()> {
         content(&movie("qt  ", 720, 1280, 75)?, "long.mov").await?,
         MediaContent::Video { size: Some((720, 1280)), duration_ms: 75_000 }
     );
-    let random: Vec<u8> = (0_u32..4096).map(|i| u8::try_from(i.wrapping_mul(40_503) >> 8 & 0xFF).unwrap_or(0)).collect();
+    let random: Vec<u8> =
+        (0_u32..4096).map(|i| u8::try_from(i.wrapping_mul(40_503) >> 8 & 0xFF).unwrap_or(0)).collect();
     assert_eq!(content(&random, "noise.mp4").await?, MediaContent::Other("unrecognised data".to_owned()));
     // An `ftyp` box and then nothing that decodes.
     let mut cut = movie("isom", 1080, 1920, 5)?;

@@ -31,7 +31,10 @@ pub enum Refusal {
         rename_to: Option<&'static str>,
     },
     /// It starts like its format, but its header does not decode.
-    Damaged { format: String, problem: String },
+    Damaged {
+        format: String,
+        problem: String,
+    },
     TooLarge {
         kind: MediaKind,
         size_bytes: u64,
@@ -39,7 +42,9 @@ pub enum Refusal {
     },
     Empty,
     /// Shorter than [`MIN_VIDEO_MS`] or longer than [`MAX_VIDEO_MS`].
-    VideoLength { duration_ms: u64 },
+    VideoLength {
+        duration_ms: u64,
+    },
     /// A video file with no video track (sound only).
     NoVideoTrack,
 }
@@ -122,25 +127,27 @@ fn expected_for(extension: &str) -> &'static str {
     }
 }
 
-/// Checks that the content is what the name says; the pixel size and, for a video, its length.
-fn check_content(extension: &str, content: &MediaContent) -> Result<(Option<(u32, u32)>, Option<u64>), Refusal> {
+/// Checks that the content is what the name says; for a video, its length.
+fn check_content(extension: &str, content: &MediaContent) -> Result<Option<u64>, Refusal> {
     let expected = expected_for(extension);
     let named = kind_of(extension);
     let mismatch = |rename_to| Refusal::NotWhatItSays { expected, content: content.describe(), rename_to };
     match content {
-        MediaContent::Still { format, width, height } => {
+        MediaContent::Still { format, .. } => {
             let matches = match format {
                 StillFormat::Jpeg => expected == "a JPEG",
                 StillFormat::Png => expected == "a PNG",
             };
-            if matches { Ok((Some((*width, *height)), None)) } else { Err(mismatch(Some(format.extension()))) }
+            if matches { Ok(None) } else { Err(mismatch(Some(format.extension()))) }
         }
         MediaContent::Video { size, duration_ms } => {
             if named != Some(MediaKind::Video) {
                 return Err(mismatch(Some("mp4")));
             }
-            let size = size.ok_or(Refusal::NoVideoTrack)?;
-            Ok((Some(size), Some(*duration_ms)))
+            if size.is_none() {
+                return Err(Refusal::NoVideoTrack);
+            }
+            Ok(Some(*duration_ms))
         }
         MediaContent::Damaged { format, problem } => {
             Err(Refusal::Damaged { format: format.clone(), problem: problem.clone() })
@@ -164,7 +171,7 @@ pub fn check_story_media(
     if size_bytes == 0 {
         return Err(Refusal::Empty);
     }
-    let (dimensions, duration_ms) = check_content(extension, content)?;
+    let duration_ms = check_content(extension, content)?;
     let max_bytes = match kind {
         MediaKind::Image => MAX_IMAGE_BYTES,
         MediaKind::Video => MAX_VIDEO_BYTES,
@@ -176,7 +183,7 @@ pub fn check_story_media(
         return Err(Refusal::VideoLength { duration_ms });
     }
     let mut warnings = Vec::new();
-    if let Some((width, height)) = dimensions.filter(|&(w, h)| w > 0 && h > 0) {
+    if let Some((width, height)) = content.dimensions().filter(|&(w, h)| w > 0 && h > 0) {
         // 9:16 is 0.5625; Instagram shows 0.5 to 0.66 without visible loss.
         let ratio = f64::from(width) / f64::from(height);
         if !(0.5..=0.66).contains(&ratio) {
@@ -236,11 +243,17 @@ mod tests {
         };
         assert_eq!(refused("jpg", &text), "not a JPEG (content is text)");
         assert_eq!(refused("png", &text), "not a PNG (content is text)");
-        assert_eq!(refused("mp4", &MediaContent::Other("unrecognised data".into())), "not an MP4 or MOV video (content is unrecognised data)");
+        assert_eq!(
+            refused("mp4", &MediaContent::Other("unrecognised data".into())),
+            "not an MP4 or MOV video (content is unrecognised data)"
+        );
         assert_eq!(refused("jpeg", &png(1080, 1920)), "not a JPEG (content is a PNG image; rename it to .png)");
         assert_eq!(refused("png", &jpeg(1080, 1920)), "not a PNG (content is a JPEG image; rename it to .jpg)");
         assert_eq!(refused("png", &video(10_000)), "not a PNG (content is an MP4/MOV video; rename it to .mp4)");
-        assert_eq!(refused("mp4", &png(1080, 1920)), "not an MP4 or MOV video (content is a PNG image; rename it to .png)");
+        assert_eq!(
+            refused("mp4", &png(1080, 1920)),
+            "not an MP4 or MOV video (content is a PNG image; rename it to .png)"
+        );
         let damaged = MediaContent::Damaged { format: "PNG".into(), problem: "its header does not decode".into() };
         assert_eq!(refused("png", &damaged), "a damaged PNG: its header does not decode");
         // An MP4 named .mov (or the other way round) is the same kind of file.

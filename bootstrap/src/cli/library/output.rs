@@ -58,7 +58,11 @@ pub(super) fn size(bytes: u64) -> String {
     let scaled = |unit: u64, name: &str| {
         // Tenths of the unit, rounded to the nearest.
         let tenths = (bytes * 10 + unit / 2) / unit;
-        if tenths < 100 { format!("{}.{} {name}", tenths / 10, tenths % 10) } else { format!("{} {name}", (tenths + 5) / 10) }
+        if tenths < 100 {
+            format!("{}.{} {name}", tenths / 10, tenths % 10)
+        } else {
+            format!("{} {name}", (tenths + 5) / 10)
+        }
     };
     match bytes {
         0..KB => format!("{bytes} B"),
