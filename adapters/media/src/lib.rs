@@ -92,7 +92,7 @@ fn describe_file(file: &Path, path: &str) -> Result<SourceFile, SourceError> {
     }
     let sha256 = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
     let extension = Path::new(path).extension().and_then(|e| e.to_str()).unwrap_or_default().to_owned();
-    let content = probe::probe(file, size).map_err(unknown)?;
+    let content = probe::probe(file).map_err(unknown)?;
     Ok(SourceFile { path: path.to_owned(), extension, size_bytes: size, sha256, content })
 }
 

@@ -1,8 +1,12 @@
 //! What a file holds, judged by its bytes (FEATURES C1): the magic bytes say the format, and
 //! the header is decoded for the pixel size (PNG and JPEG through `image`; MP4 and MOV through
-//! `mp4`: the `moov` box's `mvhd` for the length, the video track's `tkhd` for the size).
-//! Only headers are read: a PNG's `IHDR` (its checksum included), a JPEG's markers up to its
-//! frame header, an MP4's boxes but not its media data.
+//! `mp4parse`: the `moov` box's track headers, `tkhd`, for the size and the length). Only
+//! headers are decoded: a PNG's `IHDR` (its checksum included), a JPEG's markers up to its frame
+//! header, an MP4's boxes but not its media data.
+//!
+//! `mp4parse` (Mozilla's, Firefox's parser, fuzzed against hostile files) rather than `mp4`:
+//! `mp4` refuses ordinary QuickTime files (a MOV with AAC sound written by ffmpeg fails with
+//! "mp4a box contains a box with a larger size than it"), and phones record MOV.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
@@ -33,11 +37,11 @@ const IMAGE_BRANDS: [(&[u8; 4], &str); 8] = [
     (b"avif", "an AVIF image"),
 ];
 
-/// What `file` (of `size` bytes) holds.
+/// What `file` holds.
 ///
 /// # Errors
 /// When the file cannot be opened or read.
-pub(crate) fn probe(file: &Path, size: u64) -> io::Result<MediaContent> {
+pub(crate) fn probe(file: &Path) -> io::Result<MediaContent> {
     let mut reader = File::open(file)?;
     let mut head = Vec::with_capacity(SNIFF);
     (&mut reader).take(SNIFF as u64).read_to_end(&mut head)?;
@@ -49,7 +53,7 @@ pub(crate) fn probe(file: &Path, size: u64) -> io::Result<MediaContent> {
     } else if head.get(4..8) == Some(b"ftyp") {
         match IMAGE_BRANDS.iter().find(|(brand, _)| head.get(8..12) == Some(brand.as_slice())) {
             Some((_, what)) => MediaContent::Other((*what).to_owned()),
-            None => video(reader, size),
+            None => video(reader),
         }
     } else {
         MediaContent::Other(other(&head).to_owned())
@@ -76,43 +80,48 @@ fn still(reader: File, format: ImageFormat, still: StillFormat) -> MediaContent 
     }
 }
 
-/// An MP4 or MOV: the length from `mvhd` (else the longest track), the size of the first
-/// video track as shown (a track turned by 90° in its matrix, as phones record portrait
-/// video, shows its height as width).
-fn video(reader: File, size: u64) -> MediaContent {
+/// An MP4 or MOV: the length of its longest track (from `tkhd`, in the movie's time scale,
+/// else from `mdhd`), the size of its first video track as shown (a track turned by 90° in its
+/// matrix, as phones record portrait video, shows its height as width).
+fn video(reader: File) -> MediaContent {
     const FORMAT: &str = "MP4/MOV video";
-    // A crafted header must not take the indexer down: the parser's panics are a damaged file.
-    let parsed = catch_unwind(AssertUnwindSafe(|| mp4::Mp4Reader::read_header(BufReader::new(reader), size)));
-    let header = match parsed {
-        Ok(Ok(header)) => header,
+    // The parser is made for hostile input; should it still panic, that is a damaged file, not
+    // a stopped indexer.
+    let parsed = catch_unwind(AssertUnwindSafe(|| mp4parse::read_mp4(&mut BufReader::new(reader))));
+    let movie = match parsed {
+        Ok(Ok(movie)) => movie,
         Ok(Err(error)) => return damaged(FORMAT, &format!("its boxes do not decode ({error})")),
         Err(_) => return damaged(FORMAT, "its boxes do not decode"),
     };
-    let moov = &header.moov;
-    let track_ms = moov
-        .traks
-        .iter()
-        .filter(|t| t.mdia.mdhd.timescale > 0)
-        .map(|t| t.mdia.mdhd.duration.saturating_mul(1000) / u64::from(t.mdia.mdhd.timescale))
-        .max();
-    let duration_ms = match (moov.mvhd.timescale, moov.mvhd.duration) {
-        (scale, duration) if scale > 0 && duration > 0 => duration.saturating_mul(1000) / u64::from(scale),
-        _ => match track_ms {
-            Some(ms) => ms,
-            None => return damaged(FORMAT, "it says nothing about its length"),
-        },
+    let movie_scale = movie.timescale.map(|scale| scale.0).filter(|&scale| scale > 0);
+    let length_ms = |track: &mp4parse::Track| {
+        let from_header = movie_scale.zip(track.tkhd.as_ref()).map(|(scale, tkhd)| ms(tkhd.duration, scale));
+        let from_media =
+            track.duration.zip(track.timescale).filter(|(_, scale)| scale.0 > 0).map(|(d, s)| ms(d.0, s.0));
+        from_header.filter(|&ms| ms > 0).or(from_media)
     };
-    let size = moov
-        .traks
+    let duration_ms = movie.tracks.iter().filter_map(length_ms).max().unwrap_or(0);
+    if duration_ms == 0 {
+        return damaged(FORMAT, "its header gives no length (a fragmented MP4? save it again as a plain MP4)");
+    }
+    let size = movie
+        .tracks
         .iter()
-        .find(|t| mp4::TrackType::try_from(&t.mdia.hdlr.handler_type).ok() == Some(mp4::TrackType::Video))
-        .map(|t| {
-            let (width, height) = (u32::from(t.tkhd.width.value()), u32::from(t.tkhd.height.value()));
-            let turned = t.tkhd.matrix.a == 0 && t.tkhd.matrix.d == 0 && t.tkhd.matrix.b != 0;
+        .filter(|track| track.track_type == mp4parse::TrackType::Video)
+        .find_map(|track| track.tkhd.as_ref())
+        .map(|tkhd| {
+            // Fixed point 16.16.
+            let (width, height) = (tkhd.width >> 16, tkhd.height >> 16);
+            let turned = tkhd.matrix.a == 0 && tkhd.matrix.d == 0 && tkhd.matrix.b != 0;
             if turned { (height, width) } else { (width, height) }
         })
         .filter(|&(width, height)| width > 0 && height > 0);
     MediaContent::Video { size, duration_ms }
+}
+
+/// `duration` units of `1/scale` s in milliseconds (`scale` > 0).
+fn ms(duration: u64, scale: u64) -> u64 {
+    u64::try_from(u128::from(duration) * 1000 / u128::from(scale)).unwrap_or(u64::MAX)
 }
 
 fn damaged(format: &str, problem: &str) -> MediaContent {

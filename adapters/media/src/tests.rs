@@ -150,6 +150,24 @@ async fn videos_are_decoded_for_their_size_and_length() -> anyhow::Result<()> {
     Ok(())
 }
 
+#[tokio::test]
+async fn a_video_turned_by_its_matrix_shows_its_size_as_seen() -> anyhow::Result<()> {
+    // Phones store portrait video as landscape frames with a 90° matrix in `tkhd`.
+    let mut turned = movie("qt  ", 1920, 1080, 5)?;
+    let tkhd = turned.windows(4).position(|w| w == b"tkhd").ok_or_else(|| anyhow::anyhow!("a tkhd box"))? + 4;
+    // Version 0: 1+3 flags, 4 created, 4 modified, 4 track, 4 reserved, 4 duration, 8 reserved,
+    // 2 layer, 2 group, 2 volume, 2 reserved; then the matrix a b u c d v x y w.
+    let matrix = tkhd + 40;
+    for (i, value) in [0_i32, 0x0001_0000, 0, -0x0001_0000, 0].iter().enumerate() {
+        turned[matrix + i * 4..matrix + i * 4 + 4].copy_from_slice(&value.to_be_bytes());
+    }
+    assert_eq!(
+        content(&turned, "portrait.mov").await?,
+        MediaContent::Video { size: Some((1080, 1920)), duration_ms: 5_000 }
+    );
+    Ok(())
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn symlinks_are_followed_only_within_the_root() -> anyhow::Result<()> {
