@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -10,6 +11,7 @@ use storyline_domain::ports::{
     UpdateCursor, Users,
 };
 use storyline_domain::settings::{ChatSettings, SettingChange, SettingsDefaults, SettingsVersion};
+use storyline_domain::text::{storable, storable_opt};
 use storyline_domain::user::{Actor, Member, Role, TelegramUserId, User};
 use storyline_domain::{ChatId, Workspace, WorkspaceId};
 
@@ -108,7 +110,7 @@ impl SettingsStore for MemoryStore {
         if let Some(id) = state.by_chat.get(&chat).copied() {
             return Ok(state.tenant(id)?.workspace.clone());
         }
-        let workspace = Workspace { id: WorkspaceId::new(), chat_id: chat, name: name.to_owned() };
+        let workspace = Workspace { id: WorkspaceId::new(), chat_id: chat, name: storable(name).into_owned() };
         let settings = ChatSettings::from_defaults(defaults);
         let first = SettingsVersion {
             version: 1,
@@ -194,7 +196,13 @@ impl SettingsStore for MemoryStore {
 #[async_trait]
 impl Audit for MemoryStore {
     async fn record(&self, workspace: WorkspaceId, entry: &AuditEntry) -> Result<(), StoreError> {
-        self.state().tenant(workspace)?.audit.push(entry.clone());
+        let entry = AuditEntry {
+            subject: storable(&entry.subject).into_owned(),
+            old: storable_opt(entry.old.as_deref()).map(Cow::into_owned),
+            new: storable_opt(entry.new.as_deref()).map(Cow::into_owned),
+            ..entry.clone()
+        };
+        self.state().tenant(workspace)?.audit.push(entry);
         Ok(())
     }
 
@@ -221,6 +229,12 @@ impl Users for MemoryStore {
     ) -> Result<Member, StoreError> {
         let mut state = self.state();
         state.tenant(workspace)?;
+        let user = User {
+            telegram_id: user.telegram_id,
+            username: storable_opt(user.username.as_deref()).map(Cow::into_owned),
+            first_name: storable(&user.first_name).into_owned(),
+            last_name: storable_opt(user.last_name.as_deref()).map(Cow::into_owned),
+        };
         state.users.insert(user.telegram_id, user.clone());
         let tenant = state.tenant(workspace)?;
         tenant.members.entry(user.telegram_id).and_modify(|m| m.last_seen = at).or_insert(Membership {

@@ -221,3 +221,13 @@ pub async fn a_workspace_cannot_see_or_change_another(backend: &Backend) -> Test
     ensure!(stores.settings.as_of(stranger, instant(5)).await?.is_none());
     Ok(())
 }
+
+pub async fn a_nul_in_a_chat_title_is_stored_safely(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let defaults = SettingsDefaults::default();
+    let workspace = stores.settings.ensure_workspace(ChatId(-100_124), "Te\0am", &defaults, instant(0)).await?;
+    ensure!(workspace.name == "Te\u{FFFD}am", "{workspace:?}");
+    let read = stores.settings.workspace_by_chat(ChatId(-100_124)).await?;
+    ensure!(read.is_some_and(|w| w == workspace), "read back as created");
+    Ok(())
+}
