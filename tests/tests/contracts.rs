@@ -45,6 +45,8 @@ macro_rules! every_suite {
             }
             cursor {
                 the_cursor_only_moves_forward_and_survives_a_restart,
+                an_update_is_claimed_once_per_bot_even_after_a_restart,
+                claims_older_than_a_given_instant_are_forgotten,
             }
             conversations {
                 a_prompt_waits_until_it_expires,
