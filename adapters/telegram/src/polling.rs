@@ -137,7 +137,7 @@ async fn poll_once(
     settings: PollSettings,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Result<(), Failed> {
-    let offset = i32::try_from(intake.offset().await).unwrap_or(i32::MAX);
+    let offset = i32::try_from(intake.offset(!chats.database_is_down()).await).unwrap_or(i32::MAX);
     // With updates still queued here Telegram answers at once anyway; do not wait for more.
     let long_poll = if intake.waiting.is_empty() { settings.long_poll.as_secs() } else { 0 };
     let request = telegram

@@ -79,9 +79,10 @@ impl Intake {
     }
 
     /// The offset for the next getUpdates: the oldest update still waiting for its chat (so
-    /// Telegram keeps it), else the one after the newest seen.
-    pub(super) async fn offset(&mut self) -> i64 {
-        if self.stored.is_none() {
+    /// Telegram keeps it), else the one after the newest seen. The store is read once, unless
+    /// `read_store` is false (the database is known to be down: it is read later).
+    pub(super) async fn offset(&mut self, read_store: bool) -> i64 {
+        if self.stored.is_none() && read_store {
             match self.cursor.last_update().await {
                 Ok(stored) => {
                     self.seen = self.seen.max(stored);
@@ -113,7 +114,7 @@ impl Intake {
         if !now && self.saved_at.is_some_and(|at| at.elapsed() < SAVE_EVERY) {
             return;
         }
-        let offset = self.offset().await;
+        let offset = self.offset(true).await;
         let taken = (offset > 0).then_some(offset - 1);
         let Some(taken) = taken else { return };
         if self.stored.is_some_and(|stored| stored >= Some(taken)) {
