@@ -487,7 +487,8 @@ impl Bot {
             (_, true, false) => "🧪 Dry run is on: everything happens except the real publishing.",
             (_, false, false) => "Dry run is off: stories are published for real.",
         };
-        after_save(self.say(turn, text).await.map(|_| ()))
+        let said = self.say(turn, text).await.map(|_| ());
+        if applied.changes.is_empty() { said } else { after_save(said) }
     }
 
     async fn press(
