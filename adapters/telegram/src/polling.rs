@@ -110,8 +110,11 @@ pub async fn poll(
             }
         }
     }
+    let down = chats.database_is_down();
     chats.finish().await;
-    intake.save(true).await;
+    if !down {
+        intake.save(true).await;
+    }
     tracing::info!("polling stopped");
 }
 
