@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
 use storyline_application::bot::{Bot, Incoming, error_chain};
 use storyline_domain::ChatId;
 use storyline_domain::ports::UpdateCursor;
@@ -74,6 +75,7 @@ impl Chats {
                 }
             }
         }
+        tracing::warn!(chat_id = %chat, update_id, "no task took this chat's update; dropped it");
         self.handling.waiting.remove(update_id);
     }
 
@@ -130,19 +132,27 @@ async fn take(handling: &Handling, job: Job) {
     if handling.bot.database_is_down() {
         // Nothing can be recorded; the bot answers at once that the database is down.
         handling.waiting.remove(job.update_id);
-        handling.bot.handle(job.incoming).await;
+        handle(handling, job).await;
         return;
     }
     let now = chrono::Utc::now();
     let claimed = handling.cursor.claim(handling.bot_id, job.update_id, now).await;
     handling.waiting.remove(job.update_id);
     match claimed {
-        Ok(true) => handling.bot.handle(job.incoming).await,
+        Ok(true) => handle(handling, job).await,
         Ok(false) => tracing::debug!(update_id = job.update_id, "update handled before; skipped"),
         Err(error) => {
             // The bot answers (the store is probably down); it cannot be recorded.
             tracing::warn!(error = %error_chain(&error), update_id = job.update_id, "could not record the update");
-            handling.bot.handle(job.incoming).await;
+            handle(handling, job).await;
         }
+    }
+}
+
+/// Hands the update to the bot. A panic ends this update only, not the chat's queue.
+async fn handle(handling: &Handling, job: Job) {
+    let handled = std::panic::AssertUnwindSafe(handling.bot.handle(job.incoming)).catch_unwind().await;
+    if handled.is_err() {
+        tracing::error!(update_id = job.update_id, "handling an update panicked; going on with the next");
     }
 }
