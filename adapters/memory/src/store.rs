@@ -45,6 +45,8 @@ struct State {
     by_chat: HashMap<ChatId, WorkspaceId>,
     users: HashMap<TelegramUserId, User>,
     last_update: Option<i64>,
+    /// Updates taken for handling, by (bot, update id), and when.
+    handled: HashMap<(i64, i64), DateTime<Utc>>,
 }
 
 /// Everything that belongs to one workspace.

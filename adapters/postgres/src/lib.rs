@@ -79,6 +79,11 @@ impl Dialect for PostgresDialect {
     fn rows_affected(done: &PgQueryResult) -> u64 {
         done.rows_affected()
     }
+
+    /// Connection exceptions (SQLSTATE class 08), and a server shutting down or starting up (57P).
+    fn lost_connection(error: &sqlx::Error) -> bool {
+        matches!(error, sqlx::Error::Database(e) if e.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")))
+    }
 }
 
 /// A database error as a store error, keeping its cause.

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use storyline_domain::WorkspaceId;
 use storyline_domain::ports::StoreError;
+use storyline_domain::text::{storable, storable_opt};
 use storyline_domain::user::{Member, User};
 use storyline_sql::rows::MemberRow;
 use storyline_sql::{Store, UsersDialect};
@@ -36,9 +37,9 @@ impl UsersDialect for PostgresDialect {
         )
         .bind(workspace.as_uuid())
         .bind(user.telegram_id.0)
-        .bind(user.username.as_deref())
-        .bind(&user.first_name)
-        .bind(user.last_name.as_deref())
+        .bind(storable_opt(user.username.as_deref()))
+        .bind(storable(&user.first_name))
+        .bind(storable_opt(user.last_name.as_deref()))
         .bind(at)
         .fetch_one(store.relaxed())
         .await

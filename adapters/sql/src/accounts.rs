@@ -2,6 +2,8 @@
 //! cipher before it reaches SQL (see [`crate::vault`]); the database, the logs and the errors only
 //! ever see ciphertext.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
@@ -39,6 +41,8 @@ where
     Option<i32>: Value<D::Db>,
     Option<Uuid>: Value<D::Db>,
     Option<DateTime<Utc>>: Value<D::Db>,
+    for<'a> Cow<'a, str>: Encode<'a, D::Db> + Type<D::Db>,
+    for<'a> Option<Cow<'a, str>>: Encode<'a, D::Db>,
 {
     /// Locks the workspace's row for the rest of `tx`, so account changes of one workspace take
     /// turns (and "the only enabled account" stays true until commit); `false` when there is no such
@@ -173,6 +177,8 @@ where
     Option<i32>: Value<D::Db>,
     Option<Uuid>: Value<D::Db>,
     Option<DateTime<Utc>>: Value<D::Db>,
+    for<'a> Cow<'a, str>: Encode<'a, D::Db> + Type<D::Db>,
+    for<'a> Option<Cow<'a, str>>: Encode<'a, D::Db>,
 {
     async fn add(
         &self,

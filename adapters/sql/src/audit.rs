@@ -1,11 +1,14 @@
 //! The audit trail and the interaction log; commands and presses go on the relaxed pool.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 use storyline_domain::WorkspaceId;
 use storyline_domain::audit::{AuditAction, AuditEntry};
 use storyline_domain::ports::{Audit, AuditQuery, StoreError};
+use storyline_domain::text::{storable, storable_opt};
 use uuid::Uuid;
 
 use crate::bounds::{Arguments, ColumnIndex, Connection, Encode, Executor, IntoArguments, Row, Type, Value};
@@ -41,6 +44,8 @@ where
     Option<i32>: Value<D::Db>,
     Option<Uuid>: Value<D::Db>,
     Option<DateTime<Utc>>: Value<D::Db>,
+    for<'a> Cow<'a, str>: Encode<'a, D::Db> + Type<D::Db>,
+    for<'a> Option<Cow<'a, str>>: Encode<'a, D::Db>,
 {
     /// Commands and presses: written on the relaxed pool (see [`Store`]).
     async fn record(&self, workspace: WorkspaceId, entry: &AuditEntry) -> Result<(), StoreError> {
@@ -52,9 +57,9 @@ where
         .bind(entry.at)
         .bind(entry.actor.to_string())
         .bind(entry.action.as_str())
-        .bind(&entry.subject)
-        .bind(entry.old.as_deref())
-        .bind(entry.new.as_deref())
+        .bind(storable(&entry.subject))
+        .bind(storable_opt(entry.old.as_deref()))
+        .bind(storable_opt(entry.new.as_deref()))
         .execute(&self.relaxed)
         .await
         .map_err(db::<D>)?;

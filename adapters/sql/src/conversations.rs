@@ -1,5 +1,7 @@
 //! Pending prompts that survive a restart.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
@@ -40,6 +42,8 @@ where
     Option<i32>: Value<D::Db>,
     Option<Uuid>: Value<D::Db>,
     Option<DateTime<Utc>>: Value<D::Db>,
+    for<'a> Cow<'a, str>: Encode<'a, D::Db> + Type<D::Db>,
+    for<'a> Option<Cow<'a, str>>: Encode<'a, D::Db>,
 {
     async fn put(&self, workspace: WorkspaceId, prompt: &PendingPrompt) -> Result<(), StoreError> {
         sqlx::query(

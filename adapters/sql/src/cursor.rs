@@ -1,5 +1,7 @@
 //! The Bot API intake cursor; advanced on the relaxed pool (see [`Store`]).
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use storyline_domain::ports::{StoreError, UpdateCursor};
@@ -27,6 +29,8 @@ where
     Option<i32>: Value<D::Db>,
     Option<Uuid>: Value<D::Db>,
     Option<DateTime<Utc>>: Value<D::Db>,
+    for<'a> Cow<'a, str>: Encode<'a, D::Db> + Type<D::Db>,
+    for<'a> Option<Cow<'a, str>>: Encode<'a, D::Db>,
 {
     async fn last_update(&self) -> Result<Option<i64>, StoreError> {
         sqlx::query_scalar("SELECT last_update_id FROM bot_cursor WHERE id = 1")
@@ -46,5 +50,30 @@ where
         .await
         .map_err(db::<D>)?;
         Ok(())
+    }
+
+    /// On the relaxed pool, like the rest of the per-update bookkeeping: a killed bot loses
+    /// nothing committed; only a crash of the database server itself could forget the last claims.
+    async fn claim(&self, bot: i64, update_id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO handled_updates (bot_id, update_id, handled_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (bot_id, update_id) DO NOTHING",
+        )
+        .bind(bot)
+        .bind(update_id)
+        .bind(at)
+        .execute(&self.relaxed)
+        .await
+        .map_err(db::<D>)?;
+        Ok(D::rows_affected(&inserted) == 1)
+    }
+
+    async fn forget_claims_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let deleted = sqlx::query("DELETE FROM handled_updates WHERE handled_at < $1")
+            .bind(before)
+            .execute(&self.relaxed)
+            .await
+            .map_err(db::<D>)?;
+        Ok(D::rows_affected(&deleted))
     }
 }

@@ -54,6 +54,12 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// How many rows a statement changed (sqlx has no trait for it).
     fn rows_affected(done: &<Self::Db as Database>::QueryResult) -> u64;
 
+    /// Whether the database said, in its own words, that the connection is gone (a server
+    /// shutting down, say); sqlx's own connection errors are recognised for every dialect.
+    fn lost_connection(_error: &sqlx::Error) -> bool {
+        false
+    }
+
     /// Whatever the database wants done before its connections close ([`Store::close`]).
     async fn before_close(_pool: &Pool<Self::Db>) {}
 }

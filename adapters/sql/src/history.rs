@@ -1,5 +1,7 @@
 //! What was posted, newest first.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use storyline_domain::WorkspaceId;
@@ -30,6 +32,8 @@ where
     Option<i32>: Value<D::Db>,
     Option<Uuid>: Value<D::Db>,
     Option<DateTime<Utc>>: Value<D::Db>,
+    for<'a> Cow<'a, str>: Encode<'a, D::Db> + Type<D::Db>,
+    for<'a> Option<Cow<'a, str>>: Encode<'a, D::Db>,
 {
     async fn history(&self, workspace: WorkspaceId, limit: u32) -> Result<Vec<HistoryEntry>, StoreError> {
         sqlx::query_as::<_, HistoryRow>(

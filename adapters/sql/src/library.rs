@@ -1,5 +1,7 @@
 //! Media items, categories and the category mix with its versions.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use storyline_domain::WorkspaceId;
@@ -31,6 +33,8 @@ where
     Option<i32>: Value<D::Db>,
     Option<Uuid>: Value<D::Db>,
     Option<DateTime<Utc>>: Value<D::Db>,
+    for<'a> Cow<'a, str>: Encode<'a, D::Db> + Type<D::Db>,
+    for<'a> Option<Cow<'a, str>>: Encode<'a, D::Db>,
 {
     async fn add(
         &self,

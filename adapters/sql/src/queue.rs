@@ -1,6 +1,8 @@
 //! The queue: slots, claims, resolutions. The candidate query, batches, claims and moving
 //! slots differ per dialect ([`QueueDialect`]).
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Transaction;
@@ -56,6 +58,8 @@ where
     Option<i32>: Value<D::Db>,
     Option<Uuid>: Value<D::Db>,
     Option<DateTime<Utc>>: Value<D::Db>,
+    for<'a> Cow<'a, str>: Encode<'a, D::Db> + Type<D::Db>,
+    for<'a> Option<Cow<'a, str>>: Encode<'a, D::Db>,
 {
     sqlx::query_scalar(
         "INSERT INTO posting_history (workspace_id, media_id, path, queue_item_id, outcome, at, actor, error, \
@@ -95,6 +99,8 @@ where
     Option<i32>: Value<D::Db>,
     Option<Uuid>: Value<D::Db>,
     Option<DateTime<Utc>>: Value<D::Db>,
+    for<'a> Cow<'a, str>: Encode<'a, D::Db> + Type<D::Db>,
+    for<'a> Option<Cow<'a, str>>: Encode<'a, D::Db>,
 {
     /// Renews the lease of an item still being sent under claim `attempt`, remembering
     /// `container` when given (`Queue::set_container`, `Queue::renew_claim`).
@@ -211,6 +217,8 @@ where
     Option<i32>: Value<D::Db>,
     Option<Uuid>: Value<D::Db>,
     Option<DateTime<Utc>>: Value<D::Db>,
+    for<'a> Cow<'a, str>: Encode<'a, D::Db> + Type<D::Db>,
+    for<'a> Option<Cow<'a, str>>: Encode<'a, D::Db>,
 {
     async fn candidates(
         &self,

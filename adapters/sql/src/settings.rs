@@ -1,11 +1,14 @@
 //! Workspaces and their settings with every version. A change differs per dialect
 //! ([`SettingsDialect`]); everything else is here.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Transaction};
 use storyline_domain::ports::{AppliedChange, ApplySettingError, SettingsStore, StoreError};
 use storyline_domain::settings::{ChatSettings, SettingChange, SettingsDefaults, SettingsVersion, StoredSettings};
+use storyline_domain::text::storable;
 use storyline_domain::user::Actor;
 use storyline_domain::{ChatId, Workspace, WorkspaceId};
 use uuid::Uuid;
@@ -33,6 +36,8 @@ where
     Option<i32>: Value<D::Db>,
     Option<Uuid>: Value<D::Db>,
     Option<DateTime<Utc>>: Value<D::Db>,
+    for<'a> Cow<'a, str>: Encode<'a, D::Db> + Type<D::Db>,
+    for<'a> Option<Cow<'a, str>>: Encode<'a, D::Db>,
 {
     async fn ensure_workspace(
         &self,
@@ -52,7 +57,7 @@ where
         )
         .bind(WorkspaceId::new().as_uuid())
         .bind(chat.0)
-        .bind(name)
+        .bind(storable(name))
         .bind(at)
         .fetch_optional(&mut *tx)
         .await
@@ -176,6 +181,8 @@ where
     Option<i32>: Value<D::Db>,
     Option<Uuid>: Value<D::Db>,
     Option<DateTime<Utc>>: Value<D::Db>,
+    for<'a> Cow<'a, str>: Encode<'a, D::Db> + Type<D::Db>,
+    for<'a> Option<Cow<'a, str>>: Encode<'a, D::Db>,
 {
     /// Binds the nine settings columns in [`SETTINGS_COLUMNS`] order.
     pub fn bind_settings<'q, Q: Bind<'q, D::Db>>(query: Q, s: &'q StoredSettings) -> Q {

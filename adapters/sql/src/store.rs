@@ -101,7 +101,22 @@ impl<D: Dialect> Store<D> {
 
 /// A database error as a store error, keeping its cause and naming the database.
 pub fn db<D: Dialect>(error: sqlx::Error) -> StoreError {
-    StoreError::unknown(anyhow::Error::new(error).context(<D::Db as sqlx::Database>::NAME))
+    let name = <D::Db as sqlx::Database>::NAME;
+    // No connection to be had (or the wire broke mid-talk): callers may stop asking until it
+    // is back.
+    let unreachable = matches!(
+        error,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed
+    );
+    if unreachable || D::lost_connection(&error) {
+        return StoreError::unreachable(name, error);
+    }
+    StoreError::unknown(anyhow::Error::new(error).context(name))
 }
 
 impl<D: BackupDialect> Store<D> {

@@ -1,6 +1,8 @@
 //! The token vault: tokens sealed with the store's cipher before they reach SQL and opened
 //! after they leave it; the database, the logs and the errors only ever see ciphertext.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use storyline_domain::WorkspaceId;
@@ -35,6 +37,8 @@ where
     Option<i32>: Value<D::Db>,
     Option<Uuid>: Value<D::Db>,
     Option<DateTime<Utc>>: Value<D::Db>,
+    for<'a> Cow<'a, str>: Encode<'a, D::Db> + Type<D::Db>,
+    for<'a> Option<Cow<'a, str>>: Encode<'a, D::Db>,
 {
     async fn credential(&self, workspace: WorkspaceId, account: AccountId) -> Result<Option<Credential>, VaultError> {
         let cipher = self.cipher()?;

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use storyline_domain::WorkspaceId;
 use storyline_domain::ports::StoreError;
+use storyline_domain::text::{storable, storable_opt};
 use storyline_domain::user::{Member, User};
 use storyline_sql::{Store, UsersDialect};
 
@@ -25,9 +26,9 @@ impl UsersDialect for SqliteDialect {
              first_name = excluded.first_name, last_name = excluded.last_name",
         )
         .bind(user.telegram_id.0)
-        .bind(user.username.as_deref())
-        .bind(&user.first_name)
-        .bind(user.last_name.as_deref())
+        .bind(storable_opt(user.username.as_deref()))
+        .bind(storable(&user.first_name))
+        .bind(storable_opt(user.last_name.as_deref()))
         .execute(&mut *tx)
         .await
         .map_err(db)?;

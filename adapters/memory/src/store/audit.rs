@@ -1,16 +1,25 @@
 //! The audit trail and the interaction log in memory.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use storyline_domain::WorkspaceId;
 use storyline_domain::audit::AuditEntry;
 use storyline_domain::ports::{Audit, AuditQuery, StoreError};
+use storyline_domain::text::{storable, storable_opt};
 
 use super::MemoryStore;
 
 #[async_trait]
 impl Audit for MemoryStore {
     async fn record(&self, workspace: WorkspaceId, entry: &AuditEntry) -> Result<(), StoreError> {
-        self.state().tenant(workspace)?.audit.push(entry.clone());
+        let entry = AuditEntry {
+            subject: storable(&entry.subject).into_owned(),
+            old: storable_opt(entry.old.as_deref()).map(Cow::into_owned),
+            new: storable_opt(entry.new.as_deref()).map(Cow::into_owned),
+            ..entry.clone()
+        };
+        self.state().tenant(workspace)?.audit.push(entry);
         Ok(())
     }
 

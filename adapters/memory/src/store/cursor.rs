@@ -1,6 +1,7 @@
 //! The Bot API intake cursor in memory.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use storyline_domain::ports::{StoreError, UpdateCursor};
 
 use super::MemoryStore;
@@ -15,5 +16,19 @@ impl UpdateCursor for MemoryStore {
         let mut state = self.state();
         state.last_update = state.last_update.max(Some(update_id));
         Ok(())
+    }
+
+    async fn claim(&self, bot: i64, update_id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let fresh = !state.handled.contains_key(&(bot, update_id));
+        state.handled.entry((bot, update_id)).or_insert(at);
+        Ok(fresh)
+    }
+
+    async fn forget_claims_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let was = state.handled.len();
+        state.handled.retain(|_, at| *at >= before);
+        Ok(u64::try_from(was - state.handled.len()).unwrap_or(u64::MAX))
     }
 }

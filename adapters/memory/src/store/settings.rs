@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use storyline_domain::audit::{AuditAction, AuditEntry};
 use storyline_domain::ports::{AppliedChange, ApplySettingError, SettingsStore, StoreError};
 use storyline_domain::settings::{ChatSettings, SettingChange, SettingsDefaults, SettingsVersion};
+use storyline_domain::text::storable;
 use storyline_domain::user::Actor;
 use storyline_domain::{ChatId, Workspace, WorkspaceId};
 
@@ -25,7 +26,7 @@ impl SettingsStore for MemoryStore {
         if let Some(id) = state.by_chat.get(&chat).copied() {
             return Ok(state.tenant(id)?.workspace.clone());
         }
-        let workspace = Workspace { id: WorkspaceId::new(), chat_id: chat, name: name.to_owned() };
+        let workspace = Workspace { id: WorkspaceId::new(), chat_id: chat, name: storable(name).into_owned() };
         let settings = ChatSettings::from_defaults(defaults);
         let first = SettingsVersion {
             version: 1,

@@ -1,10 +1,13 @@
 //! People, their roles and memberships in memory.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use storyline_domain::WorkspaceId;
 use storyline_domain::audit::{AuditAction, AuditEntry};
 use storyline_domain::ports::{StoreError, Users};
+use storyline_domain::text::{storable, storable_opt};
 use storyline_domain::user::{Actor, Member, Role, TelegramUserId, User};
 
 use super::{Membership, MemoryStore};
@@ -19,6 +22,12 @@ impl Users for MemoryStore {
     ) -> Result<Member, StoreError> {
         let mut state = self.state();
         state.tenant(workspace)?;
+        let user = User {
+            telegram_id: user.telegram_id,
+            username: storable_opt(user.username.as_deref()).map(Cow::into_owned),
+            first_name: storable(&user.first_name).into_owned(),
+            last_name: storable_opt(user.last_name.as_deref()).map(Cow::into_owned),
+        };
         state.users.insert(user.telegram_id, user.clone());
         let tenant = state.tenant(workspace)?;
         tenant.members.entry(user.telegram_id).and_modify(|m| m.last_seen = at).or_insert(Membership {
