@@ -17,7 +17,7 @@ use storyline_domain::ports::{
 };
 use storyline_domain::user::Actor;
 
-use crate::bot::error_chain;
+use crate::errors::error_chain;
 
 /// The account use cases.
 #[derive(Clone)]

@@ -33,6 +33,7 @@ pub use incoming::{Event, Incoming};
 
 use crate::accounts::{AccountService, AccountView};
 use crate::concurrently;
+use crate::errors::error_chain;
 use crate::posting::Stories;
 use crate::settings::{SettingsError, SettingsService};
 use recent::Recent;
@@ -181,6 +182,13 @@ impl Bot {
     pub fn with_stories(mut self, stories: Stories) -> Self {
         self.stories = Some(stories);
         self
+    }
+
+    /// The story desk, when the bot has one: the posting loop shares it (one memory of what the
+    /// chat was told).
+    #[must_use]
+    pub fn stories(&self) -> Option<&Stories> {
+        self.stories.as_ref()
     }
 
     /// Handles one incoming to the end. Never fails: a failure is logged with its cause chain
@@ -652,19 +660,6 @@ impl Bot {
         }
         Ok(())
     }
-}
-
-/// An error with its causes, one after another, for a log line.
-#[must_use]
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

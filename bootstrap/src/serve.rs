@@ -4,8 +4,9 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::sync::Arc;
 
-use storyline_application::bot::{BotConfig, error_chain};
-use storyline_application::posting::TickReport;
+use storyline_application::bot::BotConfig;
+use storyline_application::errors::error_chain;
+use storyline_application::posting::{Stories, TickReport};
 use storyline_console::ConsoleChat;
 use storyline_domain::ChatId;
 use storyline_domain::chat::Screen;
@@ -61,11 +62,20 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
     );
     // A long poll answers within its timeout; two seconds more for handling and the network.
     let polling = LoopHealth::new("telegram_polling", poll.long_poll + std::time::Duration::from_secs(2));
-    let background = background(config, &app, notifier, telegram.chat, vec![polling.clone()], shutdown.clone());
+    // One story desk for the bot and the loop: what the chat was told once stays told once.
+    let stories = shared_stories(&app, &bot, notifier.clone());
+    let background =
+        background(config, &app, stories, notifier, telegram.chat, vec![polling.clone()], shutdown.clone());
     let heartbeat = move || polling.beat();
     storyline_telegram::poll(api, Arc::new(bot), app.stores.cursor.clone(), poll, shutdown, heartbeat).await;
     background.await;
     Ok(())
+}
+
+/// The bot's story desk, for the posting loop to share (the bot always has one when wired by
+/// [`App::bot`]; a desk of its own is the fallback).
+fn shared_stories(app: &App, bot: &storyline_application::bot::Bot, notifier: Arc<dyn ChatNotifier>) -> Stories {
+    bot.stories().cloned().unwrap_or_else(|| app.stories(notifier))
 }
 
 /// Starts the posting loop, supervised, and `/healthz` when `HTTP_ADDR` is set. The returned
@@ -73,13 +83,13 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
 fn background(
     config: &Config,
     app: &App,
+    stories: Stories,
     notifier: Arc<dyn ChatNotifier>,
     admin_chat: ChatId,
     mut watched: Vec<Arc<LoopHealth>>,
     shutdown: watch::Receiver<bool>,
 ) -> impl std::future::Future<Output = ()> + use<> {
     let posting = LoopHealth::new("posting", config.posting_interval);
-    let stories = app.stories(notifier.clone());
     let notifier_for_refresh = notifier.clone();
     let alert: Alert = Arc::new(move |text: String| {
         let notifier = notifier.clone();
@@ -177,7 +187,8 @@ pub async fn console(
     let me = console_operator(&app, chat).await?;
     // Due stories show up in the terminal as they would in the chat.
     let (stop, shutdown) = watch::channel(false);
-    let background = background(config, &app, Arc::new(console.clone()), chat, Vec::new(), shutdown);
+    let stories = shared_stories(&app, &bot, Arc::new(console.clone()));
+    let background = background(config, &app, stories, Arc::new(console.clone()), chat, Vec::new(), shutdown);
     let result = storyline_console::run(&bot, &console, input, chat, me).await;
     let _ = stop.send(true);
     background.await;

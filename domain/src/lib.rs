@@ -10,6 +10,7 @@
 //! - [`conversation`]: prompts waiting for a person's next message.
 //! - [`library`]: media items, categories, the category mix and Instagram's rules for stories.
 //! - [`queue`]: slots with their media, the posting history, locks.
+//! - [`reference`]: short references tying a message in the chat to its log line.
 //! - [`schedule`]: when slots fall and which media fills them (pure).
 //! - [`ports`]: the traits adapters implement. Every store method is scoped by [`WorkspaceId`].
 //!
@@ -22,6 +23,7 @@ pub mod conversation;
 pub mod library;
 pub mod ports;
 pub mod queue;
+pub mod reference;
 pub mod schedule;
 pub mod settings;
 pub mod user;

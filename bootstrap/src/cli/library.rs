@@ -265,7 +265,7 @@ pub(super) async fn list_queue(
     let workspace = workspace(app, config, chat).await?;
     let zone = app.settings.current(workspace.id).await?.time_zone;
     let mut shown = table(&["Slot", "Category", "Path", "State", "Attempts"]);
-    for entry in app.stores.queue.entries(workspace.id, limit).await? {
+    for entry in app.desk().entries(workspace.id, limit).await? {
         shown.add_row(vec![
             entry.item.slot.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z").to_string(),
             entry.category.to_string(),
@@ -292,7 +292,7 @@ pub(super) async fn clear_queue(
         return Ok(Outcome::Refused);
     }
     let workspace = workspace(app, config, chat).await?;
-    let cleared = app.stores.queue.clear(workspace.id, None).await?;
+    let cleared = app.desk().clear(workspace.id).await?;
     writeln!(out, "cleared {cleared} pending stories")?;
     Ok(Outcome::Done)
 }
