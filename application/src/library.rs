@@ -10,6 +10,10 @@ use storyline_domain::library::{
 use storyline_domain::ports::{Clock, MediaLibrary, MediaQuery, MediaSource, SourceError, StoreError};
 use storyline_domain::user::Actor;
 
+mod mix;
+
+pub use mix::SetMixError;
+
 /// Files are added in transactions of this many.
 const BATCH: usize = 500;
 /// The category of files directly in the library root.
@@ -185,12 +189,21 @@ impl LibraryService {
         self.library.categories(workspace, self.clock.now()).await
     }
 
-    /// Makes `mix` current (every version is kept).
+    /// Makes `mix` current (every version is kept). Every category it names must be in the
+    /// library.
     ///
     /// # Errors
-    /// When the store fails.
-    pub async fn set_mix(&self, workspace: WorkspaceId, mix: &CategoryMix, actor: &Actor) -> Result<(), StoreError> {
-        self.library.set_mix(workspace, mix, actor, self.clock.now()).await
+    /// [`SetMixError::UnknownCategories`], and nothing changes, when it names a category the
+    /// library does not have; [`SetMixError::Store`] when the store fails.
+    pub async fn set_mix(&self, workspace: WorkspaceId, mix: &CategoryMix, actor: &Actor) -> Result<(), SetMixError> {
+        let now = self.clock.now();
+        let known: Vec<Category> =
+            self.library.categories(workspace, now).await?.into_iter().map(|stats| stats.category).collect();
+        let unknown: Vec<Category> = mix.shares().map(|(c, _)| c.clone()).filter(|c| !known.contains(c)).collect();
+        if !unknown.is_empty() {
+            return Err(SetMixError::UnknownCategories { unknown, known });
+        }
+        Ok(self.library.set_mix(workspace, mix, actor, now).await?)
     }
 
     /// Every version of the mix, newest first.

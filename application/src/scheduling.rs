@@ -5,7 +5,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use storyline_domain::WorkspaceId;
 use storyline_domain::ports::{Clock, MediaLibrary, Pending, Queue, SettingsStore, StoreError};
-use storyline_domain::schedule::{Jitter, MAX_DAYS, Plan, assign, next_slots};
+use storyline_domain::queue::QueueStatus;
+use storyline_domain::schedule::{Jitter, MAX_DAYS, Plan, assign, horizon, next_slots};
 
 /// Why a schedule was not made. Nothing was queued.
 #[derive(Debug, thiserror::Error)]
@@ -63,8 +64,11 @@ impl Scheduler {
         Self { settings, library, queue, clock }
     }
 
-    /// Adds `days` days of slots after the last one queued (or from now), at the workspace's
-    /// posts/day, posting hours and time zone, each with media chosen by the category mix.
+    /// Adds `days` × posts/day stories in the free slots ahead, at the workspace's posting hours
+    /// and time zone: each posting window is topped up to posts/day (stories already sent or
+    /// posted from it count), so running it again extends the schedule instead of crowding a
+    /// day. Media is chosen by the category mix, held for what is queued and what was posted
+    /// since the mix was set.
     ///
     /// # Errors
     /// [`ScheduleError::Days`] outside 1–30; [`ScheduleError::Store`] when the store fails.
@@ -78,15 +82,16 @@ impl Scheduler {
             return Err(ScheduleError::Days);
         }
         let now = self.clock.now();
-        let settings = self.settings.settings(workspace).await?;
-        let plan =
-            Plan { window: settings.window, posts_per_day: settings.posts_per_day, time_zone: settings.time_zone };
-        let after = self.queue.last_slot(workspace).await?.map_or(now, |last| last.max(now));
-        let slots = next_slots(&plan, after, days, jitter);
+        let plan = self.plan(workspace).await?;
+        let taken = self.taken(workspace, &plan, now, |_| true).await?;
+        let wanted = usize::try_from(days).unwrap_or(0) * usize::from(plan.posts_per_day.get());
+        let slots = next_slots(&plan, now, &taken, wanted, jitter);
         let per_category = u32::try_from(slots.len()).unwrap_or(u32::MAX);
         let candidates = self.queue.candidates(workspace, now, per_category).await?;
-        let mix = self.library.mix_history(workspace).await?.into_iter().find(|v| v.valid_to.is_none()).map(|v| v.mix);
-        let filled = assign(&slots, mix.as_ref(), candidates);
+        let mix = self.library.mix_history(workspace).await?.into_iter().find(|v| v.valid_to.is_none());
+        // The mix's period: since the current version was set (with no mix, what is queued).
+        let so_far = self.queue.category_counts(workspace, mix.as_ref().map_or(now, |v| v.valid_from)).await?;
+        let filled = assign(&slots, mix.as_ref().map(|v| &v.mix), &so_far, candidates, jitter);
         let queued = self.queue.enqueue(workspace, &filled).await?;
         Ok(ScheduleReport {
             queued,
@@ -94,6 +99,25 @@ impl Scheduler {
             first: filled.first().map(|(slot, _)| *slot),
             last: filled.last().map(|(slot, _)| *slot),
         })
+    }
+
+    /// The workspace's posts/day, posting hours and time zone.
+    async fn plan(&self, workspace: WorkspaceId) -> Result<Plan, ScheduleError> {
+        let settings = self.settings.settings(workspace).await?;
+        Ok(Plan { window: settings.window, posts_per_day: settings.posts_per_day, time_zone: settings.time_zone })
+    }
+
+    /// The slots that stay where they are, from the [`horizon`] on: every queue item's (sent,
+    /// posted and skipped ones included) that `stays`.
+    async fn taken(
+        &self,
+        workspace: WorkspaceId,
+        plan: &Plan,
+        now: DateTime<Utc>,
+        stays: impl Fn(&(DateTime<Utc>, QueueStatus)) -> bool,
+    ) -> Result<Vec<DateTime<Utc>>, ScheduleError> {
+        let slots = self.queue.slots(workspace, horizon(plan, now)).await?;
+        Ok(slots.into_iter().filter(|slot| stays(slot)).map(|(slot, _)| slot).collect())
     }
 }
 
@@ -135,26 +159,17 @@ impl Scheduler {
         if upcoming == 0 {
             return Ok(0);
         }
-        let settings = self.settings.settings(workspace).await?;
-        let plan =
-            Plan { window: settings.window, posts_per_day: settings.posts_per_day, time_zone: settings.time_zone };
-        // Every upcoming story gets a new slot, however many days that takes (30 at a time).
-        let wanted = usize::try_from(upcoming).unwrap_or(usize::MAX);
-        let mut slots: Vec<DateTime<Utc>> = Vec::with_capacity(wanted.min(100_000));
-        while slots.len() < wanted {
-            let after = slots.last().copied().unwrap_or(now);
-            let more = next_slots(&plan, after, MAX_DAYS, jitter);
-            if more.is_empty() {
-                break;
-            }
-            slots.extend(more);
-        }
-        slots.truncate(wanted);
+        let plan = self.plan(workspace).await?;
+        // Every upcoming story gets a new slot; the others keep theirs and fill their windows.
+        let upcoming_item =
+            |(slot, status): &(DateTime<Utc>, QueueStatus)| *status == QueueStatus::Pending && *slot > now;
+        let taken = self.taken(workspace, &plan, now, |slot| !upcoming_item(slot)).await?;
+        let slots = next_slots(&plan, now, &taken, usize::try_from(upcoming).unwrap_or(usize::MAX), jitter);
         Ok(self.queue.reschedule(workspace, now, Pending::Upcoming, &slots).await?)
     }
 
-    /// Moves the stories that fell due while paused to fresh slots after the last one queued
-    /// (/resume → Reschedule). Returns how many moved.
+    /// Moves the stories that fell due while paused to the free slots ahead (/resume →
+    /// Reschedule). Returns how many moved.
     ///
     /// # Errors
     /// When the store fails.
@@ -168,13 +183,14 @@ impl Scheduler {
         if overdue == 0 {
             return Ok(0);
         }
-        let settings = self.settings.settings(workspace).await?;
-        let plan =
-            Plan { window: settings.window, posts_per_day: settings.posts_per_day, time_zone: settings.time_zone };
-        let after = self.queue.last_slot(workspace).await?.map_or(now, |last| last.max(now));
-        let days = u32::try_from(overdue.div_ceil(u64::from(settings.posts_per_day.get()))).unwrap_or(MAX_DAYS);
-        let mut slots = next_slots(&plan, after, days.clamp(1, MAX_DAYS), jitter);
-        slots.truncate(usize::try_from(overdue).unwrap_or(usize::MAX));
+        let plan = self.plan(workspace).await?;
+        let overdue_item =
+            |(slot, status): &(DateTime<Utc>, QueueStatus)| *status == QueueStatus::Pending && *slot <= now;
+        let taken = self.taken(workspace, &plan, now, |slot| !overdue_item(slot)).await?;
+        let slots = next_slots(&plan, now, &taken, usize::try_from(overdue).unwrap_or(usize::MAX), jitter);
         Ok(self.queue.reschedule(workspace, now, Pending::Overdue, &slots).await?)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -90,6 +90,14 @@ impl SettingsService {
         Ok(self.store.workspace_by_chat(chat).await?)
     }
 
+    /// Every workspace, by chat id; never creates one.
+    ///
+    /// # Errors
+    /// [`SettingsError::Unknown`] when the store fails.
+    pub async fn workspaces(&self) -> Result<Vec<Workspace>, SettingsError> {
+        Ok(self.store.workspaces().await?)
+    }
+
     /// The workspace's current settings.
     ///
     /// # Errors

@@ -1,29 +1,37 @@
 //! The `storyline` command line (FEATURES O1): one binary, a subcommand per task, `--help` on
-//! each. Input errors exit with 2 and say what is allowed; failures exit with 1.
+//! each. A failure is one line on stderr and exit code 1; refused input is one line saying what
+//! is allowed and exit code 2; a closed stdout (`… | head -1`) ends quietly with exit code 0, as
+//! `rg` does.
 
 mod accounts;
+mod failure;
 mod library;
+mod queue;
 mod settings;
 mod users;
+pub(crate) mod workspace;
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use storyline_domain::ChatId;
 use storyline_telegram::PollSettings;
 
+pub use self::failure::{Refusal, is_broken_pipe, one_line};
+pub use self::workspace::ChatArg;
 use crate::config::Config;
 use crate::wiring::App;
-use crate::{logging, serve, wiring};
+use crate::{logging, serve};
 
 /// Storyline: a self-hosted Instagram Story scheduler, run through a Telegram bot.
 ///
 /// Configuration comes from the environment or a `.env` file in the working directory; see the
-/// README for every variable.
+/// README for every variable. A command's workspace is its --chat, else TELEGRAM_CHAT_ID, else
+/// the only workspace there is.
 #[derive(Debug, Parser)]
-#[command(name = "storyline", version, propagate_version = true)]
+#[command(name = "storyline", version, propagate_version = false)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -35,14 +43,17 @@ pub enum Command {
     /// Ctrl-C or SIGTERM.
     Run,
     /// The same bot in this terminal: type commands, press buttons by number. No token needed.
-    #[command(allow_negative_numbers = true)]
     Console {
-        /// Act in this chat's workspace (default: a console workspace of its own).
-        #[arg(long)]
-        chat: Option<i64>,
+        #[command(flatten)]
+        chat: ChatArg,
     },
     /// Apply every pending database migration, then exit.
     Migrate,
+    /// Write a consistent copy of the SQLite database to a new FILE (on PostgreSQL, use pg_dump).
+    Backup {
+        /// The new file to write (it must not exist yet).
+        file: std::path::PathBuf,
+    },
     /// Show, change and audit a workspace's runtime settings.
     #[command(subcommand)]
     Settings(settings::SettingsCommand),
@@ -52,64 +63,89 @@ pub enum Command {
     /// Add a folder's images (JPEG, PNG) and videos (MP4, MOV) to the library; the first folder
     /// below it is the category. Default: MEDIA_DIR.
     IndexMedia {
+        /// The folder to index (default: MEDIA_DIR, which is where the bot reads stories from).
         path: Option<std::path::PathBuf>,
         #[command(flatten)]
-        chat: library::ChatArg,
+        chat: ChatArg,
     },
     /// The library's media items.
     ListMedia {
+        /// Only this category (a first-level folder of the library).
         #[arg(long)]
         category: Option<String>,
+        /// At most this many items.
         #[arg(long, default_value_t = 100)]
         limit: u32,
         #[command(flatten)]
-        chat: library::ChatArg,
+        chat: ChatArg,
     },
     /// The library's categories with their counts and share of the mix.
     ListCategories {
         #[command(flatten)]
-        chat: library::ChatArg,
+        chat: ChatArg,
     },
     /// Set the share of each category in the schedule, or see every version.
     #[command(subcommand)]
     CategoryMix(library::MixCommand),
     /// Fill the queue for N more days (after the last slot queued; 1 to 30).
     CreateSchedule {
+        /// How many days of posting windows to fill, from 1 to 30.
         #[arg(long, default_value_t = 7)]
         days: u32,
         #[command(flatten)]
-        chat: library::ChatArg,
+        chat: ChatArg,
     },
-    /// The queued stories, by slot.
+    /// The queued stories, by slot, with the item id `resolve` takes.
     ListQueue {
+        /// At most this many stories.
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// Print JSON (an array of objects) instead of a table, for scripts.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
-        chat: library::ChatArg,
+        chat: ChatArg,
     },
     /// Remove every pending story from the queue (stories already in the chat stay).
     ClearQueue {
-        /// Confirm.
+        /// Confirm: without it nothing is removed.
         #[arg(long)]
         yes: bool,
         #[command(flatten)]
-        chat: library::ChatArg,
+        chat: ChatArg,
     },
     /// Run one tick of the posting loop now; with --force, send the workspace's next story even
     /// if it is not due.
     ProcessQueue {
+        /// Send the next pending story of one workspace (--chat) now, due or not, paused or not;
+        /// without it, every workspace's due stories go.
         #[arg(long)]
         force: bool,
         #[command(flatten)]
-        chat: library::ChatArg,
+        chat: ChatArg,
+    },
+    /// Resolve a story that is waiting for a press, as the Posted / Skip / Reject buttons do
+    /// (recorded with the command line as its author).
+    Resolve {
+        /// The story's item id (as `list-queue` and `process-queue --force` show it, or a unique
+        /// beginning of it), or its media path.
+        item: String,
+        /// What became of it.
+        #[arg(value_enum)]
+        outcome: queue::ResolveArg,
+        #[command(flatten)]
+        chat: ChatArg,
     },
     /// Add an Instagram account with its access token (needs ENCRYPTION_KEY). The only account
     /// becomes active by itself.
     AddInstagramAccount(accounts::AddArgs),
     /// The workspace's Instagram accounts with their token status.
     ListInstagramAccounts {
+        /// Print JSON (an array of objects) instead of a table, for scripts.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
-        chat: library::ChatArg,
+        chat: ChatArg,
     },
     /// Make an account the active one (takes effect for the next post).
     SwitchInstagramAccount(accounts::AccountArg),
@@ -143,15 +179,23 @@ pub enum Outcome {
 
 /// Parses the arguments, reads the configuration, opens the store and runs the command.
 pub async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    // A missing .env is normal; a malformed one is not.
-    if let Err(error) = dotenvy::dotenv()
-        && !error.not_found()
-    {
+    // A missing .env is normal; a malformed one is not (said after parsing, so --help works).
+    let dotenv = dotenvy::dotenv().err().filter(|error| !error.not_found());
+    let config = Config::from_env();
+    let location = match &config {
+        Ok(config) => config.database_location(),
+        Err(error) => format!("unknown: {error}"),
+    };
+    let matches = Cli::command().after_help(format!("Data: {location}")).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
+    if let Some(error) = dotenv {
         eprintln!("storyline: could not read .env: {error}");
         return ExitCode::from(2);
     }
-    let config = match Config::from_env() {
+    let config = match config {
         Ok(config) => config,
         Err(error) => {
             eprintln!("storyline: configuration error: {error}");
@@ -163,6 +207,7 @@ pub async fn main() -> ExitCode {
     } else {
         "warn"
     };
+    let logging_asked = std::env::var_os("RUST_LOG").is_some_and(|v| !v.is_empty());
     logging::init(config.log_format, filter);
     // Not locked: the lock would be held across the whole run, and log lines written from other
     // threads would wait for it forever.
@@ -171,10 +216,15 @@ pub async fn main() -> ExitCode {
     match run(cli.command, &config, &mut stdout, &mut stderr).await {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Refused) => ExitCode::from(2),
+        // The reader went away (`| head -1`): nothing more to say to anyone.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "command failed");
-            let _ = writeln!(stderr, "storyline: {error:#}");
-            ExitCode::FAILURE
+            let line = one_line(&error);
+            if logging_asked {
+                tracing::error!(error = %line, "command failed");
+            }
+            let _ = writeln!(stderr, "storyline: {line}");
+            if error.downcast_ref::<Refusal>().is_some() { ExitCode::from(2) } else { ExitCode::FAILURE }
         }
     }
 }
@@ -182,7 +232,7 @@ pub async fn main() -> ExitCode {
 /// Runs one command, writing its output to `out` and refusals to `err`.
 ///
 /// # Errors
-/// When the store cannot be reached or fails.
+/// When the store cannot be reached or fails; [`Refusal`] for input that was refused.
 pub async fn run(
     command: Command,
     config: &Config,
@@ -202,63 +252,72 @@ pub async fn run(
         },
         Command::Console { chat } => {
             let input = tokio::io::BufReader::new(tokio::io::stdin());
-            serve::console(config, chat.map_or(serve::CONSOLE_CHAT, ChatId), input, Box::new(std::io::stdout()))
-                .await?;
+            serve::console(config, chat.chat.map(ChatId), input, Box::new(std::io::stdout())).await?;
             Ok(Outcome::Done)
         }
+        Command::GenerateKey => accounts::generate(out),
+        command => {
+            let app = App::open(config).await?;
+            let result = with_store(command, &app, config, out, err).await;
+            // SQLite checkpoints its write-ahead log as the last connection closes.
+            app.stores.close().await;
+            result
+        }
+    }
+}
+
+/// The commands that work on the store.
+async fn with_store(
+    command: Command,
+    app: &App,
+    config: &Config,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Run | Command::Console { .. } | Command::GenerateKey => Ok(Outcome::Done),
         Command::Migrate => {
-            let stores = wiring::open_stores(&config.database_url, config.keyring.as_ref()).await?;
-            writeln!(out, "migrations applied ({})", stores.backend)?;
+            writeln!(out, "migrations applied; data: {}", config.database_location())?;
             Ok(Outcome::Done)
         }
-        Command::Settings(command) => {
-            let app = App::open(config).await?;
-            settings::run(command, &app, out, err).await
-        }
-        Command::Users(command) => {
-            let app = App::open(config).await?;
-            users::run(command, &app, out, err).await
-        }
-        Command::IndexMedia { path, chat } => library::index(&App::open(config).await?, config, path, &chat, out).await,
+        Command::Backup { file } => match app.stores.backup(&file).await {
+            Ok(()) => {
+                writeln!(out, "backup written to {}; data: {}", file.display(), config.database_location())?;
+                Ok(Outcome::Done)
+            }
+            Err(crate::wiring::BackupError::Failed(error)) => Err(error),
+            Err(refused) => Err(Refusal(refused.to_string()).into()),
+        },
+        Command::Settings(command) => settings::run(command, app, config, out, err).await,
+        Command::Users(command) => users::run(command, app, config, out, err).await,
+        Command::IndexMedia { path, chat } => library::index(app, config, path, &chat, out).await,
         Command::ListMedia { category, limit, chat } => {
-            library::list_media(&App::open(config).await?, config, category, limit, &chat, out, err).await
+            library::list_media(app, config, category, limit, &chat, out, err).await
         }
-        Command::ListCategories { chat } => {
-            library::list_categories(&App::open(config).await?, config, &chat, out).await
-        }
-        Command::CategoryMix(command) => library::mix(&App::open(config).await?, config, command, out, err).await,
-        Command::CreateSchedule { days, chat } => {
-            library::create_schedule(&App::open(config).await?, config, days, &chat, out, err).await
-        }
-        Command::ListQueue { limit, chat } => {
-            library::list_queue(&App::open(config).await?, config, limit, &chat, out).await
-        }
-        Command::ClearQueue { yes, chat } => {
-            library::clear_queue(&App::open(config).await?, config, yes, &chat, out, err).await
-        }
-        Command::ProcessQueue { force, chat } => {
-            library::process_queue(&App::open(config).await?, config, force, &chat, out).await
-        }
-        Command::AddInstagramAccount(args) => accounts::add(&App::open(config).await?, config, args, out, err).await,
-        Command::ListInstagramAccounts { chat } => accounts::list(&App::open(config).await?, config, &chat, out).await,
+        Command::ListCategories { chat } => library::list_categories(app, config, &chat, out).await,
+        Command::CategoryMix(command) => library::mix(app, config, command, out, err).await,
+        Command::CreateSchedule { days, chat } => library::create_schedule(app, config, days, &chat, out, err).await,
+        Command::ListQueue { limit, json, chat } => queue::list(app, config, limit, json, &chat, out, err).await,
+        Command::ClearQueue { yes, chat } => library::clear_queue(app, config, yes, &chat, out, err).await,
+        Command::ProcessQueue { force, chat } => queue::process(app, config, force, &chat, out, err).await,
+        Command::Resolve { item, outcome, chat } => queue::resolve(app, config, &item, outcome, &chat, out, err).await,
+        Command::AddInstagramAccount(args) => accounts::add(app, config, args, out, err).await,
+        Command::ListInstagramAccounts { json, chat } => accounts::list(app, config, json, &chat, out).await,
         Command::SwitchInstagramAccount(args) => {
-            accounts::change(&App::open(config).await?, config, &args, accounts::Change::Switch, out, err).await
+            accounts::change(app, config, &args, accounts::Change::Switch, out, err).await
         }
         Command::DeactivateInstagramAccount(args) => {
-            accounts::change(&App::open(config).await?, config, &args, accounts::Change::Deactivate, out, err).await
+            accounts::change(app, config, &args, accounts::Change::Deactivate, out, err).await
         }
         Command::ReactivateInstagramAccount(args) => {
-            accounts::change(&App::open(config).await?, config, &args, accounts::Change::Reactivate, out, err).await
+            accounts::change(app, config, &args, accounts::Change::Reactivate, out, err).await
         }
         Command::RemoveInstagramAccount(args) => {
-            accounts::change(&App::open(config).await?, config, &args, accounts::Change::Remove, out, err).await
+            accounts::change(app, config, &args, accounts::Change::Remove, out, err).await
         }
-        Command::SetInstagramToken(args) => {
-            accounts::set_token(&App::open(config).await?, config, args, out, err).await
-        }
-        Command::RefreshInstagramTokens => accounts::refresh(&App::open(config).await?, config, out).await,
-        Command::RotateKeys => accounts::rotate(&App::open(config).await?, config, out, err).await,
-        Command::GenerateKey => accounts::generate(out),
-        Command::MarkNeedsInteraction(args) => accounts::mark(&App::open(config).await?, config, args, out, err).await,
+        Command::SetInstagramToken(args) => accounts::set_token(app, config, args, out, err).await,
+        Command::RefreshInstagramTokens => accounts::refresh(app, config, out).await,
+        Command::RotateKeys => accounts::rotate(app, config, out, err).await,
+        Command::MarkNeedsInteraction(args) => accounts::mark(app, config, args, out, err).await,
     }
 }

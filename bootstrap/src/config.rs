@@ -12,13 +12,29 @@ use storyline_domain::ChatId;
 use storyline_domain::settings::{Hour, PostingWindow, PostsPerDay, SettingsDefaults, parse_time_zone};
 use storyline_domain::user::TelegramUserId;
 
-/// Where the data lives when `DATABASE_URL` is unset: a SQLite file in the working directory.
+/// The SQLite file in the working directory: where the data lived by default before 0.2, and
+/// where it still lives when that file exists or no per-user data folder is known.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://storyline.db";
+/// The database file's name, in the per-user data folder or the working directory.
+pub const DATABASE_FILE: &str = "storyline.db";
+
+/// Where `DATABASE_URL` came from, so that Storyline can say where its data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseOrigin {
+    /// `DATABASE_URL` was set.
+    Variable,
+    /// Unset: `storyline.db` in the per-user data folder (created on first use).
+    DataDir(std::path::PathBuf),
+    /// Unset: `storyline.db` in the working directory (it was there already, or no per-user
+    /// data folder is known).
+    WorkingDirectory,
+}
 
 /// Everything Storyline reads from its environment.
 #[derive(Clone)]
 pub struct Config {
     pub database_url: String,
+    pub database_origin: DatabaseOrigin,
     pub defaults: SettingsDefaults,
     pub log_format: LogFormat,
     /// `TELEGRAM_BOT_TOKEN`: needed by `storyline run` only.
@@ -67,6 +83,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("database", &redact_url(&self.database_url))
+            .field("database_origin", &self.database_origin)
             .field("defaults", &self.defaults)
             .field("log_format", &self.log_format)
             .field("telegram_token", &self.telegram_token.as_ref().map(|_| "[REDACTED]"))
@@ -114,7 +131,48 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] naming the first variable with an unusable value.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        let config = Self::from_lookup(|name| std::env::var(name).ok())?;
+        let data_dir = directories::ProjectDirs::from("", "", "storyline").map(|d| d.data_dir().to_path_buf());
+        Ok(config.with_default_location(std::path::Path::new(DATABASE_FILE).exists(), data_dir))
+    }
+
+    /// With `DATABASE_URL` unset: `storyline.db` in the working directory when it is there
+    /// (existing installations keep their data), else in the per-user `data_dir`.
+    #[must_use]
+    pub fn with_default_location(mut self, in_working_directory: bool, data_dir: Option<std::path::PathBuf>) -> Self {
+        if self.database_origin != DatabaseOrigin::WorkingDirectory || in_working_directory {
+            return self;
+        }
+        if let Some(dir) = data_dir {
+            self.database_url = format!("sqlite://{}", dir.join(DATABASE_FILE).display());
+            self.database_origin = DatabaseOrigin::DataDir(dir);
+        }
+        self
+    }
+
+    /// Where the data lives, for people: the SQLite file's full path or the PostgreSQL URL
+    /// without its password, and why there.
+    #[must_use]
+    pub fn database_location(&self) -> String {
+        let place = match self.database_url.strip_prefix("sqlite:") {
+            Some(rest) => {
+                let file = rest.trim_start_matches("//").split('?').next().unwrap_or_default();
+                let path = std::path::Path::new(file);
+                let full = if path.is_relative() {
+                    std::env::current_dir().map_or_else(|_| path.to_path_buf(), |cwd| cwd.join(path))
+                } else {
+                    path.to_path_buf()
+                };
+                format!("SQLite file {}", full.display())
+            }
+            None => format!("PostgreSQL {}", redact_url(&self.database_url)),
+        };
+        let why = match &self.database_origin {
+            DatabaseOrigin::Variable => "from DATABASE_URL",
+            DatabaseOrigin::DataDir(_) => "the default; set DATABASE_URL for another",
+            DatabaseOrigin::WorkingDirectory => "in the working directory; set DATABASE_URL for another",
+        };
+        format!("{place} ({why})")
     }
 
     /// Reads variables through `lookup` (the environment, or a map in tests). Unset and empty
@@ -126,11 +184,16 @@ impl Config {
         let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let fallback = SettingsDefaults::default();
 
-        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let (database_url, database_origin) = match get("DATABASE_URL") {
+            Some(url) => (url, DatabaseOrigin::Variable),
+            None => (DEFAULT_DATABASE_URL.to_owned(), DatabaseOrigin::WorkingDirectory),
+        };
         if !["sqlite:", "postgres://", "postgresql://"].iter().any(|p| database_url.starts_with(p)) {
             return Err(ConfigError {
                 variable: "DATABASE_URL",
-                problem: "must start with sqlite: or postgres:// (unset, it is sqlite://storyline.db)".to_owned(),
+                problem:
+                    "must start with sqlite: or postgres:// (unset, it is storyline.db in the per-user data folder)"
+                        .to_owned(),
             });
         }
         let dry_run = flag("DRY_RUN_MODE", get("DRY_RUN_MODE"), fallback.dry_run)?;
@@ -242,6 +305,7 @@ impl Config {
             media_dir: get("MEDIA_DIR").map_or_else(|| "media".into(), Into::into),
             http_addr,
             database_url,
+            database_origin,
             defaults: SettingsDefaults { dry_run, instagram_api, posts_per_day, window, time_zone },
             log_format,
             telegram_token: get("TELEGRAM_BOT_TOKEN").map(SecretString::from),
@@ -326,6 +390,25 @@ mod tests {
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(config.defaults, SettingsDefaults::default());
         assert!(config.telegram_token.is_none() && config.telegram_chat.is_none() && config.admin_ids.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn unset_the_database_is_the_working_directorys_file_if_it_is_there_else_the_per_user_one()
+    -> Result<(), ConfigError> {
+        let data = std::path::PathBuf::from("/home/ada/.local/share/storyline");
+        let fresh = config(&[])?.with_default_location(false, Some(data.clone()));
+        assert_eq!(fresh.database_url, "sqlite:///home/ada/.local/share/storyline/storyline.db");
+        assert_eq!(fresh.database_origin, DatabaseOrigin::DataDir(data.clone()));
+        assert!(fresh.database_location().starts_with("SQLite file /home/ada/.local/share/storyline/storyline.db"));
+        let existing = config(&[])?.with_default_location(true, Some(data.clone()));
+        assert_eq!(existing.database_url, DEFAULT_DATABASE_URL);
+        assert!(existing.database_location().contains("in the working directory"), "{}", existing.database_location());
+        let homeless = config(&[])?.with_default_location(false, None);
+        assert_eq!(homeless.database_url, DEFAULT_DATABASE_URL);
+        let chosen = config(&[("DATABASE_URL", "postgres://u:pw@db/x")])?.with_default_location(false, Some(data));
+        assert_eq!(chosen.database_url, "postgres://u:pw@db/x");
+        assert_eq!(chosen.database_location(), "PostgreSQL postgres://u:***@db/x (from DATABASE_URL)");
         Ok(())
     }
 

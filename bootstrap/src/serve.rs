@@ -52,7 +52,7 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
         tracing::warn!("{warning}");
     }
     let workspace = app.settings.workspace_for_chat(telegram.chat, "Team").await?;
-    tracing::info!(workspace_id = %workspace.id, chat_id = %telegram.chat, backend = app.stores.backend, "serving the team chat");
+    tracing::info!(workspace_id = %workspace.id, chat_id = %telegram.chat, database = %config.database_location(), "serving the team chat");
     let api = storyline_telegram::connect(&telegram.token, telegram.api_url.as_deref())?;
     let notifier = Arc::new(TelegramNotifier::new(api.clone()));
     let bot = app.bot(
@@ -69,6 +69,7 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
     let heartbeat = move || polling.beat();
     storyline_telegram::poll(api, Arc::new(bot), app.stores.cursor.clone(), poll, shutdown, heartbeat).await;
     background.await;
+    app.stores.close().await;
     Ok(())
 }
 
@@ -161,25 +162,41 @@ fn background(
 }
 
 /// The bot in a terminal: lines from `input`, screens to `output`, the person at the terminal
-/// its admin (FEATURES O3).
+/// its admin (FEATURES O3). With no `chat`, the workspace is chosen as for every command
+/// ([`crate::cli::workspace`]): TELEGRAM_CHAT_ID, else the only one, else the console's own.
 ///
 /// # Errors
-/// When the database cannot be opened or the input cannot be read.
+/// When the database cannot be opened, no workspace can be chosen, or the input cannot be read.
 pub async fn console(
     config: &Config,
-    chat: ChatId,
+    chat: Option<ChatId>,
     input: impl AsyncBufRead + Unpin,
     output: Box<dyn Write + Send>,
 ) -> anyhow::Result<()> {
     let app = App::open(config).await?;
+    let result = console_on(&app, config, chat, input, output).await;
+    app.stores.close().await;
+    result
+}
+
+async fn console_on(
+    app: &App,
+    config: &Config,
+    chat: Option<ChatId>,
+    input: impl AsyncBufRead + Unpin,
+    output: Box<dyn Write + Send>,
+) -> anyhow::Result<()> {
     let locked = app.check_keys().await?;
+    let chosen = crate::cli::ChatArg { chat: chat.map(|c| c.0) };
+    let access = crate::cli::workspace::Access::Write;
+    let chat = crate::cli::workspace::resolve(app, config, &chosen, access, &mut std::io::stderr()).await?.chat_id;
     let console = ConsoleChat::new(output, CONSOLE_USER);
     let admins = HashSet::from([CONSOLE_USER]);
     let bot =
         app.bot(Arc::new(console.clone()), Arc::new(console.clone()), BotConfig { team_chat: chat, admin_ids: admins });
     console.note(&format!(
-        "Storyline console — chat {chat}, data in {}. Type /help or /settings; a number presses a button; /quit leaves.",
-        app.stores.backend
+        "Storyline console — chat {chat}, data in the {}. Type /help or /settings; a number presses a button; /quit leaves.",
+        config.database_location()
     ));
     if let Some(warning) = locked {
         console.note(&format!("⚠ {warning}"));
@@ -187,8 +204,8 @@ pub async fn console(
     let me = console_operator(&app, chat).await?;
     // Due stories show up in the terminal as they would in the chat.
     let (stop, shutdown) = watch::channel(false);
-    let stories = shared_stories(&app, &bot, Arc::new(console.clone()));
-    let background = background(config, &app, stories, Arc::new(console.clone()), chat, Vec::new(), shutdown);
+    let stories = shared_stories(app, &bot, Arc::new(console.clone()));
+    let background = background(config, app, stories, Arc::new(console.clone()), chat, Vec::new(), shutdown);
     let result = storyline_console::run(&bot, &console, input, chat, me).await;
     let _ = stop.send(true);
     background.await;

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use chrono::{DateTime, SubsecRound, Utc};
 use storyline_application::SettingsService;
 use storyline_application::accounts::AccountService;
@@ -47,6 +48,28 @@ pub struct Stores {
     pub vault: Arc<dyn TokenVault>,
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
+    /// The database behind the ports, when it was opened here: closed on exit, backed up.
+    database: Option<Database>,
+}
+
+/// The store value behind [`Stores`], for what no port does: closing and backing up.
+#[derive(Clone)]
+enum Database {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+/// Why `storyline backup` did not write a backup.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error(
+        "PostgreSQL is backed up with its own tools: pg_dump --format=custom --file=storyline.dump \"$DATABASE_URL\""
+    )]
+    Postgres,
+    #[error("{0} exists already; give a new file name")]
+    Exists(String),
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
 }
 
 impl std::fmt::Debug for Stores {
@@ -87,6 +110,35 @@ impl Stores {
             conversations: Arc::new(store.clone()),
             cursor: Arc::new(store),
             backend,
+            database: None,
+        }
+    }
+
+    /// Closes the database's connections (so SQLite checkpoints its write-ahead log into the
+    /// file). Later calls through the ports fail.
+    pub async fn close(&self) {
+        match &self.database {
+            Some(Database::Sqlite(store)) => store.close().await,
+            Some(Database::Postgres(store)) => store.close().await,
+            None => {}
+        }
+    }
+
+    /// A consistent copy of the SQLite database in the new file `path`.
+    ///
+    /// # Errors
+    /// [`BackupError::Postgres`] on PostgreSQL (pg_dump does it), [`BackupError::Exists`] when
+    /// `path` exists, [`BackupError::Failed`] when the copy cannot be written.
+    pub async fn backup(&self, path: &std::path::Path) -> Result<(), BackupError> {
+        match &self.database {
+            Some(Database::Sqlite(store)) => {
+                if path.exists() {
+                    return Err(BackupError::Exists(path.display().to_string()));
+                }
+                Ok(store.backup(path).await?)
+            }
+            Some(Database::Postgres(_)) => Err(BackupError::Postgres),
+            None => Err(BackupError::Failed(anyhow::anyhow!("this store cannot be backed up"))),
         }
     }
 }
@@ -103,15 +155,28 @@ pub async fn open_stores(database_url: &str, keyring: Option<&Arc<Keyring>>) -> 
         if let Some(cipher) = cipher {
             store = store.with_cipher(cipher);
         }
-        Ok(Stores::of(store, "sqlite"))
+        Ok(Stores { database: Some(Database::Sqlite(store.clone())), ..Stores::of(store, "sqlite") })
     } else {
         let mut store = PostgresStore::connect(database_url).await?;
         store.migrate().await?;
         if let Some(cipher) = cipher {
             store = store.with_cipher(cipher);
         }
-        Ok(Stores::of(store, "postgres"))
+        Ok(Stores { database: Some(Database::Postgres(store.clone())), ..Stores::of(store, "postgres") })
     }
+}
+
+/// Opens the configured database: creates the per-user data folder when the default file is
+/// to live there, and says where the database is when it cannot be opened.
+///
+/// # Errors
+/// When the folder cannot be made or the database cannot be reached or migrated.
+pub async fn open_configured(config: &Config) -> anyhow::Result<Stores> {
+    let context = || format!("could not open the database, {}", config.database_location());
+    if let crate::config::DatabaseOrigin::DataDir(dir) = &config.database_origin {
+        std::fs::create_dir_all(dir).with_context(context)?;
+    }
+    open_stores(&config.database_url, config.keyring.as_ref()).await.with_context(context)
 }
 
 /// How often a container's status is polled inside one posting tick: a container still
@@ -176,7 +241,7 @@ impl App {
     /// # Errors
     /// When the database cannot be reached or migrated.
     pub async fn open(config: &Config) -> anyhow::Result<Self> {
-        let stores = open_stores(&config.database_url, config.keyring.as_ref()).await?;
+        let stores = open_configured(config).await?;
         Self::wire(stores, Arc::new(SystemClock), config)
     }
 

@@ -432,3 +432,19 @@ async fn a_token_added_while_meta_is_unreachable_is_listed_as_not_checked() -> a
     assert!(!shown.contains("Not checked"), "{shown}");
     Ok(())
 }
+
+#[tokio::test]
+async fn accounts_are_listed_as_json_for_scripts_without_their_tokens() -> anyhow::Result<()> {
+    let env = Env::new().await?;
+    assert!(add(&env, "17841400000000001", TOKEN, &["--expires-in-days", "58"]).status.success());
+    let listed = env.run(&["list-instagram-accounts", "--chat", CHAT, "--json"]);
+    assert!(listed.status.success(), "{}", all(&listed));
+    assert!(!all(&listed).contains(TOKEN), "no token: {}", all(&listed));
+    let json: serde_json::Value = serde_json::from_slice(&listed.stdout)?;
+    assert_eq!(json.as_array().map(Vec::len), Some(1), "{json}");
+    assert_eq!(json[0]["instagram_id"], "17841400000000001");
+    assert!(json[0]["username"].as_str().is_some_and(|u| u.contains("brand_main")), "{json}");
+    assert_eq!((json[0]["active"].as_bool(), json[0]["enabled"].as_bool()), (Some(true), Some(true)));
+    assert!(json[0]["token"].as_str().is_some_and(|t| t.starts_with("Valid")), "{json}");
+    Ok(())
+}

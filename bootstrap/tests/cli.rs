@@ -38,8 +38,16 @@ async fn snapshot(dir: &Path) -> anyhow::Result<(ChatSettings, usize, usize)> {
 }
 
 #[tokio::test]
-async fn settings_show_creates_the_workspace_from_the_defaults_for_a_negative_chat_id() -> anyhow::Result<()> {
+async fn settings_show_reads_a_workspace_a_change_created_from_the_defaults_for_a_negative_chat_id()
+-> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
+    // Reading never writes: an unknown chat is refused, and nothing is created.
+    let refused = storyline(dir.path(), &["settings", "show", "--chat", CHAT]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("no workspace for chat -100123"), "{}", text(&refused.stderr));
+    assert!(snapshot(dir.path()).await.is_err(), "no workspace was created");
+    let created = storyline(dir.path(), &["settings", "set", "--chat", CHAT, "dry_run_mode", "true"]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
     let output = storyline(dir.path(), &["settings", "show", "--chat", CHAT]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let shown = text(&output.stdout);
@@ -130,12 +138,17 @@ async fn a_bad_environment_value_is_one_line_naming_the_variable() -> anyhow::Re
 }
 
 #[tokio::test]
-async fn migrate_creates_the_embedded_database_in_the_working_directory() -> anyhow::Result<()> {
+async fn migrate_creates_the_embedded_database_in_the_per_user_data_folder() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let output =
-        Command::new(env!("CARGO_BIN_EXE_storyline")).arg("migrate").current_dir(dir.path()).env_clear().output()?;
+    let output = Command::new(env!("CARGO_BIN_EXE_storyline"))
+        .arg("migrate")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("HOME", dir.path())
+        .output()?;
     assert!(output.status.success(), "{}", text(&output.stderr));
-    assert!(dir.path().join("storyline.db").exists());
+    assert!(dir.path().join(".local/share/storyline/storyline.db").exists());
+    assert!(!dir.path().join("storyline.db").exists());
     Ok(())
 }
 
@@ -170,6 +183,7 @@ async fn run_polls_telegram_and_stops_cleanly_on_sigterm() -> anyhow::Result<()>
         .arg("run")
         .current_dir(dir.path())
         .env_clear()
+        .env("HOME", dir.path())
         .env("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN)
         .env("TELEGRAM_CHAT_ID", "-100123")
         .env("TELEGRAM_API_URL", telegram.api_url())
@@ -195,6 +209,7 @@ async fn run_polls_telegram_and_stops_cleanly_on_sigterm() -> anyhow::Result<()>
     assert!(stopped.status.success(), "exit {:?}: {}", stopped.status, text(&stopped.stderr));
     let logs = text(&stopped.stderr);
     assert!(logs.contains("shutting down") && logs.contains("polling stopped"), "{logs}");
+    assert!(logs.contains(".local/share/storyline/storyline.db"), "run says where the data is: {logs}");
     assert!(!logs.contains(FakeTelegram::TOKEN), "the token never appears in the logs: {logs}");
     Ok(())
 }

@@ -30,6 +30,7 @@ macro_rules! every_suite {
                 the_settings_of_a_past_instant_are_known,
                 settings_persist_across_a_restart,
                 a_workspace_cannot_see_or_change_another,
+                looking_workspaces_up_lists_them_and_creates_none,
             }
             audit {
                 entries_come_back_newest_first_filtered_and_limited,
@@ -75,6 +76,8 @@ macro_rules! every_suite {
                 publishing_through_the_api_records_the_method_and_media_id_once,
                 a_press_records_how_the_story_was_posted,
                 a_container_is_remembered_only_while_the_item_is_being_sent,
+                every_slot_from_an_instant_on_is_read_back_with_its_status_done_ones_included,
+                category_counts_are_what_is_queued_and_what_was_posted_since_an_instant,
             }
             accounts {
                 the_only_account_becomes_active_by_itself,

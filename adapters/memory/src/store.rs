@@ -139,6 +139,13 @@ impl SettingsStore for MemoryStore {
         Ok(state.by_chat.get(&chat).and_then(|id| state.workspaces.get(id)).map(|t| t.workspace.clone()))
     }
 
+    async fn workspaces(&self) -> Result<Vec<Workspace>, StoreError> {
+        let state = self.state();
+        let mut all: Vec<Workspace> = state.workspaces.values().map(|t| t.workspace.clone()).collect();
+        all.sort_by_key(|w| w.chat_id);
+        Ok(all)
+    }
+
     async fn settings(&self, workspace: WorkspaceId) -> Result<ChatSettings, StoreError> {
         Ok(self.state().tenant(workspace)?.settings.clone())
     }

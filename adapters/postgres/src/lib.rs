@@ -11,6 +11,7 @@
 
 mod accounts;
 mod audit;
+mod connect;
 mod conversations;
 mod cursor;
 mod library;
@@ -27,6 +28,8 @@ use anyhow::Context;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use storyline_domain::ports::{StoreError, TokenCipher};
+
+pub use crate::connect::{ConnectError, FIRST_CONNECTION};
 
 /// Every store port on one PostgreSQL database. Clones share the pools.
 #[derive(Clone)]
@@ -54,10 +57,15 @@ impl std::fmt::Debug for PostgresStore {
 impl PostgresStore {
     /// Connects to `url` (`postgres://user@host:port/database`).
     ///
+    /// One connection is tried first, at once: a server that refuses it, does not answer within
+    /// [`FIRST_CONNECTION`], refuses the login or lacks the database is one [`ConnectError`]
+    /// saying so, instead of the pool's "pool timed out" after its acquire timeout.
+    ///
     /// # Errors
-    /// When the URL is malformed or the server cannot be reached.
+    /// When the URL is malformed or the server cannot be used ([`ConnectError`]).
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let options = PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid PostgreSQL URL")?;
+        connect::check(&options, FIRST_CONNECTION).await?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))

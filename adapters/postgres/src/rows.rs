@@ -442,7 +442,11 @@ pub(crate) fn parse_outcome(text: &str) -> Result<Outcome, StoreError> {
     Outcome::parse(text).ok_or_else(|| unreadable("outcome", text))
 }
 
-fn parse_category(text: &str) -> Result<Category, StoreError> {
+pub(crate) fn parse_status(text: &str) -> Result<QueueStatus, StoreError> {
+    QueueStatus::parse(text).ok_or_else(|| unreadable("queue status", text))
+}
+
+pub(crate) fn parse_category(text: &str) -> Result<Category, StoreError> {
     Category::new(text).map_err(StoreError::unknown)
 }
 

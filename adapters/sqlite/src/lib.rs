@@ -81,9 +81,30 @@ impl SqliteStore {
         sqlx::migrate!("../../migrations/sqlite").run(&self.pool).await.context("could not migrate the SQLite database")
     }
 
-    /// Closes every connection; later calls fail.
+    /// Copies the write-ahead log into the database file, then closes every connection; later
+    /// calls fail. Afterwards the file alone holds every write. (SQLite checkpoints as the last
+    /// connection closes, but connections closing at the same moment each see the other open and
+    /// none does it; so the checkpoint is asked for first.)
     pub async fn close(&self) {
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await {
+            tracing::warn!(error = %error, "could not checkpoint the SQLite write-ahead log");
+        }
         self.pool.close().await;
+    }
+
+    /// Writes a consistent copy of the whole database to a new file at `path` (`VACUUM INTO`),
+    /// while others keep reading and writing.
+    ///
+    /// # Errors
+    /// When `path` exists already or cannot be written.
+    pub async fn backup(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        let target = path.to_str().context("the backup path is not valid UTF-8")?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&self.pool)
+            .await
+            .with_context(|| format!("could not write the backup {}", path.display()))?;
+        Ok(())
     }
 
     /// A write transaction holding SQLite's write lock from its first statement.

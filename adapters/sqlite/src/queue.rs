@@ -6,13 +6,17 @@ use storyline_domain::account::PostMethod;
 use storyline_domain::library::MediaId;
 use storyline_domain::ports::{History, Locks, Pending, Queue, SendFailure, StoreError};
 use storyline_domain::queue::{
-    Claimed, HistoryEntry, Lock, MAX_SEND_ATTEMPTS, Outcome, QueueCounts, QueueEntry, QueueItemId, Resolution,
+    Claimed, HistoryEntry, Lock, MAX_SEND_ATTEMPTS, Outcome, QueueCounts, QueueEntry, QueueItemId, QueueStatus,
+    Resolution,
 };
-use storyline_domain::schedule::Candidate;
+use storyline_domain::schedule::{Candidate, CategoryCounts};
 use storyline_domain::user::Actor;
 use uuid::Uuid;
 
-use crate::rows::{CandidateRow, ClaimedRow, ENTRY_COLUMNS, EntryRow, HistoryRow, LockRow, count, parse_outcome};
+use crate::rows::{
+    CandidateRow, ClaimedRow, ENTRY_COLUMNS, EntryRow, HistoryRow, LockRow, count, parse_category, parse_outcome,
+    parse_status,
+};
 use crate::{SqliteStore, db};
 
 /// Media that may be scheduled (as candidates) at `?2` (the row `m`): active, not queued, not locked.
@@ -204,6 +208,45 @@ impl Queue for SqliteStore {
         .await
         .map_err(db)?;
         Ok(last.map(|(slot,)| slot))
+    }
+
+    async fn slots(
+        &self,
+        workspace: WorkspaceId,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, QueueStatus)>, StoreError> {
+        let rows: Vec<(DateTime<Utc>, String)> = sqlx::query_as(
+            "SELECT slot_at, status FROM queue_items WHERE workspace_id = ?1 AND slot_at >= ?2 ORDER BY slot_at, id",
+        )
+        .bind(workspace.as_uuid())
+        .bind(from)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter().map(|(slot, status)| Ok((slot, parse_status(&status)?))).collect()
+    }
+
+    async fn category_counts(
+        &self,
+        workspace: WorkspaceId,
+        posted_since: DateTime<Utc>,
+    ) -> Result<CategoryCounts, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT m.category, COUNT(*) FROM ( \
+               SELECT media_id FROM queue_items \
+               WHERE workspace_id = ?1 AND status IN ('pending', 'sending', 'sent') \
+               UNION ALL \
+               SELECT media_id FROM posting_history \
+               WHERE workspace_id = ?1 AND outcome = 'posted' AND at >= ?2) counted \
+             JOIN media_items m ON m.workspace_id = ?1 AND m.id = counted.media_id \
+             GROUP BY m.category",
+        )
+        .bind(workspace.as_uuid())
+        .bind(posted_since)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter().map(|(category, n)| Ok((parse_category(&category)?, count(n)?))).collect()
     }
 
     async fn enqueue(&self, workspace: WorkspaceId, plan: &[(DateTime<Utc>, MediaId)]) -> Result<u64, StoreError> {

@@ -73,6 +73,16 @@ impl SettingsStore for SqliteStore {
         Ok(row.map(Into::into))
     }
 
+    async fn workspaces(&self) -> Result<Vec<Workspace>, StoreError> {
+        let rows = sqlx::query_as::<_, WorkspaceRow>(
+            "SELECT id, telegram_chat_id, name FROM workspaces ORDER BY telegram_chat_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
     async fn settings(&self, workspace: WorkspaceId) -> Result<ChatSettings, StoreError> {
         let row = sqlx::query_as::<_, SettingsRow>(&format!(
             "SELECT {SETTINGS_COLUMNS} FROM chat_settings WHERE workspace_id = ?"

@@ -16,7 +16,7 @@ use storyline_domain::ports::{AccountError, ChatNotifier, MediaQuery, VaultError
 use storyline_domain::user::Actor;
 
 use super::Outcome;
-use super::library::{ChatArg, table, workspace};
+use super::library::{ChatArg, existing_workspace, table, workspace};
 use crate::config::Config;
 use crate::wiring::App;
 
@@ -167,10 +167,40 @@ fn status_table(views: &[AccountView]) -> comfy_table::Table {
     shown
 }
 
+/// The accounts for scripts: what the table shows, never a token.
+fn status_json(views: &[AccountView]) -> Vec<serde_json::Value> {
+    views
+        .iter()
+        .map(|view| {
+            let account = &view.account;
+            serde_json::json!({
+                "id": account.id.to_string(),
+                "display_name": account.display_name.to_string(),
+                "username": account.username.as_ref().map(ToString::to_string),
+                "instagram_id": account.instagram_id.to_string(),
+                "login": account.login.to_string(),
+                "token": view.status.to_string(),
+                "active": view.active,
+                "enabled": account.enabled,
+            })
+        })
+        .collect()
+}
+
 /// `list-instagram-accounts`.
-pub(super) async fn list(app: &App, config: &Config, chat: &ChatArg, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let workspace = workspace(app, config, chat).await?;
+pub(super) async fn list(
+    app: &App,
+    config: &Config,
+    json: bool,
+    chat: &ChatArg,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let workspace = existing_workspace(app, config, chat).await?;
     let views = app.accounts.overview(workspace.id).await?;
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&status_json(&views))?)?;
+        return Ok(Outcome::Done);
+    }
     if views.is_empty() {
         writeln!(out, "no Instagram accounts yet: add one with `storyline add-instagram-account`")?;
     } else {
@@ -210,7 +240,7 @@ pub(super) async fn change(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let workspace = workspace(app, config, &args.chat).await?;
+    let workspace = existing_workspace(app, config, &args.chat).await?;
     let views = app.accounts.overview(workspace.id).await?;
     let Some(view) = find(&views, &args.account) else {
         let shown: String = args.account.chars().take(40).collect();
@@ -268,7 +298,7 @@ pub(super) async fn set_token(
         Ok(token) => token,
         Err(problem) => return refuse(err, problem),
     };
-    let workspace = workspace(app, config, &args.account.chat).await?;
+    let workspace = existing_workspace(app, config, &args.account.chat).await?;
     let views = app.accounts.overview(workspace.id).await?;
     let Some(view) = find(&views, &args.account.account) else {
         return refuse(err, "no such account here; `storyline list-instagram-accounts` lists them");
@@ -357,7 +387,7 @@ pub(super) async fn mark(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let workspace = workspace(app, config, &args.chat).await?;
+    let workspace = existing_workspace(app, config, &args.chat).await?;
     let all = app.stores.library.media(workspace.id, &MediaQuery { category: None, limit: u32::MAX }).await?;
     let Some(item) = all.iter().find(|m| m.path == args.path) else {
         return refuse(err, "no media item with that path; `storyline list-media` lists them");

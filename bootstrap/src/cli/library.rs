@@ -1,41 +1,35 @@
 //! The media library, the category mix and the queue on the command line (FEATURES C1–C4):
 //! `index-media`, `list-media`, `list-categories`, `category-mix`, `create-schedule`,
-//! `list-queue`, `clear-queue`, `process-queue`.
+//! `clear-queue` (`list-queue`, `process-queue` and `resolve` are in [`super::queue`]).
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::{Args, Subcommand};
+use clap::Subcommand;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::{ProgressBar, ProgressStyle};
-use storyline_application::library::Progress;
+use storyline_application::library::{Progress, SetMixError};
 use storyline_application::scheduling::{ScheduleError, SeededJitter};
+use storyline_domain::Workspace;
 use storyline_domain::library::{Category, CategoryMix};
-use storyline_domain::ports::{ChatNotifier, SendFailure};
+use storyline_domain::ports::ChatNotifier;
 use storyline_domain::schedule::MAX_DAYS;
 use storyline_domain::user::Actor;
-use storyline_domain::{ChatId, Workspace};
 use storyline_media::LocalFolder;
 
 use super::Outcome;
+use super::workspace::Access;
+pub use super::workspace::ChatArg;
 use crate::config::Config;
 use crate::wiring::App;
 
-/// Which workspace a command works on.
-#[derive(Debug, Clone, Args)]
-pub struct ChatArg {
-    /// The Telegram chat id (groups are negative, e.g. -100123). Default: TELEGRAM_CHAT_ID,
-    /// or the console's own chat (0) when that is unset.
-    #[arg(long, allow_negative_numbers = true)]
-    pub chat: Option<i64>,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum MixCommand {
-    /// Make a new mix current, e.g. `category-mix set memes=70 merch=30` (must add up to 100).
+    /// Make a new mix current, e.g. `category-mix set memes=70 merch=30`: categories the library
+    /// has, adding up to 100.
     Set {
-        /// category=percent pairs.
+        /// category=percent pairs, e.g. memes=70 merch=30.
         #[arg(required = true)]
         shares: Vec<String>,
         #[command(flatten)]
@@ -48,10 +42,15 @@ pub enum MixCommand {
     },
 }
 
-/// The workspace of `--chat`, or of TELEGRAM_CHAT_ID, or the console's.
+/// The workspace a command that changes something works on, by the one rule
+/// ([`super::workspace`]); it may be created, with a note on stderr.
 pub(super) async fn workspace(app: &App, config: &Config, chat: &ChatArg) -> anyhow::Result<Workspace> {
-    let chat = chat.chat.map(ChatId).or(config.telegram_chat).unwrap_or(crate::serve::CONSOLE_CHAT);
-    Ok(app.settings.workspace_for_chat(chat, &format!("Chat {chat}")).await?)
+    super::workspace::resolve(app, config, chat, Access::Write, &mut std::io::stderr()).await
+}
+
+/// The workspace a command that only reads works on, by the one rule; never created.
+pub(super) async fn existing_workspace(app: &App, config: &Config, chat: &ChatArg) -> anyhow::Result<Workspace> {
+    super::workspace::resolve(app, config, chat, Access::Read, &mut std::io::stderr()).await
 }
 
 /// An indicatif bar for indexing (hidden when stderr is not a terminal).
@@ -140,7 +139,7 @@ pub(super) async fn list_media(
             return Ok(Outcome::Refused);
         }
     };
-    let workspace = workspace(app, config, chat).await?;
+    let workspace = existing_workspace(app, config, chat).await?;
     let mut shown = table(&["Path", "Category", "Kind", "Size", "Pixels", "Posted", "Last posted"]);
     for item in app.library.media(workspace.id, category, limit).await? {
         shown.add_row(vec![
@@ -164,7 +163,7 @@ pub(super) async fn list_categories(
     chat: &ChatArg,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let workspace = workspace(app, config, chat).await?;
+    let workspace = existing_workspace(app, config, chat).await?;
     let mix = app.library.mix_history(workspace.id).await?.into_iter().find(|v| v.valid_to.is_none()).map(|v| v.mix);
     let mut shown = table(&["Category", "Media", "Available now", "Posted at least once", "Mix"]);
     for stats in app.library.categories(workspace.id).await? {
@@ -199,11 +198,17 @@ pub(super) async fn mix(
                 }
             };
             let workspace = workspace(app, config, &chat).await?;
-            app.library.set_mix(workspace.id, &mix, &Actor::Cli).await?;
-            writeln!(out, "category mix is now {mix}")?;
+            match app.library.set_mix(workspace.id, &mix, &Actor::Cli).await {
+                Ok(()) => writeln!(out, "category mix is now {mix}")?,
+                Err(refused @ SetMixError::UnknownCategories { .. }) => {
+                    writeln!(err, "storyline: {refused}; nothing changed")?;
+                    return Ok(Outcome::Refused);
+                }
+                Err(other) => return Err(other.into()),
+            }
         }
         MixCommand::History { chat } => {
-            let workspace = workspace(app, config, &chat).await?;
+            let workspace = existing_workspace(app, config, &chat).await?;
             let mut shown = table(&["Mix", "From (UTC)", "Until (UTC)", "Set by"]);
             for version in app.library.mix_history(workspace.id).await? {
                 shown.add_row(vec![
@@ -230,7 +235,7 @@ pub(super) async fn create_schedule(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let workspace = workspace(app, config, chat).await?;
+    let workspace = existing_workspace(app, config, chat).await?;
     let seed = u64::try_from(app.clock.now().timestamp_nanos_opt().unwrap_or(1)).unwrap_or(1);
     match app.scheduler.schedule(workspace.id, days, &mut SeededJitter::new(seed)).await {
         Ok(report) => {
@@ -254,30 +259,6 @@ pub(super) async fn create_schedule(
     }
 }
 
-/// `list-queue`.
-pub(super) async fn list_queue(
-    app: &App,
-    config: &Config,
-    limit: u32,
-    chat: &ChatArg,
-    out: &mut dyn Write,
-) -> anyhow::Result<Outcome> {
-    let workspace = workspace(app, config, chat).await?;
-    let zone = app.settings.current(workspace.id).await?.time_zone;
-    let mut shown = table(&["Slot", "Category", "Path", "State", "Attempts"]);
-    for entry in app.desk().entries(workspace.id, limit).await? {
-        shown.add_row(vec![
-            entry.item.slot.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z").to_string(),
-            entry.category.to_string(),
-            entry.path.clone(),
-            entry.item.status.to_string(),
-            entry.item.attempts.to_string(),
-        ]);
-    }
-    writeln!(out, "{shown}")?;
-    Ok(Outcome::Done)
-}
-
 /// `clear-queue --yes`.
 pub(super) async fn clear_queue(
     app: &App,
@@ -291,7 +272,7 @@ pub(super) async fn clear_queue(
         writeln!(err, "storyline: this removes every pending story from the queue; add --yes to confirm")?;
         return Ok(Outcome::Refused);
     }
-    let workspace = workspace(app, config, chat).await?;
+    let workspace = existing_workspace(app, config, chat).await?;
     let cleared = app.desk().clear(workspace.id).await?;
     writeln!(out, "cleared {cleared} pending stories")?;
     Ok(Outcome::Done)
@@ -308,37 +289,4 @@ pub(super) fn notifier(config: &Config) -> anyhow::Result<Arc<dyn ChatNotifier>>
             Arc::new(storyline_console::ConsoleChat::new(Box::new(std::io::stdout()), crate::serve::CONSOLE_USER))
         }
     })
-}
-
-/// `process-queue [--force]`: one tick of the posting loop now, through Telegram when it is
-/// configured, else printed here.
-pub(super) async fn process_queue(
-    app: &App,
-    config: &Config,
-    force: bool,
-    chat: &ChatArg,
-    out: &mut dyn Write,
-) -> anyhow::Result<Outcome> {
-    let stories = app.stories(notifier(config)?);
-    if force {
-        let workspace = workspace(app, config, chat).await?;
-        match stories.send_next(workspace.id).await? {
-            Some((entry, Ok(()))) => writeln!(out, "sent {} now", entry.path)?,
-            Some((entry, Err(SendFailure::GaveUp))) => {
-                writeln!(out, "could not send {}; it failed for the last time and is marked failed", entry.path)?;
-            }
-            Some((entry, Err(_))) => {
-                writeln!(out, "could not send {}; the posting loop will try again (see the log)", entry.path)?;
-            }
-            None => writeln!(out, "the queue is empty")?,
-        }
-    } else {
-        let report = stories.tick().await?;
-        writeln!(
-            out,
-            "sent {}, will retry {}, gave up on {} (paused workspaces and stories not yet due are left alone)",
-            report.sent, report.retrying, report.gave_up
-        )?;
-    }
-    Ok(Outcome::Done)
 }

@@ -6,31 +6,30 @@ use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use storyline_application::SettingsError;
-use storyline_domain::settings::{ChatSettings, SettingKey};
+use storyline_domain::Workspace;
+use storyline_domain::settings::{ChatSettings, SettingChange, SettingInputError, SettingKey};
 use storyline_domain::user::{Actor, TelegramUserId};
-use storyline_domain::{ChatId, Workspace};
 
 use super::Outcome;
+use super::workspace::{Access, ChatArg, resolve as workspace};
+use crate::config::Config;
 use crate::wiring::App;
 
 #[derive(Debug, Subcommand)]
 pub enum SettingsCommand {
     /// Show a chat's current settings (or those in force at --at).
-    #[command(allow_negative_numbers = true)]
     Show {
-        /// The Telegram chat id (groups are negative, e.g. -100123).
-        #[arg(long)]
-        chat: i64,
-        /// Show the settings in force at this instant (RFC 3339, e.g. 2026-11-01T12:00:00Z).
-        #[arg(long)]
+        #[command(flatten)]
+        chat: ChatArg,
+        /// Show the settings in force at this instant: RFC 3339 (2026-11-01T12:00:00Z) or a date
+        /// (2026-11-01: as the day ended, in UTC).
+        #[arg(long, value_parser = parse_instant, value_name = "WHEN")]
         at: Option<DateTime<Utc>>,
     },
     /// Change one setting; the change is audited with the CLI as its author.
-    #[command(allow_negative_numbers = true)]
     Set {
-        /// The Telegram chat id (groups are negative, e.g. -100123).
-        #[arg(long)]
-        chat: i64,
+        #[command(flatten)]
+        chat: ChatArg,
         /// One of dry_run_mode, enable_instagram_api, is_paused, posts_per_day,
         /// posting_hours_start, posting_hours_end, posting_timezone.
         key: String,
@@ -40,35 +39,42 @@ pub enum SettingsCommand {
         value: String,
     },
     /// Every settings change, newest first (or, with --versions, every version).
-    #[command(allow_negative_numbers = true)]
     History {
-        /// The Telegram chat id (groups are negative, e.g. -100123).
-        #[arg(long)]
-        chat: i64,
+        #[command(flatten)]
+        chat: ChatArg,
         /// At most this many changes.
         #[arg(long, default_value_t = 50)]
         limit: u32,
         /// List the versions of the settings (valid from / valid to) instead of the changes.
         #[arg(long)]
         versions: bool,
+        /// Print JSON (an array of objects) instead of a table, for scripts.
+        #[arg(long)]
+        json: bool,
     },
 }
 
 pub(super) async fn run(
     command: SettingsCommand,
     app: &App,
+    config: &Config,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     match command {
         SettingsCommand::Show { chat, at } => {
-            let workspace = workspace(app, chat).await?;
+            let workspace = workspace(app, config, &chat, Access::Read, err).await?;
             let settings = match at {
                 None => app.settings.current(workspace.id).await?,
                 Some(at) => match app.settings.as_of(workspace.id, at).await? {
                     Some(version) => version.settings,
                     None => {
-                        writeln!(err, "chat {chat} had no settings yet at {at}")?;
+                        writeln!(
+                            err,
+                            "storyline: chat {} had no settings yet at {} (its workspace is younger)",
+                            workspace.chat_id,
+                            at.format("%Y-%m-%d %H:%M:%S UTC")
+                        )?;
                         return Ok(Outcome::Refused);
                     }
                 },
@@ -78,13 +84,24 @@ pub(super) async fn run(
             Ok(Outcome::Done)
         }
         SettingsCommand::Set { chat, key, value } => {
-            let workspace = workspace(app, chat).await?;
-            match app.settings.change_from_input(workspace.id, &key, &value, &Actor::Cli).await {
-                Ok(applied) if applied.changes.is_empty() => {
+            // Typed input is checked before any workspace is looked up or created.
+            let parsed = key.parse::<SettingKey>().and_then(|parsed| SettingChange::parse(parsed, &value));
+            let outcome = match parsed {
+                Err(refused) => Err(SettingsError::Input(refused)),
+                Ok(_) => {
+                    let workspace = workspace(app, config, &chat, Access::Write, err).await?;
+                    app.settings
+                        .change_from_input(workspace.id, &key, &value, &Actor::Cli)
+                        .await
+                        .map(|a| (workspace, a))
+                }
+            };
+            match outcome {
+                Ok((_, applied)) if applied.changes.is_empty() => {
                     writeln!(out, "{key} is already {}; nothing changed", value.trim())?;
                     Ok(Outcome::Done)
                 }
-                Ok(applied) => {
+                Ok((workspace, applied)) => {
                     for change in &applied.changes {
                         writeln!(out, "{}: {} → {}", change.key, change.old, change.new)?;
                     }
@@ -98,6 +115,16 @@ pub(super) async fn run(
                     }
                     Ok(Outcome::Done)
                 }
+                Err(SettingsError::Input(SettingInputError::UnknownKey(typed))) => {
+                    let shown: String = typed.chars().take(40).collect();
+                    let hint = suggest(&typed).map(|key| format!("did you mean {key}? ")).unwrap_or_default();
+                    writeln!(
+                        err,
+                        "storyline: unknown setting {shown:?}: {hint}use one of {}; nothing changed",
+                        SettingKey::allowed()
+                    )?;
+                    Ok(Outcome::Refused)
+                }
                 Err(refused @ (SettingsError::Input(_) | SettingsError::Invalid(_))) => {
                     writeln!(err, "storyline: {refused}; nothing changed")?;
                     Ok(Outcome::Refused)
@@ -105,8 +132,17 @@ pub(super) async fn run(
                 Err(other) => Err(other.into()),
             }
         }
-        SettingsCommand::History { chat, limit, versions } => {
-            let workspace = workspace(app, chat).await?;
+        SettingsCommand::History { chat, limit, versions, json } => {
+            let workspace = workspace(app, config, &chat, Access::Read, err).await?;
+            if json {
+                let rows = if versions {
+                    versions_json(app.settings.history(workspace.id).await?)
+                } else {
+                    changes_json(app.settings.changes(workspace.id, limit).await?)
+                };
+                writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+                return Ok(Outcome::Done);
+            }
             writeln!(out, "{}", heading(&workspace))?;
             let people = People::of(app, &workspace).await?;
             let table = if versions {
@@ -120,9 +156,72 @@ pub(super) async fn run(
     }
 }
 
-/// The chat's workspace, created from the defaults on first use, as the bot does.
-async fn workspace(app: &App, chat: i64) -> Result<Workspace, SettingsError> {
-    app.settings.workspace_for_chat(ChatId(chat), &format!("Chat {chat}")).await
+/// The setting key closest to what was typed (`post_per_day` → posts_per_day), if one is close.
+fn suggest(typed: &str) -> Option<&'static str> {
+    let typed = typed.trim().to_ascii_lowercase();
+    // Part of one key's name (`timezone`, `paused`): that key.
+    let containing: Vec<&'static str> =
+        SettingKey::ALL.iter().map(|key| key.as_str()).filter(|key| typed.len() >= 4 && key.contains(&typed)).collect();
+    if let [only] = containing.as_slice() {
+        return Some(only);
+    }
+    SettingKey::ALL
+        .iter()
+        .map(|key| (strsim::jaro_winkler(&typed, key.as_str()), key.as_str()))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, key)| key)
+}
+
+/// `--at`: an RFC 3339 instant, or a date, meaning the end of that day in UTC.
+fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
+    let text = text.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|day| day.succ_opt())
+        .and_then(|next| next.and_hms_opt(0, 0, 0))
+        .map(|midnight| midnight.and_utc() - chrono::Duration::microseconds(1))
+        .ok_or_else(|| "use RFC 3339 (2026-11-01T12:00:00Z) or a date (2026-11-01)".to_owned())
+}
+
+fn changes_json(entries: Vec<storyline_domain::audit::AuditEntry>) -> Vec<serde_json::Value> {
+    entries
+        .into_iter()
+        .map(|entry| {
+            serde_json::json!({
+                "at": entry.at.to_rfc3339(),
+                "by": entry.actor.to_string(),
+                "setting": entry.subject,
+                "old": entry.old,
+                "new": entry.new,
+            })
+        })
+        .collect()
+}
+
+fn versions_json(versions: Vec<storyline_domain::settings::SettingsVersion>) -> Vec<serde_json::Value> {
+    versions
+        .into_iter()
+        .map(|version| {
+            let s = &version.settings;
+            serde_json::json!({
+                "version": version.version,
+                "valid_from": version.valid_from.to_rfc3339(),
+                "valid_to": version.valid_to.map(|t| t.to_rfc3339()),
+                "by": version.changed_by.to_string(),
+                "dry_run_mode": s.dry_run,
+                "enable_instagram_api": s.instagram_api,
+                "is_paused": s.is_paused(),
+                "posts_per_day": s.posts_per_day.get(),
+                "posting_hours_start": s.window.start().get(),
+                "posting_hours_end": s.window.end().get(),
+                "posting_timezone": s.time_zone.name(),
+            })
+        })
+        .collect()
 }
 
 fn heading(workspace: &Workspace) -> String {
@@ -212,4 +311,26 @@ fn versions_table(versions: Vec<storyline_domain::settings::SettingsVersion>, pe
         ]);
     }
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_misspelt_setting_key_gets_the_closest_one_and_nonsense_gets_none() {
+        assert_eq!(suggest("post_per_day"), Some("posts_per_day"));
+        assert_eq!(suggest("DRY_RUN"), Some("dry_run_mode"));
+        assert_eq!(suggest("timezone"), Some("posting_timezone"));
+        assert_eq!(suggest("colour"), None);
+    }
+
+    #[test]
+    fn at_takes_an_instant_or_a_date_meaning_the_end_of_that_day() {
+        let at = parse_instant("2026-11-01T12:00:00+01:00");
+        assert_eq!(at.map(|t| t.to_rfc3339()), Ok("2026-11-01T11:00:00+00:00".to_owned()));
+        let day = parse_instant("2026-11-01").map(|t| t.format("%Y-%m-%d %H:%M:%S%.6f").to_string());
+        assert_eq!(day, Ok("2026-11-01 23:59:59.999999".to_owned()));
+        assert!(parse_instant("yesterday").is_err_and(|e| e.contains("RFC 3339") && e.contains("a date")));
+    }
 }

@@ -4,8 +4,10 @@ use chrono::{DateTime, Duration, Utc};
 use super::StoreError;
 use crate::WorkspaceId;
 use crate::library::MediaId;
-use crate::queue::{Claimed, HistoryEntry, Lock, Outcome, QueueCounts, QueueEntry, QueueItemId, Resolution};
-use crate::schedule::Candidate;
+use crate::queue::{
+    Claimed, HistoryEntry, Lock, Outcome, QueueCounts, QueueEntry, QueueItemId, QueueStatus, Resolution,
+};
+use crate::schedule::{Candidate, CategoryCounts};
 use crate::user::Actor;
 
 /// Which pending items [`Queue::reschedule`] moves.
@@ -52,6 +54,30 @@ pub trait Queue: Send + Sync {
     /// # Errors
     /// [`StoreError::Unknown`] when the store fails.
     async fn last_slot(&self, workspace: WorkspaceId) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Every queue item's slot at or after `from`, by slot, with the item's status: queued
+    /// items and done ones alike (a story sent, posted, skipped or given up keeps its slot), so
+    /// the schedule knows how full each posting window already is. Cleared items are gone.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn slots(
+        &self,
+        workspace: WorkspaceId,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, QueueStatus)>, StoreError>;
+
+    /// What the category mix is held to, per category: the items queued now (pending, sending
+    /// or awaiting a press) plus the stories posted at or after `posted_since`. Categories with
+    /// neither are left out.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn category_counts(
+        &self,
+        workspace: WorkspaceId,
+        posted_since: DateTime<Utc>,
+    ) -> Result<CategoryCounts, StoreError>;
 
     /// Queues `plan` in one transaction. A media item already queued (say, by a concurrent
     /// schedule) is left out. Returns how many were queued.

@@ -51,6 +51,14 @@ pub trait SettingsStore: Send + Sync {
     /// [`StoreError::Unknown`] when the store fails.
     async fn workspace_by_chat(&self, chat: ChatId) -> Result<Option<Workspace>, StoreError>;
 
+    /// Every workspace, by chat id: the directory of tenants, so that a command given no chat can
+    /// take the only one or name them all. It returns the workspaces themselves, none of their
+    /// rows, and never creates one.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn workspaces(&self) -> Result<Vec<Workspace>, StoreError>;
+
     /// The workspace's current settings.
     ///
     /// # Errors

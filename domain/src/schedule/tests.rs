@@ -2,7 +2,8 @@ use chrono::{Timelike, Utc};
 use proptest::prelude::*;
 
 use super::*;
-use crate::settings::Hour;
+use crate::library::{Category, CategoryMix, MediaId};
+use crate::settings::{Hour, PostingWindow, PostsPerDay};
 
 fn plan(start: u8, end: u8, per_day: u8, tz: Tz) -> Plan {
     let window = PostingWindow::new(Hour::new(start).expect("hour"), Hour::new(end).expect("hour")).expect("window");
@@ -35,7 +36,7 @@ fn in_window(plan: &Plan, slot: DateTime<Utc>) -> bool {
 #[test]
 fn slots_are_spread_evenly_over_the_window_in_the_workspace_time_zone() {
     let p = plan(10, 20, 5, chrono_tz::Europe::Berlin);
-    let slots = next_slots(&p, at("2026-06-01T00:00:00Z"), 1, &mut NoJitter);
+    let slots = next_slots(&p, at("2026-06-01T00:00:00Z"), &[], 5, &mut NoJitter);
     // 10:00–20:00 Berlin summer time is 08:00–18:00 UTC; 5 slots, one every two hours, centred.
     let expected: Vec<_> =
         ["09:00", "11:00", "13:00", "15:00", "17:00"].iter().map(|t| at(&format!("2026-06-01T{t}:00Z"))).collect();
@@ -45,15 +46,16 @@ fn slots_are_spread_evenly_over_the_window_in_the_workspace_time_zone() {
 #[test]
 fn a_window_may_wrap_midnight() {
     let p = plan(22, 2, 2, chrono_tz::UTC);
-    let slots = next_slots(&p, at("2026-06-01T12:00:00Z"), 1, &mut NoJitter);
+    let slots = next_slots(&p, at("2026-06-01T12:00:00Z"), &[], 2, &mut NoJitter);
     assert_eq!(slots, vec![at("2026-06-01T23:00:00Z"), at("2026-06-02T01:00:00Z")]);
 }
 
 #[test]
 fn a_second_run_extends_the_schedule_instead_of_doubling_it() {
     let p = plan(9, 21, 3, chrono_tz::UTC);
-    let first = next_slots(&p, at("2026-06-01T00:00:00Z"), 2, &mut NoJitter);
-    let second = next_slots(&p, *first.last().expect("slots"), 2, &mut NoJitter);
+    let now = at("2026-06-01T00:00:00Z");
+    let first = next_slots(&p, now, &[], 6, &mut NoJitter);
+    let second = next_slots(&p, now, &first, 6, &mut NoJitter);
     assert_eq!(first.len(), 6);
     assert_eq!(second.len(), 6);
     assert!(second[0] > first[5]);
@@ -64,7 +66,7 @@ fn a_second_run_extends_the_schedule_instead_of_doubling_it() {
 fn the_day_clocks_go_forward_keeps_its_slots_inside_the_window() {
     // Europe/Berlin jumps from 02:00 to 03:00 on 2026-03-29; a 01–05 window is then 3 hours long.
     let p = plan(1, 5, 3, chrono_tz::Europe::Berlin);
-    let slots = next_slots(&p, at("2026-03-28T12:00:00Z"), 1, &mut NoJitter);
+    let slots = next_slots(&p, at("2026-03-28T12:00:00Z"), &[], 3, &mut NoJitter);
     assert_eq!(slots.len(), 3);
     for slot in &slots {
         assert!(in_window(&p, *slot), "{slot} is outside 01–05 Berlin");
@@ -79,13 +81,13 @@ fn the_mix_is_followed_and_an_empty_category_falls_back_to_any() {
     let mix = CategoryMix::parse("memes=70 merch=30").expect("mix");
     let pool = candidates(&[("memes", 20), ("merch", 20)]);
     let memes: Vec<_> = pool.iter().filter(|c| c.category == category("memes")).map(|c| c.media).collect();
-    let plan = assign(&slots, Some(&mix), pool.clone());
+    let plan = assign(&slots, Some(&mix), &CategoryCounts::new(), pool.clone(), &mut NoJitter);
     assert_eq!(plan.len(), 10);
     assert_eq!(plan.iter().filter(|(_, m)| memes.contains(m)).count(), 7);
 
     // Only 2 merch items: the third merch slot takes a meme instead.
     let scarce = candidates(&[("memes", 20), ("merch", 2)]);
-    let plan = assign(&slots, Some(&mix), scarce);
+    let plan = assign(&slots, Some(&mix), &CategoryCounts::new(), scarce, &mut NoJitter);
     assert_eq!(plan.len(), 10);
     let unique: std::collections::HashSet<_> = plan.iter().map(|(_, m)| *m).collect();
     assert_eq!(unique.len(), 10, "no media twice");
@@ -99,7 +101,8 @@ fn never_posted_media_comes_first_then_the_least_recently_posted() {
     let recent =
         Candidate { media: MediaId::new(), category: category("a"), last_posted_at: Some(at("2026-05-01T00:00:00Z")) };
     let never = Candidate { media: MediaId::new(), category: category("a"), last_posted_at: None };
-    let plan = assign(&slots, None, vec![recent.clone(), old.clone(), never.clone()]);
+    let plan =
+        assign(&slots, None, &CategoryCounts::new(), vec![recent.clone(), old.clone(), never.clone()], &mut NoJitter);
     let order: Vec<_> = plan.iter().map(|(_, m)| *m).collect();
     assert_eq!(order, vec![never.media, old.media, recent.media]);
 }
@@ -107,8 +110,9 @@ fn never_posted_media_comes_first_then_the_least_recently_posted() {
 #[test]
 fn running_out_of_media_leaves_the_remaining_slots_empty() {
     let slots: Vec<_> = (0..5).map(|i| at("2026-06-01T00:00:00Z") + Duration::hours(i)).collect();
-    assert_eq!(assign(&slots, None, candidates(&[("a", 2)])).len(), 2);
-    assert!(assign(&slots, None, Vec::new()).is_empty());
+    let none = CategoryCounts::new();
+    assert_eq!(assign(&slots, None, &none, candidates(&[("a", 2)]), &mut NoJitter).len(), 2);
+    assert!(assign(&slots, None, &none, Vec::new(), &mut NoJitter).is_empty());
 }
 
 fn zones() -> impl Strategy<Value = Tz> {
@@ -139,8 +143,9 @@ proptest! {
             let offset = i64::try_from(state >> 33).unwrap_or(0) % (2 * span + 1) - span;
             Duration::seconds(offset)
         };
-        let slots = next_slots(&p, now, days, &mut jitter);
-        prop_assert_eq!(slots.len(), usize::from(per_day) * usize::try_from(days).expect("days"));
+        let wanted = usize::from(per_day) * usize::try_from(days).expect("days");
+        let slots = next_slots(&p, now, &[], wanted, &mut jitter);
+        prop_assert_eq!(slots.len(), wanted);
         for pair in slots.windows(2) {
             prop_assert!(pair[0] <= pair[1]);
         }
@@ -164,10 +169,13 @@ proptest! {
         let slots: Vec<_> = (0..slots_count).map(|i| DateTime::<Utc>::UNIX_EPOCH + Duration::minutes(i64::try_from(i).expect("i"))).collect();
         let pool = candidates(&[("a", 400), ("b", 400)]);
         let in_a: std::collections::HashSet<_> = pool.iter().filter(|c| c.category == category("a")).map(|c| c.media).collect();
-        let plan = assign(&slots, Some(&mix), pool);
+        let plan = assign(&slots, Some(&mix), &CategoryCounts::new(), pool, &mut NoJitter);
         prop_assert_eq!(plan.len(), slots_count);
         let got = plan.iter().filter(|(_, m)| in_a.contains(m)).count();
         let expected = f64::from(a) * slots_count as f64 / 100.0;
         prop_assert!((got as f64 - expected).abs() <= 1.0, "{} of {} for {}%", got, slots_count, a);
     }
 }
+
+mod extending;
+mod mixing;

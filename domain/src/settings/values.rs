@@ -184,9 +184,16 @@ impl fmt::Display for PostingWindow {
 ///
 /// # Errors
 /// [`SettingValueError::UnknownTimeZone`] for anything that is not an IANA name.
+/// Matched without regard to case (`europe/berlin` is Europe/Berlin): IANA names differ by more
+/// than case only, and chrono-tz's own case-insensitive parser would rebuild its tables at build
+/// time for what one pass over its ~600 names does.
 pub fn parse_time_zone(input: &str) -> Result<Tz, SettingValueError> {
     let trimmed = input.trim();
-    trimmed.parse::<Tz>().map_err(|_| SettingValueError::UnknownTimeZone(truncate(trimmed, 64)))
+    trimmed
+        .parse::<Tz>()
+        .ok()
+        .or_else(|| chrono_tz::TZ_VARIANTS.iter().copied().find(|tz| tz.name().eq_ignore_ascii_case(trimmed)))
+        .ok_or_else(|| SettingValueError::UnknownTimeZone(truncate(trimmed, 64)))
 }
 
 /// Cuts untrusted input before echoing it back, so a huge message cannot become a huge reply.
@@ -245,6 +252,9 @@ mod tests {
     fn time_zones_are_iana_names() {
         assert!(parse_time_zone("Europe/Berlin").is_ok());
         assert!(parse_time_zone(" UTC ").is_ok());
+        assert_eq!(parse_time_zone("europe/berlin"), Ok(Tz::Europe__Berlin));
+        assert_eq!(parse_time_zone("AMERICA/NEW_YORK"), Ok(Tz::America__New_York));
+        assert_eq!(parse_time_zone("utc"), Ok(Tz::UTC));
         assert!(matches!(parse_time_zone("Mars/Olympus"), Err(SettingValueError::UnknownTimeZone(_))));
     }
 }

@@ -1,5 +1,9 @@
 //! The `Queue`, `History` and `Locks` contracts.
 
+mod booked;
+
+pub use booked::*;
+
 use std::collections::{BTreeSet, HashMap};
 
 use anyhow::{Context, ensure};

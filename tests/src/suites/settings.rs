@@ -221,3 +221,15 @@ pub async fn a_workspace_cannot_see_or_change_another(backend: &Backend) -> Test
     ensure!(stores.settings.as_of(stranger, instant(5)).await?.is_none());
     Ok(())
 }
+
+pub async fn looking_workspaces_up_lists_them_and_creates_none(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    ensure!(stores.settings.workspaces().await?.is_empty(), "a new store has no workspace");
+    let (a, b) = two_workspaces(stores).await?;
+    ensure!(stores.settings.workspace_by_chat(ChatId(-7)).await?.is_none());
+    let listed = stores.settings.workspaces().await?;
+    ensure!(listed == vec![b.clone(), a.clone()], "every workspace, by chat id: {listed:?}");
+    ensure!(stores.settings.workspace_by_chat(a.chat_id).await? == Some(a));
+    ensure!(stores.settings.workspaces().await?.len() == 2, "looking up chat -7 created nothing");
+    Ok(())
+}

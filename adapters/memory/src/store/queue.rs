@@ -12,7 +12,7 @@ use storyline_domain::queue::{
     Claimed, HistoryEntry, Lock, MAX_SEND_ATTEMPTS, Outcome, QueueCounts, QueueEntry, QueueItem, QueueItemId,
     QueueStatus, Resolution,
 };
-use storyline_domain::schedule::Candidate;
+use storyline_domain::schedule::{Candidate, CategoryCounts};
 use storyline_domain::user::Actor;
 
 use super::library::{Library, MediaLock, Slot};
@@ -151,6 +151,45 @@ impl Queue for MemoryStore {
             .workspaces
             .get(&workspace)
             .and_then(|t| t.library.queue.iter().filter(|s| s.is_queued()).map(|s| s.item.slot).max()))
+    }
+
+    async fn slots(
+        &self,
+        workspace: WorkspaceId,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, QueueStatus)>, StoreError> {
+        let state = self.state();
+        let Some(tenant) = state.workspaces.get(&workspace) else {
+            return Ok(Vec::new());
+        };
+        let mut slots: Vec<_> = tenant.library.queue.iter().filter(|s| s.item.slot >= from).collect();
+        slots.sort_by_key(|s| (s.item.slot, s.item.id));
+        Ok(slots.into_iter().map(|s| (s.item.slot, s.item.status)).collect())
+    }
+
+    async fn category_counts(
+        &self,
+        workspace: WorkspaceId,
+        posted_since: DateTime<Utc>,
+    ) -> Result<CategoryCounts, StoreError> {
+        let state = self.state();
+        let Some(tenant) = state.workspaces.get(&workspace) else {
+            return Ok(CategoryCounts::new());
+        };
+        let library = &tenant.library;
+        let queued = library.queue.iter().filter(|s| s.is_queued()).map(|s| s.item.media);
+        let posted = library
+            .history
+            .iter()
+            .filter(|entry| entry.outcome == Outcome::Posted && entry.at >= posted_since)
+            .map(|entry| entry.media);
+        let mut counts = CategoryCounts::new();
+        for media in queued.chain(posted) {
+            if let Some(item) = library.media.get(&media) {
+                *counts.entry(item.category.clone()).or_default() += 1;
+            }
+        }
+        Ok(counts)
     }
 
     async fn enqueue(&self, workspace: WorkspaceId, plan: &[(DateTime<Utc>, MediaId)]) -> Result<u64, StoreError> {
