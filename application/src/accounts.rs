@@ -326,7 +326,7 @@ impl AccountService {
                     let screen = Screen::new(
                         Text::new().bold("⚠️ Could not refresh an Instagram token.").line().plain(format!(
                             "{} Until then, stories go to this chat for manual posting. This is said once.",
-                            capitalized(&locked_token(&due.account))
+                            capitalized(&locked_token(&due.account.label()))
                         )),
                     );
                     if self.announce(notifier, &due, TokenNotice::RefreshFailed, screen).await {
@@ -439,10 +439,10 @@ enum Refreshed {
 /// Why an account publishes by hand when its token does not open with the configured key, and
 /// the ways out (FEATURES A5): the old key, rotation, a new token, or forgetting it.
 #[must_use]
-pub fn locked_token(account: &Account) -> String {
+pub fn locked_token(account: &str) -> String {
     format!(
         "the token of {} cannot be opened with this server's ENCRYPTION_KEY: set the key it was sealed with (ENCRYPTION_KEYS=new,old while rotating), give it a new token with `storyline set-instagram-token`, or forget it with `storyline remove-instagram-account`",
-        account.label()
+        account
     )
 }
 

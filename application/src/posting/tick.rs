@@ -1,21 +1,37 @@
 //! One tick of the posting loop: claim what is due, send it (through the Graph API or by hand),
-//! hold the lease, and record a failure (retry, or give up with a message in the chat).
+//! hold the lease, and record a failure (retry, or give up with a message in the chat). The
+//! only part of the wing that tells the chat about a send.
 
 use std::sync::PoisonError;
 
-use storyline_domain::ChatId;
-use storyline_domain::WorkspaceId;
-use storyline_domain::chat::{Attachment, MessageId, Screen, Text};
+use storyline_domain::chat::{Attachment, MessageId, Screen};
 use storyline_domain::ports::{SendFailure, StoreError};
-use storyline_domain::queue::{Claimed, MAX_SEND_ATTEMPTS, QueueEntry};
+use storyline_domain::publishing::{self, AfterRetry, Reason};
+use storyline_domain::queue::{Claimed, QueueEntry};
 use storyline_domain::settings::ChatSettings;
+use storyline_domain::{ChatId, WorkspaceId};
 
-use super::publishing::ApiPath;
-use super::screens::{due_text, story_screen};
+use super::publishing::Api;
+use super::screens::{
+    dry_run_screen, due_text, fallback_screen, gave_up_screen, history_text, published_screen, story_screen,
+};
 use super::{CLAIMS_PER_TICK, SEND_LEASE, Stories, TickReport};
-use crate::errors::error_chain;
+use crate::errors::{error_chain, warn_with_reference};
+
+/// Why a send failed this time, and whether Instagram may show the story.
+struct Failed {
+    reason: Reason,
+    maybe_on_instagram: bool,
+}
+
+impl Failed {
+    fn of(reason: Reason) -> Self {
+        Self { reason, maybe_on_instagram: false }
+    }
+}
 
 impl Stories {
+    /// One tick of the posting loop: claims what is due in every workspace that is not paused
     /// (at most one story per workspace, so after downtime nothing bursts) and sends each.
     ///
     /// # Errors
@@ -57,37 +73,48 @@ impl Stories {
         let entry = &claim.entry;
         let workspace = entry.item.workspace;
         // Read once: both the API path and the story's caption need them.
-        let settings = self.settings.settings(workspace).await.map_err(|e| error_chain(&e));
-        let path = match &settings {
+        let settings = self
+            .settings
+            .settings(workspace)
+            .await
+            .map_err(|e| Reason::StoreFailed(warn_with_reference("could not read a workspace's settings", &e)));
+        let api = match &settings {
             Ok(settings) => self.api_path(claim, settings).await,
-            Err(why) if self.publishing.is_some() => Some(ApiPath::Retry(why.clone())),
-            Err(_) => None,
+            Err(reason) if self.publishing.is_some() => Api::Retry(reason.clone()),
+            Err(_) => Api::NotUsed,
         };
-        let result = match path {
-            None | Some(ApiPath::DryRun) => self.send_by_hand(claim, &settings).await,
-            Some(ApiPath::Published) => return Ok(()),
-            Some(ApiPath::Superseded) => return Err(SendFailure::NotSending),
-            Some(ApiPath::Manual(why)) => {
-                self.warn_fallback(claim, &why).await;
+        let sent = match api {
+            Api::NotUsed => self.send_by_hand(claim, &settings).await,
+            Api::Superseded => return Err(SendFailure::NotSending),
+            Api::Published { account, media_id } => {
+                self.fallbacks.lock().unwrap_or_else(PoisonError::into_inner).remove(&workspace);
+                self.tell(claim.chat, published_screen(entry, &account, media_id.as_deref())).await;
+                return Ok(());
+            }
+            Api::DryRun { account } => {
+                self.tell(claim.chat, dry_run_screen(entry, &account)).await;
                 self.send_by_hand(claim, &settings).await
             }
-            // A container exists: Instagram may show the story already, so it is never handed
-            // to the team as well. After the last try it is failed, and the chat told to check.
-            Some(ApiPath::Retry(why)) if entry.item.container.is_some() || self.container_made(claim).await => {
-                Err(if entry.item.attempts >= MAX_SEND_ATTEMPTS {
-                    format!("{why}. Instagram may already show this story: check before posting it by hand.")
-                } else {
-                    why
-                })
-            }
-            Some(ApiPath::Retry(why)) if entry.item.attempts >= MAX_SEND_ATTEMPTS => {
-                // The last try, nothing made at Meta: rather than fail the story, hand it to the team.
-                self.warn_fallback(claim, &why).await;
+            Api::Fallback(reason) => {
+                self.warn_fallback(claim, &reason).await;
                 self.send_by_hand(claim, &settings).await
             }
-            Some(ApiPath::Retry(why)) => Err(why),
+            Api::Retry(reason) => {
+                // A container exists: Instagram may show the story already, so it is never
+                // handed to the team as well.
+                let may_exist = entry.item.container.is_some() || self.container_made(claim).await;
+                match publishing::after_retry(reason, entry.item.attempts, may_exist) {
+                    AfterRetry::ByHand(reason) => {
+                        // The last try, nothing made at Meta: rather than fail it, the team posts it.
+                        self.warn_fallback(claim, &reason).await;
+                        self.send_by_hand(claim, &settings).await
+                    }
+                    AfterRetry::GiveUp(reason) => Err(Failed { reason, maybe_on_instagram: true }),
+                    AfterRetry::Retry(reason) => Err(Failed::of(reason)),
+                }
+            }
         };
-        let error = match result {
+        let failed = match sent {
             Ok(None) => return Err(SendFailure::NotSending),
             Ok(Some(message)) => {
                 match self.queue.mark_sent(workspace, entry.item.id, message.0, self.clock.now()).await {
@@ -99,13 +126,16 @@ impl Stories {
                 tracing::info!(workspace_id = %workspace, item = %entry.item.id, path = %entry.path, "story sent");
                 return Ok(());
             }
-            Err(error) => error,
+            Err(failed) => failed,
         };
-        tracing::warn!(workspace_id = %workspace, item = %entry.item.id, attempt = entry.item.attempts, error = %error, "could not send a story");
+        let reference = failed.reason.reference().map(ToString::to_string);
+        tracing::warn!(workspace_id = %workspace, item = %entry.item.id, attempt = entry.item.attempts,
+            reason = failed.reason.code(), reference = ?reference, "could not send a story");
         if !self.still_ours(claim).await {
             return Err(SendFailure::NotSending);
         }
-        let outcome = match self.queue.send_failed(workspace, entry.item.id, &error, self.clock.now()).await {
+        let row = history_text(&failed.reason, failed.maybe_on_instagram);
+        let outcome = match self.queue.send_failed(workspace, entry.item.id, &row, self.clock.now()).await {
             Ok(outcome) => outcome,
             Err(store) => {
                 tracing::error!(error = %error_chain(&store), "could not record a failed send; the lease will retry it");
@@ -113,19 +143,12 @@ impl Stories {
             }
         };
         if outcome == SendFailure::GaveUp {
-            let text = Text::new()
-                .bold(format!("⚠️ Could not send a story after {MAX_SEND_ATTEMPTS} tries; it is marked failed."))
-                .line()
-                .code(entry.path.clone())
-                .line()
-                .plain(error);
-            self.tell(claim.chat, Screen::new(text)).await;
+            self.tell(claim.chat, gave_up_screen(entry, &failed.reason, failed.maybe_on_instagram)).await;
         }
         Err(outcome)
     }
 
-    /// The Graph API path (C5), when the workspace has the Instagram API on and the media can
-
+    /// Whether this claim may have made a container at Meta (the item's row says so, or
     /// cannot be read).
     async fn container_made(&self, claim: &Claimed) -> bool {
         let entry = &claim.entry;
@@ -137,18 +160,16 @@ impl Stories {
     }
 
     /// Tells the chat once per reason that stories go the manual way.
-    async fn warn_fallback(&self, claim: &Claimed, why: &str) {
+    async fn warn_fallback(&self, claim: &Claimed, reason: &Reason) {
         let workspace = claim.entry.item.workspace;
-        let news = self.fallbacks.lock().unwrap_or_else(PoisonError::into_inner).insert(workspace, why.to_owned())
-            != Some(why.to_owned());
-        tracing::warn!(workspace_id = %workspace, reason = %why, "publishing through the Instagram API is not possible; manual path");
+        let key = reason.key();
+        let news =
+            self.fallbacks.lock().unwrap_or_else(PoisonError::into_inner).insert(workspace, key.clone()) != Some(key);
+        let reference = reason.reference().map(ToString::to_string);
+        tracing::warn!(workspace_id = %workspace, reason = reason.code(), reference = ?reference,
+            "publishing through the Instagram API is not possible; manual path");
         if news {
-            let text = Text::new()
-                .bold("⚠️ Instagram API: ")
-                .plain(why.to_owned())
-                .line()
-                .plain("Stories come to this chat for manual posting until that is fixed. (Said once.)");
-            self.tell(claim.chat, Screen::new(text)).await;
+            self.tell(claim.chat, fallback_screen(reason)).await;
         }
     }
 
@@ -158,43 +179,50 @@ impl Stories {
         }
     }
 
-    /// Whether this claim still owns the item (its lease renewed): another process re-claims
-    /// an item whose lease ran out, and then this one must leave it alone. A store failure
-    /// here is logged and taken as yes (the lease itself is the last guard).
-    async fn still_ours(&self, claim: &Claimed) -> bool {
+    /// Renews this claim's lease — and with `container`, keeps it on the item — the one place
+    /// the lease is renewed. `Ok(false)`: another process re-claimed the item after this one's
+    /// lease ran out, and this one must leave it alone.
+    pub(super) async fn renew(&self, claim: &Claimed, container: Option<&str>) -> Result<bool, StoreError> {
         let item = &claim.entry.item;
-        match self.queue.renew_claim(item.workspace, item.id, item.attempts, self.clock.now() + SEND_LEASE).await {
-            Ok(true) => true,
-            Ok(false) => {
-                tracing::info!(item = %item.id, "another process took this story over; leaving it");
-                false
-            }
-            Err(error) => {
-                tracing::warn!(error = %error_chain(&error), "could not renew a claim; going on under the lease");
-                true
-            }
+        let until = self.clock.now() + SEND_LEASE;
+        let renewed = match container {
+            Some(container) => self.queue.set_container(item.workspace, item.id, item.attempts, container, until).await,
+            None => self.queue.renew_claim(item.workspace, item.id, item.attempts, until).await,
+        };
+        if matches!(renewed, Ok(false)) {
+            tracing::info!(item = %item.id, "another process took this story over; leaving it");
         }
+        renewed
+    }
+
+    /// Whether this claim still owns the item (its lease renewed). A store failure here is
+    /// logged and taken as yes (the lease itself is the last guard).
+    async fn still_ours(&self, claim: &Claimed) -> bool {
+        self.renew(claim, None).await.unwrap_or_else(|error| {
+            tracing::warn!(error = %error_chain(&error), "could not renew a claim; going on under the lease");
+            true
+        })
     }
 
     /// The manual path, if this claim still owns the item: `None` when it does not.
     async fn send_by_hand(
         &self,
         claim: &Claimed,
-        settings: &Result<ChatSettings, String>,
-    ) -> Result<Option<MessageId>, String> {
-        let settings = settings.as_ref().map_err(Clone::clone)?;
+        settings: &Result<ChatSettings, Reason>,
+    ) -> Result<Option<MessageId>, Failed> {
+        let settings = settings.as_ref().map_err(|reason| Failed::of(reason.clone()))?;
         if !self.still_ours(claim).await {
             return Ok(None);
         }
-        self.try_send(claim, settings).await.map(Some)
-    }
-
-    async fn try_send(&self, claim: &Claimed, settings: &ChatSettings) -> Result<MessageId, String> {
         let entry = &claim.entry;
-        let bytes = self.source.read(&entry.path).await.map_err(|e| error_chain(&e))?;
+        let bytes = self.source.read(&entry.path).await.map_err(|e| {
+            Failed::of(Reason::MediaUnreadable(warn_with_reference("could not read a story's file", &e)))
+        })?;
         let file_name = entry.path.rsplit('/').next().unwrap_or(&entry.path).to_owned();
         let attachment = Attachment { kind: entry.kind, file_name, location: self.source.locate(&entry.path), bytes };
         let screen = story_screen(entry.item.workspace, entry, &due_text(settings.time_zone, entry.item.slot));
-        self.notifier.send_media(claim.chat, &attachment, &screen).await.map_err(|e| error_chain(&e))
+        self.notifier.send_media(claim.chat, &attachment, &screen).await.map(Some).map_err(|e| {
+            Failed::of(Reason::ChatUnreachable(warn_with_reference("could not send a story to the chat", &e)))
+        })
     }
 }
