@@ -30,7 +30,7 @@ use storyline_media::LocalFolder;
 use storyline_memory::ManualClock;
 use storyline_telegram::TelegramNotifier;
 use storyline_tests::app::{ADMIN, TEAM_CHAT, fast_polling};
-use storyline_tests::fake_telegram::{FakeTelegram, FakeUser, button_data};
+use storyline_tests::fake_telegram::{Failure, FakeTelegram, FakeUser, button_data};
 use storyline_tests::files::png;
 use storyline_tests::{Backend, TestResult};
 use tokio::sync::watch;
@@ -400,6 +400,54 @@ pub async fn the_instagram_warning_is_told_once_across_next_and_the_loop(backend
     h.telegram.push_text(TEAM_CHAT, &FakeUser::new(ADMIN, "Ada"), "/next");
     h.telegram.wait_until(WAIT, |t| t.count("sendPhoto") == 2).await?;
     ensure!(h.said("Instagram API:") == 1, "/next knows the chat was told: {:?}", h.telegram.calls("sendMessage"));
+    h.stop().await
+}
+
+/// The reference ("ref 7f3a2c") a chat message gives, and the captured log line it names.
+fn referenced_line(message: &str) -> anyhow::Result<(String, String)> {
+    let start = message.find("(ref ").context("a reference")? + "(ref ".len();
+    let reference = message.get(start..start + 6).context("six digits")?.to_owned();
+    let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+        .into_owned();
+    let line = logs.lines().find(|l| l.contains(&format!("reference={reference}"))).context("the log line")?;
+    Ok((reference, line.to_owned()))
+}
+
+pub async fn adapter_error_text_reaches_neither_the_chat_nor_the_history_only_the_log(backend: Backend) -> TestResult {
+    const META_WORDS: &str = "Kraken-4711 swallowed the upload";
+    const TELEGRAM_WORDS: &str = "Forbidden: Kraken-4712 ate the bot";
+    let h = Harness::start(&backend).await?;
+    h.knows(IG_ID, "brand_main").await;
+    h.add_account(IG_ID, IG_TOKEN, None).await?;
+    h.api_on(false).await?;
+    h.quota(0).await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"/media$"))
+        .respond_with(meta_error(100, META_WORDS))
+        .mount(&h.graph)
+        .await;
+    h.telegram.fail_next("sendPhoto", 3, Failure::Forbidden(TELEGRAM_WORDS.to_owned()));
+    h.first_slot_due().await?;
+    ensure!(h.stories.tick().await?.retrying == 1);
+    ensure!(h.stories.tick().await?.retrying == 1);
+    ensure!(h.stories.tick().await?.gave_up == 1);
+
+    let told: Vec<String> =
+        h.telegram.calls("sendMessage").iter().filter_map(|m| m["text"].as_str().map(str::to_owned)).collect();
+    for message in &told {
+        ensure!(!message.contains("Kraken"), "an adapter's words reached the chat: {message}");
+    }
+    let warning = told.iter().find(|t| t.contains("Instagram refused the story")).context("the fallback warning")?;
+    let (_, line) = referenced_line(warning)?;
+    ensure!(line.contains("Kraken-4711"), "the log line under the warning's reference has Meta's words: {line}");
+    let gave_up = told.iter().find(|t| t.contains("after 3 tries")).context("the give-up message")?;
+    let (reference, line) = referenced_line(gave_up)?;
+    ensure!(line.contains("Kraken-4712"), "the log line under the reference has Telegram's words: {line}");
+
+    let history = h.stories.desk().history(h.workspace.id, 10).await?;
+    let row = history.first().and_then(|r| r.error.clone()).context("a failed row")?;
+    ensure!(row.starts_with("chat_unreachable: ") && !row.contains("Kraken"), "{row}");
+    ensure!(row.contains(&format!("ref {reference}")), "the row names the same log line: {row}");
     h.stop().await
 }
 
@@ -870,6 +918,7 @@ storyline_tests::on_backends!([sqlite, postgres] [
     a_container_error_sends_the_story_by_hand_with_metas_message,
     an_expired_token_sends_stories_by_hand_with_one_warning,
     the_instagram_warning_is_told_once_across_next_and_the_loop,
+    adapter_error_text_reaches_neither_the_chat_nor_the_history_only_the_log,
     a_rate_limit_sends_the_story_by_hand,
     a_used_up_quota_sends_the_story_by_hand,
     a_retry_after_a_crash_never_publishes_twice,
