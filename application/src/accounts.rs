@@ -17,7 +17,8 @@ use storyline_domain::ports::{
 };
 use storyline_domain::user::Actor;
 
-use crate::errors::error_chain;
+use crate::errors::{error_chain, info_with_reference, warn_with_reference};
+use storyline_domain::reference::Reference;
 
 /// The account use cases.
 #[derive(Clone)]
@@ -69,9 +70,10 @@ pub struct Replaced {
 }
 
 /// Said when Meta could not be asked about a token: it is stored, but nobody confirmed it.
-fn unchecked_note(why: &PublishError) -> String {
+/// Meta's words stay in the log, under the reference.
+fn unchecked_note(reference: &Reference) -> String {
     format!(
-        "Instagram could not be reached ({why}), so the token was NOT checked: it is saved and listed as \"Not checked\"; set it again with `storyline set-instagram-token` once Instagram answers."
+        "Instagram could not be reached (ref {reference}), so the token was NOT checked: it is saved and listed as \"Not checked\"; set it again with `storyline set-instagram-token` once Instagram answers."
     )
 }
 
@@ -80,10 +82,11 @@ fn unchecked_note(why: &PublishError) -> String {
 pub enum AddError {
     #[error("the token expiry must be 1 to {MAX_EXPIRES_IN_DAYS} days")]
     ExpiresInDays,
-    #[error("Meta refused the token: {0}")]
-    TokenRefused(String),
-    #[error("Meta does not know Instagram account {0} for this token: {1}")]
-    LookupFailed(String, String),
+    /// Meta's words are in the log under the reference.
+    #[error("Meta refused the token (ref {0})")]
+    TokenRefused(Reference),
+    #[error("Meta does not know Instagram account {0} for this token (ref {1})")]
+    LookupFailed(String, Reference),
     #[error(transparent)]
     Account(#[from] AccountError),
 }
@@ -174,12 +177,18 @@ impl AccountService {
         let target = PublishTarget { instagram_id: input.instagram_id.clone(), login, token: input.token.clone() };
         let (username, lookup_note) = match self.publisher.username(&target).await {
             Ok(found) => (Some(found), None),
-            Err(PublishError::TokenInvalid(why)) => return Err(AddError::TokenRefused(why)),
-            Err(PublishError::Failed(why)) => return Err(AddError::LookupFailed(input.instagram_id.to_string(), why)),
+            Err(error @ PublishError::TokenInvalid(_)) => {
+                return Err(AddError::TokenRefused(warn_with_reference("Meta refused a token being added", &error)));
+            }
+            Err(error @ PublishError::Failed(_)) => {
+                let reference = warn_with_reference("Meta could not look an account up", &error);
+                return Err(AddError::LookupFailed(input.instagram_id.to_string(), reference));
+            }
             Err(other) => {
                 // Told to the person who added it; a log line at info level only.
-                tracing::info!(error = %other, "could not look an Instagram account up; saving it unchecked");
-                (input.username.clone(), Some(unchecked_note(&other)))
+                let reference =
+                    info_with_reference("could not look an Instagram account up; saving it unchecked", &other);
+                (input.username.clone(), Some(unchecked_note(&reference)))
             }
         };
         let checked = lookup_note.is_none();
@@ -288,10 +297,13 @@ impl AccountService {
             PublishTarget { instagram_id: found.instagram_id.clone(), login: found.login, token: token.clone() };
         let note = match self.publisher.username(&target).await {
             Ok(_) => None,
-            Err(PublishError::TokenInvalid(why)) => return Err(AddError::TokenRefused(why)),
+            Err(error @ PublishError::TokenInvalid(_)) => {
+                return Err(AddError::TokenRefused(warn_with_reference("Meta refused a new token", &error)));
+            }
             Err(other) => {
-                tracing::info!(error = %other, "could not check a new token with Instagram; saving it unchecked");
-                Some(unchecked_note(&other))
+                let reference =
+                    info_with_reference("could not check a new token with Instagram; saving it unchecked", &other);
+                Some(unchecked_note(&reference))
             }
         };
         let token = NewToken { token, expires_at, checked: note.is_none() };

@@ -192,7 +192,7 @@ impl Bot {
     }
 
     /// Handles one incoming to the end. Never fails: a failure is logged with its cause chain
-    /// and the chat gets [`GENERIC_FAILURE`].
+    /// under a reference, and the chat gets [`GENERIC_FAILURE`] with that reference.
     #[tracing::instrument(skip_all, fields(chat_id = %incoming.chat, user_id = incoming.from.as_ref().map(|u| u.telegram_id.0)))]
     pub async fn handle(&self, incoming: Incoming) {
         let press = match &incoming.event {
@@ -201,10 +201,13 @@ impl Bot {
         };
         let chat = incoming.chat;
         if let Err(error) = self.try_handle(incoming).await {
-            tracing::error!(error = %error_chain(&error), "could not handle an update");
+            // The person gets the short sentence and a reference; the log line under it the cause chain.
+            let reference = storyline_domain::reference::Reference::new();
+            tracing::error!(reference = %reference, error = %error_chain(&error), "could not handle an update");
+            let said = format!("{GENERIC_FAILURE} (ref {reference})");
             let told = match press {
-                Some(press) => self.ports.notifier.answer(&press, GENERIC_FAILURE, true).await.map(|_| ()),
-                None => self.ports.notifier.send(chat, &Screen::new(GENERIC_FAILURE)).await.map(|_| ()),
+                Some(press) => self.ports.notifier.answer(&press, &said, true).await.map(|_| ()),
+                None => self.ports.notifier.send(chat, &Screen::new(said)).await.map(|_| ()),
             };
             if let Err(error) = told {
                 tracing::warn!(error = %error_chain(&error), "could not tell the chat about the failure");

@@ -426,7 +426,11 @@ async fn postgres_the_bot_rides_out_a_database_outage() -> TestResult {
     telegram.push_text(TEAM_CHAT, &admin(), "/settings");
     // The bot answers with the short error (the posting loop may also say it is restarting).
     let failed = |t: &FakeTelegram| {
-        t.calls("sendMessage").iter().skip(1).any(|m| m["text"] == storyline_application::bot::GENERIC_FAILURE)
+        t.calls("sendMessage").iter().skip(1).any(|m| {
+            m["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with(storyline_application::bot::GENERIC_FAILURE) && t.contains("(ref "))
+        })
     };
     telegram.wait_until(Duration::from_secs(30), failed).await?;
     let polls = telegram.get_updates_calls();
