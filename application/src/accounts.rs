@@ -17,7 +17,7 @@ use storyline_domain::ports::{
 };
 use storyline_domain::user::Actor;
 
-use crate::errors::{error_chain, info_with_reference, warn_with_reference};
+use crate::errors::{error_chain, warn_with_reference};
 use storyline_domain::reference::Reference;
 
 /// The account use cases.
@@ -185,9 +185,9 @@ impl AccountService {
                 return Err(AddError::LookupFailed(input.instagram_id.to_string(), reference));
             }
             Err(other) => {
-                // Told to the person who added it; a log line at info level only.
+                // Told to the person who added it, with the reference of the log line.
                 let reference =
-                    info_with_reference("could not look an Instagram account up; saving it unchecked", &other);
+                    warn_with_reference("could not look an Instagram account up; saving it unchecked", &other);
                 (input.username.clone(), Some(unchecked_note(&reference)))
             }
         };
@@ -302,7 +302,7 @@ impl AccountService {
             }
             Err(other) => {
                 let reference =
-                    info_with_reference("could not check a new token with Instagram; saving it unchecked", &other);
+                    warn_with_reference("could not check a new token with Instagram; saving it unchecked", &other);
                 Some(unchecked_note(&reference))
             }
         };

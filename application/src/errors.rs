@@ -26,14 +26,6 @@ pub fn warn_with_reference(what: &str, error: &(dyn std::error::Error + 'static)
     reference
 }
 
-/// Like [`warn_with_reference`], at info level (for what the person was told in full).
-#[must_use]
-pub fn info_with_reference(what: &str, error: &(dyn std::error::Error + 'static)) -> Reference {
-    let reference = Reference::new();
-    tracing::info!(reference = %reference, error = %error_chain(error), "{what}");
-    reference
-}
-
 #[cfg(test)]
 mod tests {
     use super::error_chain;

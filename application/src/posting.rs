@@ -136,8 +136,6 @@ impl Stories {
         self
     }
 
-    /// One tick of the posting loop: claims what is due in every workspace that is not paused
-
     /// The queue, for /queue and `list-queue`.
     ///
     /// # Errors

@@ -201,7 +201,7 @@ async fn console_on(
     if let Some(warning) = locked {
         console.note(&format!("⚠ {warning}"));
     }
-    let me = console_operator(&app, chat).await?;
+    let me = console_operator(app, chat).await?;
     // Due stories show up in the terminal as they would in the chat.
     let (stop, shutdown) = watch::channel(false);
     let stories = shared_stories(app, &bot, Arc::new(console.clone()));

@@ -197,10 +197,11 @@ impl Stories {
 
     /// What became of the container (Meta is polled until it is ready or the time cap runs out).
     async fn ask_status(&self, api: &Publishing, claim: &Claimed, s: &mut Situation, run: &mut Run) -> Option<Api> {
-        if s.earlier && !run.renewed {
-            if let Some(superseded) = self.keep_container(claim, s, run).await {
-                return Some(superseded);
-            }
+        if s.earlier
+            && !run.renewed
+            && let Some(superseded) = self.keep_container(claim, s, run).await
+        {
+            return Some(superseded);
         }
         let (target, made) = (run.target.as_ref()?, run.made.as_ref()?);
         let item = claim.entry.item.id;
