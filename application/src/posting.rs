@@ -156,12 +156,6 @@ impl Stories {
         QueueDesk::new(self.queue.clone(), self.history.clone(), self.locks.clone(), self.clock.clone())
     }
 
-    /// The chat this desk tells (the bot answers through the same one).
-    #[must_use]
-    pub fn notifier(&self) -> &Arc<dyn ChatNotifier> {
-        &self.notifier
-    }
-
     /// Now, by the desk's clock.
     #[must_use]
     pub fn now(&self) -> DateTime<Utc> {
