@@ -47,27 +47,34 @@ async fn console_operator(app: &App, chat: ChatId) -> anyhow::Result<User> {
 /// failures are logged and retried, never returned.
 pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let telegram = config.telegram()?;
+    let api = storyline_telegram::connect(&telegram.token, telegram.api_url.as_deref())?;
+    // A refused token stops the start before anything else is opened.
+    let bot_id = storyline_telegram::identify(&api, &telegram.token).await?;
     let app = App::open(config).await?;
     if let Some(warning) = app.check_keys().await? {
         tracing::warn!("{warning}");
     }
     let workspace = app.settings.workspace_for_chat(telegram.chat, "Team").await?;
     tracing::info!(workspace_id = %workspace.id, chat_id = %telegram.chat, database = %config.database_location(), "serving the team chat");
-    let api = storyline_telegram::connect(&telegram.token, telegram.api_url.as_deref())?;
     let notifier = Arc::new(TelegramNotifier::new(api.clone()));
-    let bot = app.bot(
+    let bot = Arc::new(app.bot(
         notifier.clone(),
         notifier.clone(),
         BotConfig { team_chat: telegram.chat, admin_ids: config.admin_ids.clone() },
-    );
+    ));
     // A long poll answers within its timeout; two seconds more for handling and the network.
     let polling = LoopHealth::new("telegram_polling", poll.long_poll + std::time::Duration::from_secs(2));
     // One story desk for the bot and the loop: what the chat was told once stays told once.
     let stories = shared_stories(&app, &bot, notifier.clone());
     let background =
-        background(config, &app, stories, notifier, telegram.chat, vec![polling.clone()], shutdown.clone());
-    let heartbeat = move || polling.beat();
-    storyline_telegram::poll(api, Arc::new(bot), app.stores.cursor.clone(), poll, shutdown, heartbeat).await;
+        background(config, &app, stories, notifier, telegram.chat, vec![polling.clone()], shutdown.clone()).await?;
+    let probing = tokio::spawn(probe_database(bot.clone(), shutdown.clone()));
+    let report = move |outcome: storyline_telegram::PollOutcome<'_>| match outcome {
+        Ok(()) => polling.beat(),
+        Err(error) => polling.failed(error),
+    };
+    storyline_telegram::poll(api, bot, app.stores.cursor.clone(), bot_id, poll, shutdown, report).await;
+    let _ = probing.await;
     background.await;
     app.stores.close().await;
     Ok(())
@@ -79,9 +86,30 @@ fn shared_stories(app: &App, bot: &storyline_application::bot::Bot, notifier: Ar
     bot.stories().cloned().unwrap_or_else(|| app.stories(notifier))
 }
 
+/// While the bot knows the database is down, asks it every [`PROBE_EVERY`] whether it is back,
+/// so that the bot answers "the database is not answering" at once meanwhile and works again
+/// within a moment of its return.
+async fn probe_database(bot: Arc<storyline_application::bot::Bot>, mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        if bot.database_is_down() {
+            bot.probe_database().await;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(PROBE_EVERY) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// How often a database known to be down is asked again.
+const PROBE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Starts the posting loop, supervised, and `/healthz` when `HTTP_ADDR` is set. The returned
 /// future waits for them to stop after `shutdown`.
-fn background(
+///
+/// # Errors
+/// When `HTTP_ADDR` cannot be bound (nothing is started then).
+async fn background(
     config: &Config,
     app: &App,
     stories: Stories,
@@ -89,7 +117,11 @@ fn background(
     admin_chat: ChatId,
     mut watched: Vec<Arc<LoopHealth>>,
     shutdown: watch::Receiver<bool>,
-) -> impl std::future::Future<Output = ()> + use<> {
+) -> anyhow::Result<impl std::future::Future<Output = ()> + use<>> {
+    let listener = match config.http_addr {
+        Some(addr) => Some(loops::bind_http(addr).await?),
+        None => None,
+    };
     let posting = LoopHealth::new("posting", config.posting_interval);
     let notifier_for_refresh = notifier.clone();
     let alert: Alert = Arc::new(move |text: String| {
@@ -142,23 +174,23 @@ fn background(
         app.source.clone(),
         app.clock.clone(),
     ));
-    let health = config.http_addr.map(|addr| {
+    let health = listener.map(|listener| {
         let settings = app.stores.settings.clone();
         tokio::spawn(async move {
             watched.push(posting);
             watched.push(refreshing);
-            if let Err(error) = loops::serve_health(addr, settings, watched, Some(media), shutdown).await {
+            if let Err(error) = loops::serve_health_on(listener, settings, watched, Some(media), shutdown).await {
                 tracing::error!(error = format!("{error:#}"), "could not serve /healthz");
             }
         })
     });
-    async move {
+    Ok(async move {
         let _ = looping.await;
         let _ = refresher.await;
         if let Some(health) = health {
             let _ = health.await;
         }
-    }
+    })
 }
 
 /// The bot in a terminal: lines from `input`, screens to `output`, the person at the terminal
@@ -205,7 +237,7 @@ async fn console_on(
     // Due stories show up in the terminal as they would in the chat.
     let (stop, shutdown) = watch::channel(false);
     let stories = shared_stories(app, &bot, Arc::new(console.clone()));
-    let background = background(config, app, stories, Arc::new(console.clone()), chat, Vec::new(), shutdown);
+    let background = background(config, app, stories, Arc::new(console.clone()), chat, Vec::new(), shutdown).await?;
     let result = storyline_console::run(&bot, &console, input, chat, me).await;
     let _ = stop.send(true);
     background.await;

@@ -12,6 +12,7 @@
 //! - [`queue`]: slots with their media, the posting history, locks.
 //! - [`reference`]: short references tying a message in the chat to its log line.
 //! - [`schedule`]: when slots fall and which media fills them (pure).
+//! - [`text`]: text from outside as every store can keep it (no NUL).
 //! - [`publishing`]: the pure decisions of publishing a story through the Graph API.
 //! - [`ports`]: the traits adapters implement. Every store method is scoped by [`WorkspaceId`].
 //!
@@ -28,6 +29,7 @@ pub mod queue;
 pub mod reference;
 pub mod schedule;
 pub mod settings;
+pub mod text;
 pub mod user;
 pub mod workspace;
 

@@ -42,6 +42,8 @@ pub(super) struct State {
     pub(super) callback_ids: HashSet<String>,
     pub(super) admins: HashMap<i64, Vec<FakeUser>>,
     pub(super) failures: HashMap<String, VecDeque<Failure>>,
+    /// How long every call of a method waits before it is answered.
+    pub(super) delays: HashMap<String, std::time::Duration>,
     /// Every call (getUpdates too): canonical method name and body.
     pub(super) calls: Vec<(String, Value)>,
     pub(super) counts: HashMap<String, usize>,
@@ -62,6 +64,7 @@ impl Default for State {
             callback_ids: HashSet::new(),
             admins: HashMap::new(),
             failures: HashMap::new(),
+            delays: HashMap::new(),
             calls: Vec::new(),
             counts: HashMap::new(),
             failed: Vec::new(),
