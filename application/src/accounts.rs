@@ -1,5 +1,5 @@
 //! Instagram accounts (FEATURES A1–A6): add (with a lookup at Meta), list with token status,
-//! switch, deactivate, reactivate, replace a token, and the daily token refresh.
+//! switch, deactivate, reactivate, replace a token; the daily token refresh is in [`refresh`].
 
 use std::sync::Arc;
 
@@ -8,16 +8,20 @@ use secrecy::SecretString;
 use storyline_domain::WorkspaceId;
 use storyline_domain::account::{
     Account, AccountId, DisplayName, InstagramUserId, LoginKind, MAX_EXPIRES_IN_DAYS, NewAccount, NewToken, TokenInfo,
-    TokenNotice, TokenStatus, Username, needs_refresh,
+    TokenNotice, TokenStatus, Username,
 };
-use storyline_domain::chat::{Screen, Text};
 use storyline_domain::ports::{
-    AccountError, AccountStore, Added, ChatNotifier, Clock, PublishError, PublishTarget, StoreError, StoryPublisher,
-    TokenDue, TokenVault, VaultError,
+    AccountError, AccountStore, Added, Clock, PublishError, PublishTarget, StoreError, StoryPublisher, TokenVault,
+    VaultError,
 };
 use storyline_domain::user::Actor;
 
-use crate::bot::error_chain;
+use crate::errors::warn_with_reference;
+use storyline_domain::reference::Reference;
+
+mod refresh;
+
+pub use refresh::{RefreshReport, token_notice_screen};
 
 /// The account use cases.
 #[derive(Clone)]
@@ -69,9 +73,10 @@ pub struct Replaced {
 }
 
 /// Said when Meta could not be asked about a token: it is stored, but nobody confirmed it.
-fn unchecked_note(why: &PublishError) -> String {
+/// Meta's words stay in the log, under the reference.
+fn unchecked_note(reference: &Reference) -> String {
     format!(
-        "Instagram could not be reached ({why}), so the token was NOT checked: it is saved and listed as \"Not checked\"; set it again with `storyline set-instagram-token` once Instagram answers."
+        "Instagram could not be reached (ref {reference}), so the token was NOT checked: it is saved and listed as \"Not checked\"; set it again with `storyline set-instagram-token` once Instagram answers."
     )
 }
 
@@ -80,10 +85,11 @@ fn unchecked_note(why: &PublishError) -> String {
 pub enum AddError {
     #[error("the token expiry must be 1 to {MAX_EXPIRES_IN_DAYS} days")]
     ExpiresInDays,
-    #[error("Meta refused the token: {0}")]
-    TokenRefused(String),
-    #[error("Meta does not know Instagram account {0} for this token: {1}")]
-    LookupFailed(String, String),
+    /// Meta's words are in the log under the reference.
+    #[error("Meta refused the token (ref {0})")]
+    TokenRefused(Reference),
+    #[error("Meta does not know Instagram account {0} for this token (ref {1})")]
+    LookupFailed(String, Reference),
     #[error(transparent)]
     Account(#[from] AccountError),
 }
@@ -94,16 +100,6 @@ pub struct AccountView {
     pub account: Account,
     pub active: bool,
     pub status: TokenStatus,
-}
-
-/// What one run of the refresh job did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RefreshReport {
-    pub checked: u32,
-    pub refreshed: u32,
-    pub failed: u32,
-    /// Messages sent to chats (each problem once).
-    pub announced: u32,
 }
 
 impl AccountService {
@@ -174,12 +170,18 @@ impl AccountService {
         let target = PublishTarget { instagram_id: input.instagram_id.clone(), login, token: input.token.clone() };
         let (username, lookup_note) = match self.publisher.username(&target).await {
             Ok(found) => (Some(found), None),
-            Err(PublishError::TokenInvalid(why)) => return Err(AddError::TokenRefused(why)),
-            Err(PublishError::Failed(why)) => return Err(AddError::LookupFailed(input.instagram_id.to_string(), why)),
+            Err(error @ PublishError::TokenInvalid(_)) => {
+                return Err(AddError::TokenRefused(warn_with_reference("Meta refused a token being added", &error)));
+            }
+            Err(error @ PublishError::Failed(_)) => {
+                let reference = warn_with_reference("Meta could not look an account up", &error);
+                return Err(AddError::LookupFailed(input.instagram_id.to_string(), reference));
+            }
             Err(other) => {
-                // Told to the person who added it; a log line at info level only.
-                tracing::info!(error = %other, "could not look an Instagram account up; saving it unchecked");
-                (input.username.clone(), Some(unchecked_note(&other)))
+                // Told to the person who added it, with the reference of the log line.
+                let reference =
+                    warn_with_reference("could not look an Instagram account up; saving it unchecked", &other);
+                (input.username.clone(), Some(unchecked_note(&reference)))
             }
         };
         let checked = lookup_note.is_none();
@@ -288,133 +290,18 @@ impl AccountService {
             PublishTarget { instagram_id: found.instagram_id.clone(), login: found.login, token: token.clone() };
         let note = match self.publisher.username(&target).await {
             Ok(_) => None,
-            Err(PublishError::TokenInvalid(why)) => return Err(AddError::TokenRefused(why)),
+            Err(error @ PublishError::TokenInvalid(_)) => {
+                return Err(AddError::TokenRefused(warn_with_reference("Meta refused a new token", &error)));
+            }
             Err(other) => {
-                tracing::info!(error = %other, "could not check a new token with Instagram; saving it unchecked");
-                Some(unchecked_note(&other))
+                let reference =
+                    warn_with_reference("could not check a new token with Instagram; saving it unchecked", &other);
+                Some(unchecked_note(&reference))
             }
         };
         let token = NewToken { token, expires_at, checked: note.is_none() };
         self.vault.put(workspace, account, &token, now).await.map_err(AccountError::from)?;
         Ok(Replaced { account: found, note })
-    }
-
-    /// The daily refresh job (FEATURES A6): refreshes every enabled account's token that is
-    /// close to its expiry (Instagram Login tokens only once 24 h old), and tells each
-    /// workspace's chat once about a token that fails to refresh, expires within 3 days, or is
-    /// dead.
-    ///
-    /// # Errors
-    /// When the vault cannot list tokens; a failure with one token is reported and the run goes
-    /// on.
-    pub async fn refresh_tokens(&self, notifier: &dyn ChatNotifier) -> Result<RefreshReport, StoreError> {
-        let mut report = RefreshReport::default();
-        for due in self.vault.all_tokens().await? {
-            report.checked += 1;
-            let outcome = self.refresh_one(&due).await;
-            let notice = match outcome {
-                Refreshed::Yes => {
-                    report.refreshed += 1;
-                    continue;
-                }
-                Refreshed::Failed(notice) => {
-                    report.failed += 1;
-                    Some(notice)
-                }
-                Refreshed::Locked => {
-                    report.failed += 1;
-                    let screen = Screen::new(
-                        Text::new().bold("⚠️ Could not refresh an Instagram token.").line().plain(format!(
-                            "{} Until then, stories go to this chat for manual posting. This is said once.",
-                            capitalized(&locked_token(&due.account))
-                        )),
-                    );
-                    if self.announce(notifier, &due, TokenNotice::RefreshFailed, screen).await {
-                        report.announced += 1;
-                    }
-                    continue;
-                }
-                Refreshed::NotNeeded => match due.info.status(self.clock.now()) {
-                    TokenStatus::Expired | TokenStatus::Refused => Some(TokenNotice::Dead),
-                    TokenStatus::ExpiresSoon(_) => Some(TokenNotice::Expiring),
-                    _ => None,
-                },
-            };
-            let Some(notice) = notice else { continue };
-            let screen = token_notice_screen(&due.account, notice, due.info.status(self.clock.now()));
-            if self.announce(notifier, &due, notice, screen).await {
-                report.announced += 1;
-            }
-        }
-        Ok(report)
-    }
-
-    async fn refresh_one(&self, due: &TokenDue) -> Refreshed {
-        let now = self.clock.now();
-        if !needs_refresh(due.account.login, &due.info, now) {
-            return Refreshed::NotNeeded;
-        }
-        let credential = match self.vault.credential(due.workspace, due.account.id).await {
-            Ok(Some(credential)) => credential,
-            Ok(None) => return Refreshed::NotNeeded,
-            Err(VaultError::Store(error)) => {
-                tracing::error!(error = %error_chain(&error), account = %due.account.id, "could not read a token to refresh it");
-                return Refreshed::Failed(TokenNotice::RefreshFailed);
-            }
-            Err(error) => {
-                tracing::error!(error = %error_chain(&error), account = %due.account.id, "could not open a token to refresh it");
-                return Refreshed::Locked;
-            }
-        };
-        match self.publisher.refresh(due.account.login, &credential.token).await {
-            Ok(fresh) => {
-                // Meta's tokens live 60 days; an absurd answer is capped rather than trusted.
-                let expires_at = fresh
-                    .expires_in
-                    .map(|lifetime| now + lifetime.clamp(Duration::zero(), Duration::days(MAX_EXPIRES_IN_DAYS)));
-                // Meta handed it out: checked.
-                let token = NewToken { token: fresh.token, expires_at, checked: true };
-                match self.vault.put(due.workspace, due.account.id, &token, now).await {
-                    Ok(()) => {
-                        tracing::info!(account = %due.account.id, expires_at = ?token.expires_at, "refreshed an Instagram token");
-                        Refreshed::Yes
-                    }
-                    Err(error) => {
-                        tracing::error!(error = %error_chain(&error), account = %due.account.id, "could not store a refreshed token");
-                        Refreshed::Failed(TokenNotice::RefreshFailed)
-                    }
-                }
-            }
-            Err(PublishError::TokenInvalid(why)) => {
-                tracing::warn!(account = %due.account.id, error = %why, "Meta refused to refresh a token: it is invalid");
-                Refreshed::Failed(TokenNotice::Dead)
-            }
-            Err(error) => {
-                tracing::warn!(account = %due.account.id, error = %error, "could not refresh an Instagram token");
-                Refreshed::Failed(TokenNotice::RefreshFailed)
-            }
-        }
-    }
-
-    /// Tells the chat about `notice` unless it was told already; returns whether it told.
-    async fn announce(&self, notifier: &dyn ChatNotifier, due: &TokenDue, notice: TokenNotice, screen: Screen) -> bool {
-        match self.vault.set_notice(due.workspace, due.account.id, Some(notice)).await {
-            Ok(Some(previous)) if previous == notice => return false,
-            Ok(_) => {}
-            Err(error) => {
-                tracing::error!(error = %error_chain(&error), "could not record a token notice; not announcing it");
-                return false;
-            }
-        }
-        if let Err(error) = notifier.send(due.chat, &screen).await {
-            // Not told: forget the notice so the next run tells it.
-            tracing::warn!(error = %error_chain(&error), "could not announce a token problem; will try again next run");
-            if let Err(error) = self.vault.set_notice(due.workspace, due.account.id, due.info.notice).await {
-                tracing::error!(error = %error_chain(&error), "could not restore a token notice");
-            }
-            return false;
-        }
-        true
     }
 
     /// Records that the publishing path found the token dead; returns whether this is news
@@ -428,51 +315,18 @@ impl AccountService {
     }
 }
 
-enum Refreshed {
-    Yes,
-    NotNeeded,
-    Failed(TokenNotice),
-    /// The token does not open with the configured key.
-    Locked,
-}
-
 /// Why an account publishes by hand when its token does not open with the configured key, and
 /// the ways out (FEATURES A5): the old key, rotation, a new token, or forgetting it.
 #[must_use]
-pub fn locked_token(account: &Account) -> String {
+pub fn locked_token(account: &str) -> String {
     format!(
         "the token of {} cannot be opened with this server's ENCRYPTION_KEY: set the key it was sealed with (ENCRYPTION_KEYS=new,old while rotating), give it a new token with `storyline set-instagram-token`, or forget it with `storyline remove-instagram-account`",
-        account.label()
+        account
     )
-}
-
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
 }
 
 fn status_of(infos: &[TokenInfo], account: AccountId, now: DateTime<Utc>) -> TokenStatus {
     infos.iter().find(|i| i.account == account).map_or(TokenStatus::NoToken, |info| info.status(now))
-}
-
-/// What the chat is told about a token problem.
-#[must_use]
-pub fn token_notice_screen(account: &Account, notice: TokenNotice, status: TokenStatus) -> Screen {
-    let headline = match notice {
-        TokenNotice::Expiring => format!("⚠️ The Instagram token of {} expires soon ({status}).", account.label()),
-        TokenNotice::RefreshFailed => {
-            format!("⚠️ Could not refresh the Instagram token of {} ({status}).", account.label())
-        }
-        TokenNotice::Dead => format!("⛔ The Instagram token of {} is expired or invalid.", account.label()),
-    };
-    Screen::new(
-        Text::new()
-            .bold(headline)
-            .line()
-            .plain("Until it is replaced, stories go to this chat for manual posting. Replace it with ")
-            .code("storyline set-instagram-token")
-            .plain(" on the server. This is said once."),
-    )
 }
 
 impl From<VaultError> for AddError {

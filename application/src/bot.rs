@@ -37,6 +37,7 @@ pub use outage::DATABASE_DOWN;
 
 use crate::accounts::{AccountService, AccountView};
 use crate::concurrently;
+use crate::errors::error_chain;
 use crate::posting::Stories;
 use crate::settings::{SettingsError, SettingsService};
 use outage::Outage;
@@ -208,10 +209,18 @@ impl Bot {
         self
     }
 
+    /// The story desk, when the bot has one: the posting loop shares it (one memory of what the
+    /// chat was told).
+    #[must_use]
+    pub fn stories(&self) -> Option<&Stories> {
+        self.stories.as_ref()
+    }
+
     /// Handles one incoming to the end. Never fails: a failure is logged with its cause chain
-    /// and the chat gets a short message: [`DATABASE_DOWN`] when the database does not answer
-    /// (and at once while it is known to be down), [`SAVED_BUT_NOT_SHOWN`] when a change was
-    /// saved, else [`GENERIC_FAILURE`].
+    /// (under a reference) and the chat gets a short message: [`DATABASE_DOWN`] when the
+    /// database does not answer (and at once while it is known to be down),
+    /// [`SAVED_BUT_NOT_SHOWN`] when a change was saved, else [`GENERIC_FAILURE`] with the
+    /// reference of the log line.
     #[tracing::instrument(skip_all, fields(chat_id = %incoming.chat, user_id = incoming.from.as_ref().map(|u| u.telegram_id.0)))]
     pub async fn handle(&self, incoming: Incoming) {
         let press = match &incoming.event {
@@ -226,22 +235,24 @@ impl Bot {
             {
                 return;
             }
-            DATABASE_DOWN
+            DATABASE_DOWN.to_owned()
         } else {
             let Err(error) = self.try_handle(incoming).await else { return };
-            tracing::error!(error = %error_chain(&error), "could not handle an update");
+            // The person gets a short sentence; the log line the cause chain, under a reference.
+            let reference = storyline_domain::reference::Reference::new();
+            tracing::error!(reference = %reference, error = %error_chain(&error), "could not handle an update");
             let unreachable = is_unreachable(&error);
             if unreachable && self.outage.went_down() {
                 tracing::warn!("the database is not answering; answering at once until it is back");
             }
             match error {
-                BotError::Saved(_) => SAVED_BUT_NOT_SHOWN,
-                _ if unreachable => DATABASE_DOWN,
-                _ => GENERIC_FAILURE,
+                BotError::Saved(_) => SAVED_BUT_NOT_SHOWN.to_owned(),
+                _ if unreachable => DATABASE_DOWN.to_owned(),
+                _ => format!("{GENERIC_FAILURE} (ref {reference})"),
             }
         };
         let told = match press {
-            Some(press) => self.ports.notifier.answer(&press, text, true).await.map(|_| ()),
+            Some(press) => self.ports.notifier.answer(&press, &text, true).await.map(|_| ()),
             None => self.ports.notifier.send(chat, &Screen::new(text)).await.map(|_| ()),
         };
         if let Err(error) = told {
@@ -755,19 +766,6 @@ impl Bot {
         }
         Ok(())
     }
-}
-
-/// An error with its causes, one after another, for a log line.
-#[must_use]
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -6,11 +6,13 @@
 //!   change (toggle, set, from typed input), history and "settings as of".
 //! - [`library`]: index a media source, list media and categories, the category mix.
 //! - [`scheduling`]: fill the queue from the library.
-//! - [`posting`]: the posting loop and the story desk (Posted / Skip / Reject).
+//! - [`posting`]: the posting wing: the loop, publishing, presses, the story screens, the queue desk.
+//! - [`errors`]: errors as people see them (a sentence and a reference) and as the log keeps them.
 
 pub mod accounts;
 pub mod bot;
 mod concurrently;
+pub mod errors;
 pub mod library;
 pub mod posting;
 pub mod scheduling;

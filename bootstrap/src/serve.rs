@@ -4,8 +4,9 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::sync::Arc;
 
-use storyline_application::bot::{BotConfig, error_chain};
-use storyline_application::posting::TickReport;
+use storyline_application::bot::BotConfig;
+use storyline_application::errors::error_chain;
+use storyline_application::posting::{Stories, TickReport};
 use storyline_console::ConsoleChat;
 use storyline_domain::ChatId;
 use storyline_domain::chat::Screen;
@@ -63,7 +64,10 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
     ));
     // A long poll answers within its timeout; two seconds more for handling and the network.
     let polling = LoopHealth::new("telegram_polling", poll.long_poll + std::time::Duration::from_secs(2));
-    let background = background(config, &app, notifier, telegram.chat, vec![polling.clone()], shutdown.clone()).await?;
+    // One story desk for the bot and the loop: what the chat was told once stays told once.
+    let stories = shared_stories(&app, &bot, notifier.clone());
+    let background =
+        background(config, &app, stories, notifier, telegram.chat, vec![polling.clone()], shutdown.clone()).await?;
     let probing = tokio::spawn(probe_database(bot.clone(), shutdown.clone()));
     let report = move |outcome: storyline_telegram::PollOutcome<'_>| match outcome {
         Ok(()) => polling.beat(),
@@ -74,6 +78,12 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
     background.await;
     app.stores.close().await;
     Ok(())
+}
+
+/// The bot's story desk, for the posting loop to share (the bot always has one when wired by
+/// [`App::bot`]; a desk of its own is the fallback).
+fn shared_stories(app: &App, bot: &storyline_application::bot::Bot, notifier: Arc<dyn ChatNotifier>) -> Stories {
+    bot.stories().cloned().unwrap_or_else(|| app.stories(notifier))
 }
 
 /// While the bot knows the database is down, asks it every [`PROBE_EVERY`] whether it is back,
@@ -102,6 +112,7 @@ const PROBE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 async fn background(
     config: &Config,
     app: &App,
+    stories: Stories,
     notifier: Arc<dyn ChatNotifier>,
     admin_chat: ChatId,
     mut watched: Vec<Arc<LoopHealth>>,
@@ -112,7 +123,6 @@ async fn background(
         None => None,
     };
     let posting = LoopHealth::new("posting", config.posting_interval);
-    let stories = app.stories(notifier.clone());
     let notifier_for_refresh = notifier.clone();
     let alert: Alert = Arc::new(move |text: String| {
         let notifier = notifier.clone();
@@ -226,7 +236,8 @@ async fn console_on(
     let me = console_operator(app, chat).await?;
     // Due stories show up in the terminal as they would in the chat.
     let (stop, shutdown) = watch::channel(false);
-    let background = background(config, app, Arc::new(console.clone()), chat, Vec::new(), shutdown).await?;
+    let stories = shared_stories(app, &bot, Arc::new(console.clone()));
+    let background = background(config, app, stories, Arc::new(console.clone()), chat, Vec::new(), shutdown).await?;
     let result = storyline_console::run(&bot, &console, input, chat, me).await;
     let _ = stop.send(true);
     background.await;

@@ -8,7 +8,7 @@ use storyline_application::SettingsService;
 use storyline_application::accounts::AccountService;
 use storyline_application::bot::{Bot, BotConfig, BotPorts};
 use storyline_application::library::LibraryService;
-use storyline_application::posting::{Publishing, Stories, StoryPorts};
+use storyline_application::posting::{Publishing, QueueDesk, Stories, StoryPorts};
 use storyline_application::scheduling::Scheduler;
 use storyline_crypto::Keyring;
 use storyline_domain::ports::{
@@ -246,7 +246,8 @@ impl App {
     }
 
     /// The transport-free bot, talking through `notifier` and asking `admins` who administers
-    /// the chat.
+    /// the chat. Its story desk ([`Bot::stories`]) is the one the posting loop must share, so
+    /// what the chat was told once (an Instagram fallback) is remembered across `/next` and the loop.
     #[must_use]
     pub fn bot(&self, notifier: Arc<dyn ChatNotifier>, admins: Arc<dyn ChatAdmins>, config: BotConfig) -> Bot {
         let ports = BotPorts {
@@ -264,7 +265,19 @@ impl App {
             .posting_every(self.posting_interval)
     }
 
-    /// The story desk, sending through `notifier`.
+    /// The queue desk for the read-side commands (`list-queue`, `clear-queue`).
+    #[must_use]
+    pub fn desk(&self) -> QueueDesk {
+        QueueDesk::new(
+            self.stores.queue.clone(),
+            self.stores.history.clone(),
+            self.stores.locks.clone(),
+            self.clock.clone(),
+        )
+    }
+
+    /// A story desk of its own, sending through `notifier` (the CLI's `process-queue`; the
+    /// long-running modes use the bot's, [`Bot::stories`]).
     #[must_use]
     pub fn stories(&self, notifier: Arc<dyn ChatNotifier>) -> Stories {
         let ports = StoryPorts {

@@ -10,8 +10,10 @@
 //! - [`conversation`]: prompts waiting for a person's next message.
 //! - [`library`]: media items, categories, the category mix and Instagram's rules for stories.
 //! - [`queue`]: slots with their media, the posting history, locks.
+//! - [`reference`]: short references tying a message in the chat to its log line.
 //! - [`schedule`]: when slots fall and which media fills them (pure).
 //! - [`text`]: text from outside as every store can keep it (no NUL).
+//! - [`publishing`]: the pure decisions of publishing a story through the Graph API.
 //! - [`ports`]: the traits adapters implement. Every store method is scoped by [`WorkspaceId`].
 //!
 //! This crate does no I/O: no async runtime, no database, no network.
@@ -22,7 +24,9 @@ pub mod chat;
 pub mod conversation;
 pub mod library;
 pub mod ports;
+pub mod publishing;
 pub mod queue;
+pub mod reference;
 pub mod schedule;
 pub mod settings;
 pub mod text;

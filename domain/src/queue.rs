@@ -18,6 +18,13 @@ pub const SKIP_LOCK: Duration = Duration::days(7);
 /// Sending a due story is tried this many times before it is given up as failed.
 pub const MAX_SEND_ATTEMPTS: u32 = 3;
 
+/// Whether try number `attempt` (counted from 1) is the last: when it fails, the story is given
+/// up as failed. The one place the rule is decided; the stores and the posting loop ask it.
+#[must_use]
+pub const fn is_last_attempt(attempt: u32) -> bool {
+    attempt >= MAX_SEND_ATTEMPTS
+}
+
 /// A queue item's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct QueueItemId(pub Uuid);

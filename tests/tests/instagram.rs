@@ -30,7 +30,7 @@ use storyline_media::LocalFolder;
 use storyline_memory::ManualClock;
 use storyline_telegram::TelegramNotifier;
 use storyline_tests::app::{ADMIN, TEAM_CHAT, fast_polling};
-use storyline_tests::fake_telegram::{FakeTelegram, FakeUser, button_data};
+use storyline_tests::fake_telegram::{Failure, FakeTelegram, FakeUser, button_data};
 use storyline_tests::files::png;
 use storyline_tests::{Backend, TestResult};
 use tokio::sync::watch;
@@ -159,7 +159,8 @@ impl Harness {
             notifier.clone(),
             BotConfig { team_chat: ChatId(TEAM_CHAT), admin_ids: HashSet::from([TelegramUserId(ADMIN)]) },
         );
-        let stories = app.stories(notifier);
+        // The loop shares the bot's story desk, as `storyline serve` wires it.
+        let stories = bot.stories().context("the bot has a story desk")?.clone();
         let workspace = app.settings.workspace_for_chat(ChatId(TEAM_CHAT), "Team").await?;
         let (stop, listen) = watch::channel(false);
         let cursor = app.stores.cursor.clone();
@@ -367,7 +368,7 @@ pub async fn a_png_story_reaches_the_graph_api_as_a_jpeg_of_its_size(backend: Ba
     ensure!((picture.width(), picture.height()) == (1080, 1920), "{}×{}", picture.width(), picture.height());
     ensure!(h.requests("POST /media_publish").await.len() == 1, "published through the API");
     ensure!(h.telegram.count("sendPhoto") == 0, "not sent for manual posting");
-    let history = h.stories.history_store().history(h.workspace.id, 10).await?;
+    let history = h.stories.desk().history(h.workspace.id, 10).await?;
     ensure!(history.len() == 1 && history[0].method == Some(PostMethod::Api), "{history:?}");
     h.stop().await
 }
@@ -406,7 +407,7 @@ pub async fn a_due_story_is_published_through_the_graph_api_and_recorded(backend
     ensure!(reqwest::get(&forged).await?.status() == 403, "a forged signature is refused");
     ensure!(h.requests("POST /media_publish").await.len() == 1);
 
-    let history = h.stories.history_store().history(h.workspace.id, 10).await?;
+    let history = h.stories.desk().history(h.workspace.id, 10).await?;
     ensure!(history.len() == 1 && history[0].outcome == Outcome::Posted, "{history:?}");
     ensure!(history[0].method == Some(PostMethod::Api), "{history:?}");
     ensure!(history[0].instagram_media_id.as_deref() == Some("m-1"), "{history:?}");
@@ -477,6 +478,67 @@ pub async fn an_expired_token_sends_stories_by_hand_with_one_warning(backend: Ba
     h.stop().await
 }
 
+pub async fn the_instagram_warning_is_told_once_across_next_and_the_loop(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    // The API is on but no account is selected: every story goes by hand, with one warning.
+    h.api_on(false).await?;
+    h.first_slot_due().await?;
+    ensure!(h.stories.tick().await?.sent == 1);
+    ensure!(h.said("Instagram API:") == 1, "the loop warns");
+    h.telegram.push_text(TEAM_CHAT, &FakeUser::new(ADMIN, "Ada"), "/next");
+    h.telegram.wait_until(WAIT, |t| t.count("sendPhoto") == 2).await?;
+    ensure!(h.said("Instagram API:") == 1, "/next knows the chat was told: {:?}", h.telegram.calls("sendMessage"));
+    h.stop().await
+}
+
+/// The reference ("ref 7f3a2c") a chat message gives, and the captured log line it names.
+fn referenced_line(message: &str) -> anyhow::Result<(String, String)> {
+    let start = message.find("(ref ").context("a reference")? + "(ref ".len();
+    let reference = message.get(start..start + 6).context("six digits")?.to_owned();
+    let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+        .into_owned();
+    let line = logs.lines().find(|l| l.contains(&format!("reference={reference}"))).context("the log line")?;
+    Ok((reference, line.to_owned()))
+}
+
+pub async fn adapter_error_text_reaches_neither_the_chat_nor_the_history_only_the_log(backend: Backend) -> TestResult {
+    const META_WORDS: &str = "Kraken-4711 swallowed the upload";
+    const TELEGRAM_WORDS: &str = "Forbidden: Kraken-4712 ate the bot";
+    let h = Harness::start(&backend).await?;
+    h.knows(IG_ID, "brand_main").await;
+    h.add_account(IG_ID, IG_TOKEN, None).await?;
+    h.api_on(false).await?;
+    h.quota(0).await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"/media$"))
+        .respond_with(meta_error(100, META_WORDS))
+        .mount(&h.graph)
+        .await;
+    h.telegram.fail_next("sendPhoto", 3, Failure::Forbidden(TELEGRAM_WORDS.to_owned()));
+    h.first_slot_due().await?;
+    ensure!(h.stories.tick().await?.retrying == 1);
+    ensure!(h.stories.tick().await?.retrying == 1);
+    ensure!(h.stories.tick().await?.gave_up == 1);
+
+    let told: Vec<String> =
+        h.telegram.calls("sendMessage").iter().filter_map(|m| m["text"].as_str().map(str::to_owned)).collect();
+    for message in &told {
+        ensure!(!message.contains("Kraken"), "an adapter's words reached the chat: {message}");
+    }
+    let warning = told.iter().find(|t| t.contains("Instagram refused the story")).context("the fallback warning")?;
+    let (_, line) = referenced_line(warning)?;
+    ensure!(line.contains("Kraken-4711"), "the log line under the warning's reference has Meta's words: {line}");
+    let gave_up = told.iter().find(|t| t.contains("after 3 tries")).context("the give-up message")?;
+    let (reference, line) = referenced_line(gave_up)?;
+    ensure!(line.contains("Kraken-4712"), "the log line under the reference has Telegram's words: {line}");
+
+    let history = h.stories.desk().history(h.workspace.id, 10).await?;
+    let row = history.first().and_then(|r| r.error.clone()).context("a failed row")?;
+    ensure!(row.starts_with("chat_unreachable: ") && !row.contains("Kraken"), "{row}");
+    ensure!(row.contains(&format!("ref {reference}")), "the row names the same log line: {row}");
+    h.stop().await
+}
+
 pub async fn a_rate_limit_sends_the_story_by_hand(backend: Backend) -> TestResult {
     let h = Harness::start(&backend).await?;
     h.knows(IG_ID, "brand_main").await;
@@ -525,7 +587,7 @@ pub async fn a_retry_after_a_crash_never_publishes_twice(backend: Backend) -> Te
     let queue = h.first_slot_due().await?;
     let tick = h.stories.tick().await?;
     ensure!(tick.retrying == 1, "{tick:?}");
-    let item = h.stories.queue_store().entry(h.workspace.id, queue[0].item.id).await?.context("still queued")?;
+    let item = h.app.stores.queue.entry(h.workspace.id, queue[0].item.id).await?.context("still queued")?;
     ensure!(item.item.container.as_deref().is_some_and(|c| c.ends_with(":c-4")), "the container is kept: {item:?}");
     // Meta now says that container is published (and the quota is rate limited): the retry
     // asks the container first, records it and publishes nothing; no copy goes to the chat.
@@ -540,7 +602,7 @@ pub async fn a_retry_after_a_crash_never_publishes_twice(backend: Backend) -> Te
     ensure!(tick.sent == 1, "{tick:?}");
     ensure!(h.requests("POST /media").await.len() == 1, "no second container");
     ensure!(h.requests("POST /media_publish").await.len() == 1, "no second publish");
-    let history = h.stories.history_store().history(h.workspace.id, 10).await?;
+    let history = h.stories.desk().history(h.workspace.id, 10).await?;
     ensure!(history.len() == 1 && history[0].method == Some(PostMethod::Api), "{history:?}");
     ensure!(h.telegram.count("sendPhoto") == 0, "never also sent for manual posting");
 
@@ -549,15 +611,12 @@ pub async fn a_retry_after_a_crash_never_publishes_twice(backend: Backend) -> Te
     h.container("c-5").await;
     h.status("c-5", "FINISHED", None).await;
     h.clock.set(queue[1].item.slot + chrono::Duration::seconds(5));
-    let claimed =
-        h.stories.queue_store().claim_due(h.clock.now(), storyline_application::posting::SEND_LEASE, 10).await?;
+    let claimed = h.app.stores.queue.claim_due(h.clock.now(), storyline_application::posting::SEND_LEASE, 10).await?;
     ensure!(claimed.len() == 1, "{claimed:?}");
     let lease = h.clock.now() + storyline_application::posting::SEND_LEASE;
     let kept = format!("{}:c-5", account.compact());
     let attempt = claimed[0].entry.item.attempts;
-    ensure!(
-        h.stories.queue_store().set_container(h.workspace.id, claimed[0].entry.item.id, attempt, &kept, lease).await?
-    );
+    ensure!(h.app.stores.queue.set_container(h.workspace.id, claimed[0].entry.item.id, attempt, &kept, lease).await?);
     // … and dies here. Later:
     h.clock.advance(storyline_application::posting::SEND_LEASE + chrono::Duration::seconds(1));
     Mock::given(method("POST"))
@@ -593,7 +652,7 @@ pub async fn a_publish_that_never_answers_fails_the_story_instead_of_sending_a_c
     ensure!(h.requests("POST /media").await.len() == 1, "one container for all three tries");
     ensure!(h.telegram.count("sendPhoto") == 0, "no copy for manual posting: it may be on Instagram");
     ensure!(h.said("Instagram may already show this story") == 1);
-    let history = h.stories.history_store().history(h.workspace.id, 10).await?;
+    let history = h.stories.desk().history(h.workspace.id, 10).await?;
     ensure!(history.len() == 1 && history[0].outcome == Outcome::Failed, "{history:?}");
     h.stop().await
 }
@@ -947,6 +1006,8 @@ storyline_tests::on_backends!([sqlite, postgres] [
     a_container_in_progress_is_polled_until_finished,
     a_container_error_sends_the_story_by_hand_with_metas_message,
     an_expired_token_sends_stories_by_hand_with_one_warning,
+    the_instagram_warning_is_told_once_across_next_and_the_loop,
+    adapter_error_text_reaches_neither_the_chat_nor_the_history_only_the_log,
     a_rate_limit_sends_the_story_by_hand,
     a_used_up_quota_sends_the_story_by_hand,
     a_retry_after_a_crash_never_publishes_twice,

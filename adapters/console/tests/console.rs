@@ -175,7 +175,7 @@ async fn a_due_story_shows_its_file_and_buttons_and_posted_resolves_it() -> anyh
     let shown = output.text();
     assert!(shown.contains("↳ Marked as posted"), "{shown}");
     assert!(shown.contains("Posted by You"), "{shown}");
-    let history = stories.history_store().history(workspace.id, 10).await?;
+    let history = stories.desk().history(workspace.id, 10).await?;
     assert_eq!(history.len(), 1, "the second press changes nothing");
     Ok(())
 }

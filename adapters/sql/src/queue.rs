@@ -11,7 +11,7 @@ use storyline_domain::account::PostMethod;
 use storyline_domain::library::MediaId;
 use storyline_domain::ports::{Pending, Queue, SendFailure, StoreError};
 use storyline_domain::queue::{
-    Claimed, MAX_SEND_ATTEMPTS, Outcome, QueueCounts, QueueEntry, QueueItemId, QueueStatus, Resolution,
+    Claimed, Outcome, QueueCounts, QueueEntry, QueueItemId, QueueStatus, Resolution, is_last_attempt,
 };
 use storyline_domain::schedule::{Candidate, CategoryCounts};
 use storyline_domain::user::Actor;
@@ -409,24 +409,35 @@ where
         at: DateTime<Utc>,
     ) -> Result<SendFailure, StoreError> {
         let mut tx = self.write().await?;
-        let failed: Option<(Uuid, i32)> = sqlx::query_as(
-            "UPDATE queue_items SET \
-               status = CASE WHEN attempts >= $1 THEN 'done' ELSE 'pending' END, \
-               outcome = CASE WHEN attempts >= $1 THEN 'failed' END, \
-               claimed_until = NULL \
-             WHERE workspace_id = $2 AND id = $3 AND status = 'sending' RETURNING media_id, attempts",
-        )
-        .bind(i32::try_from(MAX_SEND_ATTEMPTS).map_err(StoreError::unknown)?)
-        .bind(workspace.as_uuid())
-        .bind(item.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db::<D>)?;
-        let Some((media, attempts)) = failed else {
+        let select = format!(
+            "SELECT media_id, attempts FROM queue_items \
+             WHERE workspace_id = $1 AND id = $2 AND status = 'sending'{}",
+            D::FOR_UPDATE
+        );
+        let sending: Option<(Uuid, i32)> = sqlx::query_as(&select)
+            .bind(workspace.as_uuid())
+            .bind(item.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db::<D>)?;
+        let Some((media, attempts)) = sending else {
             return Ok(SendFailure::NotSending);
         };
         let attempts = u32::try_from(attempts).map_err(StoreError::unknown)?;
-        let decided = if attempts >= MAX_SEND_ATTEMPTS {
+        // The domain decides when a story is given up; the row follows.
+        let gives_up = is_last_attempt(attempts);
+        sqlx::query(
+            "UPDATE queue_items SET status = $1, outcome = $2, claimed_until = NULL \
+             WHERE workspace_id = $3 AND id = $4",
+        )
+        .bind(if gives_up { "done" } else { "pending" })
+        .bind(gives_up.then_some("failed"))
+        .bind(workspace.as_uuid())
+        .bind(item.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db::<D>)?;
+        let decided = if gives_up {
             let failure = (at, &Actor::System, Some(error));
             insert_history::<D>(&mut tx, workspace, item, media, Outcome::Failed, failure, (None, None)).await?;
             SendFailure::GaveUp

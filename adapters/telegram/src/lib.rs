@@ -62,7 +62,7 @@ pub async fn identify(bot: &TelegramBot, token: &SecretString) -> Result<i64, St
         Ok(me) => Ok(i64::try_from(me.id.0).unwrap_or(i64::MAX)),
         Err(RequestError::Api(ApiError::InvalidToken)) => Err(StartError::TokenRefused("Unauthorized".to_owned())),
         Err(error) => {
-            tracing::warn!(error = %storyline_application::bot::error_chain(&error), "could not ask Telegram who the bot is; going on");
+            tracing::warn!(error = %storyline_application::errors::error_chain(&error), "could not ask Telegram who the bot is; going on");
             Ok(token_id(token))
         }
     }

@@ -9,7 +9,8 @@ mod intake;
 use std::sync::Arc;
 use std::time::Duration;
 
-use storyline_application::bot::{Bot, error_chain};
+use storyline_application::bot::Bot;
+use storyline_application::errors::error_chain;
 use storyline_domain::ports::UpdateCursor;
 use teloxide::RequestError;
 use teloxide::payloads::GetUpdatesSetters;

@@ -83,7 +83,7 @@ impl Bot {
                 }
             }
             Err(error) => {
-                tracing::warn!(error = %super::error_chain(&error), "could not delete a message that may carry a token");
+                tracing::warn!(error = %crate::errors::error_chain(&error), "could not delete a message that may carry a token");
                 let said = "⚠️ I could not delete a message that may carry a token (I need the right to delete messages). Delete it yourself now, and if anyone could have read it, get a new token.";
                 self.say(turn, said).await?;
             }
@@ -205,7 +205,7 @@ impl Bot {
             }
             Err(AddError::Account(AccountError::Vault(error))) => {
                 self.ports.conversations.clear(turn.workspace.id, user).await?;
-                tracing::warn!(error = %super::error_chain(&error), "could not seal a token");
+                tracing::warn!(error = %crate::errors::error_chain(&error), "could not seal a token");
                 "Tokens cannot be stored here: the server has no ENCRYPTION_KEY. Nothing was saved.".to_owned()
             }
             Err(AddError::Account(other)) => return Err(other.into()),

@@ -95,7 +95,7 @@ impl Bot {
                 self.schedule_screen(turn, desk, days).await?
             }
             "clear" => {
-                let counts = desk.queue_store().counts(workspace, desk.now()).await?;
+                let counts = desk.desk().counts(workspace).await?;
                 if counts.pending == 0 {
                     Screen::new("The queue is already empty.")
                 } else {
@@ -110,7 +110,7 @@ impl Bot {
                 }
             }
             "stats" => {
-                let c = desk.queue_store().counts(workspace, desk.now()).await?;
+                let c = desk.desk().counts(workspace).await?;
                 Screen::new(
                     Text::new()
                         .bold("📈 Stats")
@@ -130,7 +130,7 @@ impl Bot {
                 let Some(limit) = count_arg(args, 10, 50) else {
                     return self.say(turn, "Use /history N with N from 1 to 50 (default 10).").await.map(|_| ());
                 };
-                let rows = desk.history_store().history(workspace, limit).await?;
+                let rows = desk.desk().history(workspace, limit).await?;
                 if rows.is_empty() {
                     Screen::new("No story has been handled yet.")
                 } else {
@@ -151,7 +151,7 @@ impl Bot {
                 }
             }
             _ => {
-                let locks = desk.locks_store().locks(workspace, desk.now()).await?;
+                let locks = desk.desk().locks(workspace).await?;
                 if locks.is_empty() {
                     Screen::new("No media is locked.")
                 } else {
@@ -173,8 +173,8 @@ impl Bot {
     async fn queue_screen(&self, turn: &Turn, desk: &Stories) -> Result<Screen, BotError> {
         let workspace = turn.workspace.id;
         let zone = self.settings.current(workspace).await?.time_zone;
-        let entries = desk.queue(workspace, QUEUE_SHOWN).await?;
-        let counts = desk.queue_store().counts(workspace, desk.now()).await?;
+        let entries = desk.desk().entries(workspace, QUEUE_SHOWN).await?;
+        let counts = desk.desk().counts(workspace).await?;
         if entries.is_empty() {
             return Ok(Screen::new("The queue is empty. /schedule fills it from the library."));
         }
@@ -264,9 +264,14 @@ impl Bot {
         let account = self.active_account(turn).await?;
         let mut screen = super::screens::status(&turn.workspace, &settings, self.ports.clock.now(), account.as_ref());
         let Some(desk) = self.desk() else { return Ok(screen) };
-        let counts = desk.queue_store().counts(turn.workspace.id, desk.now()).await?;
+        let counts = desk.desk().counts(turn.workspace.id).await?;
         // The next slot still to come: items already in the chat are not "next".
-        let next = desk.queue(turn.workspace.id, 50).await?.into_iter().find(|e| e.item.status == QueueStatus::Pending);
+        let next = desk
+            .desk()
+            .entries(turn.workspace.id, 50)
+            .await?
+            .into_iter()
+            .find(|e| e.item.status == QueueStatus::Pending);
         let mut text = std::mem::take(&mut screen.text)
             .line()
             .plain(format!(
@@ -297,7 +302,7 @@ impl Bot {
         if !self.settings.current(turn.workspace.id).await?.is_paused() {
             return Ok(false);
         }
-        let counts = desk.queue_store().counts(turn.workspace.id, desk.now()).await?;
+        let counts = desk.desk().counts(turn.workspace.id).await?;
         if counts.due == 0 {
             return Ok(false);
         }
@@ -358,7 +363,7 @@ impl Bot {
                 self.show(turn, message, &screen).await
             }
             Action::ClearQueue => {
-                let cleared = desk.queue_store().clear(workspace, None).await?;
+                let cleared = desk.desk().clear(workspace).await?;
                 self.ports.notifier.answer(press, &format!("Cleared {cleared}"), false).await?;
                 self.show(turn, message, &Screen::new(format!("🧹 Cleared {cleared} pending stories."))).await
             }
@@ -369,7 +374,7 @@ impl Bot {
                         format!("🗓 Moved {moved} overdue stories to new slots.")
                     }
                     OverdueChoice::Clear => {
-                        let cleared = desk.queue_store().clear(workspace, Some(desk.now())).await?;
+                        let cleared = desk.desk().clear_overdue(workspace).await?;
                         format!("🧹 Removed {cleared} overdue stories from the queue.")
                     }
                     OverdueChoice::SendNow => {
@@ -387,31 +392,4 @@ impl Bot {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::{count_arg, one_per};
-
-    #[test]
-    fn the_posting_pace_reads_as_a_person_would_say_it() {
-        for (seconds, said) in [
-            (1, "one a second"),
-            (5, "one every 5 seconds"),
-            (60, "one a minute"),
-            (90, "one every 90 seconds"),
-            (120, "one every 2 minutes"),
-            (3600, "one an hour"),
-        ] {
-            assert_eq!(one_per(Duration::from_secs(seconds)), said);
-        }
-    }
-
-    #[test]
-    fn counts_after_a_command_are_bounded() {
-        assert_eq!(count_arg("", 7, 30), Some(7));
-        assert_eq!(count_arg(" 3 ", 7, 30), Some(3));
-        for bad in ["0", "31", "-1", "abc", "99999999999", "3 days"] {
-            assert_eq!(count_arg(bad, 7, 30), None, "{bad}");
-        }
-    }
-}
+mod tests;

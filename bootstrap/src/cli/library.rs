@@ -294,7 +294,7 @@ pub(super) async fn clear_queue(
         return Ok(Outcome::Refused);
     }
     let workspace = existing_workspace(app, config, chat).await?;
-    let cleared = app.stores.queue.clear(workspace.id, None).await?;
+    let cleared = app.desk().clear(workspace.id).await?;
     writeln!(out, "cleared {cleared} pending stories")?;
     Ok(Outcome::Done)
 }

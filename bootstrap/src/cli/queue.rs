@@ -52,7 +52,7 @@ pub(super) async fn list(
 ) -> anyhow::Result<Outcome> {
     let workspace = workspace(app, config, chat, Access::Read, err).await?;
     let zone = app.settings.current(workspace.id).await?.time_zone;
-    let entries = app.stores.queue.entries(workspace.id, limit).await?;
+    let entries = app.desk().entries(workspace.id, limit).await?;
     if json {
         let rows: Vec<_> = entries
             .iter()
@@ -147,7 +147,7 @@ pub(super) async fn process(
 async fn find(app: &App, workspace: &Workspace, reference: &str) -> anyhow::Result<Option<QueueEntry>> {
     let reference = reference.trim();
     let compact = reference.replace('-', "").to_ascii_lowercase();
-    let entries = app.stores.queue.entries(workspace.id, u32::MAX).await?;
+    let entries = app.desk().entries(workspace.id, u32::MAX).await?;
     let by_path: Vec<&QueueEntry> = entries.iter().filter(|e| e.path == reference).collect();
     if let [only] = by_path.as_slice() {
         return Ok(Some((*only).clone()));

@@ -9,8 +9,8 @@ use storyline_domain::account::PostMethod;
 use storyline_domain::library::MediaId;
 use storyline_domain::ports::{Pending, Queue, SendFailure, StoreError};
 use storyline_domain::queue::{
-    Claimed, HistoryEntry, MAX_SEND_ATTEMPTS, Outcome, QueueCounts, QueueEntry, QueueItem, QueueItemId, QueueStatus,
-    Resolution,
+    Claimed, HistoryEntry, Outcome, QueueCounts, QueueEntry, QueueItem, QueueItemId, QueueStatus,
+    Resolution, is_last_attempt,
 };
 use storyline_domain::schedule::{Candidate, CategoryCounts};
 use storyline_domain::user::Actor;
@@ -364,7 +364,7 @@ impl Queue for MemoryStore {
             return Ok(SendFailure::NotSending);
         };
         slot.claimed_until = None;
-        if slot.item.attempts < MAX_SEND_ATTEMPTS {
+        if !is_last_attempt(slot.item.attempts) {
             slot.item.status = QueueStatus::Pending;
             return Ok(SendFailure::WillRetry(slot.item.attempts));
         }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
-use storyline_application::bot::{Bot, Incoming, error_chain};
+use storyline_application::bot::{Bot, Incoming};
+use storyline_application::errors::error_chain;
 use storyline_domain::ChatId;
 use storyline_domain::ports::UpdateCursor;
 use tokio::sync::{mpsc, watch};

@@ -6,7 +6,7 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use storyline_application::bot::error_chain;
+use storyline_application::errors::error_chain;
 use storyline_domain::ports::UpdateCursor;
 use teloxide::types::Update;
 use tokio::sync::{Notify, watch};
