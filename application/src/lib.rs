@@ -1,5 +1,8 @@
 //! Storyline's use cases, written against the domain's ports and nothing else.
 //!
+//! - [`access`]: who may do what — one table for every command, button, answer and CLI operation.
+//! - [`action`]: what a button does, and the codec of its callback data.
+//! - [`command`]: the chat's commands, parsed once into a typed [`command::Command`].
 //! - [`accounts`]: Instagram accounts, their tokens, the daily refresh.
 //! - [`bot`]: the transport-free conversation: commands, menus, buttons, prompts.
 //! - [`settings`]: a workspace's runtime settings — get-or-create from the configured defaults,
@@ -8,8 +11,11 @@
 //! - [`scheduling`]: fill the queue from the library.
 //! - [`posting`]: the posting loop and the story desk (Posted / Skip / Reject).
 
+pub mod access;
 pub mod accounts;
+pub mod action;
 pub mod bot;
+pub mod command;
 mod concurrently;
 pub mod library;
 pub mod posting;

@@ -17,7 +17,7 @@ use storyline_domain::settings::ChatSettings;
 use storyline_domain::user::Actor;
 use storyline_domain::{ChatId, WorkspaceId};
 
-use crate::bot::action::{Action, StoryMove};
+use crate::action::{Action, StoryMove};
 use crate::bot::error_chain;
 use crate::scheduling::Scheduler;
 

@@ -7,8 +7,8 @@ use storyline_domain::chat::{Button, ButtonTarget, Screen, Text};
 use storyline_domain::conversation::PromptKind;
 use storyline_domain::settings::{ChatSettings, Hour, Toggle};
 
-use super::action::Action;
 use crate::accounts::AccountView;
+use crate::action::Action;
 
 fn button(label: impl Into<String>, action: Action, workspace: &Workspace) -> Button {
     Button { label: label.into(), target: ButtonTarget::Press(action.encode(workspace.id)) }

@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use storyline_application::SettingsError;
+use storyline_domain::Workspace;
 use storyline_domain::settings::{ChatSettings, SettingChange, SettingInputError, SettingKey};
 use storyline_domain::user::{Actor, TelegramUserId};
-use storyline_domain::Workspace;
 
 use super::Outcome;
 use super::workspace::{Access, ChatArg, resolve as workspace};
