@@ -41,6 +41,8 @@ pub(super) struct State {
     /// Callback query ids that may be answered.
     pub(super) callback_ids: HashSet<String>,
     pub(super) admins: HashMap<i64, Vec<FakeUser>>,
+    /// The command menu by scope (see `commands.rs`).
+    pub(super) commands: HashMap<String, Value>,
     pub(super) failures: HashMap<String, VecDeque<Failure>>,
     /// Every call (getUpdates too): canonical method name and body.
     pub(super) calls: Vec<(String, Value)>,
@@ -61,6 +63,7 @@ impl Default for State {
             channels: HashSet::new(),
             callback_ids: HashSet::new(),
             admins: HashMap::new(),
+            commands: HashMap::new(),
             failures: HashMap::new(),
             calls: Vec::new(),
             counts: HashMap::new(),
