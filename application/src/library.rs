@@ -1,6 +1,7 @@
 //! The media library use cases (FEATURES C1, C2): index a media source, list media and
 //! categories, set the category mix.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use storyline_domain::WorkspaceId;
@@ -32,12 +33,16 @@ pub enum IndexError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IndexReport {
     pub seen: u64,
+    /// How many files became new media items (their paths in `added_paths`).
     pub added: u64,
-    /// `(path, path already indexed with the same content)`.
+    pub added_paths: Vec<String>,
+    /// Files already in the library under the same path: nothing to say about them.
+    pub unchanged: u64,
+    /// `(path, path already in the library with the same content)`: not added.
     pub duplicates: Vec<(String, String)>,
-    /// `(path, why Instagram would refuse it)`: not indexed.
+    /// `(path, why it is refused)`: not indexed.
     pub refused: Vec<(String, String)>,
-    /// `(path, warning)`: indexed anyway.
+    /// `(path, warning)` for files added in this run that will not look right.
     pub warnings: Vec<(String, String)>,
 }
 
@@ -104,6 +109,7 @@ impl LibraryService {
         let mut report = IndexReport::default();
         progress.start(paths.len() as u64);
         let mut batch = Vec::with_capacity(BATCH);
+        let mut pending_warnings = Vec::new();
         for path in paths {
             progress.advance(&path);
             report.seen += 1;
@@ -113,9 +119,14 @@ impl LibraryService {
                     report.refused.push((path, "it vanished or cannot be read".to_owned()));
                     continue;
                 }
+                Err(SourceError::OutsideRoot(_)) => {
+                    let why = "a link to outside the library (links are followed only within it)";
+                    report.refused.push((path, why.to_owned()));
+                    continue;
+                }
                 Err(error) => return Err(error.into()),
             };
-            let (kind, warnings) = match check_story_media(&file.extension, file.size_bytes, file.dimensions) {
+            let (kind, warnings) = match check_story_media(&file.extension, file.size_bytes, &file.content) {
                 Ok(accepted) => accepted,
                 Err(refusal) => {
                     report.refused.push((path, refusal.to_string()));
@@ -133,29 +144,34 @@ impl LibraryService {
                 report.refused.push((path, "its content hash is unreadable".to_owned()));
                 continue;
             };
-            report.warnings.extend(warnings.iter().map(|w| (path.clone(), w.to_string())));
+            let dimensions = file.content.dimensions();
+            pending_warnings.extend(warnings.iter().map(|w| (path.clone(), w.to_string())));
             batch.push(NewMedia {
                 path,
                 category,
                 kind,
                 hash,
                 size_bytes: file.size_bytes,
-                width: file.dimensions.map(|d| d.0),
-                height: file.dimensions.map(|d| d.1),
+                width: dimensions.map(|d| d.0),
+                height: dimensions.map(|d| d.1),
             });
             if batch.len() == BATCH {
-                self.add(workspace, &mut batch, &mut report).await?;
+                self.add(workspace, &mut batch, &mut pending_warnings, &mut report).await?;
             }
         }
-        self.add(workspace, &mut batch, &mut report).await?;
+        self.add(workspace, &mut batch, &mut pending_warnings, &mut report).await?;
         progress.finish();
         Ok(report)
     }
 
+    /// Adds a batch; sorts what the store did not add into unchanged files (the same path
+    /// is already indexed) and duplicates (another path holds the content). Warnings are kept
+    /// only for the files that were added: what is already in the library was warned about then.
     async fn add(
         &self,
         workspace: WorkspaceId,
         batch: &mut Vec<NewMedia>,
+        warnings: &mut Vec<(String, String)>,
         report: &mut IndexReport,
     ) -> Result<(), StoreError> {
         if batch.is_empty() {
@@ -163,7 +179,16 @@ impl LibraryService {
         }
         let added = self.library.add(workspace, batch, self.clock.now()).await?;
         report.added += added.added;
-        report.duplicates.extend(added.duplicates);
+        let not_added: HashSet<&str> = added.duplicates.iter().map(|(path, _)| path.as_str()).collect();
+        report.added_paths.extend(batch.iter().map(|m| &m.path).filter(|p| !not_added.contains(p.as_str())).cloned());
+        report.warnings.extend(warnings.drain(..).filter(|(path, _)| !not_added.contains(path.as_str())));
+        for (path, existing) in added.duplicates {
+            if path == existing {
+                report.unchanged += 1;
+            } else {
+                report.duplicates.push((path, existing));
+            }
+        }
         batch.clear();
         Ok(())
     }
@@ -216,13 +241,4 @@ impl LibraryService {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_first_folder_is_the_category() {
-        assert_eq!(category_of("Memes/deep/a.png").map(|c| c.to_string()), Ok("memes".to_owned()));
-        assert_eq!(category_of("a.png").map(|c| c.to_string()), Ok(UNCATEGORIZED.to_owned()));
-        assert!(category_of("two words/a.png").is_err());
-    }
-}
+mod tests;

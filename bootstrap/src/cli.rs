@@ -76,11 +76,17 @@ pub enum Command {
         /// At most this many items.
         #[arg(long, default_value_t = 100)]
         limit: u32,
+        /// Print JSON (an array of media items) instead of a table, for scripts.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         chat: ChatArg,
     },
     /// The library's categories with their counts and share of the mix.
     ListCategories {
+        /// Print JSON (an array of categories) instead of a table, for scripts.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         chat: ChatArg,
     },
@@ -291,10 +297,10 @@ async fn with_store(
         Command::Settings(command) => settings::run(command, app, config, out, err).await,
         Command::Users(command) => users::run(command, app, config, out, err).await,
         Command::IndexMedia { path, chat } => library::index(app, config, path, &chat, out).await,
-        Command::ListMedia { category, limit, chat } => {
-            library::list_media(app, config, category, limit, &chat, out, err).await
+        Command::ListMedia { category, limit, json, chat } => {
+            library::list_media(app, config, category, limit, json, &chat, out, err).await
         }
-        Command::ListCategories { chat } => library::list_categories(app, config, &chat, out).await,
+        Command::ListCategories { json, chat } => library::list_categories(app, config, json, &chat, out).await,
         Command::CategoryMix(command) => library::mix(app, config, command, out, err).await,
         Command::CreateSchedule { days, chat } => library::create_schedule(app, config, days, &chat, out, err).await,
         Command::ListQueue { limit, json, chat } => queue::list(app, config, limit, json, &chat, out, err).await,

@@ -1,6 +1,10 @@
 //! `GET /media/{workspace}/{media}?exp=…&sig=…` (FEATURES M4): the story files Meta fetches
 //! through the signed, expiring URLs of [`SignedUrls`].
 //!
+//! Instagram publishes only JPEG images, so a still that is not a JPEG (a PNG) is served as a
+//! JPEG of the same pixel size, converted on the first fetch and then taken from a bounded
+//! in-memory cache ([`JpegStills`]). Videos and JPEGs are served as they are.
+//!
 //! Only a library row is ever served: the URL names a workspace and a media id, the signature
 //! proves this server made it, and the file path comes from the library row of that workspace.
 //! Nothing from the request reaches the file system, and there is no listing.
@@ -16,18 +20,32 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, X_CONTENT_
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use storyline_domain::WorkspaceId;
-use storyline_domain::library::MediaId;
+use storyline_domain::library::{MediaId, MediaKind};
 use storyline_domain::ports::{Clock, MediaLibrary, MediaSource};
-use storyline_media::{SignedUrls, Verdict, content_type};
+use storyline_media::{JpegStills, SignedUrls, Verdict, content_type, is_jpeg};
 
 /// What the media route needs: the URL signer, the library (for the file path), the source (for
-/// the bytes) and the clock (for expiry).
+/// the bytes), the clock (for expiry) and the JPEG copies of stills.
 #[derive(Clone)]
 pub struct MediaFiles {
     pub urls: Arc<SignedUrls>,
     pub library: Arc<dyn MediaLibrary>,
     pub source: Arc<dyn MediaSource>,
     pub clock: Arc<dyn Clock>,
+    pub stills: Arc<JpegStills>,
+}
+
+impl MediaFiles {
+    /// The route's state, with a JPEG cache of [`JpegStills::DEFAULT_CAP_BYTES`].
+    #[must_use]
+    pub fn new(
+        urls: Arc<SignedUrls>,
+        library: Arc<dyn MediaLibrary>,
+        source: Arc<dyn MediaSource>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { urls, library, source, clock, stills: Arc::new(JpegStills::default()) }
+    }
 }
 
 impl std::fmt::Debug for MediaFiles {
@@ -75,20 +93,40 @@ async fn serve(files: &MediaFiles, workspace: WorkspaceId, media: MediaId) -> Re
             return (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response();
         }
     };
-    match files.source.read(&item.path).await {
-        Ok(bytes) => (
-            [
-                (CONTENT_TYPE, content_type(&item.path).to_owned()),
-                (CONTENT_LENGTH, bytes.len().to_string()),
-                (CACHE_CONTROL, "private, max-age=300".to_owned()),
-                (X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-            ],
-            bytes,
-        )
-            .into_response(),
+    let bytes = match files.source.read(&item.path).await {
+        Ok(bytes) => bytes,
         Err(error) => {
             tracing::warn!(%workspace, %media, error = format!("{error:#}"), "could not read a media file");
-            not_found()
+            return not_found();
         }
-    }
+    };
+    let (kind, bytes) = match item.kind {
+        MediaKind::Image if is_jpeg(&bytes) => ("image/jpeg", bytes),
+        MediaKind::Image => {
+            let stills = files.stills.clone();
+            match tokio::task::spawn_blocking(move || stills.jpeg(bytes)).await {
+                Ok(Ok(jpeg)) => ("image/jpeg", jpeg.as_ref().clone()),
+                Ok(Err(error)) => {
+                    let error = anyhow::Error::from(error);
+                    tracing::warn!(%workspace, %media, error = format!("{error:#}"), "could not convert a still to JPEG");
+                    return (StatusCode::INTERNAL_SERVER_ERROR, "could not convert").into_response();
+                }
+                Err(error) => {
+                    tracing::warn!(%workspace, %media, error = format!("{error:#}"), "the JPEG conversion stopped");
+                    return (StatusCode::INTERNAL_SERVER_ERROR, "could not convert").into_response();
+                }
+            }
+        }
+        MediaKind::Video => (content_type(&item.path), bytes),
+    };
+    (
+        [
+            (CONTENT_TYPE, kind.to_owned()),
+            (CONTENT_LENGTH, bytes.len().to_string()),
+            (CACHE_CONTROL, "private, max-age=300".to_owned()),
+            (X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response()
 }

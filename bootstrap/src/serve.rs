@@ -129,12 +129,12 @@ fn background(
         }
     };
     let refresher = tokio::spawn(loops::supervise(refreshing.clone(), Some(alert), shutdown.clone(), refresh));
-    let media = crate::media_http::router(crate::media_http::MediaFiles {
-        urls: app.urls.clone(),
-        library: app.stores.library.clone(),
-        source: app.source.clone(),
-        clock: app.clock.clone(),
-    });
+    let media = crate::media_http::router(crate::media_http::MediaFiles::new(
+        app.urls.clone(),
+        app.stores.library.clone(),
+        app.source.clone(),
+        app.clock.clone(),
+    ));
     let health = config.http_addr.map(|addr| {
         let settings = app.stores.settings.clone();
         tokio::spawn(async move {

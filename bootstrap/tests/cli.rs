@@ -7,7 +7,7 @@ use storyline_domain::ChatId;
 use storyline_domain::ports::{Audit, AuditQuery, SettingsStore};
 use storyline_domain::settings::ChatSettings;
 use storyline_sqlite::SqliteStore;
-use storyline_tests::files::png;
+use storyline_tests::files::{jpeg, png};
 
 const CHAT: &str = "-100123";
 
@@ -237,7 +237,7 @@ fn the_library_is_indexed_mixed_scheduled_listed_and_cleared_from_the_command_li
     std::fs::create_dir_all(media.join("memes"))?;
     std::fs::create_dir_all(media.join("merch"))?;
     std::fs::write(media.join("memes/a.png"), png(1080, 1920, "a"))?;
-    std::fs::write(media.join("memes/b.jpg"), png(1080, 1920, "b"))?;
+    std::fs::write(media.join("memes/b.jpg"), jpeg(1080, 1920, "b"))?;
     std::fs::write(media.join("memes/again.png"), png(1080, 1920, "a"))?;
     std::fs::write(media.join("merch/mug.png"), png(300, 300, "mug"))?;
     std::fs::write(media.join("merch/anim.gif"), b"GIF89a")?;
@@ -245,8 +245,9 @@ fn the_library_is_indexed_mixed_scheduled_listed_and_cleared_from_the_command_li
     let indexed = storyline(dir.path(), &["index-media", "media", "--chat", CHAT]);
     assert!(indexed.status.success(), "{}", text(&indexed.stderr));
     let said = text(&indexed.stdout);
-    assert!(said.contains("5 files: 3 added, 1 already in the library, 1 skipped, 2 warnings"), "{said}");
-    assert!(said.contains("skipped  merch/anim.gif") && said.contains("same as  memes/again.png"), "{said}");
+    assert!(said.contains("5 files: 3 added, 1 duplicate, 1 refused; 2 warnings"), "{said}");
+    assert!(said.contains("refused  merch/anim.gif"), "{said}");
+    assert!(said.contains("same     memes/again.png is the same as memes/a.png, already in the library"), "{said}");
     assert!(said.contains("warning  merch/mug.png: 300×300 is far from 9:16"), "{said}");
 
     let categories = text(&storyline(dir.path(), &["list-categories", "--chat", CHAT]).stdout);

@@ -2,8 +2,9 @@
 //! a media item of that very workspace returns its bytes.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
+use anyhow::Context;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use secrecy::SecretBox;
 use storyline::media_http::{MediaFiles, router};
@@ -13,10 +14,14 @@ use storyline_domain::settings::SettingsDefaults;
 use storyline_domain::{ChatId, WorkspaceId};
 use storyline_media::{LocalFolder, SignedUrls};
 use storyline_memory::{ManualClock, MemoryStore};
+use storyline_tests::files::{jpeg, png};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Made-up file contents: the route serves bytes, it does not look at them.
-const PICTURE: &[u8] = b"\x89PNG\r\n\x1a\n not really a picture";
+/// A real JPEG: served as it is.
+static PICTURE: LazyLock<Vec<u8>> = LazyLock::new(|| jpeg(90, 160, "a"));
+/// A real PNG: served as a JPEG (Instagram publishes only JPEG stills).
+static STILL: LazyLock<Vec<u8>> = LazyLock::new(|| png(90, 160, "still"));
+/// Made-up video bytes: videos are served as they are, the route does not look at them.
 const CLIP: &[u8] = b"....ftypisom not really a clip";
 const BASE: &str = "https://story.example.com";
 
@@ -24,8 +29,8 @@ fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).single().unwrap_or_default()
 }
 
-/// A served media route over a memory store with two workspaces: `a` holds `memes/a.png`, `b`
-/// holds `clips/b.mp4`; both files are in one library folder.
+/// A served media route over a memory store with two workspaces: `a` holds `memes/a.jpg` and
+/// `memes/b.png`, `b` holds `clips/b.mp4`; the files are in one library folder.
 struct Served {
     addr: SocketAddr,
     urls: Arc<SignedUrls>,
@@ -34,6 +39,7 @@ struct Served {
     a: WorkspaceId,
     b: WorkspaceId,
     picture: MediaId,
+    still: MediaId,
     clip: MediaId,
 }
 
@@ -42,7 +48,8 @@ impl Served {
         let folder = tempfile::tempdir()?;
         std::fs::create_dir_all(folder.path().join("memes"))?;
         std::fs::create_dir_all(folder.path().join("clips"))?;
-        std::fs::write(folder.path().join("memes/a.png"), PICTURE)?;
+        std::fs::write(folder.path().join("memes/a.jpg"), &*PICTURE)?;
+        std::fs::write(folder.path().join("memes/b.png"), &*STILL)?;
         std::fs::write(folder.path().join("clips/b.mp4"), CLIP)?;
 
         let store = MemoryStore::new();
@@ -60,7 +67,11 @@ impl Served {
                 height: None,
             })
         };
-        store.add(a, &[new("memes/a.png", "memes", MediaKind::Image, "a", PICTURE.len())?], start()).await?;
+        let pictures = [
+            new("memes/a.jpg", "memes", MediaKind::Image, "a", PICTURE.len())?,
+            new("memes/b.png", "memes", MediaKind::Image, "c", STILL.len())?,
+        ];
+        store.add(a, &pictures, start()).await?;
         store.add(b, &[new("clips/b.mp4", "clips", MediaKind::Video, "b", CLIP.len())?], start()).await?;
         let only = |items: Vec<storyline_domain::library::MediaItem>| -> anyhow::Result<MediaId> {
             match items.as_slice() {
@@ -69,21 +80,23 @@ impl Served {
             }
         };
         let all = MediaQuery { category: None, limit: 10 };
-        let picture = only(store.media(a, &all).await?)?;
+        let in_a = store.media(a, &all).await?;
+        let id_of = |path: &str| in_a.iter().find(|m| m.path == path).map(|m| m.id).context("indexed");
+        let (picture, still) = (id_of("memes/a.jpg")?, id_of("memes/b.png")?);
         let clip = only(store.media(b, &all).await?)?;
 
         let urls = Arc::new(SignedUrls::new(Some(format!("{BASE}/")), SecretBox::new(Box::new([42; 32]))));
         let clock = ManualClock::at(start());
-        let files = MediaFiles {
-            urls: urls.clone(),
-            library: Arc::new(store.clone()),
-            source: Arc::new(LocalFolder::new(folder.path())),
-            clock: Arc::new(clock.clone()),
-        };
+        let files = MediaFiles::new(
+            urls.clone(),
+            Arc::new(store.clone()),
+            Arc::new(LocalFolder::new(folder.path())),
+            Arc::new(clock.clone()),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         tokio::spawn(async move { axum::serve(listener, router(files)).await });
-        Ok(Self { addr, urls, clock, folder, a, b, picture, clip })
+        Ok(Self { addr, urls, clock, folder, a, b, picture, still, clip })
     }
 
     /// The path and query of a signed URL for `media` of `workspace`, valid for an hour.
@@ -116,8 +129,8 @@ async fn a_validly_signed_url_returns_the_file_with_its_content_type() -> anyhow
     let target = served.signed(served.a, served.picture, MediaKind::Image)?;
     let (status, headers, body) = served.get(&target).await?;
     assert_eq!(status, 200, "{headers}");
-    assert_eq!(body, PICTURE);
-    assert!(headers.contains("content-type: image/png"), "{headers}");
+    assert_eq!(body, *PICTURE, "a JPEG is served as it is");
+    assert!(headers.contains("content-type: image/jpeg"), "{headers}");
     assert!(headers.contains(&format!("content-length: {}", PICTURE.len())), "{headers}");
     assert_eq!(headers.matches("content-length:").count(), 1, "{headers}");
     assert!(headers.contains("cache-control: private, max-age=300"), "{headers}");
@@ -132,6 +145,22 @@ async fn a_validly_signed_url_returns_the_file_with_its_content_type() -> anyhow
     assert_eq!(status, 200, "{headers}");
     assert!(headers.contains(&format!("content-length: {}", CLIP.len())), "{headers}");
     assert!(body.is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_png_is_served_as_a_jpeg_of_the_same_size_and_converted_once() -> anyhow::Result<()> {
+    let served = Served::start().await?;
+    let target = served.signed(served.a, served.still, MediaKind::Image)?;
+    let (status, headers, body) = served.get(&target).await?;
+    assert_eq!(status, 200, "{headers}");
+    assert!(headers.contains("content-type: image/jpeg"), "{headers}");
+    assert!(headers.contains(&format!("content-length: {}", body.len())), "{headers}");
+    let decoded = image::load_from_memory_with_format(&body, image::ImageFormat::Jpeg)?;
+    assert_eq!((decoded.width(), decoded.height()), (90, 160));
+    // Meta fetches again: the same JPEG, from the cache.
+    let (status, _, again) = served.get(&target).await?;
+    assert_eq!((status, again == body), (200, true));
     Ok(())
 }
 
@@ -173,7 +202,7 @@ async fn a_valid_signature_for_another_workspace_does_not_open_its_media() -> an
     let target = served.signed(served.b, served.picture, MediaKind::Image)?;
     let (status, _, body) = served.get(&target).await?;
     assert_eq!(status, 404);
-    assert!(!body.windows(PICTURE.len()).any(|w| w == PICTURE));
+    assert!(!body.windows(PICTURE.len()).any(|w| w == PICTURE.as_slice()));
     // An unknown media id, validly signed: 404 as well.
     let target = served.signed(served.a, MediaId::new(), MediaKind::Image)?;
     assert_eq!(served.get(&target).await?.0, 404);
@@ -183,7 +212,7 @@ async fn a_valid_signature_for_another_workspace_does_not_open_its_media() -> an
 #[tokio::test]
 async fn a_file_gone_from_the_folder_is_404() -> anyhow::Result<()> {
     let served = Served::start().await?;
-    std::fs::remove_file(served.folder.path().join("memes/a.png"))?;
+    std::fs::remove_file(served.folder.path().join("memes/a.jpg"))?;
     let target = served.signed(served.a, served.picture, MediaKind::Image)?;
     assert_eq!(served.get(&target).await?.0, 404);
     Ok(())

@@ -147,12 +147,8 @@ impl Harness {
         let clock = ManualClock::at(day0(8, 0));
         let stores = storyline::wiring::open_stores(&config.database_url, config.keyring.as_ref()).await?;
         let app = App::wire(stores, Arc::new(clock.clone()), &config)?;
-        let files = MediaFiles {
-            urls: app.urls.clone(),
-            library: app.stores.library.clone(),
-            source: app.source.clone(),
-            clock: app.clock.clone(),
-        };
+        let files =
+            MediaFiles::new(app.urls.clone(), app.stores.library.clone(), app.source.clone(), app.clock.clone());
         let media_server = tokio::spawn(async move {
             let _ = axum::serve(listener, router(files)).await;
         });
@@ -282,11 +278,97 @@ impl Harness {
     }
 }
 
+/// The container endpoint of a fake Graph API as strict as Meta's about stills: it fetches the
+/// `image_url` (as Meta does, before it answers) and takes only a JPEG; what it fetched is kept.
+#[derive(Clone, Default)]
+struct FetchesLikeMeta(Arc<Mutex<Vec<Fetched>>>);
+
+/// What one fetch got: the content type and the body.
+type Fetched = (String, Vec<u8>);
+
+impl FetchesLikeMeta {
+    /// `(content type, body)` of every fetch.
+    fn fetched(&self) -> Vec<Fetched> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+}
+
+impl wiremock::Respond for FetchesLikeMeta {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let Some(url) = field(request, "image_url") else { return meta_error(100, "image_url is required") };
+        // wiremock answers on a thread of its own: a blocking fetch here holds up nothing else.
+        let Ok((content_type, body)) = fetch_blocking(&url) else {
+            return meta_error(9004, "The media could not be fetched from this uri");
+        };
+        let jpeg = content_type == "image/jpeg" && body.starts_with(&[0xFF, 0xD8, 0xFF]);
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((content_type, body));
+        if jpeg {
+            ResponseTemplate::new(200).set_body_json(json!({"id": "c-jpeg"}))
+        } else {
+            meta_error(9004, "Only photo or video can be accepted as media type.")
+        }
+    }
+}
+
+/// `GET url` over plain HTTP/1.1 with blocking I/O: the content type and the body.
+fn fetch_blocking(url: &str) -> anyhow::Result<(String, Vec<u8>)> {
+    use std::io::{Read, Write};
+
+    let url = url::Url::parse(url)?;
+    let host = url.host_str().context("a host")?;
+    let mut stream = std::net::TcpStream::connect((host, url.port_or_known_default().context("a port")?))?;
+    stream.set_read_timeout(Some(WAIT))?;
+    let target = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+    write!(stream, "GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").context("a header end")?;
+    let headers = String::from_utf8_lossy(&answer[..split]).to_lowercase();
+    ensure!(headers.starts_with("http/1.1 200"), "{headers}");
+    let content_type = headers
+        .lines()
+        .find_map(|line| line.strip_prefix("content-type:"))
+        .map(|value| value.trim().to_owned())
+        .unwrap_or_default();
+    Ok((content_type, answer[split + 4..].to_vec()))
+}
+
 /// A matcher on "METHOD path-suffix" for the recorded requests.
 fn regex_lite(pattern: &str) -> impl Fn(&Request) -> bool {
     let (verb, suffix) = pattern.split_once(' ').unwrap_or(("GET", pattern));
     let (verb, suffix) = (verb.to_owned(), suffix.to_owned());
     move |r: &Request| r.method.as_str() == verb && r.url.path().ends_with(&suffix)
+}
+
+pub async fn a_png_story_reaches_the_graph_api_as_a_jpeg_of_its_size(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    h.knows(IG_ID, "brand_main").await;
+    h.add_account(IG_ID, IG_TOKEN, Some(60)).await?;
+    h.api_on(false).await?;
+    h.quota(3).await;
+    let meta = FetchesLikeMeta::default();
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/v[0-9.]+/\d+/media$"))
+        .respond_with(meta.clone())
+        .mount(&h.graph)
+        .await;
+    h.status("c-jpeg", "FINISHED", None).await;
+    h.publishes("m-jpeg").await;
+    let queue = h.first_slot_due().await?;
+    ensure!(queue[0].path.ends_with(".png"), "the library holds PNGs: {}", queue[0].path);
+
+    let tick = h.stories.tick().await?;
+    ensure!(tick.sent == 1, "{tick:?}");
+    let fetched = meta.fetched();
+    let [(content_type, body)] = fetched.as_slice() else { anyhow::bail!("Meta fetched once: {}", fetched.len()) };
+    ensure!(content_type == "image/jpeg", "{content_type}");
+    let picture = image::load_from_memory_with_format(body, image::ImageFormat::Jpeg)?;
+    ensure!((picture.width(), picture.height()) == (1080, 1920), "{}×{}", picture.width(), picture.height());
+    ensure!(h.requests("POST /media_publish").await.len() == 1, "published through the API");
+    ensure!(h.telegram.count("sendPhoto") == 0, "not sent for manual posting");
+    let history = h.stories.history_store().history(h.workspace.id, 10).await?;
+    ensure!(history.len() == 1 && history[0].method == Some(PostMethod::Api), "{history:?}");
+    h.stop().await
 }
 
 pub async fn a_due_story_is_published_through_the_graph_api_and_recorded(backend: Backend) -> TestResult {
@@ -311,9 +393,14 @@ pub async fn a_due_story_is_published_through_the_graph_api_and_recorded(backend
     // Meta could fetch the story from Storyline's signed URL: exactly that file.
     let fetched = reqwest::get(&image_url).await?;
     ensure!(fetched.status() == 200, "{}", fetched.status());
+    ensure!(fetched.headers().get("content-type").is_some_and(|t| t == "image/jpeg"), "served as a JPEG");
     let bytes = fetched.bytes().await?;
-    let on_disk = std::fs::read(h._media.path().join(&queue[0].path))?;
-    ensure!(bytes.as_ref() == on_disk.as_slice(), "the signed URL serves the story's file");
+    let on_disk = image::load_from_memory(&std::fs::read(h._media.path().join(&queue[0].path))?)?;
+    let served = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg)?;
+    ensure!(
+        (served.width(), served.height()) == (on_disk.width(), on_disk.height()),
+        "the signed URL serves the story's picture"
+    );
     let forged = image_url.replace("sig=", "sig=00");
     ensure!(reqwest::get(&forged).await?.status() == 403, "a forged signature is refused");
     ensure!(h.requests("POST /media_publish").await.len() == 1);
@@ -854,6 +941,7 @@ pub async fn a_lost_key_sends_stories_by_hand_and_names_the_way_out(backend: Bac
 }
 
 storyline_tests::on_backends!([sqlite, postgres] [
+    a_png_story_reaches_the_graph_api_as_a_jpeg_of_its_size,
     a_due_story_is_published_through_the_graph_api_and_recorded,
     a_container_in_progress_is_polled_until_finished,
     a_container_error_sends_the_story_by_hand_with_metas_message,

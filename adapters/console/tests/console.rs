@@ -96,7 +96,11 @@ impl storyline_domain::ports::MediaSource for Files {
             extension: "png".to_owned(),
             size_bytes: 3,
             sha256: "ab".repeat(32),
-            dimensions: Some((1080, 1920)),
+            content: storyline_domain::library::MediaContent::Still {
+                format: storyline_domain::library::StillFormat::Png,
+                width: 1080,
+                height: 1920,
+            },
         })
     }
 

@@ -18,6 +18,8 @@ use storyline_domain::schedule::MAX_DAYS;
 use storyline_domain::user::Actor;
 use storyline_media::LocalFolder;
 
+mod output;
+
 use super::Outcome;
 use super::workspace::Access;
 pub use super::workspace::ChatArg;
@@ -37,6 +39,9 @@ pub enum MixCommand {
     },
     /// Every version of the mix, newest first.
     History {
+        /// Print JSON (an array, newest first) instead of a table, for scripts.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         chat: ChatArg,
     },
@@ -93,24 +98,7 @@ pub(super) async fn index(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let report = app.library.index(workspace.id, &source, &Bar(bar)).await?;
-    for (path, why) in &report.refused {
-        writeln!(out, "skipped  {path}: {why}")?;
-    }
-    for (path, warning) in &report.warnings {
-        writeln!(out, "warning  {path}: {warning}")?;
-    }
-    for (path, existing) in &report.duplicates {
-        writeln!(out, "same as  {path} = {existing} (not added again)")?;
-    }
-    writeln!(
-        out,
-        "{} files: {} added, {} already in the library, {} skipped, {} warnings",
-        report.seen,
-        report.added,
-        report.duplicates.len(),
-        report.refused.len(),
-        report.warnings.len()
-    )?;
+    output::index_report(&report, out)?;
     if std::fs::canonicalize(&root).ok() != std::fs::canonicalize(&config.media_dir).ok() {
         writeln!(
             out,
@@ -122,12 +110,14 @@ pub(super) async fn index(
     Ok(Outcome::Done)
 }
 
-/// `list-media`.
+/// `list-media [--json]`: the first `limit` items by path, and how many more there are.
+#[allow(clippy::too_many_arguments)] // one per command-line argument, plus the two streams
 pub(super) async fn list_media(
     app: &App,
     config: &Config,
     category: Option<String>,
     limit: u32,
+    json: bool,
     chat: &ChatArg,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -140,33 +130,59 @@ pub(super) async fn list_media(
         }
     };
     let workspace = existing_workspace(app, config, chat).await?;
+    let total: u64 = app
+        .library
+        .categories(workspace.id)
+        .await?
+        .iter()
+        .filter(|stats| category.as_ref().is_none_or(|wanted| *wanted == stats.category))
+        .map(|stats| stats.total)
+        .sum();
+    let items = app.library.media(workspace.id, category, limit).await?;
+    let more = total.saturating_sub(items.len() as u64);
+    if json {
+        writeln!(out, "{}", output::media_json(&items))?;
+        if more > 0 {
+            writeln!(err, "… and {more} more; use --limit {total} to list them all")?;
+        }
+        return Ok(Outcome::Done);
+    }
     let mut shown = table(&["Path", "Category", "Kind", "Size", "Pixels", "Posted", "Last posted"]);
-    for item in app.library.media(workspace.id, category, limit).await? {
+    for item in items {
         shown.add_row(vec![
             item.path.clone(),
             item.category.to_string(),
             item.kind.to_string(),
-            format!("{:.1} MB", item.size_bytes as f64 / 1_048_576.0),
+            output::size(item.size_bytes),
             item.width.zip(item.height).map_or_else(|| "?".to_owned(), |(w, h)| format!("{w}×{h}")),
             item.times_posted.to_string(),
             item.last_posted_at.map_or_else(|| "never".to_owned(), |at| at.format("%Y-%m-%d").to_string()),
         ]);
     }
     writeln!(out, "{shown}")?;
+    if more > 0 {
+        writeln!(out, "… and {more} more; use --limit {total} to list them all")?;
+    }
     Ok(Outcome::Done)
 }
 
-/// `list-categories`.
+/// `list-categories [--json]`.
 pub(super) async fn list_categories(
     app: &App,
     config: &Config,
+    json: bool,
     chat: &ChatArg,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     let workspace = existing_workspace(app, config, chat).await?;
     let mix = app.library.mix_history(workspace.id).await?.into_iter().find(|v| v.valid_to.is_none()).map(|v| v.mix);
+    let categories = app.library.categories(workspace.id).await?;
+    if json {
+        writeln!(out, "{}", output::categories_json(&categories, mix.as_ref()))?;
+        return Ok(Outcome::Done);
+    }
     let mut shown = table(&["Category", "Media", "Available now", "Posted at least once", "Mix"]);
-    for stats in app.library.categories(workspace.id).await? {
+    for stats in categories {
         let share = mix.as_ref().map_or_else(|| "—".to_owned(), |mix| format!("{}%", mix.percent(&stats.category)));
         shown.add_row(vec![
             stats.category.to_string(),
@@ -207,10 +223,15 @@ pub(super) async fn mix(
                 Err(other) => return Err(other.into()),
             }
         }
-        MixCommand::History { chat } => {
+        MixCommand::History { json, chat } => {
             let workspace = existing_workspace(app, config, &chat).await?;
+            let versions = app.library.mix_history(workspace.id).await?;
+            if json {
+                writeln!(out, "{}", output::mix_history_json(&versions))?;
+                return Ok(Outcome::Done);
+            }
             let mut shown = table(&["Mix", "From (UTC)", "Until (UTC)", "Set by"]);
-            for version in app.library.mix_history(workspace.id).await? {
+            for version in versions {
                 shown.add_row(vec![
                     version.mix.to_string(),
                     version.valid_from.format("%Y-%m-%d %H:%M:%S").to_string(),
