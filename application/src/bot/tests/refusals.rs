@@ -3,6 +3,7 @@
 
 use storyline_domain::account::AccountId;
 use storyline_domain::conversation::PendingPrompt;
+use storyline_domain::library::{MediaContent, StillFormat};
 use storyline_domain::ports::{Conversations as _, MockMediaSource, SourceFile};
 
 use super::*;
@@ -23,7 +24,7 @@ fn library() -> MockMediaSource {
             extension: "png".to_owned(),
             size_bytes: 3,
             sha256: format!("{:0>64x}", path.len() * 7 + usize::from(path.as_bytes()[0])),
-            dimensions: Some((1080, 1920)),
+            content: MediaContent::Still { format: StillFormat::Png, width: 1080, height: 1920 },
         })
     });
     source.expect_locate().returning(|path| format!("/srv/{path}"));
