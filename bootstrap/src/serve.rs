@@ -194,7 +194,7 @@ async fn console_on(
     if let Some(warning) = locked {
         console.note(&format!("⚠ {warning}"));
     }
-    let me = console_operator(&app, chat).await?;
+    let me = console_operator(app, chat).await?;
     // Due stories show up in the terminal as they would in the chat.
     let (stop, shutdown) = watch::channel(false);
     let background = background(config, app, Arc::new(console.clone()), chat, Vec::new(), shutdown);
