@@ -12,6 +12,7 @@
 
 mod answers;
 mod incoming;
+mod outage;
 mod recent;
 pub mod screens;
 
@@ -23,13 +24,16 @@ use chrono::{DateTime, Utc};
 use storyline_domain::audit::{AuditAction, AuditEntry};
 use storyline_domain::chat::{MessageId, PressId, Screen};
 use storyline_domain::conversation::{PendingPrompt, PromptKind};
-use storyline_domain::ports::{Audit, ChatAdmins, ChatNotifier, Clock, Conversations, NotifyError, StoreError, Users};
+use storyline_domain::ports::{
+    Audit, ChatAdmins, ChatNotifier, Clock, Conversations, NotifyError, StoreError, Users, is_unreachable,
+};
 use storyline_domain::settings::{ChatSettings, SettingChange, Toggle};
 use storyline_domain::user::{Actor, Member, Role, TelegramUserId, User};
 use storyline_domain::{ChatId, Workspace, WorkspaceId};
 
 pub use crate::action::{Action, ActionError};
 pub use incoming::{Event, Incoming};
+pub use outage::DATABASE_DOWN;
 
 use crate::access::{self, Operation};
 use crate::accounts::{AccountService, AccountView};
@@ -37,6 +41,7 @@ use crate::command::Command;
 use crate::concurrently;
 use crate::posting::Stories;
 use crate::settings::{SettingsError, SettingsService};
+use outage::Outage;
 use recent::Recent;
 
 mod accounts;
@@ -45,6 +50,9 @@ mod desk;
 /// Said when something failed that the person can do nothing about but try again.
 pub const GENERIC_FAILURE: &str =
     "Something went wrong on our side; nothing was changed. Please try again in a moment.";
+/// Said when a change was saved but what should have followed (the answer, the menu) failed.
+pub const SAVED_BUT_NOT_SHOWN: &str =
+    "The change was saved, but Telegram did not take the answer; /settings shows where things stand.";
 
 /// Who the bot serves and who may administer it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +93,14 @@ pub enum BotError {
     Schedule(#[from] crate::scheduling::ScheduleError),
     #[error(transparent)]
     Account(#[from] storyline_domain::ports::AccountError),
+    /// A change was saved; what came after it failed (so "nothing was changed" would be false).
+    #[error("the change was saved, then")]
+    Saved(#[source] Box<BotError>),
+}
+
+/// Marks a failure after a saved change as such.
+fn after_save<T>(result: Result<T, BotError>) -> Result<T, BotError> {
+    result.map_err(|error| BotError::Saved(Box::new(error)))
 }
 
 impl From<crate::posting::PressError> for BotError {
@@ -114,7 +130,14 @@ pub struct Bot {
     active_accounts: Recent<WorkspaceId, Option<AccountView>>,
     /// How often the posting loop looks for due stories: overdue ones go out one per tick.
     posting_interval: std::time::Duration,
+    /// Refusals said lately, by chat, person and kind: said once per burst ([`REFUSAL_QUIET`]).
+    refusals: Recent<(ChatId, Option<TelegramUserId>, &'static str), ()>,
+    outage: Outage,
 }
+
+/// A refusal is said again to the same person in the same chat only after this long without
+/// being asked again: someone spamming unknown commands gets one answer, not one per message.
+const REFUSAL_QUIET: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
 
 /// How long a recorded contact (and the role read with it) is reused. A role changed from the
 /// command line takes effect in the chat within this time.
@@ -159,6 +182,8 @@ impl Bot {
             accounts: None,
             active_accounts: Recent::new(CONTACT_TTL),
             posting_interval: DEFAULT_POSTING_INTERVAL,
+            refusals: Recent::new(REFUSAL_QUIET),
+            outage: Outage::default(),
         }
     }
 
@@ -185,24 +210,71 @@ impl Bot {
     }
 
     /// Handles one incoming to the end. Never fails: a failure is logged with its cause chain
-    /// and the chat gets [`GENERIC_FAILURE`].
+    /// and the chat gets a short message: [`DATABASE_DOWN`] when the database does not answer
+    /// (and at once while it is known to be down), [`SAVED_BUT_NOT_SHOWN`] when a change was
+    /// saved, else [`GENERIC_FAILURE`].
     #[tracing::instrument(skip_all, fields(chat_id = %incoming.chat, user_id = incoming.from.as_ref().map(|u| u.telegram_id.0)))]
     pub async fn handle(&self, incoming: Incoming) {
         let press = match &incoming.event {
             Event::Press { id, .. } => Some(id.clone()),
             _ => None,
         };
-        let chat = incoming.chat;
-        if let Err(error) = self.try_handle(incoming).await {
+        let (chat, from) = (incoming.chat, incoming.from.as_ref().map(|u| u.telegram_id));
+        let text = if self.outage.is_down() {
+            // Plain messages are mostly not for the bot: they get no answer meanwhile.
+            if matches!(incoming.event, Event::Text { .. })
+                || (press.is_none() && !self.first_refusal(chat, from, "database"))
+            {
+                return;
+            }
+            DATABASE_DOWN
+        } else {
+            let Err(error) = self.try_handle(incoming).await else { return };
             tracing::error!(error = %error_chain(&error), "could not handle an update");
-            let told = match press {
-                Some(press) => self.ports.notifier.answer(&press, GENERIC_FAILURE, true).await.map(|_| ()),
-                None => self.ports.notifier.send(chat, &Screen::new(GENERIC_FAILURE)).await.map(|_| ()),
-            };
-            if let Err(error) = told {
-                tracing::warn!(error = %error_chain(&error), "could not tell the chat about the failure");
+            let unreachable = is_unreachable(&error);
+            if unreachable && self.outage.went_down() {
+                tracing::warn!("the database is not answering; answering at once until it is back");
+            }
+            match error {
+                BotError::Saved(_) => SAVED_BUT_NOT_SHOWN,
+                _ if unreachable => DATABASE_DOWN,
+                _ => GENERIC_FAILURE,
+            }
+        };
+        let told = match press {
+            Some(press) => self.ports.notifier.answer(&press, text, true).await.map(|_| ()),
+            None => self.ports.notifier.send(chat, &Screen::new(text)).await.map(|_| ()),
+        };
+        if let Err(error) = told {
+            tracing::warn!(error = %error_chain(&error), "could not tell the chat about the failure");
+        }
+    }
+
+    /// Whether the database is known to be down (see [`Self::probe_database`]).
+    #[must_use]
+    pub fn database_is_down(&self) -> bool {
+        self.outage.is_down()
+    }
+
+    /// Asks the database whether it answers again; the bot works as usual from then on.
+    pub async fn probe_database(&self) {
+        match self.settings.existing_workspace(self.config.team_chat).await {
+            Err(error) if is_unreachable(&error) => {}
+            _ => {
+                if self.outage.came_back() {
+                    tracing::info!("the database answers again");
+                }
             }
         }
+    }
+
+    /// Whether to say refusal `kind` to `from` in `chat`: once per burst of them.
+    fn first_refusal(&self, chat: ChatId, from: Option<TelegramUserId>, kind: &'static str) -> bool {
+        let now = self.ports.clock.now();
+        let key = (chat, from, kind);
+        let repeated = self.refusals.get(&key, now).is_some();
+        self.refusals.put(key, (), now);
+        !repeated
     }
 
     async fn try_handle(&self, incoming: Incoming) -> Result<(), BotError> {
@@ -245,9 +317,14 @@ impl Bot {
         let notifier = &self.ports.notifier;
         match &incoming.event {
             Event::Command { .. } => {
-                notifier
-                    .send(incoming.chat, &Screen::new("Sorry, this bot serves one team chat only, and this is not it."))
-                    .await?;
+                if self.first_refusal(incoming.chat, incoming.from.as_ref().map(|u| u.telegram_id), "other chat") {
+                    notifier
+                        .send(
+                            incoming.chat,
+                            &Screen::new("Sorry, this bot serves one team chat only, and this is not it."),
+                        )
+                        .await?;
+                }
             }
             Event::Press { id, .. } => notifier.answer(id, "This bot does not serve this chat.", false).await?,
             Event::Text { .. } => {}
@@ -385,13 +462,24 @@ impl Bot {
             Ok(command) => Some(command.name()),
             Err(problem) => problem.name(),
         };
+        let from = turn.from.as_ref().map(|m| m.user.telegram_id);
         if let Some(named) = named
             && let Err(refusal) = self.allowed(turn, Operation::Command(named)).await
         {
+            // Said once per burst to one person (each refusal its own burst).
+            if !self.first_refusal(turn.chat(), from, refusal) {
+                return Ok(());
+            }
             return self.say(turn, refusal).await.map(|_| ());
         }
         let command = match parsed {
             Ok(command) => command,
+            Err(problem @ crate::command::CommandError::Unknown(_)) => {
+                if !self.first_refusal(turn.chat(), from, "unknown command") {
+                    return Ok(());
+                }
+                return self.say(turn, problem.to_string()).await.map(|_| ());
+            }
             Err(problem) => return self.say(turn, problem.to_string()).await.map(|_| ()),
         };
         match command {
@@ -449,7 +537,8 @@ impl Bot {
                 }
             }
         };
-        self.say(turn, text).await.map(|_| ())
+        let said = self.say(turn, text).await.map(|_| ());
+        if applied.changes.is_empty() { said } else { after_save(said) }
     }
 
     /// Why stories would not be published through the Instagram API now (the toggle is off, no
@@ -580,12 +669,19 @@ impl Bot {
         };
         // Telegram shows at most 200 characters of an answer.
         let note: String = note.chars().take(200).collect();
-        let screen = self.settings_screen_of(turn, &applied.after).await?;
+        let screen = after_save(self.settings_screen_of(turn, &applied.after).await)?;
         let (answered, shown) =
             concurrently::both(self.ports.notifier.answer(press, &note, alert), self.show(turn, message, &screen))
                 .await;
-        answered?;
-        shown
+        match (answered, shown) {
+            (Ok(()), Ok(())) => Ok(()),
+            // The menu shows the new state: the change is not lost on anyone.
+            (Err(error), Ok(())) => {
+                tracing::warn!(error = %error_chain(&error), "could not answer a press; the menu shows the change");
+                Ok(())
+            }
+            (_, Err(error)) => Err(BotError::Saved(Box::new(error))),
+        }
     }
 
     /// Shows `screen` in place of `message`, or as a new message when that one is gone.
@@ -653,6 +749,17 @@ impl Bot {
             }
             Err(other) => return Err(other.into()),
         };
+        after_save(self.after_prompt_change(turn, user, prompt.message_id, &applied).await)
+    }
+
+    /// What follows a change typed as an answer: the prompt cleared, the confirmation, the menu.
+    async fn after_prompt_change(
+        &self,
+        turn: &Turn,
+        user: TelegramUserId,
+        menu: Option<i32>,
+        applied: &storyline_domain::ports::AppliedChange,
+    ) -> Result<(), BotError> {
         self.ports.conversations.clear(turn.workspace.id, user).await?;
         let said = if applied.changes.is_empty() {
             "That is already the value; nothing changed.".to_owned()
@@ -664,12 +771,12 @@ impl Bot {
                 .collect::<Vec<_>>()
                 .join("\n")
         };
-        let said = match self.replan_after(turn, &applied).await? {
+        let said = match self.replan_after(turn, applied).await? {
             0 => said,
             moved => format!("{said}\n🗓 Moved {moved} upcoming stories to the new schedule."),
         };
         self.say(turn, said).await?;
-        if let Some(menu) = prompt.message_id {
+        if let Some(menu) = menu {
             let screen = self.settings_screen_of(turn, &applied.after).await?;
             match self.ports.notifier.edit(turn.chat(), MessageId(menu), &screen).await {
                 Ok(()) | Err(NotifyError::MessageGone) => {}

@@ -148,7 +148,8 @@ pub enum Command {
 /// Why a command was not understood; its text says what is allowed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {
-    /// No such command (the name as typed, at most 32 characters).
+    /// No such command (the name as typed, at most 32 characters, control characters shown as
+    /// U+FFFD).
     #[error("I don't know /{0}. /help lists what I understand.")]
     Unknown(String),
     /// A known command with arguments it does not take.
@@ -163,7 +164,8 @@ impl Command {
     /// [`CommandError`] for an unknown command or arguments out of range.
     pub fn parse(name: &str, args: &str) -> Result<Self, CommandError> {
         let Some(name) = CommandName::from_name(name) else {
-            return Err(CommandError::Unknown(name.chars().take(32).collect()));
+            let shown = name.chars().take(32).map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect();
+            return Err(CommandError::Unknown(shown));
         };
         let args = args.trim();
         let wrong = || CommandError::Arguments(name);
@@ -295,5 +297,7 @@ mod tests {
         let long = "x".repeat(100);
         let said = Command::parse(&long, "").err().map(|e| e.to_string()).unwrap_or_default();
         assert_eq!(said, format!("I don't know /{}. /help lists what I understand.", "x".repeat(32)));
+        let control = Command::parse("a\u{7}b", "").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(control.starts_with("I don't know /a\u{FFFD}b."), "{control}");
     }
 }

@@ -54,6 +54,15 @@ impl LoopHealth {
         });
     }
 
+    /// The loop's work failed (for loops not run by [`supervise`]): counted, and `error` (which
+    /// must hold no secret) shown until the next failure.
+    pub fn failed(&self, error: &str) {
+        self.update(|s| {
+            s.failures_in_a_row += 1;
+            s.last_error = Some(error.to_owned());
+        });
+    }
+
     /// Alive: it ticked within twice its interval.
     #[must_use]
     pub fn is_alive(&self) -> bool {
@@ -65,7 +74,15 @@ impl LoopHealth {
     pub fn report(&self) -> Value {
         let state = self.state();
         json!({
-            "state": if self.is_alive() { "ok" } else if state.last_tick.is_none() { "starting" } else { "stale" },
+            "state": if self.is_alive() {
+                "ok"
+            } else if state.failures_in_a_row > 0 {
+                "failing"
+            } else if state.last_tick.is_none() {
+                "starting"
+            } else {
+                "stale"
+            },
             "interval_seconds": self.interval.as_secs_f64(),
             "last_tick_seconds_ago": state.last_tick.map(|at| at.elapsed().as_secs_f64()),
             "failures_in_a_row": state.failures_in_a_row,
@@ -173,9 +190,33 @@ pub async fn serve_health(
     settings: Arc<dyn SettingsStore>,
     loops: Vec<Arc<LoopHealth>>,
     media: Option<axum::Router>,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    serve_health_on(bind_http(addr).await?, settings, loops, media, shutdown).await
+}
+
+/// Binds `HTTP_ADDR`, so a start with an address already taken stops at once.
+///
+/// # Errors
+/// One line naming `HTTP_ADDR` and the cause (for example "address already in use").
+pub async fn bind_http(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|error| anyhow::anyhow!("HTTP_ADDR {addr} cannot be used: {error}"))
+}
+
+/// Serves `/healthz` (and `media`) on a bound `listener` until `shutdown`.
+///
+/// # Errors
+/// When serving fails.
+pub async fn serve_health_on(
+    listener: tokio::net::TcpListener,
+    settings: Arc<dyn SettingsStore>,
+    loops: Vec<Arc<LoopHealth>>,
+    media: Option<axum::Router>,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
     tracing::info!(%addr, "serving /healthz and /media");
     let app = axum::Router::new().route("/healthz", get(healthz)).with_state(Health { settings, loops });
     let app = match media {

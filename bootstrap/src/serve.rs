@@ -46,42 +46,74 @@ async fn console_operator(app: &App, chat: ChatId) -> anyhow::Result<User> {
 /// failures are logged and retried, never returned.
 pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let telegram = config.telegram()?;
+    let api = storyline_telegram::connect(&telegram.token, telegram.api_url.as_deref())?;
+    // A refused token stops the start before anything else is opened.
+    let bot_id = storyline_telegram::identify(&api, &telegram.token).await?;
     let app = App::open(config).await?;
     if let Some(warning) = app.check_keys().await? {
         tracing::warn!("{warning}");
     }
     let workspace = app.settings.workspace_for_chat(telegram.chat, "Team").await?;
     tracing::info!(workspace_id = %workspace.id, chat_id = %telegram.chat, database = %config.database_location(), "serving the team chat");
-    let api = storyline_telegram::connect(&telegram.token, telegram.api_url.as_deref())?;
     // The command menu, on the side: a slow or failing setMyCommands never holds up polling.
     let menu_api = api.clone();
     tokio::spawn(async move { storyline_telegram::commands::register(&menu_api).await });
     let notifier = Arc::new(TelegramNotifier::new(api.clone()));
-    let bot = app.bot(
+    let bot = Arc::new(app.bot(
         notifier.clone(),
         notifier.clone(),
         BotConfig { team_chat: telegram.chat, admin_ids: config.admin_ids.clone() },
-    );
+    ));
     // A long poll answers within its timeout; two seconds more for handling and the network.
     let polling = LoopHealth::new("telegram_polling", poll.long_poll + std::time::Duration::from_secs(2));
-    let background = background(config, &app, notifier, telegram.chat, vec![polling.clone()], shutdown.clone());
-    let heartbeat = move || polling.beat();
-    storyline_telegram::poll(api, Arc::new(bot), app.stores.cursor.clone(), poll, shutdown, heartbeat).await;
+    let background = background(config, &app, notifier, telegram.chat, vec![polling.clone()], shutdown.clone()).await?;
+    let probing = tokio::spawn(probe_database(bot.clone(), shutdown.clone()));
+    let report = move |outcome: storyline_telegram::PollOutcome<'_>| match outcome {
+        Ok(()) => polling.beat(),
+        Err(error) => polling.failed(error),
+    };
+    storyline_telegram::poll(api, bot, app.stores.cursor.clone(), bot_id, poll, shutdown, report).await;
+    let _ = probing.await;
     background.await;
     app.stores.close().await;
     Ok(())
 }
 
+/// While the bot knows the database is down, asks it every [`PROBE_EVERY`] whether it is back,
+/// so that the bot answers "the database is not answering" at once meanwhile and works again
+/// within a moment of its return.
+async fn probe_database(bot: Arc<storyline_application::bot::Bot>, mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        if bot.database_is_down() {
+            bot.probe_database().await;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(PROBE_EVERY) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// How often a database known to be down is asked again.
+const PROBE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Starts the posting loop, supervised, and `/healthz` when `HTTP_ADDR` is set. The returned
 /// future waits for them to stop after `shutdown`.
-fn background(
+///
+/// # Errors
+/// When `HTTP_ADDR` cannot be bound (nothing is started then).
+async fn background(
     config: &Config,
     app: &App,
     notifier: Arc<dyn ChatNotifier>,
     admin_chat: ChatId,
     mut watched: Vec<Arc<LoopHealth>>,
     shutdown: watch::Receiver<bool>,
-) -> impl std::future::Future<Output = ()> + use<> {
+) -> anyhow::Result<impl std::future::Future<Output = ()> + use<>> {
+    let listener = match config.http_addr {
+        Some(addr) => Some(loops::bind_http(addr).await?),
+        None => None,
+    };
     let posting = LoopHealth::new("posting", config.posting_interval);
     let stories = app.stories(notifier.clone());
     let notifier_for_refresh = notifier.clone();
@@ -135,23 +167,23 @@ fn background(
         app.source.clone(),
         app.clock.clone(),
     ));
-    let health = config.http_addr.map(|addr| {
+    let health = listener.map(|listener| {
         let settings = app.stores.settings.clone();
         tokio::spawn(async move {
             watched.push(posting);
             watched.push(refreshing);
-            if let Err(error) = loops::serve_health(addr, settings, watched, Some(media), shutdown).await {
+            if let Err(error) = loops::serve_health_on(listener, settings, watched, Some(media), shutdown).await {
                 tracing::error!(error = format!("{error:#}"), "could not serve /healthz");
             }
         })
     });
-    async move {
+    Ok(async move {
         let _ = looping.await;
         let _ = refresher.await;
         if let Some(health) = health {
             let _ = health.await;
         }
-    }
+    })
 }
 
 /// The bot in a terminal: lines from `input`, screens to `output`, the person at the terminal
@@ -197,7 +229,7 @@ async fn console_on(
     let me = console_operator(app, chat).await?;
     // Due stories show up in the terminal as they would in the chat.
     let (stop, shutdown) = watch::channel(false);
-    let background = background(config, app, Arc::new(console.clone()), chat, Vec::new(), shutdown);
+    let background = background(config, app, Arc::new(console.clone()), chat, Vec::new(), shutdown).await?;
     let result = storyline_console::run(&bot, &console, input, chat, me).await;
     let _ = stop.send(true);
     background.await;

@@ -11,6 +11,7 @@
 //! - [`library`]: media items, categories, the category mix and Instagram's rules for stories.
 //! - [`queue`]: slots with their media, the posting history, locks.
 //! - [`schedule`]: when slots fall and which media fills them (pure).
+//! - [`text`]: text from outside as every store can keep it (no NUL).
 //! - [`ports`]: the traits adapters implement. Every store method is scoped by [`WorkspaceId`].
 //!
 //! This crate does no I/O: no async runtime, no database, no network.
@@ -24,6 +25,7 @@ pub mod ports;
 pub mod queue;
 pub mod schedule;
 pub mod settings;
+pub mod text;
 pub mod user;
 pub mod workspace;
 

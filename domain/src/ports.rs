@@ -59,4 +59,33 @@ impl StoreError {
     pub fn unknown(error: impl Into<anyhow::Error>) -> Self {
         Self::Unknown(error.into())
     }
+
+    /// The store could not be reached at all (see [`Unreachable`]).
+    pub fn unreachable(backend: &'static str, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Unknown(anyhow::Error::new(Unreachable { backend, cause: Box::new(cause) }))
+    }
+}
+
+/// A store that does not answer at all (no connection to be had), as opposed to one refusing a
+/// statement. Adapters put it in the cause chain of a [`StoreError`]; [`is_unreachable`] finds it
+/// there, so callers can stop waiting for every request while the database is down.
+#[derive(Debug, thiserror::Error)]
+#[error("{backend} is not answering")]
+pub struct Unreachable {
+    pub backend: &'static str,
+    #[source]
+    pub cause: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// Whether [`Unreachable`] is anywhere in `error`'s cause chain.
+#[must_use]
+pub fn is_unreachable(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if error.is::<Unreachable>() {
+            return true;
+        }
+        next = error.source();
+    }
+    false
 }

@@ -78,6 +78,14 @@ impl TestBot {
         Ok(())
     }
 
+    /// Ends the bot as SIGKILL would, for what matters here: its polling and handling stop at
+    /// whatever await they are at, with no shutdown (its background loops are then stopped,
+    /// so they do not outlive the test).
+    pub fn kill(self) {
+        self.task.abort();
+        let _ = self.shutdown.send(true);
+    }
+
     /// Stops the bot and starts a new one on the same database and the same fake Telegram.
     ///
     /// # Errors

@@ -35,7 +35,7 @@
 //! object of their text fields (numbers and JSON-looking fields parsed, like `chat_id` and
 //! `reply_markup`), and uploaded files `{"file_name":…,"size":…}`. Calls failed on purpose with
 //! [`FakeTelegram::fail_next`] are recorded like the rest (they did arrive) and also listed by
-//! [`FakeTelegram::failed_calls`].
+//! [`FakeTelegram::failed_calls`]. [`FakeTelegram::delay`] makes every call of a method slow.
 
 mod commands;
 mod inspect;
@@ -290,6 +290,19 @@ impl FakeTelegram {
         let method = methods::canonical(method);
         self.shared.update(|state| {
             state.failures.entry(method).or_default().extend(std::iter::repeat_n(failure, times));
+        });
+    }
+
+    /// Every later call of `method` (any case) waits `delay` before it is handled, as a slow
+    /// or rate-limited Telegram would; `Duration::ZERO` ends that.
+    pub fn delay(&self, method: &str, delay: std::time::Duration) {
+        let method = methods::canonical(method);
+        self.shared.update(|state| {
+            if delay.is_zero() {
+                state.delays.remove(&method);
+            } else {
+                state.delays.insert(method, delay);
+            }
         });
     }
 

@@ -31,18 +31,23 @@ macro_rules! every_suite {
                 settings_persist_across_a_restart,
                 a_workspace_cannot_see_or_change_another,
                 looking_workspaces_up_lists_them_and_creates_none,
+                a_nul_in_a_chat_title_is_stored_safely,
             }
             audit {
                 entries_come_back_newest_first_filtered_and_limited,
                 a_workspace_cannot_see_another_workspaces_audit,
+                a_nul_in_a_command_or_button_data_is_stored_safely,
             }
             users {
                 first_contact_makes_a_member_and_later_contacts_update_them,
                 roles_are_given_per_workspace,
                 a_workspace_cannot_see_another_workspaces_members,
+                a_nul_in_a_name_is_stored_as_the_replacement_character,
             }
             cursor {
                 the_cursor_only_moves_forward_and_survives_a_restart,
+                an_update_is_claimed_once_per_bot_even_after_a_restart,
+                claims_older_than_a_given_instant_are_forgotten,
             }
             conversations {
                 a_prompt_waits_until_it_expires,

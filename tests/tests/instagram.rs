@@ -164,7 +164,8 @@ impl Harness {
         let (stop, listen) = watch::channel(false);
         let cursor = app.stores.cursor.clone();
         let polling = tokio::spawn(async move {
-            storyline_telegram::poll(api, Arc::new(bot), cursor, fast_polling(), listen, || {}).await
+            storyline_telegram::poll(api, Arc::new(bot), cursor, FakeTelegram::BOT_ID, fast_polling(), listen, |_| {})
+                .await
         });
         let h = Self { app, clock, stories, workspace, telegram, graph, stop, polling, media_server, _media: media };
         h.app.library.index(h.workspace.id, &LocalFolder::new(h._media.path()), &Quiet).await?;

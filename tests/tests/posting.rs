@@ -103,7 +103,8 @@ impl Harness {
         let (stop, listen) = watch::channel(false);
         let cursor = app.stores.cursor.clone();
         let polling = tokio::spawn(async move {
-            storyline_telegram::poll(api, Arc::new(bot), cursor, fast_polling(), listen, || {}).await
+            storyline_telegram::poll(api, Arc::new(bot), cursor, FakeTelegram::BOT_ID, fast_polling(), listen, |_| {})
+                .await
         });
         Ok(Self { config, app, clock, stories, workspace, telegram, stop, polling, _media: media })
     }

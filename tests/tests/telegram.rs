@@ -394,6 +394,115 @@ pub async fn a_failing_command_menu_does_not_stop_the_bot(backend: Backend) -> T
     bot.stop().await
 }
 
+pub async fn a_busy_chat_does_not_hold_up_another_chat(backend: Backend) -> TestResult {
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    // Eight replies in the team chat: Telegram's per-chat limit lets out about one a second.
+    let commands = ["/help", "/start", "/help", "/start", "/help", "/start", "/help", "/start"];
+    for command in commands {
+        telegram.push_text(TEAM_CHAT, &admin(), command);
+    }
+    telegram.push_text(-1, &member(), "/settings");
+    let in_team = |t: &FakeTelegram| t.calls("sendMessage").iter().filter(|m| m["chat_id"] == TEAM_CHAT).count();
+    telegram.wait_until(WAIT, |t| t.calls("sendMessage").iter().any(|m| m["chat_id"] == -1)).await?;
+    let team_before = in_team(&telegram);
+    ensure!(team_before < commands.len(), "the other chat waited for the busy one: {team_before} team replies first");
+
+    telegram.wait_until(Duration::from_secs(30), |t| in_team(t) == commands.len()).await?;
+    let replies: Vec<String> = telegram
+        .calls("sendMessage")
+        .iter()
+        .filter(|m| m["chat_id"] == TEAM_CHAT)
+        .map(|m| m["text"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let help = replies[0].clone();
+    for (i, reply) in replies.iter().enumerate() {
+        ensure!((*reply == help) == (i % 2 == 0), "the team chat's replies came in order: {replies:#?}");
+    }
+    bot.stop().await
+}
+
+pub async fn a_crash_during_a_burst_loses_at_most_the_update_in_flight(backend: Backend) -> TestResult {
+    const PRESSES: usize = 30;
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    let (menu_id, menu) = open_settings(&telegram, &admin()).await?;
+    let toggle = button(&menu, "Dry run")?;
+    bot.stop().await?;
+    // One batch of presses, each slow to answer; the bot is killed a few presses in.
+    let ids: Vec<String> = (0..PRESSES).map(|_| telegram.push_press(TEAM_CHAT, &admin(), menu_id, &toggle)).collect();
+    telegram.delay("answerCallbackQuery", Duration::from_millis(100));
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    telegram.wait_for("answerCallbackQuery", 5, WAIT).await?;
+    bot.kill();
+    telegram.delay("answerCallbackQuery", Duration::ZERO);
+
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    telegram.wait_until(WAIT, |t| t.count("answerCallbackQuery") >= PRESSES - 1).await?;
+    // Give a press handled twice the time to show.
+    telegram.push_text(TEAM_CHAT, &admin(), "/help");
+    let sent = telegram.calls("sendMessage").len();
+    telegram.wait_for("sendMessage", sent + 1, WAIT).await?;
+    bot.stop().await?;
+    let answers = telegram.calls("answerCallbackQuery");
+    let answered: Vec<&str> = answers.iter().filter_map(|a| a["callback_query_id"].as_str()).collect();
+    let distinct: std::collections::HashSet<&str> = answered.iter().copied().collect();
+    ensure!(answered.len() == distinct.len(), "a press was handled twice: {answered:?}");
+    ensure!(distinct.len() >= PRESSES - 1, "lost more than the press in flight: {} of {PRESSES}", distinct.len());
+    ensure!(ids.iter().filter(|id| !distinct.contains(id.as_str())).count() <= 1);
+    let stores = backend.reopen().await?;
+    let workspace = stores.settings.workspace_by_chat(ChatId(TEAM_CHAT)).await?.context("no workspace")?;
+    let log = stores.audit.entries(workspace.id, AuditQuery { action: None, limit: 1_000 }).await?;
+    let presses = log.iter().filter(|e| e.action == storyline_domain::audit::AuditAction::Button).count();
+    ensure!((PRESSES - 1..=PRESSES).contains(&presses), "each press audited once: {presses}");
+    Ok(())
+}
+
+pub async fn a_nul_in_a_press_a_command_or_a_name_is_stored_and_audited(backend: Backend) -> TestResult {
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    let nul = FakeUser::new(ADMIN, "A\0da").with_username("a\0da");
+    let (menu_id, _) = open_settings(&telegram, &nul).await?;
+    telegram.push_press(TEAM_CHAT, &nul, menu_id, "1:\0x");
+    let answers = telegram.wait_for("answerCallbackQuery", 1, WAIT).await?;
+    ensure!(answers[0]["text"].as_str().is_some_and(|t| t.contains("no longer valid")), "{answers:?}");
+    telegram.push_text(TEAM_CHAT, &nul, "/help\0");
+    telegram.push_text(TEAM_CHAT, &nul, "/dryrun o\0n");
+    let sent = telegram.wait_for("sendMessage", 3, WAIT).await?;
+    ensure!(sent[1]["text"].as_str().is_some_and(|t| t.contains("/settings")), "/help understood: {}", sent[1]);
+    ensure!(sent[2]["text"].as_str().is_some_and(|t| t.contains("/dryrun on")), "{}", sent[2]);
+    ensure!(!sent.iter().any(|m| m["text"] == storyline_application::bot::GENERIC_FAILURE), "{sent:?}");
+    bot.stop().await?;
+
+    let stores = backend.reopen().await?;
+    let workspace = stores.settings.workspace_by_chat(ChatId(TEAM_CHAT)).await?.context("no workspace")?;
+    let log = stores.audit.entries(workspace.id, AuditQuery { action: None, limit: 100 }).await?;
+    let subjects: Vec<&str> = log.iter().map(|e| e.subject.as_str()).collect();
+    ensure!(subjects.contains(&"refused: 1:\u{FFFD}x"), "the press is audited: {subjects:?}");
+    ensure!(subjects.contains(&"/dryrun o\u{FFFD}n"), "{subjects:?}");
+    let member = stores.users.member(workspace.id, storyline_domain::user::TelegramUserId(ADMIN)).await?;
+    ensure!(member.is_some_and(|m| m.user.first_name == "A\u{FFFD}da"), "the name is stored");
+    Ok(())
+}
+
+pub async fn a_saved_toggle_is_never_reported_as_unchanged(backend: Backend) -> TestResult {
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    let (menu_id, menu) = open_settings(&telegram, &admin()).await?;
+    telegram.fail_next("answerCallbackQuery", 1, Failure::ServerError);
+    telegram.push_press(TEAM_CHAT, &admin(), menu_id, &button(&menu, "Dry run")?);
+    // The same chat is handled in order: /help's reply comes once the press is done with.
+    telegram.push_text(TEAM_CHAT, &admin(), "/help");
+    telegram.wait_for("sendMessage", 2, Duration::from_secs(30)).await?;
+    ensure!(!settings(&backend).await?.dry_run, "the change was saved");
+    let edited = telegram.message(TEAM_CHAT, menu_id).context("menu gone")?;
+    ensure!(labels(&edited).contains("Dry run: off"), "the menu shows the change: {edited}");
+    let said: Vec<String> =
+        telegram.all_calls().iter().filter_map(|(_, body)| body["text"].as_str().map(ToOwned::to_owned)).collect();
+    ensure!(!said.iter().any(|t| t.contains("nothing was changed")), "told the change did not happen: {said:#?}");
+    bot.stop().await
+}
+
 macro_rules! end_to_end {
     ($open:path; $($test:ident),* $(,)?) => {
         $(
@@ -424,6 +533,10 @@ macro_rules! every_test {
             telegram_asking_to_retry_later_is_honoured,
             an_edit_that_changes_nothing_counts_as_success,
             settings_quick_actions_show_the_queue_and_schedule_days_for_admins,
+            a_busy_chat_does_not_hold_up_another_chat,
+            a_crash_during_a_burst_loses_at_most_the_update_in_flight,
+            a_nul_in_a_press_a_command_or_a_name_is_stored_and_audited,
+            a_saved_toggle_is_never_reported_as_unchanged,
             the_command_menu_is_registered_for_members_and_for_administrators,
             a_failing_command_menu_does_not_stop_the_bot,
         );
@@ -440,12 +553,13 @@ mod postgres {
     every_test!(storyline_tests::Backend::postgres);
 }
 
-/// The database stops answering for a while: the bot answers with a short error, keeps
-/// polling, and recovers by itself when the database returns.
+/// The database stops answering for a while: the bot says so — at once once it knows — keeps
+/// polling, and recovers by itself within a moment of the database's return.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_the_bot_rides_out_a_database_outage() -> TestResult {
     use sqlx::ConnectOptions;
     use sqlx::postgres::PgConnectOptions;
+    use storyline_application::bot::DATABASE_DOWN;
     use storyline_tests::proxy::Proxy;
 
     let Some(backend) = Backend::postgres().await? else {
@@ -458,20 +572,29 @@ async fn postgres_the_bot_rides_out_a_database_outage() -> TestResult {
 
     let telegram = FakeTelegram::start().await?;
     let bot = TestBot::start(&telegram, &through_proxy)?;
-    open_settings(&telegram, &admin()).await?;
+    let (menu_id, menu) = open_settings(&telegram, &admin()).await?;
 
     proxy.cut();
     telegram.push_text(TEAM_CHAT, &admin(), "/settings");
-    // The bot answers with the short error (the posting loop may also say it is restarting).
-    let failed = |t: &FakeTelegram| {
-        t.calls("sendMessage").iter().skip(1).any(|m| m["text"] == storyline_application::bot::GENERIC_FAILURE)
-    };
-    telegram.wait_until(Duration::from_secs(30), failed).await?;
+    // The first update finds out, after the pool's timeout (the posting loop may also say it is
+    // restarting).
+    let told = |t: &FakeTelegram| t.calls("sendMessage").iter().skip(1).any(|m| m["text"] == DATABASE_DOWN);
+    telegram.wait_until(Duration::from_secs(30), told).await?;
+    // Known down: the next presses are answered at once, not one pool timeout (5 s) each.
+    let pressed = std::time::Instant::now();
+    let toggle = button(&menu, "Dry run")?;
+    for _ in 0..5 {
+        telegram.push_press(TEAM_CHAT, &admin(), menu_id, &toggle);
+    }
+    let down = |t: &FakeTelegram| t.calls("answerCallbackQuery").iter().filter(|a| a["text"] == DATABASE_DOWN).count();
+    telegram.wait_until(WAIT, |t| down(t) >= 5).await?;
+    ensure!(pressed.elapsed() < Duration::from_secs(5), "the presses waited for the database: {:?}", pressed.elapsed());
     let polls = telegram.get_updates_calls();
     telegram.wait_until(WAIT, |telegram| telegram.get_updates_calls() > polls).await?;
 
     proxy.restore();
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let (_, menu) = open_settings(&telegram, &admin()).await?;
-    ensure!(labels(&menu).contains("Dry run: ON"), "recovered: {menu}");
+    ensure!(labels(&menu).contains("Dry run: ON"), "recovered within three seconds, nothing changed: {menu}");
     bot.stop().await
 }

@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -10,6 +11,7 @@ use storyline_domain::ports::{
     UpdateCursor, Users,
 };
 use storyline_domain::settings::{ChatSettings, SettingChange, SettingsDefaults, SettingsVersion};
+use storyline_domain::text::{storable, storable_opt};
 use storyline_domain::user::{Actor, Member, Role, TelegramUserId, User};
 use storyline_domain::{ChatId, Workspace, WorkspaceId};
 
@@ -37,6 +39,8 @@ struct State {
     by_chat: HashMap<ChatId, WorkspaceId>,
     users: HashMap<TelegramUserId, User>,
     last_update: Option<i64>,
+    /// Updates taken for handling, by (bot, update id), and when.
+    handled: HashMap<(i64, i64), DateTime<Utc>>,
 }
 
 /// Everything that belongs to one workspace.
@@ -108,7 +112,7 @@ impl SettingsStore for MemoryStore {
         if let Some(id) = state.by_chat.get(&chat).copied() {
             return Ok(state.tenant(id)?.workspace.clone());
         }
-        let workspace = Workspace { id: WorkspaceId::new(), chat_id: chat, name: name.to_owned() };
+        let workspace = Workspace { id: WorkspaceId::new(), chat_id: chat, name: storable(name).into_owned() };
         let settings = ChatSettings::from_defaults(defaults);
         let first = SettingsVersion {
             version: 1,
@@ -201,7 +205,13 @@ impl SettingsStore for MemoryStore {
 #[async_trait]
 impl Audit for MemoryStore {
     async fn record(&self, workspace: WorkspaceId, entry: &AuditEntry) -> Result<(), StoreError> {
-        self.state().tenant(workspace)?.audit.push(entry.clone());
+        let entry = AuditEntry {
+            subject: storable(&entry.subject).into_owned(),
+            old: storable_opt(entry.old.as_deref()).map(Cow::into_owned),
+            new: storable_opt(entry.new.as_deref()).map(Cow::into_owned),
+            ..entry.clone()
+        };
+        self.state().tenant(workspace)?.audit.push(entry);
         Ok(())
     }
 
@@ -228,6 +238,12 @@ impl Users for MemoryStore {
     ) -> Result<Member, StoreError> {
         let mut state = self.state();
         state.tenant(workspace)?;
+        let user = User {
+            telegram_id: user.telegram_id,
+            username: storable_opt(user.username.as_deref()).map(Cow::into_owned),
+            first_name: storable(&user.first_name).into_owned(),
+            last_name: storable_opt(user.last_name.as_deref()).map(Cow::into_owned),
+        };
         state.users.insert(user.telegram_id, user.clone());
         let tenant = state.tenant(workspace)?;
         tenant.members.entry(user.telegram_id).and_modify(|m| m.last_seen = at).or_insert(Membership {
@@ -318,5 +334,19 @@ impl UpdateCursor for MemoryStore {
         let mut state = self.state();
         state.last_update = state.last_update.max(Some(update_id));
         Ok(())
+    }
+
+    async fn claim(&self, bot: i64, update_id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let fresh = !state.handled.contains_key(&(bot, update_id));
+        state.handled.entry((bot, update_id)).or_insert(at);
+        Ok(fresh)
+    }
+
+    async fn forget_claims_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let was = state.handled.len();
+        state.handled.retain(|_, at| *at >= before);
+        Ok(u64::try_from(was - state.handled.len()).unwrap_or(u64::MAX))
     }
 }

@@ -4,6 +4,7 @@ use sqlx::FromRow;
 use storyline_domain::WorkspaceId;
 use storyline_domain::audit::{AuditAction, AuditEntry};
 use storyline_domain::ports::{Audit, AuditQuery, StoreError};
+use storyline_domain::text::{storable, storable_opt};
 
 use crate::rows::parse_actor;
 use crate::{PostgresStore, db};
@@ -30,9 +31,9 @@ impl Audit for PostgresStore {
         .bind(entry.at)
         .bind(entry.actor.to_string())
         .bind(entry.action.as_str())
-        .bind(&entry.subject)
-        .bind(entry.old.as_deref())
-        .bind(entry.new.as_deref())
+        .bind(storable(&entry.subject))
+        .bind(storable_opt(entry.old.as_deref()))
+        .bind(storable_opt(entry.new.as_deref()))
         .execute(&self.relaxed)
         .await
         .map_err(db)?;

@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use storyline_domain::ports::{StoreError, UpdateCursor};
 
 use crate::{PostgresStore, db};
@@ -22,5 +23,30 @@ impl UpdateCursor for PostgresStore {
         .await
         .map_err(db)?;
         Ok(())
+    }
+
+    /// On the relaxed pool, like the rest of the per-update bookkeeping: a killed bot loses
+    /// nothing committed; only a crash of the database server itself could forget the last claims.
+    async fn claim(&self, bot: i64, update_id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO handled_updates (bot_id, update_id, handled_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (bot_id, update_id) DO NOTHING",
+        )
+        .bind(bot)
+        .bind(update_id)
+        .bind(at)
+        .execute(&self.relaxed)
+        .await
+        .map_err(db)?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn forget_claims_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let deleted = sqlx::query("DELETE FROM handled_updates WHERE handled_at < $1")
+            .bind(before)
+            .execute(&self.relaxed)
+            .await
+            .map_err(db)?;
+        Ok(deleted.rows_affected())
     }
 }

@@ -106,5 +106,21 @@ impl PostgresStore {
 
 /// A database error as a store error, keeping its cause.
 fn db(error: sqlx::Error) -> StoreError {
+    // No connection to be had (or the wire broke mid-talk): callers may stop asking until it
+    // is back.
+    if matches!(
+        error,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed
+    )
+        // Connection exceptions, and a server shutting down or starting up.
+        || matches!(&error, sqlx::Error::Database(e) if e.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")))
+    {
+        return StoreError::unreachable("PostgreSQL", error);
+    }
     StoreError::unknown(anyhow::Error::new(error).context("PostgreSQL"))
 }

@@ -7,6 +7,8 @@ use storyline_domain::settings::{ChatSettings, SettingChange, SettingsDefaults, 
 use storyline_domain::user::Actor;
 use storyline_domain::{ChatId, Workspace, WorkspaceId};
 
+use storyline_domain::text::storable;
+
 use crate::rows::{CurrentRow, SETTINGS_COLUMNS, SettingsRow, VersionRow, WorkspaceRow};
 use crate::{PostgresStore, db};
 
@@ -30,7 +32,7 @@ impl SettingsStore for PostgresStore {
         )
         .bind(WorkspaceId::new().as_uuid())
         .bind(chat.0)
-        .bind(name)
+        .bind(storable(name))
         .bind(at)
         .fetch_optional(&mut *tx)
         .await

@@ -3,6 +3,7 @@ use chrono::{DateTime, Utc};
 use storyline_domain::WorkspaceId;
 use storyline_domain::audit::AuditAction;
 use storyline_domain::ports::{StoreError, Users};
+use storyline_domain::text::{storable, storable_opt};
 use storyline_domain::user::{Actor, Member, Role, TelegramUserId, User};
 
 use crate::rows::MemberRow;
@@ -63,9 +64,9 @@ impl Users for PostgresStore {
         )
         .bind(workspace.as_uuid())
         .bind(user.telegram_id.0)
-        .bind(user.username.as_deref())
-        .bind(&user.first_name)
-        .bind(user.last_name.as_deref())
+        .bind(storable_opt(user.username.as_deref()))
+        .bind(storable(&user.first_name))
+        .bind(storable_opt(user.last_name.as_deref()))
         .bind(at)
         .fetch_one(&self.relaxed)
         .await

@@ -115,5 +115,18 @@ impl SqliteStore {
 
 /// A database error as a store error, keeping its cause.
 fn db(error: sqlx::Error) -> StoreError {
+    // No connection to be had (or the wire broke mid-talk): callers may stop asking until it
+    // is back.
+    if matches!(
+        error,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed
+    ) {
+        return StoreError::unreachable("SQLite", error);
+    }
     StoreError::unknown(anyhow::Error::new(error).context("SQLite"))
 }

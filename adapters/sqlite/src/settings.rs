@@ -8,6 +8,8 @@ use storyline_domain::user::Actor;
 use storyline_domain::{ChatId, Workspace, WorkspaceId};
 use uuid::Uuid;
 
+use storyline_domain::text::storable;
+
 use crate::rows::{CurrentRow, SETTINGS_COLUMNS, SettingsRow, VersionRow, WorkspaceRow};
 use crate::{SqliteStore, db};
 
@@ -34,11 +36,11 @@ impl SettingsStore for SqliteStore {
         if let Some(row) = existing {
             return Ok(row.into());
         }
-        let workspace = Workspace { id: WorkspaceId::new(), chat_id: chat, name: name.to_owned() };
+        let workspace = Workspace { id: WorkspaceId::new(), chat_id: chat, name: storable(name).into_owned() };
         sqlx::query("INSERT INTO workspaces (id, telegram_chat_id, name, created_at) VALUES (?, ?, ?, ?)")
             .bind(workspace.id.as_uuid())
             .bind(chat.0)
-            .bind(name)
+            .bind(&workspace.name)
             .bind(at)
             .execute(&mut *tx)
             .await

@@ -3,6 +3,7 @@ use chrono::{DateTime, Utc};
 use storyline_domain::WorkspaceId;
 use storyline_domain::audit::AuditAction;
 use storyline_domain::ports::{StoreError, Users};
+use storyline_domain::text::{storable, storable_opt};
 use storyline_domain::user::{Actor, Member, Role, TelegramUserId, User};
 
 use crate::rows::MemberRow;
@@ -53,9 +54,9 @@ impl Users for SqliteStore {
              first_name = excluded.first_name, last_name = excluded.last_name",
         )
         .bind(user.telegram_id.0)
-        .bind(user.username.as_deref())
-        .bind(&user.first_name)
-        .bind(user.last_name.as_deref())
+        .bind(storable_opt(user.username.as_deref()))
+        .bind(storable(&user.first_name))
+        .bind(storable_opt(user.last_name.as_deref()))
         .execute(&mut *tx)
         .await
         .map_err(db)?;

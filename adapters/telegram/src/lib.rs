@@ -22,12 +22,13 @@ pub mod render;
 mod translate;
 
 use secrecy::{ExposeSecret, SecretString};
-use teloxide::Bot;
 use teloxide::adaptors::Throttle;
 use teloxide::adaptors::throttle::Limits;
+use teloxide::prelude::Requester;
+use teloxide::{ApiError, Bot, RequestError};
 
 pub use notifier::TelegramNotifier;
-pub use polling::{PollSettings, poll};
+pub use polling::{PollOutcome, PollSettings, poll};
 
 /// The teloxide bot Storyline talks through: throttled to Telegram's limits.
 pub type TelegramBot = Throttle<Bot>;
@@ -44,4 +45,33 @@ pub fn connect(token: &SecretString, api_url: Option<&str>) -> anyhow::Result<Te
         bot = bot.set_api_url(url);
     }
     Ok(Throttle::new_spawn(bot, Limits::default()))
+}
+
+/// Why the bot cannot start on Telegram.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("Telegram refused TELEGRAM_BOT_TOKEN (\"{0}\"): check the token with @BotFather")]
+    TokenRefused(String),
+}
+
+/// Asks Telegram who the bot is (getMe) and returns its user id. A token Telegram refuses stops
+/// the start; when Telegram cannot be reached the id is read from the token (`<id>:<secret>`)
+/// and polling retries until Telegram answers.
+///
+/// # Errors
+/// [`StartError::TokenRefused`] when Telegram refuses the token (the error never holds it).
+pub async fn identify(bot: &TelegramBot, token: &SecretString) -> Result<i64, StartError> {
+    match bot.get_me().await {
+        Ok(me) => Ok(i64::try_from(me.id.0).unwrap_or(i64::MAX)),
+        Err(RequestError::Api(ApiError::InvalidToken)) => Err(StartError::TokenRefused("Unauthorized".to_owned())),
+        Err(error) => {
+            tracing::warn!(error = %storyline_application::bot::error_chain(&error), "could not ask Telegram who the bot is; going on");
+            Ok(token_id(token))
+        }
+    }
+}
+
+/// The bot's id as the token says (its part before the colon); 0 for a token without one.
+fn token_id(token: &SecretString) -> i64 {
+    token.expose_secret().split_once(':').and_then(|(id, _)| id.parse().ok()).unwrap_or_default()
 }

@@ -1,4 +1,10 @@
-//! Long polling: take updates from Telegram, hand each to the bot, never one twice.
+//! Long polling: take updates from Telegram, hand each to its chat's queue, never one twice.
+//!
+//! - [`intake`]: the offset, so that Telegram forgets an update only once it was taken.
+//! - [`chats`]: one queue and task per chat: chats are handled at once, each in order.
+
+mod chats;
+mod intake;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,11 +14,20 @@ use storyline_domain::ports::UpdateCursor;
 use teloxide::RequestError;
 use teloxide::payloads::GetUpdatesSetters;
 use teloxide::prelude::Requester;
-use teloxide::types::{AllowedUpdate, Update};
+use teloxide::types::AllowedUpdate;
 use tokio::sync::watch;
 
 use crate::TelegramBot;
 use crate::translate::incoming;
+use chats::{Chats, Handling};
+use intake::Intake;
+
+/// How long the poller waits for a busy chat to take an update before it asks Telegram again.
+const BUSY_WAIT: Duration = Duration::from_millis(250);
+/// How often updates taken more than [`KEEP_CLAIMS`] ago are forgotten.
+const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
+/// Telegram keeps an update for a day; a record of having taken it is not needed longer.
+const KEEP_CLAIMS: chrono::TimeDelta = chrono::TimeDelta::days(1);
 
 /// How the poller waits.
 #[derive(Debug, Clone, Copy)]
@@ -34,37 +49,57 @@ impl Default for PollSettings {
     }
 }
 
-/// Polls until `shutdown` turns true. The id of the last update of each batch is written to
-/// `cursor` before the batch is handled, and a shutdown waits for the batch to finish, so after a
-/// restart no update is handled twice. (At most once: if the process is killed in the middle of a
-/// batch, the rest of that batch is not handled. Batches are a few updates in normal use; one
-/// write per batch instead of per update is what lets a burst of presses go fast.) While the database is unreachable
-/// the poller keeps its place in memory and keeps going — the bot then answers each update with
-/// a short error — and Telegram failures are retried with backoff. The loop never gives up.
-/// `heartbeat` is called after every successful getUpdates (for `/healthz`).
+/// What one getUpdates came to, for `/healthz`: `Ok` when Telegram answered, else the error
+/// (teloxide keeps the token out of it).
+pub type PollOutcome<'a> = Result<(), &'a str>;
+
+/// Polls until `shutdown` turns true, as bot `bot_id` (its Telegram user id, from getMe).
+///
+/// Each update goes to its chat's queue; chats are handled concurrently, each in order. Before
+/// an update is handled it is claimed in `cursor` ([`UpdateCursor::claim`]), and Telegram is
+/// told to forget only updates that were claimed; so a bot killed at any moment loses at most
+/// the updates being handled at that moment (one per chat), and after a restart none is handled
+/// twice. A shutdown waits for the updates being handled; the queued rest stay with Telegram.
+/// While the database is unreachable the poller keeps going (the bot then answers each update
+/// with a short error), and Telegram failures are retried with backoff. The loop never gives up.
+/// `report` hears how every getUpdates went.
 pub async fn poll(
     telegram: TelegramBot,
     bot: Arc<Bot>,
     cursor: Arc<dyn UpdateCursor>,
+    bot_id: i64,
     settings: PollSettings,
     mut shutdown: watch::Receiver<bool>,
-    heartbeat: impl Fn() + Send + Sync,
+    report: impl Fn(PollOutcome<'_>) + Send + Sync,
 ) {
-    let mut intake = Intake { cursor, last: None, loaded: false };
+    let mut intake = Intake::new(cursor.clone());
+    let mut chats = Chats::new(Handling {
+        bot,
+        cursor: cursor.clone(),
+        bot_id,
+        waiting: intake.waiting.clone(),
+        shutdown: shutdown.clone(),
+    });
     let mut backoff = settings.backoff;
     let mut failing = false;
+    let mut pruned: Option<std::time::Instant> = None;
     tracing::info!("polling Telegram for updates");
     while !*shutdown.borrow() {
-        match poll_once(&telegram, &bot, &mut intake, settings, &mut shutdown).await {
+        if pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) && !chats.database_is_down() {
+            pruned = Some(std::time::Instant::now());
+            prune(cursor.as_ref()).await;
+        }
+        match poll_once(&telegram, &mut intake, &mut chats, settings, &mut shutdown).await {
             Ok(()) => {
-                heartbeat();
+                report(Ok(()));
                 if failing {
                     tracing::info!("polling recovered");
                 }
                 failing = false;
                 backoff = settings.backoff;
             }
-            Err(wait) => {
+            Err(Failed { error, wait }) => {
+                report(Err(&error));
                 failing = true;
                 let wait = wait.unwrap_or(backoff);
                 backoff = (backoff * 2).min(settings.max_backoff);
@@ -75,61 +110,43 @@ pub async fn poll(
             }
         }
     }
+    let down = chats.database_is_down();
+    chats.finish().await;
+    if !down {
+        intake.save(true).await;
+    }
     tracing::info!("polling stopped");
 }
 
-/// Where the intake stands: in memory while running, in the store for the next start.
-struct Intake {
-    cursor: Arc<dyn UpdateCursor>,
-    last: Option<i64>,
-    /// Whether `last` has been read from the store (until then it may be behind).
-    loaded: bool,
-}
-
-impl Intake {
-    async fn offset(&mut self) -> i32 {
-        if !self.loaded {
-            match self.cursor.last_update().await {
-                Ok(stored) => {
-                    self.last = self.last.max(stored);
-                    self.loaded = true;
-                }
-                Err(error) => {
-                    tracing::warn!(error = %error_chain(&error), "could not read the update cursor; polling on")
-                }
-            }
-        }
-        self.last.map_or(0, |id| i32::try_from(id + 1).unwrap_or(i32::MAX))
-    }
-
-    /// Takes the updates not taken before, recording the last one's id first.
-    async fn take(&mut self, updates: Vec<Update>) -> Vec<Update> {
-        let last = self.last;
-        let fresh: Vec<Update> =
-            updates.into_iter().filter(|u| last.is_none_or(|last| i64::from(u.id.0) > last)).collect();
-        if let Some(newest) = fresh.iter().map(|u| i64::from(u.id.0)).max() {
-            if let Err(error) = self.cursor.advance(newest).await {
-                tracing::warn!(error = %error_chain(&error), update_id = newest, "could not record the update cursor");
-            }
-            self.last = Some(newest);
-        }
-        fresh
+async fn prune(cursor: &dyn UpdateCursor) {
+    match cursor.forget_claims_before(chrono::Utc::now() - KEEP_CLAIMS).await {
+        Ok(0) => {}
+        Ok(forgotten) => tracing::debug!(forgotten, "forgot updates taken over a day ago"),
+        Err(error) => tracing::warn!(error = %error_chain(&error), "could not forget old updates"),
     }
 }
 
-/// One getUpdates and the handling of what it brought. `Err` carries how long to wait, if
-/// Telegram said.
+/// A getUpdates that failed: what went wrong, and how long Telegram asked to wait, if it did.
+struct Failed {
+    error: String,
+    wait: Option<Duration>,
+}
+
+/// One getUpdates and the queueing of what it brought.
 async fn poll_once(
     telegram: &TelegramBot,
-    bot: &Bot,
     intake: &mut Intake,
+    chats: &mut Chats,
     settings: PollSettings,
     shutdown: &mut watch::Receiver<bool>,
-) -> Result<(), Option<Duration>> {
+) -> Result<(), Failed> {
+    let offset = i32::try_from(intake.offset(!chats.database_is_down()).await).unwrap_or(i32::MAX);
+    // With updates still queued here Telegram answers at once anyway; do not wait for more.
+    let long_poll = if intake.waiting.is_empty() { settings.long_poll.as_secs() } else { 0 };
     let request = telegram
         .get_updates()
-        .offset(intake.offset().await)
-        .timeout(u32::try_from(settings.long_poll.as_secs()).unwrap_or(10))
+        .offset(offset)
+        .timeout(u32::try_from(long_poll).unwrap_or(10))
         .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::ChannelPost, AllowedUpdate::CallbackQuery]);
     let updates = tokio::select! {
         result = request.into_future() => result,
@@ -137,16 +154,26 @@ async fn poll_once(
     };
     let updates = match updates {
         Ok(updates) => updates,
-        Err(RequestError::RetryAfter(wait)) => return Err(Some(wait.duration())),
+        Err(RequestError::RetryAfter(wait)) => {
+            return Err(Failed { error: "Telegram asked to retry later".to_owned(), wait: Some(wait.duration()) });
+        }
         Err(error) => {
-            tracing::warn!(error = %error_chain(&error), "getUpdates failed");
-            return Err(None);
+            let error = error_chain(&error);
+            tracing::warn!(%error, "getUpdates failed");
+            return Err(Failed { error, wait: None });
         }
     };
-    for update in intake.take(updates).await {
+    for update in intake.fresh(updates) {
         if let Some(incoming) = incoming(&update) {
-            bot.handle(incoming).await;
+            chats.dispatch(i64::from(update.id.0), incoming);
         }
+    }
+    // Telegram keeps what is queued here (the offset stays at the oldest of it) and would answer
+    // with it at once: give the chats a moment to take it. Another chat's new update is then seen
+    // within that moment, however long a busy chat's queue.
+    intake.waiting.until_taken(BUSY_WAIT, shutdown).await;
+    if !chats.database_is_down() {
+        intake.save(false).await;
     }
     Ok(())
 }

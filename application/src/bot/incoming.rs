@@ -31,7 +31,8 @@ impl Event {
     pub fn from_message(text: &str, message: MessageId) -> Self {
         let trimmed = text.trim();
         if let Some(rest) = trimmed.strip_prefix('/') {
-            let (word, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            // A control character (a NUL from a hostile client) ends the command's name too.
+            let (word, args) = rest.split_once(|c: char| c.is_whitespace() || c.is_control()).unwrap_or((rest, ""));
             let name = word.split('@').next().unwrap_or_default().to_ascii_lowercase();
             if !name.is_empty() {
                 return Self::Command { name, args: args.trim().to_owned(), message };
@@ -51,5 +52,7 @@ mod tests {
         assert_eq!(event, Event::Command { name: "dryrun".into(), args: "off".into(), message: MessageId(1) });
         assert!(matches!(Event::from_message("7", MessageId(2)), Event::Text { .. }));
         assert!(matches!(Event::from_message("/", MessageId(3)), Event::Text { .. }));
+        let nul = Event::from_message("/help\u{0}", MessageId(4));
+        assert_eq!(nul, Event::Command { name: "help".into(), args: String::new(), message: MessageId(4) });
     }
 }

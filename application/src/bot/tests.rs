@@ -460,4 +460,70 @@ async fn the_settings_menu_has_the_quick_actions_queue_schedule_status_and_close
     assert_eq!(last_row, vec!["🗓 Queue", "📅 Schedule", "📊 Status", "✖ Close"]);
 }
 
+#[tokio::test]
+async fn while_the_database_is_down_updates_are_answered_at_once_until_a_probe_finds_it_back() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let down = Arc::new(AtomicBool::new(true));
+    let asked = Arc::new(AtomicUsize::new(0));
+    let mut flaky = MockSettingsStore::new();
+    let (d, a) = (down.clone(), asked.clone());
+    let answer = move |d: &AtomicBool, a: &AtomicUsize| {
+        a.fetch_add(1, Ordering::SeqCst);
+        if d.load(Ordering::SeqCst) {
+            Err(StoreError::unreachable("PostgreSQL", std::io::Error::other("connection refused")))
+        } else {
+            Err(StoreError::unknown(anyhow::anyhow!("no such table")))
+        }
+    };
+    flaky.expect_workspace_by_chat().returning(move |_| answer(&d, &a).map(|()| None));
+    let (d, a) = (down.clone(), asked.clone());
+    flaky.expect_ensure_workspace().returning(move |_, _, _, _| answer(&d, &a).and_then(|()| unreachable!()));
+    let mut world = world_with(Arc::new(flaky), MemoryStore::new());
+
+    let first = world.press(ALICE, MessageId(1), "1:abc:t.dry").await;
+    assert!(world.chat.calls().contains(&ChatCall::Answered {
+        press: first,
+        note: DATABASE_DOWN.to_owned(),
+        alert: true
+    }));
+    assert!(world.bot.database_is_down());
+    let asked_once = asked.load(Ordering::SeqCst);
+    let second = world.press(ALICE, MessageId(1), "1:abc:t.dry").await;
+    assert!(world.chat.calls().contains(&ChatCall::Answered {
+        press: second,
+        note: DATABASE_DOWN.to_owned(),
+        alert: true
+    }));
+    assert_eq!(asked.load(Ordering::SeqCst), asked_once, "known down: the store is not asked again");
+
+    world.bot.probe_database().await;
+    assert!(world.bot.database_is_down(), "still down");
+    down.store(false, Ordering::SeqCst);
+    world.bot.probe_database().await;
+    assert!(!world.bot.database_is_down(), "a probe that gets an answer ends the outage");
+    world.press(ALICE, MessageId(1), "1:abc:t.dry").await;
+    assert!(asked.load(Ordering::SeqCst) > asked_once + 2, "updates reach the store again");
+}
+
+#[tokio::test]
+async fn a_refusal_is_said_once_per_burst_to_one_person() {
+    let mut world = world();
+    for _ in 0..5 {
+        world.say(BOB, "/frobnicate").await;
+    }
+    world.say(ALICE, "/frobnicate").await;
+    let refusals = |world: &World| {
+        world
+            .chat
+            .calls()
+            .iter()
+            .filter(|c| matches!(c, ChatCall::Sent { screen, .. } if screen.text.to_plain().contains("I don't know")))
+            .count()
+    };
+    assert_eq!(refusals(&world), 2, "once for Bob, once for Alice");
+    world.clock.advance(Duration::seconds(31));
+    world.say(BOB, "/frobnicate").await;
+    assert_eq!(refusals(&world), 3, "a new burst is answered again");
+}
+
 mod refusals;

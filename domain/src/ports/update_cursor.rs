@@ -1,9 +1,11 @@
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::StoreError;
 
-/// Where the bot's intake of chat updates stands (Telegram's update id), kept in the store so a
-/// restarted bot never handles an update twice. It belongs to the bot, not to a workspace.
+/// Where the bot's intake of chat updates stands (Telegram's update id), and which updates were
+/// taken for handling, kept in the store so a restarted bot (or a second process) never handles
+/// an update twice. It belongs to the bot, not to a workspace.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait UpdateCursor: Send + Sync {
@@ -18,4 +20,17 @@ pub trait UpdateCursor: Send + Sync {
     /// # Errors
     /// [`StoreError::Unknown`] when the store fails.
     async fn advance(&self, update_id: i64) -> Result<(), StoreError>;
+
+    /// Takes update `update_id` of bot `bot` (its Telegram user id) for handling: `true` the
+    /// first time, `false` when it was taken before, by this process or another.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails (nothing is recorded then).
+    async fn claim(&self, bot: i64, update_id: i64, at: DateTime<Utc>) -> Result<bool, StoreError>;
+
+    /// Forgets the updates taken before `before`; returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn forget_claims_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }

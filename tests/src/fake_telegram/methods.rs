@@ -129,6 +129,10 @@ async fn handle(
         Ok(params) => (params, None),
         Err(refusal) => (json!({ "malformed_body_bytes": body.len() }), Some(refusal)),
     };
+    let delay = shared.read().delays.get(&method).copied();
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     let failure = shared.update(|state| {
         if method == "getUpdates" {
             // Counted on arrival: a long poll may not answer for seconds.

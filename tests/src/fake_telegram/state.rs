@@ -44,6 +44,8 @@ pub(super) struct State {
     /// The command menu by scope (see `commands.rs`).
     pub(super) commands: HashMap<String, Value>,
     pub(super) failures: HashMap<String, VecDeque<Failure>>,
+    /// How long every call of a method waits before it is answered.
+    pub(super) delays: HashMap<String, std::time::Duration>,
     /// Every call (getUpdates too): canonical method name and body.
     pub(super) calls: Vec<(String, Value)>,
     pub(super) counts: HashMap<String, usize>,
@@ -65,6 +67,7 @@ impl Default for State {
             admins: HashMap::new(),
             commands: HashMap::new(),
             failures: HashMap::new(),
+            delays: HashMap::new(),
             calls: Vec::new(),
             counts: HashMap::new(),
             failed: Vec::new(),

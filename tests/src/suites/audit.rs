@@ -45,3 +45,22 @@ pub async fn a_workspace_cannot_see_another_workspaces_audit(backend: &Backend) 
     ensure!(stores.audit.entries(a.id, AuditQuery { action: None, limit: 100 }).await?.len() == 1);
     Ok(())
 }
+
+pub async fn a_nul_in_a_command_or_button_data_is_stored_safely(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (workspace, _) = two_workspaces(stores).await?;
+    stores.audit.record(workspace.id, &command(1, "/help\0")).await?;
+    let press = AuditEntry {
+        action: AuditAction::Button,
+        subject: "refused: 1:\0x".into(),
+        old: Some("\0".into()),
+        new: Some("a\0".into()),
+        ..command(2, "")
+    };
+    stores.audit.record(workspace.id, &press).await?;
+    let entries = stores.audit.entries(workspace.id, AuditQuery { action: None, limit: 10 }).await?;
+    let subjects: Vec<&str> = entries.iter().map(|e| e.subject.as_str()).collect();
+    ensure!(subjects == ["refused: 1:\u{FFFD}x", "/help\u{FFFD}"], "{subjects:?}");
+    ensure!(entries[0].old.as_deref() == Some("\u{FFFD}") && entries[0].new.as_deref() == Some("a\u{FFFD}"));
+    Ok(())
+}

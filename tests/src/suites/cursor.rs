@@ -2,6 +2,7 @@
 
 use anyhow::ensure;
 
+use super::instant;
 use crate::{Backend, TestResult};
 
 pub async fn the_cursor_only_moves_forward_and_survives_a_restart(backend: &Backend) -> TestResult {
@@ -13,5 +14,26 @@ pub async fn the_cursor_only_moves_forward_and_survives_a_restart(backend: &Back
     ensure!(stores.cursor.last_update().await? == Some(42), "never backwards");
     let restarted = backend.reopen().await?;
     ensure!(restarted.cursor.last_update().await? == Some(42));
+    Ok(())
+}
+
+pub async fn an_update_is_claimed_once_per_bot_even_after_a_restart(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    ensure!(stores.cursor.claim(1, 500, instant(0)).await?, "the first claim takes it");
+    ensure!(!stores.cursor.claim(1, 500, instant(1)).await?, "a second claim does not");
+    ensure!(stores.cursor.claim(2, 500, instant(1)).await?, "another bot has updates of its own");
+    ensure!(stores.cursor.claim(1, 501, instant(1)).await?);
+    let restarted = backend.reopen().await?;
+    ensure!(!restarted.cursor.claim(1, 500, instant(2)).await?, "a restarted bot does not handle it again");
+    Ok(())
+}
+
+pub async fn claims_older_than_a_given_instant_are_forgotten(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    stores.cursor.claim(1, 10, instant(0)).await?;
+    stores.cursor.claim(1, 11, instant(5)).await?;
+    ensure!(stores.cursor.forget_claims_before(instant(5)).await? == 1, "only the older claim goes");
+    ensure!(stores.cursor.claim(1, 10, instant(6)).await?, "a forgotten update can be taken again");
+    ensure!(!stores.cursor.claim(1, 11, instant(6)).await?, "the newer claim stays");
     Ok(())
 }

@@ -233,3 +233,13 @@ pub async fn looking_workspaces_up_lists_them_and_creates_none(backend: &Backend
     ensure!(stores.settings.workspaces().await?.len() == 2, "looking up chat -7 created nothing");
     Ok(())
 }
+
+pub async fn a_nul_in_a_chat_title_is_stored_safely(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let defaults = SettingsDefaults::default();
+    let workspace = stores.settings.ensure_workspace(ChatId(-100_124), "Te\0am", &defaults, instant(0)).await?;
+    ensure!(workspace.name == "Te\u{FFFD}am", "{workspace:?}");
+    let read = stores.settings.workspace_by_chat(ChatId(-100_124)).await?;
+    ensure!(read.is_some_and(|w| w == workspace), "read back as created");
+    Ok(())
+}

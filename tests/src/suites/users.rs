@@ -88,3 +88,21 @@ pub async fn a_workspace_cannot_see_another_workspaces_members(backend: &Backend
     ensure!(stores.users.members(stranger).await?.is_empty());
     Ok(())
 }
+
+pub async fn a_nul_in_a_name_is_stored_as_the_replacement_character(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (workspace, _) = two_workspaces(stores).await?;
+    let nul = User {
+        username: Some("a\0b".to_owned()),
+        first_name: "Al\0ice".to_owned(),
+        last_name: Some("\0".to_owned()),
+        ..alice()
+    };
+    let recorded = stores.users.record_contact(workspace.id, &nul, instant(1)).await?;
+    ensure!(recorded.user.first_name == "Al\u{FFFD}ice", "{recorded:?}");
+    ensure!(recorded.user.username.as_deref() == Some("a\u{FFFD}b"), "{recorded:?}");
+    ensure!(recorded.user.last_name.as_deref() == Some("\u{FFFD}"), "{recorded:?}");
+    let read = stores.users.member(workspace.id, alice().telegram_id).await?;
+    ensure!(read.is_some_and(|m| m.user == recorded.user), "read back as recorded");
+    Ok(())
+}

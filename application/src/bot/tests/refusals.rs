@@ -118,14 +118,22 @@ async fn a_member_is_refused_every_admin_command_with_its_one_sentence_and_nothi
         let refusal = access::rule(Operation::Command(command)).refusal;
         // With and without arguments: wrong arguments from a member are refused the same way.
         for args in ["", " 3", " 99", " on"] {
+            let sent = world.chat.calls().len();
             world.say(BOB, &format!("/{}{args}", command.as_str())).await;
             assert_eq!(world.last_sent().1.text.to_plain(), refusal, "/{}{args}", command.as_str());
+            assert!(world.chat.calls().len() > sent, "/{}{args} was answered", command.as_str());
+            // A repeated refusal is said once per burst; the next try starts a new one.
+            world.clock.advance(Duration::seconds(31));
         }
     }
     world.say(BOB, "/next").await;
     assert_eq!(world.last_sent().1.text.to_plain(), QUEUE_REFUSED);
     world.say(BOB, "/resume").await;
     assert_eq!(world.last_sent().1.text.to_plain(), SETTINGS_REFUSED);
+    // Within a burst, the same refusal again is not repeated, and still changes nothing.
+    let sent = world.chat.calls().len();
+    world.say(BOB, "/pause").await;
+    assert_eq!(world.chat.calls().len(), sent);
     only_refusals(&world);
     assert_eq!(snapshot(&world, workspace).await, before);
 }

@@ -1,0 +1,158 @@
+//! One queue per chat: updates of different chats are handled at once, in order within one
+//! chat, so a chat whose replies wait for Telegram's per-chat limit holds up no other chat.
+//! A chat's task ends after a while without updates.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use storyline_application::bot::{Bot, Incoming, error_chain};
+use storyline_domain::ChatId;
+use storyline_domain::ports::UpdateCursor;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use super::intake::Waiting;
+
+/// How many updates one chat may have waiting; more are dropped (a flood, logged).
+const QUEUE: usize = 256;
+/// How long a chat's task waits for its next update before it ends.
+const IDLE: Duration = Duration::from_secs(10);
+
+/// One update for a chat's task.
+struct Job {
+    update_id: i64,
+    incoming: Incoming,
+}
+
+/// What every chat's task shares.
+#[derive(Clone)]
+pub(super) struct Handling {
+    pub(super) bot: Arc<Bot>,
+    pub(super) cursor: Arc<dyn UpdateCursor>,
+    /// The bot's Telegram user id: claims are per bot.
+    pub(super) bot_id: i64,
+    pub(super) waiting: Arc<Waiting>,
+    pub(super) shutdown: watch::Receiver<bool>,
+}
+
+/// The chats' queues and tasks.
+pub(super) struct Chats {
+    handling: Handling,
+    queues: HashMap<ChatId, mpsc::Sender<Job>>,
+    tasks: JoinSet<()>,
+}
+
+impl Chats {
+    pub(super) fn new(handling: Handling) -> Self {
+        Self { handling, queues: HashMap::new(), tasks: JoinSet::new() }
+    }
+
+    /// Queues `incoming` for its chat, starting the chat's task when it has none.
+    pub(super) fn dispatch(&mut self, update_id: i64, incoming: Incoming) {
+        while self.tasks.try_join_next().is_some() {}
+        self.queues.retain(|_, queue| !queue.is_closed());
+        let chat = incoming.chat;
+        self.handling.waiting.add(update_id);
+        let mut job = Job { update_id, incoming };
+        for _ in 0..2 {
+            let queue = match self.queues.get(&chat) {
+                Some(queue) => queue.clone(),
+                None => self.start(chat),
+            };
+            match queue.try_send(job) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::warn!(chat_id = %chat, update_id, "{QUEUE} updates wait in this chat; dropped one");
+                    self.handling.waiting.remove(update_id);
+                    return;
+                }
+                // The task ended between the check and the send: start a new one.
+                Err(mpsc::error::TrySendError::Closed(back)) => {
+                    self.queues.remove(&chat);
+                    job = back;
+                }
+            }
+        }
+        tracing::warn!(chat_id = %chat, update_id, "no task took this chat's update; dropped it");
+        self.handling.waiting.remove(update_id);
+    }
+
+    fn start(&mut self, chat: ChatId) -> mpsc::Sender<Job> {
+        let (queue, jobs) = mpsc::channel(QUEUE);
+        self.tasks.spawn(serve_chat(jobs, self.handling.clone()));
+        self.queues.insert(chat, queue.clone());
+        queue
+    }
+
+    /// Whether the bot knows the database is down (nothing to record then).
+    pub(super) fn database_is_down(&self) -> bool {
+        self.handling.bot.database_is_down()
+    }
+
+    /// Closes every queue and waits for the updates being handled; updates not taken yet stay
+    /// with Telegram for the next start.
+    pub(super) async fn finish(mut self) {
+        self.queues.clear();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// One chat's task: its updates one after another, until it has been idle for [`IDLE`] or the
+/// bot shuts down.
+async fn serve_chat(mut jobs: mpsc::Receiver<Job>, handling: Handling) {
+    loop {
+        let job = match tokio::time::timeout(IDLE, jobs.recv()).await {
+            Ok(Some(job)) => job,
+            Ok(None) => return,
+            Err(_idle) => {
+                // No new job can arrive after close; the ones already queued are still handled.
+                jobs.close();
+                while let Ok(job) = jobs.try_recv() {
+                    if *handling.shutdown.borrow() {
+                        return;
+                    }
+                    take(&handling, job).await;
+                }
+                return;
+            }
+        };
+        if *handling.shutdown.borrow() {
+            return;
+        }
+        take(&handling, job).await;
+    }
+}
+
+/// Claims the update, then handles it: an update claimed before (by this process before a
+/// crash, or by another process) is not handled again. A kill loses at most the update being
+/// handled.
+async fn take(handling: &Handling, job: Job) {
+    if handling.bot.database_is_down() {
+        // Nothing can be recorded; the bot answers at once that the database is down.
+        handling.waiting.remove(job.update_id);
+        handle(handling, job).await;
+        return;
+    }
+    let now = chrono::Utc::now();
+    let claimed = handling.cursor.claim(handling.bot_id, job.update_id, now).await;
+    handling.waiting.remove(job.update_id);
+    match claimed {
+        Ok(true) => handle(handling, job).await,
+        Ok(false) => tracing::debug!(update_id = job.update_id, "update handled before; skipped"),
+        Err(error) => {
+            // The bot answers (the store is probably down); it cannot be recorded.
+            tracing::warn!(error = %error_chain(&error), update_id = job.update_id, "could not record the update");
+            handle(handling, job).await;
+        }
+    }
+}
+
+/// Hands the update to the bot. A panic ends this update only, not the chat's queue.
+async fn handle(handling: &Handling, job: Job) {
+    let handled = std::panic::AssertUnwindSafe(handling.bot.handle(job.incoming)).catch_unwind().await;
+    if handled.is_err() {
+        tracing::error!(update_id = job.update_id, "handling an update panicked; going on with the next");
+    }
+}
