@@ -102,19 +102,27 @@ impl fmt::Debug for Config {
     }
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+/// A database URL fit to show: `postgres://user:secret@host/db?password=x` →
+/// `postgres://user:***@host/db?password=***`. A URL that does not parse is not shown at all.
 #[must_use]
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+pub fn redact_url(text: &str) -> String {
+    let Ok(mut url) = url::Url::parse(text) else {
+        return "(a database URL that does not parse)".to_owned();
     };
-    match rest.split_once('@') {
-        Some((credentials, host)) => {
-            let user = credentials.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}")
-        }
-        None => url.to_owned(),
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
     }
+    if url.query().is_some() {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(key, value)| {
+                let secret = key.to_ascii_lowercase().contains("password");
+                (key.into_owned(), if secret { "***".to_owned() } else { value.into_owned() })
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
 }
 
 /// A variable with a value Storyline cannot use. The message names it and says what is allowed.
@@ -378,6 +386,21 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+
+    #[test]
+    fn a_database_url_is_shown_without_any_password() {
+        for (url, shown) in [
+            ("postgres://u:p@db/x", "postgres://u:***@db/x"),
+            ("postgres://u:p@ss@db/x", "postgres://u:***@db/x"),
+            ("postgres://db/x?user=u&password=S3cret", "postgres://db/x?user=u&password=***"),
+            ("postgres://db/x?sslpassword=S3cret&sslmode=require", "postgres://db/x?sslpassword=***&sslmode=require"),
+            ("sqlite://storyline.db", "sqlite://storyline.db"),
+            ("not a url with S3cret", "(a database URL that does not parse)"),
+        ] {
+            assert_eq!(redact_url(url), shown);
+            assert!(!redact_url(url).contains("S3cret") && !redact_url(url).contains(":p@"), "{url}");
+        }
+    }
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();

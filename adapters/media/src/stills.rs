@@ -19,7 +19,9 @@ use sha2::{Digest, Sha256};
 /// JPEG quality of a conversion: visually lossless for a story, about 1 MB at 1080×1920.
 const QUALITY: u8 = 90;
 /// The largest side decoded, far above Instagram's 1080×1920, to stop decompression bombs.
-const MAX_SIDE: u32 = 12_000;
+const MAX_SIDE: u32 = 8_000;
+/// The most memory one decode may take (an 8000×4000 RGBA image is 128 MB).
+const MAX_DECODE_BYTES: u64 = 160 * 1024 * 1024;
 
 /// Whether `bytes` are a JPEG (by their magic bytes).
 #[must_use]
@@ -36,6 +38,9 @@ pub struct ConvertError(#[source] image::ImageError);
 pub struct JpegStills {
     cache: Mutex<Cache>,
     cap_bytes: usize,
+    /// One conversion at a time: Meta fetches a story a few times within seconds, and parallel
+    /// fetches of one file must not decode it in parallel (memory is the limit, not speed).
+    converting: Mutex<()>,
 }
 
 struct Cache {
@@ -50,7 +55,11 @@ impl JpegStills {
     /// A cache holding at most `cap_bytes` of JPEG.
     #[must_use]
     pub fn new(cap_bytes: usize) -> Self {
-        Self { cache: Mutex::new(Cache { entries: LruCache::unbounded(), bytes: 0 }), cap_bytes }
+        Self {
+            cache: Mutex::new(Cache { entries: LruCache::unbounded(), bytes: 0 }),
+            cap_bytes,
+            converting: Mutex::new(()),
+        }
     }
 
     /// `bytes` of a still image as a JPEG: the bytes themselves when they are one, else
@@ -64,6 +73,11 @@ impl JpegStills {
             return Ok(Arc::new(bytes));
         }
         let key: [u8; 32] = Sha256::digest(&bytes).into();
+        if let Some(hit) = self.lock().entries.get(&key) {
+            return Ok(hit.clone());
+        }
+        let _one_at_a_time = self.converting.lock().unwrap_or_else(PoisonError::into_inner);
+        // Another fetch of the same file may have converted it while this one waited.
         if let Some(hit) = self.lock().entries.get(&key) {
             return Ok(hit.clone());
         }
@@ -116,6 +130,7 @@ fn convert(bytes: &[u8]) -> Result<Vec<u8>, ConvertError> {
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
     let image = reader.decode().map_err(ConvertError)?;
     let mut out = Vec::new();
@@ -161,6 +176,15 @@ mod tests {
         assert_eq!((decoded.width(), decoded.height()), (90, 160));
         let again = stills.jpeg(jpeg.as_ref().clone())?;
         assert_eq!(again, jpeg, "a JPEG is served as it is");
+        Ok(())
+    }
+
+    #[test]
+    fn an_image_wider_than_the_decode_limit_is_refused_not_decoded() -> anyhow::Result<()> {
+        let stills = JpegStills::default();
+        assert!(stills.jpeg(png(MAX_SIDE + 1, 1, Rgba([1, 2, 3, 255]))?).is_err());
+        assert!(stills.jpeg(png(MAX_SIDE, 1, Rgba([1, 2, 3, 255]))?).is_ok(), "the limit itself is allowed");
+        assert_eq!(stills.cached().0, 1, "only the allowed one was kept");
         Ok(())
     }
 

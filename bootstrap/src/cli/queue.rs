@@ -207,19 +207,8 @@ pub(super) async fn resolve(
         ResolveArg::Skip => StoryMove::Skip,
         ResolveArg::Reject => StoryMove::ConfirmReject,
     };
-    let (notifier, on_telegram) = chat(config)?;
-    let message = message.filter(|_| on_telegram);
-    let stories = app.stories(notifier);
-    let on = StoryMessage { chat: workspace.chat_id, workspace: workspace.id, message };
-    let note = match stories.press(on, step, item, &Actor::Cli, "the operator (command line)").await {
-        Ok(note) => note,
-        Err(storyline_application::posting::PressError::Notify(error)) => {
-            // The story is resolved; only its message in the chat could not be updated.
-            writeln!(err, "note: the story's message in the chat was not updated: {}", super::one_line(&error.into()))?;
-            "Resolved".to_owned()
-        }
-        Err(other) => return Err(other.into()),
-    };
+    // Logged before it is carried out, as the bot logs every command and press (C8): a failed
+    // log changes nothing.
     let entry = AuditEntry {
         at: app.clock.now(),
         actor: Actor::Cli,
@@ -233,6 +222,19 @@ pub(super) async fn resolve(
         new: None,
     };
     app.stores.audit.record(workspace.id, &entry).await?;
+    let (notifier, on_telegram) = chat(config)?;
+    let message = message.filter(|_| on_telegram);
+    let stories = app.stories(notifier);
+    let on = StoryMessage { chat: workspace.chat_id, workspace: workspace.id, message };
+    let note = match stories.press(on, step, item, &Actor::Cli, "the operator (command line)").await {
+        Ok(note) => note,
+        Err(storyline_application::posting::PressError::Notify(error)) => {
+            // The story is resolved; only its message in the chat could not be updated.
+            writeln!(err, "note: the story's message in the chat was not updated: {}", super::one_line(&error.into()))?;
+            "Resolved".to_owned()
+        }
+        Err(other) => return Err(other.into()),
+    };
     writeln!(out, "{note} (item {})", short(item))?;
     Ok(Outcome::Done)
 }
