@@ -2,14 +2,14 @@
 //! command, message or button press goes to the use cases, and the answer goes out through the
 //! [`ChatNotifier`] as [`Screen`]s. The Telegram and console adapters only translate.
 //!
-//! - [`action`]: buttons' callback data, one versioned codec, checked against the workspace.
+//! - [`crate::action`]: buttons' callback data; [`crate::command`]: typed commands;
+//!   [`crate::access`]: who may do what.
 //! - [`screens`]: what each menu shows.
 //! - [`answers`]: typed answers to Change prompts.
 //!
 //! Errors end here: [`Bot::handle`] logs their cause chain and tells the chat a short generic
 //! message, so an adapter never has to.
 
-pub mod action;
 mod answers;
 mod incoming;
 mod outage;
@@ -28,14 +28,16 @@ use storyline_domain::ports::{
     Audit, ChatAdmins, ChatNotifier, Clock, Conversations, NotifyError, StoreError, Users, is_unreachable,
 };
 use storyline_domain::settings::{ChatSettings, SettingChange, Toggle};
-use storyline_domain::user::{Actor, Member, TelegramUserId, User};
+use storyline_domain::user::{Actor, Member, Role, TelegramUserId, User};
 use storyline_domain::{ChatId, Workspace, WorkspaceId};
 
-pub use action::{Action, ActionError};
+pub use crate::action::{Action, ActionError};
 pub use incoming::{Event, Incoming};
 pub use outage::DATABASE_DOWN;
 
+use crate::access::{self, Operation};
 use crate::accounts::{AccountService, AccountView};
+use crate::command::Command;
 use crate::concurrently;
 use crate::errors::error_chain;
 use crate::posting::Stories;
@@ -49,7 +51,6 @@ mod desk;
 /// Said when something failed that the person can do nothing about but try again.
 pub const GENERIC_FAILURE: &str =
     "Something went wrong on our side; nothing was changed. Please try again in a moment.";
-const ADMINS_ONLY: &str = "Admins only: ask an admin of this chat to change settings.";
 /// Said when a change was saved but what should have followed (the answer, the menu) failed.
 pub const SAVED_BUT_NOT_SHOWN: &str =
     "The change was saved, but Telegram did not take the answer; /settings shows where things stand.";
@@ -386,23 +387,39 @@ impl Bot {
         Ok(())
     }
 
-    /// S8: workspace admins and owners, the configured admin ids, and the chat's own
-    /// administrators. A channel post (no user) comes from a channel admin.
-    async fn is_admin(&self, turn: &Turn) -> bool {
+    /// S8: the person's role: their role in the workspace, admin when a configured admin id
+    /// or one of the chat's administrators. A channel post (no user) is a channel admin's.
+    async fn role(&self, turn: &Turn) -> Role {
         let Some(member) = &turn.from else {
-            return true;
+            return access::CHANNEL_POST;
         };
         let id = member.user.telegram_id;
-        if member.role.is_admin() || self.config.admin_ids.contains(&id) {
-            return true;
+        if member.role.is_admin() {
+            return member.role;
+        }
+        if self.config.admin_ids.contains(&id) {
+            return Role::Admin;
         }
         match self.ports.admins.administrators(turn.workspace.chat_id).await {
-            Ok(admins) => admins.contains(&id),
+            Ok(admins) if admins.contains(&id) => Role::Admin,
+            Ok(_) => Role::Member,
             Err(error) => {
                 tracing::warn!(error = %error_chain(&error), "could not ask the chat for its administrators; refusing");
-                false
+                Role::Member
             }
         }
+    }
+
+    /// Asks the one table ([`access::rule`]) whether this turn's person may do `operation`.
+    /// The role is looked up only when the operation needs more than a member.
+    ///
+    /// # Errors
+    /// The refusal to tell them.
+    async fn allowed(&self, turn: &Turn, operation: Operation) -> Result<(), &'static str> {
+        if access::rule(operation).allows(Role::Member) {
+            return Ok(());
+        }
+        access::check(self.role(turn).await, operation)
     }
 
     async fn say(&self, turn: &Turn, screen: impl Into<Screen>) -> Result<MessageId, BotError> {
@@ -448,56 +465,69 @@ impl Bot {
         self.active_accounts.forget(&workspace);
     }
 
+    /// A command: parsed once, checked against the table, then done. Refused or not
+    /// understood, it changes nothing.
     async fn command(&self, turn: &Turn, name: &str, args: &str, _message: MessageId) -> Result<(), BotError> {
-        match name {
-            "start" => self.say(turn, screens::start(&turn.workspace)).await.map(|_| ()),
-            "help" => self.say(turn, screens::help()).await.map(|_| ()),
-            "settings" => {
+        let parsed = Command::parse(name, args);
+        let named = match &parsed {
+            Ok(command) => Some(command.name()),
+            Err(problem) => problem.name(),
+        };
+        let from = turn.from.as_ref().map(|m| m.user.telegram_id);
+        if let Some(named) = named
+            && let Err(refusal) = self.allowed(turn, Operation::Command(named)).await
+        {
+            // Said once per burst to one person (each refusal its own burst).
+            if !self.first_refusal(turn.chat(), from, refusal) {
+                return Ok(());
+            }
+            return self.say(turn, refusal).await.map(|_| ());
+        }
+        let command = match parsed {
+            Ok(command) => command,
+            Err(problem @ crate::command::CommandError::Unknown(_)) => {
+                if !self.first_refusal(turn.chat(), from, "unknown command") {
+                    return Ok(());
+                }
+                return self.say(turn, problem.to_string()).await.map(|_| ());
+            }
+            Err(problem) => return self.say(turn, problem.to_string()).await.map(|_| ()),
+        };
+        match command {
+            Command::Start => self.say(turn, screens::start(&turn.workspace)).await.map(|_| ()),
+            Command::Help => self.say(turn, screens::help()).await.map(|_| ()),
+            Command::Settings => {
                 let screen = self.settings_screen(turn).await?;
                 self.say(turn, screen).await.map(|_| ())
             }
-            "status" => {
+            Command::Status => {
                 let screen = self.status_screen(turn).await?;
                 self.say(turn, screen).await.map(|_| ())
             }
-            "pause" => self.set_flag(turn, Toggle::Paused, Some(true)).await,
-            "resume" => {
+            Command::Pause => self.set_flag(turn, Toggle::Paused, Some(true)).await,
+            Command::Resume => {
                 // With stories overdue, posting stays paused until an admin chooses what to do
                 // with them (C6); otherwise the loop would start sending them before the choice.
-                if self.is_admin(turn).await && self.offer_overdue(turn).await? {
+                if self.offer_overdue(turn).await? {
                     return Ok(());
                 }
                 self.set_flag(turn, Toggle::Paused, Some(false)).await
             }
-            "queue" | "next" | "schedule" | "clear" | "stats" | "history" | "locks" => {
-                self.desk_command(turn, name, args).await
-            }
-            "dryrun" => match args.to_ascii_lowercase().as_str() {
-                "" => self.set_flag(turn, Toggle::DryRun, None).await,
-                "on" | "true" => self.set_flag(turn, Toggle::DryRun, Some(true)).await,
-                "off" | "false" => self.set_flag(turn, Toggle::DryRun, Some(false)).await,
-                _ => self.say(turn, "Use /dryrun to switch it, or /dryrun on, /dryrun off.").await.map(|_| ()),
-            },
-            "cancel" => self.cancel_prompt(turn).await,
-            _ => {
-                if !self.first_refusal(turn.chat(), turn.from.as_ref().map(|m| m.user.telegram_id), "unknown command") {
-                    return Ok(());
-                }
-                let shown: String =
-                    name.chars().take(32).map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect();
-                self.say(turn, format!("I don't know /{shown}. /help lists what I understand.")).await.map(|_| ())
-            }
+            Command::DryRun(on) => self.set_flag(turn, Toggle::DryRun, on).await,
+            Command::Cancel => self.cancel_prompt(turn).await,
+            Command::Queue
+            | Command::Next
+            | Command::Schedule { .. }
+            | Command::Clear
+            | Command::Stats
+            | Command::History { .. }
+            | Command::Locks => self.desk_command(turn, command).await,
         }
     }
 
-    /// `/pause`, `/resume`, `/dryrun`: the same settings use case as the buttons (S5).
+    /// `/pause`, `/resume`, `/dryrun`: the same settings use case as the buttons (S5). The
+    /// caller has asked the table.
     async fn set_flag(&self, turn: &Turn, toggle: Toggle, on: Option<bool>) -> Result<(), BotError> {
-        if !self.is_admin(turn).await {
-            if !self.first_refusal(turn.chat(), turn.from.as_ref().map(|m| m.user.telegram_id), "admins only") {
-                return Ok(());
-            }
-            return self.say(turn, ADMINS_ONLY).await.map(|_| ());
-        }
         let change = on.map_or(SettingChange::Toggle(toggle), |on| SettingChange::Set(toggle, on));
         let applied = self.settings.change(turn.workspace.id, change, &turn.actor()).await?;
         let now_on = applied.after.flag(toggle);
@@ -561,9 +591,9 @@ impl Bot {
         // toggle makes, so for a toggle both are written at once.
         let (subject, actor) = (format!("{action:?}"), turn.actor());
         let logged = self.log(turn.workspace.id, &actor, AuditAction::Button, &subject);
-        if action.needs_admin() && !self.is_admin(turn).await {
+        if let Err(refusal) = self.allowed(turn, Operation::Button(action)).await {
             logged.await?;
-            self.ports.notifier.answer(press, ADMINS_ONLY, true).await?;
+            self.ports.notifier.answer(press, refusal, true).await?;
             return Ok(());
         }
         if let Action::Toggle(toggle) = action {
@@ -709,9 +739,9 @@ impl Bot {
         if answers::is_cancel(text) {
             return self.cancel_prompt(turn).await;
         }
-        if !self.is_admin(turn).await {
+        if let Err(refusal) = self.allowed(turn, Operation::Answer(prompt.kind)).await {
             self.ports.conversations.clear(turn.workspace.id, user).await?;
-            return self.say(turn, ADMINS_ONLY).await.map(|_| ());
+            return self.say(turn, refusal).await.map(|_| ());
         }
         let change = match answers::parse(prompt.kind, text) {
             Ok(change) => change,

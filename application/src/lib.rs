@@ -1,5 +1,8 @@
 //! Storyline's use cases, written against the domain's ports and nothing else.
 //!
+//! - [`access`]: who may do what — one table for every command, button, answer and CLI operation.
+//! - [`action`]: what a button does, and the codec of its callback data.
+//! - [`command`]: the chat's commands, parsed once into a typed [`command::Command`].
 //! - [`accounts`]: Instagram accounts, their tokens, the daily refresh.
 //! - [`bot`]: the transport-free conversation: commands, menus, buttons, prompts.
 //! - [`settings`]: a workspace's runtime settings — get-or-create from the configured defaults,
@@ -9,8 +12,11 @@
 //! - [`posting`]: the posting wing: the loop, publishing, presses, the story screens, the queue desk.
 //! - [`errors`]: errors as people see them (a sentence and a reference) and as the log keeps them.
 
+pub mod access;
 pub mod accounts;
+pub mod action;
 pub mod bot;
+pub mod command;
 mod concurrently;
 pub mod errors;
 pub mod library;

@@ -3,6 +3,7 @@
 //! is allowed and exit code 2; a closed stdout (`… | head -1`) ends quietly with exit code 0, as
 //! `rg` does.
 
+mod access;
 mod accounts;
 mod failure;
 mod library;
@@ -245,6 +246,11 @@ pub async fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
+    // The same table as the chat's: the command line runs as the operator (the owner).
+    if let Err(refusal) = access::check(&command) {
+        writeln!(err, "storyline: {refusal}")?;
+        return Ok(Outcome::Refused);
+    }
     match command {
         Command::Run => match config.telegram() {
             Err(missing) => {

@@ -56,6 +56,9 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
     }
     let workspace = app.settings.workspace_for_chat(telegram.chat, "Team").await?;
     tracing::info!(workspace_id = %workspace.id, chat_id = %telegram.chat, database = %config.database_location(), "serving the team chat");
+    // The command menu, on the side: a slow or failing setMyCommands never holds up polling.
+    let menu_api = api.clone();
+    tokio::spawn(async move { storyline_telegram::commands::register(&menu_api).await });
     let notifier = Arc::new(TelegramNotifier::new(api.clone()));
     let bot = Arc::new(app.bot(
         notifier.clone(),

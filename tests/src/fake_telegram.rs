@@ -37,6 +37,7 @@
 //! [`FakeTelegram::fail_next`] are recorded like the rest (they did arrive) and also listed by
 //! [`FakeTelegram::failed_calls`]. [`FakeTelegram::delay`] makes every call of a method slow.
 
+mod commands;
 mod inspect;
 mod messages;
 mod methods;

@@ -358,6 +358,42 @@ pub async fn settings_quick_actions_show_the_queue_and_schedule_days_for_admins(
     bot.stop().await
 }
 
+/// At start the bot registers its command menu: the members' commands for everyone, and every
+/// command for the chats' administrators, from the same list the bot parses.
+pub async fn the_command_menu_is_registered_for_members_and_for_administrators(backend: Backend) -> TestResult {
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    telegram
+        .wait_until(WAIT, |t| t.commands("default").is_some() && t.commands("all_chat_administrators").is_some())
+        .await?;
+    let members = telegram.commands("default").context("no menu for members")?;
+    let admins = telegram.commands("all_chat_administrators").context("no menu for administrators")?;
+    for everyone in ["settings", "status", "queue", "stats", "history", "locks", "help"] {
+        ensure!(members.iter().any(|c| c == everyone), "{everyone} missing for members: {members:?}");
+        ensure!(admins.iter().any(|c| c == everyone), "{everyone} missing for admins: {admins:?}");
+    }
+    for admin_only in ["schedule", "clear", "next", "pause", "resume", "dryrun"] {
+        ensure!(!members.iter().any(|c| c == admin_only), "{admin_only} shown to members: {members:?}");
+        ensure!(admins.iter().any(|c| c == admin_only), "{admin_only} missing for admins: {admins:?}");
+    }
+    let typed: Vec<String> =
+        storyline_application::command::CommandName::ALL.iter().map(|c| c.as_str().to_owned()).collect();
+    ensure!(admins == typed, "the menu is the bot's own command list: {admins:?}");
+    bot.stop().await
+}
+
+/// Telegram refusing setMyCommands is logged; the bot serves the chat all the same.
+pub async fn a_failing_command_menu_does_not_stop_the_bot(backend: Backend) -> TestResult {
+    let telegram = FakeTelegram::start().await?;
+    telegram.fail_next("setMyCommands", 2, Failure::ServerError);
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    telegram.wait_for("setMyCommands", 2, WAIT).await?;
+    let (_, menu) = open_settings(&telegram, &admin()).await?;
+    ensure!(labels(&menu).contains("Dry run"), "{menu}");
+    ensure!(telegram.commands("default").is_none(), "the failed calls registered nothing");
+    bot.stop().await
+}
+
 pub async fn a_busy_chat_does_not_hold_up_another_chat(backend: Backend) -> TestResult {
     let telegram = FakeTelegram::start().await?;
     let bot = TestBot::start(&telegram, &url(&backend)?)?;
@@ -506,6 +542,8 @@ macro_rules! every_test {
             a_crash_during_a_burst_loses_at_most_the_update_in_flight,
             a_nul_in_a_press_a_command_or_a_name_is_stored_and_audited,
             a_saved_toggle_is_never_reported_as_unchanged,
+            the_command_menu_is_registered_for_members_and_for_administrators,
+            a_failing_command_menu_does_not_stop_the_bot,
         );
     };
 }

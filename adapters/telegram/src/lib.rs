@@ -7,12 +7,15 @@
 //!   [`storyline_domain::ports::ChatAdmins`] out, through teloxide's `Throttle` adaptor so
 //!   Telegram's limits are respected; `retry_after` is honoured and "message is not modified"
 //!   counts as success.
+//! - [`commands`]: the command menu (`setMyCommands`) from the application's command list,
+//!   admin-only commands scoped to chat administrators.
 //! - [`render`]: a [`storyline_domain::chat::Screen`] as HTML (every span escaped) and an inline
 //!   keyboard.
 //!
 //! The bot token is a `SecretString` until the moment teloxide needs it, and the teloxide `Bot`
 //! (whose `Debug` shows the token) is never printed.
 
+pub mod commands;
 pub mod notifier;
 pub mod polling;
 pub mod render;

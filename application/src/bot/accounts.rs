@@ -5,9 +5,10 @@ use storyline_domain::chat::{MessageId, PressId, Screen};
 use storyline_domain::conversation::{PendingPrompt, PromptKind};
 use storyline_domain::ports::{AccountError, NotifyError};
 
-use super::action::Action;
 use super::{Bot, BotError, Event, Incoming, Turn, answers, screens};
+use crate::access::Operation;
 use crate::accounts::{AddAccount, AddError};
+use crate::action::Action;
 
 const NO_ACCOUNTS: &str = "Instagram accounts are not set up in this deployment.";
 const ANSWER_FORMAT: &str = "Send: display name | Instagram account id | access token [| days until it expires].";
@@ -164,9 +165,9 @@ impl Bot {
             self.ports.conversations.clear(turn.workspace.id, user).await?;
             return self.say(turn, NO_ACCOUNTS).await.map(|_| ());
         };
-        if !self.is_admin(turn).await {
+        if let Err(refusal) = self.allowed(turn, Operation::Answer(PromptKind::InstagramAccount)).await {
             self.ports.conversations.clear(turn.workspace.id, user).await?;
-            return self.say(turn, super::ADMINS_ONLY).await.map(|_| ());
+            return self.say(turn, refusal).await.map(|_| ());
         }
         let input = match parse_account(text) {
             Ok(input) => input,

@@ -5,8 +5,9 @@ use storyline_domain::ports::SendFailure;
 use storyline_domain::queue::{Outcome, QueueStatus};
 use storyline_domain::schedule::MAX_DAYS;
 
-use super::action::{Action, OverdueChoice};
-use super::{ADMINS_ONLY, Bot, BotError, Turn};
+use super::{Bot, BotError, Turn};
+use crate::action::{Action, OverdueChoice};
+use crate::command::Command;
 use crate::posting::{Stories, StoryMessage};
 use crate::scheduling::{ScheduleError, SeededJitter};
 
@@ -41,15 +42,6 @@ fn one_per(interval: std::time::Duration) -> String {
     }
 }
 
-/// A bounded whole number typed after a command, or the default when nothing was typed.
-fn count_arg(args: &str, default: u32, max: u32) -> Option<u32> {
-    let args = args.trim();
-    if args.is_empty() {
-        return Some(default);
-    }
-    args.parse::<u32>().ok().filter(|n| (1..=max).contains(n))
-}
-
 impl Bot {
     fn desk(&self) -> Option<&Stories> {
         self.stories.as_ref()
@@ -60,21 +52,18 @@ impl Bot {
         SeededJitter::new(u64::try_from(now.timestamp_nanos_opt().unwrap_or_default()).unwrap_or(1))
     }
 
-    /// `/queue`, `/next`, `/schedule [N]`, `/clear`, `/stats`, `/history [N]`, `/locks`.
-    pub(super) async fn desk_command(&self, turn: &Turn, name: &str, args: &str) -> Result<(), BotError> {
+    /// `/queue`, `/next`, `/schedule [N]`, `/clear`, `/stats`, `/history [N]`, `/locks`: parsed,
+    /// and checked against the table, by the caller.
+    pub(super) async fn desk_command(&self, turn: &Turn, command: Command) -> Result<(), BotError> {
         let Some(desk) = self.desk() else {
             return self.say(turn, NO_DESK).await.map(|_| ());
         };
         let workspace = turn.workspace.id;
         let zone = self.settings.current(workspace).await?.time_zone;
         let local = |at: chrono::DateTime<chrono::Utc>| at.with_timezone(&zone).format("%a %d %b %H:%M").to_string();
-        let admin_only = matches!(name, "next" | "schedule" | "clear");
-        if admin_only && !self.is_admin(turn).await {
-            return self.say(turn, ADMINS_ONLY.replace("change settings", "do that")).await.map(|_| ());
-        }
-        let screen: Screen = match name {
-            "queue" => self.queue_screen(turn, desk).await?,
-            "next" => match desk.send_next(workspace).await? {
+        let screen: Screen = match command {
+            Command::Queue => self.queue_screen(turn, desk).await?,
+            Command::Next => match desk.send_next(workspace).await? {
                 // Sent, or given up for good (the chat was told so).
                 Some((_, Ok(()) | Err(SendFailure::GaveUp))) => return Ok(()),
                 Some((entry, Err(_))) => Screen::new(
@@ -85,16 +74,8 @@ impl Bot {
                 ),
                 None => Screen::new("The queue is empty. /schedule fills it from the library."),
             },
-            "schedule" => {
-                let Some(days) = count_arg(args, 7, MAX_DAYS) else {
-                    return self
-                        .say(turn, format!("Use /schedule N with N a number of days from 1 to {MAX_DAYS} (default 7)."))
-                        .await
-                        .map(|_| ());
-                };
-                self.schedule_screen(turn, desk, days).await?
-            }
-            "clear" => {
+            Command::Schedule { days } => self.schedule_screen(turn, desk, days).await?,
+            Command::Clear => {
                 let counts = desk.desk().counts(workspace).await?;
                 if counts.pending == 0 {
                     Screen::new("The queue is already empty.")
@@ -109,7 +90,7 @@ impl Bot {
                     ])
                 }
             }
-            "stats" => {
+            Command::Stats => {
                 let c = desk.desk().counts(workspace).await?;
                 Screen::new(
                     Text::new()
@@ -126,10 +107,7 @@ impl Bot {
                         )),
                 )
             }
-            "history" => {
-                let Some(limit) = count_arg(args, 10, 50) else {
-                    return self.say(turn, "Use /history N with N from 1 to 50 (default 10).").await.map(|_| ());
-                };
+            Command::History { limit } => {
                 let rows = desk.desk().history(workspace, limit).await?;
                 if rows.is_empty() {
                     Screen::new("No story has been handled yet.")
@@ -150,7 +128,7 @@ impl Bot {
                     Screen::new(text)
                 }
             }
-            _ => {
+            Command::Locks => {
                 let locks = desk.desk().locks(workspace).await?;
                 if locks.is_empty() {
                     Screen::new("No media is locked.")
@@ -165,6 +143,15 @@ impl Bot {
                     Screen::new(text)
                 }
             }
+            // Not the desk's: [`Bot::command`] answers them itself.
+            Command::Start
+            | Command::Help
+            | Command::Settings
+            | Command::Status
+            | Command::Cancel
+            | Command::Pause
+            | Command::Resume
+            | Command::DryRun(_) => return Ok(()),
         };
         self.say(turn, screen).await.map(|_| ())
     }

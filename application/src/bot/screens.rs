@@ -7,8 +7,10 @@ use storyline_domain::chat::{Button, ButtonTarget, Screen, Text};
 use storyline_domain::conversation::PromptKind;
 use storyline_domain::settings::{ChatSettings, Hour, Toggle};
 
-use super::action::Action;
+use crate::access::{self, Role};
 use crate::accounts::AccountView;
+use crate::action::Action;
+use crate::command::CommandName;
 
 fn button(label: impl Into<String>, action: Action, workspace: &Workspace) -> Button {
     Button { label: label.into(), target: ButtonTarget::Press(action.encode(workspace.id)) }
@@ -217,19 +219,23 @@ pub fn prompt(kind: PromptKind) -> Screen {
 
 #[must_use]
 pub fn help() -> Screen {
-    Screen::new(Text::new().bold("Storyline").plain(" schedules this team's Instagram Stories.").line().line().plain(
-        concat!(
-            "/settings — the settings menu\n",
-            "/status — what the bot is doing\n",
-            "/queue — the next stories · /next — send the next one now\n",
-            "/schedule [days] — fill the queue (1–30, default 7) · /clear — empty it\n",
-            "/stats — counts · /history [N] — the last stories · /locks — media resting\n",
-            "/pause, /resume — stop or restart posting\n",
-            "/dryrun [on|off] — dry run: everything but the real publishing\n",
-            "/help — this list\n\n",
-            "Everyone can read and press Posted or Skip; only admins change settings, schedule, clear or reject."
+    let everyone = access::menu(Role::Member);
+    let line = |text: Text, command: CommandName| {
+        text.line().plain(format!("/{} — {}", command.as_str(), command.description()))
+    };
+    let mut text = Text::new().bold("Storyline").plain(" schedules this team's Instagram Stories.").line();
+    for command in &everyone {
+        text = line(text, *command);
+    }
+    text = text.line().line().bold("For admins");
+    for command in access::menu(Role::Admin).into_iter().filter(|c| !everyone.contains(c)) {
+        text = line(text, command);
+    }
+    Screen::new(
+        text.line().line().plain(
+            "Everyone can read and press Posted or Skip; only admins change settings, schedule, clear or reject.",
         ),
-    ))
+    )
 }
 
 #[must_use]
@@ -240,4 +246,21 @@ pub fn start(workspace: &Workspace) -> Screen {
             .bold(workspace.name.clone())
             .plain(" here. Open /settings to see how it posts, or /help for every command."),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_names_every_command_once_with_the_admin_ones_apart() {
+        let shown = help().text.to_plain();
+        let (everyone, admins) = shown.split_once("For admins").unwrap_or_default();
+        for command in CommandName::ALL {
+            let word = format!("/{} — ", command.as_str());
+            assert_eq!(shown.matches(&word).count(), 1, "{word} in {shown}");
+            let part = if access::menu(Role::Member).contains(&command) { everyone } else { admins };
+            assert!(part.contains(&word), "{word} in the wrong part of {shown}");
+        }
+    }
 }

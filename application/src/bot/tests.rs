@@ -189,7 +189,7 @@ async fn a_member_pressing_a_toggle_is_told_admins_only_and_nothing_changes() {
     world.say(BOB, "/settings").await;
     let (menu, screen) = world.last_sent();
     world.press(BOB, menu, &button_data(&screen, "Instagram API")).await;
-    assert_eq!(world.answers(), vec![ADMINS_ONLY]);
+    assert_eq!(world.answers(), vec![crate::access::SETTINGS_REFUSED]);
     assert!(!world.settings().await.instagram_api);
     assert_eq!(world.chat.message(TEAM, menu), Some(screen), "the menu is untouched");
 }
@@ -324,7 +324,7 @@ async fn pause_resume_and_dryrun_go_through_the_settings_use_case() {
     world.say(ALICE, "/dryrun sideways").await;
     assert!(world.last_sent().1.text.to_plain().contains("/dryrun on"));
     world.say(BOB, "/pause").await;
-    assert_eq!(world.last_sent().1.text.to_plain(), ADMINS_ONLY);
+    assert_eq!(world.last_sent().1.text.to_plain(), crate::access::SETTINGS_REFUSED);
     assert!(!world.settings().await.is_paused());
 
     let workspace = world.workspace().await;
@@ -533,3 +533,5 @@ async fn a_refusal_is_said_once_per_burst_to_one_person() {
     world.say(BOB, "/frobnicate").await;
     assert_eq!(refusals(&world), 3, "a new burst is answered again");
 }
+
+mod refusals;

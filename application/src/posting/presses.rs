@@ -9,7 +9,7 @@ use storyline_domain::{ChatId, WorkspaceId};
 
 use super::Stories;
 use super::screens::{confirm_reject_screen, due_text, resolved_screen, story_screen};
-use crate::bot::action::StoryMove;
+use crate::action::StoryMove;
 
 impl Stories {
     /// A press on a story's button. Returns the note for the press, and edits the story.

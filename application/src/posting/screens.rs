@@ -9,7 +9,7 @@ use storyline_domain::publishing::Reason;
 use storyline_domain::queue::{MAX_SEND_ATTEMPTS, Outcome, QueueEntry, QueueItemId};
 
 use super::INSTAGRAM_URL;
-use crate::bot::action::{Action, StoryMove};
+use crate::action::{Action, StoryMove};
 
 /// The caption of a story waiting for a press, with its buttons.
 #[must_use]

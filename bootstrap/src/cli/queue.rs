@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use clap::ValueEnum;
 use serde_json::json;
+use storyline_application::action::StoryMove;
 use storyline_application::bot::Action;
-use storyline_application::bot::action::StoryMove;
 use storyline_application::posting::StoryMessage;
 use storyline_domain::Workspace;
 use storyline_domain::audit::{AuditAction, AuditEntry};

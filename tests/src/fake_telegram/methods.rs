@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::messages::{self, Edit};
 use super::state::bot_user;
-use super::{Failure, FakeTelegram, Shared, multipart};
+use super::{Failure, FakeTelegram, Shared, commands, multipart};
 
 /// Every method the fake answers, as the Bot API documentation spells it.
 const METHODS: &[&str] = &[
@@ -215,8 +215,10 @@ async fn dispatch(shared: &Shared, method: &str, params: &Value) -> Answer {
         "getWebhookInfo" => Ok(json!({
             "url": "", "has_custom_certificate": false, "pending_update_count": shared.read().pending.len(),
         })),
-        "deleteWebhook" | "setMyCommands" | "deleteMyCommands" => Ok(json!(true)),
-        "getMyCommands" => Ok(json!([])),
+        "deleteWebhook" => Ok(json!(true)),
+        "setMyCommands" => commands::set(shared, params),
+        "getMyCommands" => commands::get(shared, params),
+        "deleteMyCommands" => commands::delete(shared, params),
         _ => Err(Refusal::new(StatusCode::NOT_FOUND, "Not Found: method not found")),
     }
 }

@@ -41,6 +41,8 @@ pub(super) struct State {
     /// Callback query ids that may be answered.
     pub(super) callback_ids: HashSet<String>,
     pub(super) admins: HashMap<i64, Vec<FakeUser>>,
+    /// The command menu by scope (see `commands.rs`).
+    pub(super) commands: HashMap<String, Value>,
     pub(super) failures: HashMap<String, VecDeque<Failure>>,
     /// How long every call of a method waits before it is answered.
     pub(super) delays: HashMap<String, std::time::Duration>,
@@ -63,6 +65,7 @@ impl Default for State {
             channels: HashSet::new(),
             callback_ids: HashSet::new(),
             admins: HashMap::new(),
+            commands: HashMap::new(),
             failures: HashMap::new(),
             delays: HashMap::new(),
             calls: Vec::new(),

@@ -107,6 +107,11 @@ impl Action {
         (Self::Overdue(OverdueChoice::SendNow), "o.send"),
     ];
 
+    /// Every action without a variable part (the others carry a story, an account or days).
+    pub fn fixed() -> impl Iterator<Item = Self> {
+        Self::TABLE.into_iter().map(|(action, _)| action)
+    }
+
     fn code(self) -> String {
         if let Self::Story(step, item) = self {
             let letter = StoryMove::CODES.iter().find(|(s, _)| *s == step).map_or('?', |(_, c)| *c);
@@ -144,23 +149,6 @@ impl Action {
             return QueueItemId::from_compact(item).map(|id| Self::Story(step, id));
         }
         Self::TABLE.iter().find(|(_, known)| *known == code).map(|(action, _)| *action)
-    }
-
-    /// Whether only a workspace admin may do this (FEATURES S8).
-    #[must_use]
-    pub const fn needs_admin(self) -> bool {
-        matches!(
-            self,
-            Self::Toggle(_)
-                | Self::Change(_)
-                | Self::ClearQueue
-                | Self::Schedule
-                | Self::ScheduleDays(_)
-                | Self::Overdue(_)
-                | Self::SelectAccount(_)
-                | Self::AddAccount
-                | Self::Story(StoryMove::Reject | StoryMove::ConfirmReject | StoryMove::NeedsInteraction, _)
-        )
     }
 
     /// The callback data for this action on a button of `workspace`.
