@@ -9,8 +9,8 @@ use storyline_domain::account::PostMethod;
 use storyline_domain::library::MediaId;
 use storyline_domain::ports::{Pending, Queue, SendFailure, StoreError};
 use storyline_domain::queue::{
-    Claimed, HistoryEntry, Outcome, QueueCounts, QueueEntry, QueueItem, QueueItemId, QueueStatus,
-    Resolution, is_last_attempt,
+    Claimed, HistoryEntry, Outcome, QueueCounts, QueueEntry, QueueItem, QueueItemId, QueueStatus, Resolution,
+    is_last_attempt,
 };
 use storyline_domain::schedule::{Candidate, CategoryCounts};
 use storyline_domain::user::Actor;
