@@ -105,7 +105,7 @@ impl LibraryService {
         source: &dyn MediaSource,
         progress: &dyn Progress,
     ) -> Result<IndexReport, IndexError> {
-        let paths = source.list().await?;
+        let paths: Vec<String> = source.list().await?.into_iter().map(|entry| entry.path).collect();
         let mut report = IndexReport::default();
         progress.start(paths.len() as u64);
         let mut batch = Vec::with_capacity(BATCH);

@@ -29,6 +29,7 @@ pub mod queue;
 pub mod reference;
 pub mod schedule;
 pub mod settings;
+pub mod source;
 pub mod text;
 pub mod user;
 pub mod workspace;

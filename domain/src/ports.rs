@@ -7,11 +7,13 @@ mod audit;
 mod chat_notifier;
 mod clock;
 mod conversations;
+mod library_sync;
 mod media_library;
 mod media_source;
 mod publisher;
 mod queue;
 mod settings_store;
+mod source_store;
 mod update_cursor;
 mod users;
 
@@ -22,14 +24,18 @@ pub use audit::{Audit, AuditQuery};
 pub use chat_notifier::{ChatAdmins, ChatNotifier, NotifyError};
 pub use clock::Clock;
 pub use conversations::Conversations;
+pub use library_sync::{ItemUpdate, LibrarySync, SyncApplied, SyncChanges, SyncedItem, SyncedNew};
 pub use media_library::{AddReport, MediaLibrary, MediaQuery};
-pub use media_source::{MediaSource, SourceError, SourceFile};
+pub use media_source::{
+    ByteStream, MediaSource, OpenedFile, SourceEntry, SourceError, SourceFactory, SourceFile, WorkspaceSources,
+};
 pub use publisher::{
     ContainerId, ContainerStatus, HostError, HostedMedia, InstagramMediaId, MediaHost, PublishError, PublishTarget,
     PublishingQuota, RefreshedToken, StoryPublisher,
 };
 pub use queue::{History, Locks, Pending, Queue, SendFailure};
 pub use settings_store::{AppliedChange, ApplySettingError, SettingsStore};
+pub use source_store::{SourceStore, source_secret_binding};
 pub use update_cursor::UpdateCursor;
 pub use users::Users;
 
@@ -37,9 +43,11 @@ pub use users::Users;
 pub use {
     accounts::MockAccountStore, accounts::MockTokenCipher, accounts::MockTokenVault, audit::MockAudit,
     chat_notifier::MockChatAdmins, chat_notifier::MockChatNotifier, clock::MockClock, conversations::MockConversations,
-    media_library::MockMediaLibrary, media_source::MockMediaSource, publisher::MockMediaHost,
+    library_sync::MockLibrarySync, media_library::MockMediaLibrary, media_source::MockMediaSource,
+    media_source::MockSourceFactory, media_source::MockWorkspaceSources, publisher::MockMediaHost,
     publisher::MockStoryPublisher, queue::MockHistory, queue::MockLocks, queue::MockQueue,
-    settings_store::MockSettingsStore, update_cursor::MockUpdateCursor, users::MockUsers,
+    settings_store::MockSettingsStore, source_store::MockSourceStore, update_cursor::MockUpdateCursor,
+    users::MockUsers,
 };
 
 use crate::WorkspaceId;

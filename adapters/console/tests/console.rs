@@ -83,8 +83,13 @@ struct Files;
 
 #[async_trait::async_trait]
 impl storyline_domain::ports::MediaSource for Files {
-    async fn list(&self) -> Result<Vec<String>, storyline_domain::ports::SourceError> {
-        Ok(vec!["memes/a.png".to_owned()])
+    async fn list(&self) -> Result<Vec<storyline_domain::ports::SourceEntry>, storyline_domain::ports::SourceError> {
+        Ok(vec![storyline_domain::ports::SourceEntry {
+            path: "memes/a.png".to_owned(),
+            size_bytes: 3,
+            checksum: None,
+            modified: None,
+        }])
     }
 
     async fn describe(

@@ -12,10 +12,14 @@ use std::path::{Component, Path, PathBuf};
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
-use storyline_domain::ports::{MediaSource, SourceError, SourceFile};
+use storyline_domain::ports::{MediaSource, OpenedFile, SourceEntry, SourceError, SourceFile};
+use tokio::io::AsyncReadExt as _;
 
 pub use host::{SignedUrls, Verdict, content_type};
 pub use stills::{ConvertError, JpegStills, is_jpeg};
+
+/// How much of a file [`LocalFolder::open`] reads at a time.
+const CHUNK: usize = 256 * 1024;
 
 /// A folder on this machine; categories are its first-level folders.
 ///
@@ -98,11 +102,11 @@ fn describe_file(file: &Path, path: &str) -> Result<SourceFile, SourceError> {
 
 #[async_trait]
 impl MediaSource for LocalFolder {
-    async fn list(&self) -> Result<Vec<String>, SourceError> {
+    async fn list(&self) -> Result<Vec<SourceEntry>, SourceError> {
         let root = self.root.clone();
         tokio::task::spawn_blocking(move || {
             if !root.is_dir() {
-                return Err(SourceError::NotFound(root.display().to_string()));
+                return Err(SourceError::NoSuchRoot(format!("there is no folder {}", root.display())));
             }
             let canonical =
                 std::fs::canonicalize(&root).map_err(|_| SourceError::NotFound(root.display().to_string()))?;
@@ -117,10 +121,18 @@ impl MediaSource for LocalFolder {
                 // Library paths use '/' whatever the platform; names that are not UTF-8 are skipped.
                 let parts: Option<Vec<&str>> = relative.components().map(|c| c.as_os_str().to_str()).collect();
                 if let Some(parts) = parts {
-                    paths.push(parts.join("/"));
+                    // Size and time of what a link points to; a link to outside (refused later)
+                    // or one that dangles is listed with nothing known of it.
+                    let metadata = std::fs::metadata(entry.path()).ok();
+                    paths.push(SourceEntry {
+                        path: parts.join("/"),
+                        size_bytes: metadata.as_ref().map_or(0, std::fs::Metadata::len),
+                        checksum: None,
+                        modified: metadata.and_then(|m| m.modified().ok()).map(chrono::DateTime::from),
+                    });
                 }
             }
-            paths.sort();
+            paths.sort_by(|a, b| a.path.cmp(&b.path));
             Ok(paths)
         })
         .await
@@ -130,6 +142,23 @@ impl MediaSource for LocalFolder {
     async fn describe(&self, path: &str) -> Result<SourceFile, SourceError> {
         let (source, path) = (self.clone(), path.to_owned());
         tokio::task::spawn_blocking(move || describe_file(&source.file(&path)?, &path)).await.map_err(unknown)?
+    }
+
+    async fn open(&self, path: &str) -> Result<OpenedFile, SourceError> {
+        let (source, owned) = (self.clone(), path.to_owned());
+        let file = tokio::task::spawn_blocking(move || source.file(&owned)).await.map_err(unknown)??;
+        let file = tokio::fs::File::open(&file).await.map_err(|_| SourceError::NotFound(path.to_owned()))?;
+        let size = file.metadata().await.ok().map(|m| m.len());
+        let chunks = futures_util::stream::try_unfold(file, |mut file| async move {
+            let mut chunk = vec![0_u8; CHUNK];
+            let read = file.read(&mut chunk).await.map_err(unknown)?;
+            if read == 0 {
+                return Ok(None);
+            }
+            chunk.truncate(read);
+            Ok(Some((chunk, file)))
+        });
+        Ok(OpenedFile { size_bytes: size, chunks: Box::pin(chunks) })
     }
 
     async fn read(&self, path: &str) -> Result<Vec<u8>, SourceError> {

@@ -81,7 +81,8 @@ async fn lists_describes_and_reads_files_below_the_root() -> anyhow::Result<()> 
     std::fs::write(dir.path().join(".hidden/c.png"), png(1, 1))?;
     std::fs::write(dir.path().join("memes/.d.png"), png(1, 1))?;
     let source = LocalFolder::new(dir.path());
-    assert_eq!(source.list().await?, vec!["memes/a.png".to_owned(), "memes/deep/b.txt".to_owned()]);
+    let paths: Vec<String> = source.list().await?.into_iter().map(|e| e.path).collect();
+    assert_eq!(paths, ["memes/a.png", "memes/deep/b.txt"]);
     let a = source.describe("memes/a.png").await?;
     assert_eq!(a.extension, "png");
     assert_eq!(a.content, MediaContent::Still { format: StillFormat::Png, width: 1080, height: 1920 });
@@ -100,7 +101,7 @@ async fn paths_that_leave_the_root_are_refused() {
     for path in ["../etc/passwd", "/etc/passwd", "", "a/../../b"] {
         assert!(matches!(source.read(path).await, Err(SourceError::NotFound(_))), "{path}");
     }
-    assert!(matches!(LocalFolder::new("/nonexistent-root").list().await, Err(SourceError::NotFound(_))));
+    assert!(matches!(LocalFolder::new("/nonexistent-root").list().await, Err(SourceError::NoSuchRoot(_))));
 }
 
 #[tokio::test]
@@ -185,7 +186,7 @@ async fn symlinks_are_followed_only_within_the_root() -> anyhow::Result<()> {
     symlink(dir.path().join("memes"), dir.path().join("memes-again"))?;
     let source = LocalFolder::new(dir.path());
 
-    let listed = source.list().await?;
+    let listed: Vec<String> = source.list().await?.into_iter().map(|e| e.path).collect();
     assert_eq!(listed, ["elsewhere", "memes/a.png", "memes/alias.png", "memes/link.png", "memes/secret.png"]);
     for path in ["memes/link.png", "memes/secret.png", "elsewhere", "elsewhere/secret.png"] {
         assert!(matches!(source.describe(path).await, Err(SourceError::OutsideRoot(_))), "describe {path}");

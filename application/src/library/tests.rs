@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use storyline_domain::ChatId;
 use storyline_domain::library::{MediaContent, StillFormat};
-use storyline_domain::ports::{SettingsStore, SourceFile};
+use storyline_domain::ports::{SettingsStore, SourceEntry, SourceFile};
 use storyline_domain::settings::SettingsDefaults;
 use storyline_memory::{ManualClock, MemoryStore};
 
@@ -47,8 +47,12 @@ impl Files {
 
 #[async_trait]
 impl MediaSource for Files {
-    async fn list(&self) -> Result<Vec<String>, SourceError> {
-        Ok(self.0.keys().cloned().collect())
+    async fn list(&self) -> Result<Vec<SourceEntry>, SourceError> {
+        Ok(self
+            .0
+            .keys()
+            .map(|path| SourceEntry { path: path.clone(), size_bytes: 100, checksum: None, modified: None })
+            .collect())
     }
 
     async fn describe(&self, path: &str) -> Result<SourceFile, SourceError> {

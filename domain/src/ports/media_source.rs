@@ -1,9 +1,32 @@
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
 
+use crate::WorkspaceId;
 use crate::library::MediaContent;
+use crate::source::SourceConfig;
 
-/// A file in a library root, described by the source: path below the root (with `/`),
-/// extension, size, content hash and what the content is (judged by its bytes, not its name).
+/// One file as a source lists it, without reading its body (FEATURES M3: an unchanged source
+/// costs a listing, not a download).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceEntry {
+    /// The path below the root, with `/` separators; its first folder is the category.
+    pub path: String,
+    pub size_bytes: u64,
+    /// The source's own checksum of the content, where it has one: an S3 ETag or checksum, a
+    /// Drive `md5Checksum`. `None` for a local folder. Opaque: compared for equality only.
+    pub checksum: Option<String>,
+    /// When the source says the file last changed, where it says.
+    pub modified: Option<DateTime<Utc>>,
+}
+
+/// A file in a library root, described by the source after reading it once: path below the root
+/// (with `/`), extension, size, content hash and what the content is (judged by its bytes, not
+/// its name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceFile {
     pub path: String,
@@ -14,7 +37,22 @@ pub struct SourceFile {
     pub content: MediaContent,
 }
 
-/// A media source failed.
+/// A file's bytes, in chunks, as they arrive from the source: never the whole file in memory.
+pub type ByteStream = Pin<Box<dyn futures_core::Stream<Item = Result<Vec<u8>, SourceError>> + Send>>;
+
+/// An opened file: its size when the source knows it, and its bytes.
+pub struct OpenedFile {
+    pub size_bytes: Option<u64>,
+    pub chunks: ByteStream,
+}
+
+impl std::fmt::Debug for OpenedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedFile").field("size_bytes", &self.size_bytes).finish_non_exhaustive()
+    }
+}
+
+/// A media source failed. Never carries a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     #[error("{0} is not there or cannot be read")]
@@ -23,36 +61,109 @@ pub enum SourceError {
     /// never followed.
     #[error("{0} is a link to outside the library")]
     OutsideRoot(String),
+    /// The root itself does not exist: no such bucket, folder or directory. The text says which.
+    #[error("{0}")]
+    NoSuchRoot(String),
+    /// The source refused the credentials, or they do not reach the root. The text says which.
+    #[error("{0}")]
+    Denied(String),
+    /// The source did not answer (network, 5xx after retries).
+    #[error("the media source is not answering")]
+    Unreachable(#[source] anyhow::Error),
     #[error("the media source failed")]
     Unknown(#[source] anyhow::Error),
 }
 
-/// Files of a library root: a local folder now; S3 and Google Drive later (FEATURES M).
+/// Files of a library root: a local folder, an S3 bucket (under a prefix), a Google Drive folder
+/// (FEATURES M1).
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait MediaSource: Send + Sync {
-    /// Every file below the root, by path (hidden files and folders left out). Links to
-    /// outside the root are listed, so that indexing can say why they are left out;
-    /// [`MediaSource::describe`] and [`MediaSource::read`] refuse them.
+    /// Every file below the root, by path (hidden files and folders left out), with what the
+    /// listing says of it. Links to outside a local root are listed, so that indexing can say
+    /// why they are left out; [`MediaSource::describe`] and [`MediaSource::open`] refuse them.
     ///
     /// # Errors
-    /// [`SourceError::NotFound`] when the root cannot be read.
-    async fn list(&self) -> Result<Vec<String>, SourceError>;
+    /// [`SourceError::NoSuchRoot`], [`SourceError::Denied`], [`SourceError::Unreachable`] …
+    /// when the root cannot be listed.
+    async fn list(&self) -> Result<Vec<SourceEntry>, SourceError>;
 
-    /// Describes one file: size, hash, and what its content is.
+    /// Reads one file once: size, hash, and what its content is.
     ///
     /// # Errors
     /// [`SourceError::OutsideRoot`] for a link to outside the root; [`SourceError`] when it
     /// cannot be read.
     async fn describe(&self, path: &str) -> Result<SourceFile, SourceError>;
 
-    /// The file's bytes.
+    /// The whole file in memory: for small files (stills to convert) and tests.
     ///
     /// # Errors
     /// [`SourceError::OutsideRoot`] for a link to outside the root; [`SourceError`] when it
     /// cannot be read.
     async fn read(&self, path: &str) -> Result<Vec<u8>, SourceError>;
 
-    /// Where the file is, for people (a local path, a bucket key).
+    /// The file's bytes as a stream, for sending and serving: adapters override this so that a
+    /// large video never sits whole in memory (the default reads it whole).
+    ///
+    /// # Errors
+    /// As [`MediaSource::read`].
+    async fn open(&self, path: &str) -> Result<OpenedFile, SourceError> {
+        let bytes = self.read(path).await?;
+        let size_bytes = Some(bytes.len() as u64);
+        let mut once = Some(Ok(bytes));
+        let chunks: ByteStream = Box::pin(OnceStream(std::iter::from_fn(move || once.take())));
+        Ok(OpenedFile { size_bytes, chunks })
+    }
+
+    /// A URL anyone can GET the file from for `valid_for` (an S3 presigned URL), where the source
+    /// can give one; `None` when Storyline must serve the file itself (FEATURES M4).
+    ///
+    /// # Errors
+    /// [`SourceError`] when the URL cannot be made.
+    async fn public_url(&self, path: &str, valid_for: Duration) -> Result<Option<String>, SourceError> {
+        let _ = (path, valid_for);
+        Ok(None)
+    }
+
+    /// Where the file is, for people (a local path, `s3://bucket/key`, a Drive path).
     fn locate(&self, path: &str) -> String;
+}
+
+/// A stream of what an iterator gives, ready at once.
+struct OnceStream<I>(I);
+
+impl<I: Iterator + Unpin> futures_core::Stream for OnceStream<I> {
+    type Item = I::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
+        std::task::Poll::Ready(self.0.next())
+    }
+}
+
+/// Makes a [`MediaSource`] of a workspace's [`SourceConfig`] (implemented in `bootstrap`, which
+/// knows the adapters).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait SourceFactory: Send + Sync {
+    /// The adapter for `config`, with its secret (S3 secret key, service-account key) opened.
+    ///
+    /// # Errors
+    /// [`SourceError`] when the configuration cannot make a source (a malformed key).
+    fn make(&self, config: &SourceConfig, secret: Option<SecretString>) -> Result<Arc<dyn MediaSource>, SourceError>;
+
+    /// The source of a workspace that has none set: the local folder `MEDIA_DIR`.
+    fn default_source(&self) -> Arc<dyn MediaSource>;
+
+    /// How [`SourceFactory::default_source`] reads, for people (`local: ./media`).
+    fn default_config(&self) -> SourceConfig;
+}
+
+/// The media source each workspace reads from now (its own, or the default), cached.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait WorkspaceSources: Send + Sync {
+    /// The workspace's source.
+    ///
+    /// # Errors
+    /// [`SourceError`] when its settings cannot be read or opened.
+    async fn source(&self, workspace: WorkspaceId) -> Result<Arc<dyn MediaSource>, SourceError>;
 }

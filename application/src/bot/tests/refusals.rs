@@ -4,7 +4,7 @@
 use storyline_domain::account::AccountId;
 use storyline_domain::conversation::PendingPrompt;
 use storyline_domain::library::{MediaContent, StillFormat};
-use storyline_domain::ports::{Conversations as _, MockMediaSource, SourceFile};
+use storyline_domain::ports::{Conversations as _, MockMediaSource, SourceEntry, SourceFile};
 
 use super::*;
 use crate::access::{self, QUEUE_REFUSED, Rule, SETTINGS_REFUSED, STORY_REFUSED};
@@ -17,7 +17,11 @@ use crate::scheduling::{Scheduler, SeededJitter};
 /// A library of three files whose bytes must never be read: a refused member sends nothing.
 fn library() -> MockMediaSource {
     let mut source = MockMediaSource::new();
-    source.expect_list().returning(|| Ok(vec!["memes/a.png".into(), "memes/b.png".into(), "cats/c.png".into()]));
+    source.expect_list().returning(|| {
+        Ok(["memes/a.png", "memes/b.png", "cats/c.png"]
+            .map(|path| SourceEntry { path: path.into(), size_bytes: 100, checksum: None, modified: None })
+            .to_vec())
+    });
     source.expect_describe().returning(|path| {
         Ok(SourceFile {
             path: path.to_owned(),
