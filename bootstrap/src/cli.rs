@@ -17,7 +17,6 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use storyline_domain::ChatId;
 use storyline_telegram::PollSettings;
 
 pub use self::failure::{Refusal, is_broken_pipe, one_line};
@@ -264,7 +263,16 @@ pub async fn run(
         },
         Command::Console { chat } => {
             let input = tokio::io::BufReader::new(tokio::io::stdin());
-            serve::console(config, chat.chat.map(ChatId), input, Box::new(std::io::stdout())).await?;
+            let app = App::open(config).await?;
+            let chosen = workspace::resolve(&app, config, &chat, workspace::Access::Write, err).await;
+            let result = match chosen {
+                Ok(workspace) => {
+                    serve::console(&app, config, workspace.chat_id, input, Box::new(std::io::stdout())).await
+                }
+                Err(error) => Err(error),
+            };
+            app.stores.close().await;
+            result?;
             Ok(Outcome::Done)
         }
         Command::GenerateKey => accounts::generate(out),

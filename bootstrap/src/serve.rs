@@ -11,21 +11,14 @@ use storyline_console::ConsoleChat;
 use storyline_domain::ChatId;
 use storyline_domain::chat::Screen;
 use storyline_domain::ports::ChatNotifier;
-use storyline_domain::user::{Actor, Role, TelegramUserId, User};
+use storyline_domain::user::{Actor, Role, User};
 use storyline_telegram::{PollSettings, TelegramNotifier};
 use tokio::io::AsyncBufRead;
 use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::loops::{self, Alert, LoopHealth};
-use crate::wiring::App;
-
-/// The chat the console plays when no `--chat` is given.
-pub const CONSOLE_CHAT: ChatId = ChatId(0);
-/// The person at the terminal.
-pub const CONSOLE_USER: TelegramUserId = TelegramUserId(0);
-/// How the person at the terminal shows in menus, `users list` and the settings history.
-pub const CONSOLE_NAME: &str = "Console operator";
+use crate::wiring::{App, CONSOLE_NAME, CONSOLE_USER};
 
 /// The person at the terminal, recorded in the chat's workspace as what they are: its operator,
 /// an admin (so `users list` and every history show them so, not as a member `user:0`).
@@ -196,35 +189,19 @@ async fn background(
     })
 }
 
-/// The bot in a terminal: lines from `input`, screens to `output`, the person at the terminal
-/// its admin (FEATURES O3). With no `chat`, the workspace is chosen as for every command
-/// ([`crate::cli::workspace`]): TELEGRAM_CHAT_ID, else the only one, else the console's own.
+/// The bot in a terminal, in `chat`'s workspace: lines from `input`, screens to `output`, the
+/// person at the terminal its admin (FEATURES O3). The command line chooses the workspace.
 ///
 /// # Errors
-/// When the database cannot be opened, no workspace can be chosen, or the input cannot be read.
+/// When the store fails or the input cannot be read.
 pub async fn console(
-    config: &Config,
-    chat: Option<ChatId>,
-    input: impl AsyncBufRead + Unpin,
-    output: Box<dyn Write + Send>,
-) -> anyhow::Result<()> {
-    let app = App::open(config).await?;
-    let result = console_on(&app, config, chat, input, output).await;
-    app.stores.close().await;
-    result
-}
-
-async fn console_on(
     app: &App,
     config: &Config,
-    chat: Option<ChatId>,
+    chat: ChatId,
     input: impl AsyncBufRead + Unpin,
     output: Box<dyn Write + Send>,
 ) -> anyhow::Result<()> {
     let locked = app.check_keys().await?;
-    let chosen = crate::cli::ChatArg { chat: chat.map(|c| c.0) };
-    let access = crate::cli::workspace::Access::Write;
-    let chat = crate::cli::workspace::resolve(app, config, &chosen, access, &mut std::io::stderr()).await?.chat_id;
     let console = ConsoleChat::new(output, CONSOLE_USER);
     let admins = HashSet::from([CONSOLE_USER]);
     let bot =

@@ -22,6 +22,13 @@ use storyline_sqlite::SqliteStore;
 
 use crate::config::Config;
 
+/// The chat the console plays when no `--chat` is given.
+pub const CONSOLE_CHAT: storyline_domain::ChatId = storyline_domain::ChatId(0);
+/// The person at the terminal.
+pub const CONSOLE_USER: storyline_domain::user::TelegramUserId = storyline_domain::user::TelegramUserId(0);
+/// How the person at the terminal shows in menus, `users list` and the settings history.
+pub const CONSOLE_NAME: &str = "Console operator";
+
 /// The real clock, to the microsecond (what both databases keep).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;

@@ -307,7 +307,7 @@ pub(super) fn notifier(config: &Config) -> anyhow::Result<Arc<dyn ChatNotifier>>
             telegram.api_url.as_deref(),
         )?)),
         Err(_) => {
-            Arc::new(storyline_console::ConsoleChat::new(Box::new(std::io::stdout()), crate::serve::CONSOLE_USER))
+            Arc::new(storyline_console::ConsoleChat::new(Box::new(std::io::stdout()), crate::wiring::CONSOLE_USER))
         }
     })
 }

@@ -13,8 +13,7 @@ use storyline_domain::{ChatId, Workspace};
 
 use super::Refusal;
 use crate::config::Config;
-use crate::serve::CONSOLE_CHAT;
-use crate::wiring::App;
+use crate::wiring::{App, CONSOLE_CHAT};
 
 /// Which workspace a command works on.
 #[derive(Debug, Clone, Default, Args)]

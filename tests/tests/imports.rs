@@ -1,5 +1,5 @@
-//! No import circle between the application's top-level modules: each module (its file and
-//! its folder) may use `crate::` modules that do not use it back, directly or through others.
+//! No import circle in any crate of the workspace: each top-level module of a crate (its file
+//! and its folder) may use `crate::` modules that do not use it back, directly or through others.
 //! Comments and test code are left out.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,13 +34,26 @@ fn used(source: &str) -> BTreeSet<String> {
     names
 }
 
-fn graph() -> BTreeMap<String, BTreeSet<String>> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+/// Every crate's `src` folder: the workspace members, read from the root manifest.
+fn crates() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("the workspace manifest");
+    let members = manifest.split("members = [").nth(1).and_then(|rest| rest.split(']').next()).unwrap_or_default();
+    members
+        .split(',')
+        .map(|member| member.trim().trim_matches('"'))
+        .filter(|member| !member.is_empty())
+        .map(|member| root.join(member).join("src"))
+        .collect()
+}
+
+/// The top-level modules of the crate at `src`, each with the modules it uses.
+fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut modules = BTreeMap::new();
     for entry in std::fs::read_dir(&src).into_iter().flatten().flatten() {
         let path = entry.path();
         let Some(name) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else { continue };
-        if path.extension().is_some_and(|ext| ext == "rs") && name != "lib" {
+        if path.extension().is_some_and(|ext| ext == "rs") && name != "lib" && name != "main" && name != "tests" {
             modules.insert(name, BTreeSet::new());
         }
     }
@@ -77,11 +90,32 @@ fn circle(graph: &BTreeMap<String, BTreeSet<String>>, from: &str) -> Option<Vec<
 }
 
 #[test]
-fn the_application_modules_import_each_other_in_one_direction_only() {
-    let graph = graph();
-    assert!(graph.contains_key("bot") && graph.contains_key("access"), "{graph:?}");
-    let circles: Vec<_> = graph.keys().filter_map(|module| circle(&graph, module)).collect();
-    assert!(circles.is_empty(), "import circles: {circles:?} in {graph:#?}");
+fn no_crate_has_an_import_circle() {
+    let crates = crates();
+    assert!(crates.len() >= 10 && crates.iter().all(|src| src.is_dir()), "{crates:?}");
+    let application = graph(crates.iter().find(|src| src.ends_with("application/src")).expect("application"));
+    assert!(application.contains_key("bot") && application["bot"].contains("access"), "{application:?}");
+    let circles: Vec<_> = crates
+        .iter()
+        .flat_map(|src| {
+            let graph = graph(src);
+            let found: Vec<_> = graph.keys().filter_map(|module| circle(&graph, module)).collect();
+            found.into_iter().map(move |circle| (src.clone(), circle))
+        })
+        .collect();
+    assert!(circles.is_empty(), "import circles: {circles:#?}");
+}
+
+#[test]
+fn a_circle_is_found() {
+    let graph = BTreeMap::from([
+        ("a".to_owned(), BTreeSet::from(["b".to_owned()])),
+        ("b".to_owned(), BTreeSet::from(["c".to_owned()])),
+        ("c".to_owned(), BTreeSet::from(["a".to_owned()])),
+        ("d".to_owned(), BTreeSet::from(["a".to_owned()])),
+    ]);
+    assert_eq!(circle(&graph, "a"), Some(["a", "b", "c", "a"].map(str::to_owned).to_vec()));
+    assert_eq!(circle(&graph, "d"), None);
 }
 
 #[test]
