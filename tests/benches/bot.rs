@@ -6,7 +6,6 @@
 //! default the local server). It builds `storyline` in release mode, runs `storyline run` against
 //! a fake Bot API on loopback and a fresh PostgreSQL database, and prints a table.
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,32 +13,13 @@ use anyhow::{Context, ensure};
 use comfy_table::Table;
 use storyline_tests::Backend;
 use storyline_tests::app::{ADMIN, TEAM_CHAT};
+use storyline_tests::bench::{release_binary, rss_kib};
 use storyline_tests::fake_telegram::{FakeTelegram, FakeUser};
 
 const SEQUENTIAL: usize = 1_000;
 const BURST: usize = 3_000;
 const WAIT: Duration = Duration::from_secs(60);
 const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-fn build_release_binary() -> anyhow::Result<PathBuf> {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--quiet", "-p", "storyline", "--bin", "storyline"])
-        .current_dir(&manifest)
-        .status()?;
-    ensure!(status.success(), "cargo build --release failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| manifest.join("../target"), PathBuf::from);
-    Ok(target.join("release/storyline"))
-}
-
-fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmRSS")
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -58,7 +38,7 @@ impl Drop for Running {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let server = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| LOCAL_POSTGRES.to_owned());
-    let binary = build_release_binary()?;
+    let binary = release_binary()?;
     let backend = Backend::postgres_on(&server).await?;
     let mut database_url = backend.database_url().context("no database URL")?.to_owned();
     if let Ok(extra) = std::env::var("BENCH_DATABASE_URL_SUFFIX") {

@@ -53,6 +53,17 @@ fn pixels(width: u32, height: u32, salt: &str) -> Vec<u8> {
 /// When the writer fails (it does not: it writes to memory).
 #[must_use]
 pub fn mp4(width: u16, height: u16, seconds: u32) -> Vec<u8> {
+    mp4_of_size(width, height, seconds, u64::from(seconds) * 16)
+}
+
+/// As [`mp4`], with about `bytes` of sample data in all (one sample a second, at least 16 bytes
+/// each): for files as large as a real story video.
+///
+/// # Panics
+/// When the writer fails (it does not: it writes to memory).
+#[must_use]
+pub fn mp4_of_size(width: u16, height: u16, seconds: u32, bytes: u64) -> Vec<u8> {
+    let sample_size = usize::try_from(bytes / u64::from(seconds.max(1))).unwrap_or(usize::MAX).max(16);
     let config = mp4::Mp4Config {
         major_brand: "isom".parse().expect("a brand"),
         minor_version: 512,
@@ -79,7 +90,7 @@ pub fn mp4(width: u16, height: u16, seconds: u32) -> Vec<u8> {
             duration: 1000,
             rendering_offset: 0,
             is_sync: true,
-            bytes: mp4::Bytes::from(vec![0_u8; 16]),
+            bytes: mp4::Bytes::from(vec![0_u8; sample_size]),
         };
         writer.write_sample(1, &sample).expect("a sample");
     }

@@ -9,6 +9,7 @@
 
 pub mod app;
 mod backend;
+pub mod bench;
 pub mod container;
 pub mod fake_telegram;
 pub mod files;
