@@ -50,7 +50,7 @@ fn crates() -> Vec<PathBuf> {
 /// The top-level modules of the crate at `src`, each with the modules it uses.
 fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut modules = BTreeMap::new();
-    for entry in std::fs::read_dir(&src).into_iter().flatten().flatten() {
+    for entry in std::fs::read_dir(src).into_iter().flatten().flatten() {
         let path = entry.path();
         let Some(name) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else { continue };
         if path.extension().is_some_and(|ext| ext == "rs") && name != "lib" && name != "main" && name != "tests" {
