@@ -261,20 +261,6 @@ pub async fn run(
                 Ok(Outcome::Done)
             }
         },
-        Command::Console { chat } => {
-            let input = tokio::io::BufReader::new(tokio::io::stdin());
-            let app = App::open(config).await?;
-            let chosen = workspace::resolve(&app, config, &chat, workspace::Access::Write, err).await;
-            let result = match chosen {
-                Ok(workspace) => {
-                    serve::console(&app, config, workspace.chat_id, input, Box::new(std::io::stdout())).await
-                }
-                Err(error) => Err(error),
-            };
-            app.stores.close().await;
-            result?;
-            Ok(Outcome::Done)
-        }
         Command::GenerateKey => accounts::generate(out),
         command => {
             let app = App::open(config).await?;
@@ -295,7 +281,13 @@ async fn with_store(
     err: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     match command {
-        Command::Run | Command::Console { .. } | Command::GenerateKey => Ok(Outcome::Done),
+        Command::Run | Command::GenerateKey => Ok(Outcome::Done),
+        Command::Console { chat } => {
+            let chosen = workspace::resolve(app, config, &chat, workspace::Access::Write, err).await?;
+            let input = tokio::io::BufReader::new(tokio::io::stdin());
+            serve::console(app, config, chosen.chat_id, input, Box::new(std::io::stdout())).await?;
+            Ok(Outcome::Done)
+        }
         Command::Migrate => {
             writeln!(out, "migrations applied; data: {}", config.database_location())?;
             Ok(Outcome::Done)
