@@ -110,9 +110,7 @@ pub trait MediaSource: Send + Sync {
     async fn open(&self, path: &str) -> Result<OpenedFile, SourceError> {
         let bytes = self.read(path).await?;
         let size_bytes = Some(bytes.len() as u64);
-        let mut once = Some(Ok(bytes));
-        let chunks: ByteStream = Box::pin(OnceStream(std::iter::from_fn(move || once.take())));
-        Ok(OpenedFile { size_bytes, chunks })
+        Ok(OpenedFile { size_bytes, chunks: Box::pin(Whole(Some(bytes))) })
     }
 
     /// A URL anyone can GET the file from for `valid_for` (an S3 presigned URL), where the source
@@ -129,14 +127,14 @@ pub trait MediaSource: Send + Sync {
     fn locate(&self, path: &str) -> String;
 }
 
-/// A stream of what an iterator gives, ready at once.
-struct OnceStream<I>(I);
+/// A file read whole, as a stream of one chunk.
+struct Whole(Option<Vec<u8>>);
 
-impl<I: Iterator + Unpin> futures_core::Stream for OnceStream<I> {
-    type Item = I::Item;
+impl futures_core::Stream for Whole {
+    type Item = Result<Vec<u8>, SourceError>;
 
     fn poll_next(mut self: Pin<&mut Self>, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
-        std::task::Poll::Ready(self.0.next())
+        std::task::Poll::Ready(self.0.take().map(Ok))
     }
 }
 
@@ -166,4 +164,52 @@ pub trait WorkspaceSources: Send + Sync {
     /// # Errors
     /// [`SourceError`] when its settings cannot be read or opened.
     async fn source(&self, workspace: WorkspaceId) -> Result<Arc<dyn MediaSource>, SourceError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
+    use super::*;
+
+    struct Bytes;
+
+    #[async_trait]
+    impl MediaSource for Bytes {
+        async fn list(&self) -> Result<Vec<SourceEntry>, SourceError> {
+            Ok(Vec::new())
+        }
+
+        async fn describe(&self, path: &str) -> Result<SourceFile, SourceError> {
+            Err(SourceError::NotFound(path.to_owned()))
+        }
+
+        async fn read(&self, path: &str) -> Result<Vec<u8>, SourceError> {
+            if path == "a" { Ok(vec![1, 2, 3]) } else { Err(SourceError::NotFound(path.to_owned())) }
+        }
+
+        fn locate(&self, path: &str) -> String {
+            path.to_owned()
+        }
+    }
+
+    /// Polls a future that never waits (everything here is ready at once).
+    fn ready<T>(future: impl Future<Output = T>) -> T {
+        let mut future = std::pin::pin!(future);
+        match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(value) => value,
+            Poll::Pending => panic!("the future waited"),
+        }
+    }
+
+    #[test]
+    fn the_default_open_gives_the_whole_file_as_one_chunk_then_ends() {
+        let mut opened = ready(Bytes.open("a")).expect("opened");
+        assert_eq!(opened.size_bytes, Some(3));
+        let mut next = || ready(std::future::poll_fn(|cx| opened.chunks.as_mut().poll_next(cx)));
+        assert_eq!(next().map(Result::ok), Some(Some(vec![1, 2, 3])));
+        assert!(next().is_none());
+        assert!(matches!(ready(Bytes.open("b")), Err(SourceError::NotFound(_))));
+    }
 }
