@@ -13,7 +13,7 @@ use anyhow::{Context, ensure};
 use comfy_table::Table;
 use storyline_tests::Backend;
 use storyline_tests::app::{ADMIN, TEAM_CHAT};
-use storyline_tests::bench::{release_binary, rss_kib};
+use storyline_tests::bench::{cpu_time, release_binary, rss_kib};
 use storyline_tests::fake_telegram::{FakeTelegram, FakeUser};
 
 const SEQUENTIAL: usize = 1_000;
@@ -85,6 +85,8 @@ async fn main() -> anyhow::Result<()> {
     }
     latencies.sort();
 
+    let sequential_cpu = cpu_time(pid)?;
+
     // A burst in one chat: how many toggles a second the bot gets through.
     let burst_started = Instant::now();
     for _ in 0..BURST {
@@ -99,6 +101,7 @@ async fn main() -> anyhow::Result<()> {
     let burst = burst_started.elapsed();
     ensure!(telegram.count("answerCallbackQuery") == SEQUENTIAL + BURST, "every press answered");
     let loaded_rss = rss_kib(pid)?;
+    let burst_cpu = cpu_time(pid)?.saturating_sub(sequential_cpu);
     drop(bot);
 
     let mut table = Table::new();
@@ -123,6 +126,11 @@ async fn main() -> anyhow::Result<()> {
         format!("toggles/s in one chat ({BURST} burst)"),
         format!("{:.0}", BURST as f64 / burst.as_secs_f64()),
         "≥ 750".to_owned(),
+    ]);
+    table.add_row([
+        "bot CPU per toggle in the burst".to_owned(),
+        format!("{:.2} ms", burst_cpu.as_secs_f64() * 1e3 / BURST as f64),
+        "—".to_owned(),
     ]);
     table.add_row(["RSS after the load".to_owned(), format!("{:.1} MB", loaded_rss as f64 / 1024.0), "—".to_owned()]);
     println!("{table}");

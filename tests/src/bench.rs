@@ -44,3 +44,29 @@ pub fn status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
 pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
     status_kib(pid, "VmRSS")
 }
+
+/// CPU time the process has used so far (user + system), from `/proc/PID/stat`.
+///
+/// # Errors
+/// When the process is gone or the line cannot be read.
+pub fn cpu_time(pid: u32) -> anyhow::Result<std::time::Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    let rest = stat.rsplit_once(')').map(|(_, rest)| rest).context("no command name in stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = [11, 12].iter().map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0)).sum();
+    Ok(std::time::Duration::from_millis(ticks * 1000 / clock_ticks()))
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux unless it says otherwise).
+fn clock_ticks() -> u64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .and_then(|text| text.trim().parse().ok())
+        .filter(|&ticks| ticks > 0)
+        .unwrap_or(100)
+}
