@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use storyline_domain::ChatId;
 use storyline_domain::chat::{Attachment, MessageId, PressId, Screen};
 use storyline_domain::library::MediaKind;
-use storyline_domain::ports::{ChatAdmins, ChatNotifier, NotifyError};
+use futures::StreamExt;
+use storyline_domain::ports::{ByteStream, ChatAdmins, ChatNotifier, NotifyError};
 use storyline_domain::user::TelegramUserId;
 use teloxide::payloads::{
     AnswerCallbackQuerySetters, EditMessageCaptionSetters, EditMessageTextSetters, SendMessageSetters,
@@ -48,6 +49,13 @@ impl TelegramNotifier {
     pub fn new(bot: TelegramBot) -> Self {
         Self { bot, admins: Arc::new(Mutex::new(HashMap::new())) }
     }
+}
+
+/// A source's chunks as the reader teloxide streams a multipart part from.
+fn reader(chunks: ByteStream) -> impl tokio::io::AsyncRead + Send + Unpin + 'static {
+    tokio_util::io::StreamReader::new(
+        chunks.map(|chunk| chunk.map(bytes::Bytes::from).map_err(std::io::Error::other)),
+    )
 }
 
 /// Runs `call` again after Telegram's `retry_after`, a few times at most.
@@ -111,32 +119,36 @@ impl ChatNotifier for TelegramNotifier {
         let caption = html(screen);
         let markup = keyboard(screen);
         let to = teloxide::types::ChatId(chat.0);
-        let sent = with_retry(|| {
-            let file = InputFile::memory(media.bytes.clone()).file_name(media.file_name.clone());
-            let markup = markup.clone();
-            let caption = caption.clone();
-            async move {
-                match media.kind {
-                    MediaKind::Image => {
-                        let mut request = self.bot.send_photo(to, file).caption(caption).parse_mode(ParseMode::Html);
-                        if let Some(markup) = markup {
-                            request = request.reply_markup(markup);
-                        }
-                        request.await
+        let mut attempt = 0;
+        loop {
+            // Streamed: the file goes out as the source gives it, never whole in memory.
+            let file = InputFile::read(reader(media.body().await.map_err(NotifyError::Media)?))
+                .file_name(media.file_name.clone());
+            let sent = match media.kind {
+                MediaKind::Image => {
+                    let mut request = self.bot.send_photo(to, file).caption(caption.clone()).parse_mode(ParseMode::Html);
+                    if let Some(markup) = &markup {
+                        request = request.reply_markup(markup.clone());
                     }
-                    MediaKind::Video => {
-                        let mut request = self.bot.send_video(to, file).caption(caption).parse_mode(ParseMode::Html);
-                        if let Some(markup) = markup {
-                            request = request.reply_markup(markup);
-                        }
-                        request.await
-                    }
+                    request.await
                 }
+                MediaKind::Video => {
+                    let mut request = self.bot.send_video(to, file).caption(caption.clone()).parse_mode(ParseMode::Html);
+                    if let Some(markup) = &markup {
+                        request = request.reply_markup(markup.clone());
+                    }
+                    request.await
+                }
+            };
+            match sent {
+                Err(RequestError::RetryAfter(wait)) if attempt < RETRIES => {
+                    attempt += 1;
+                    tracing::warn!(seconds = wait.seconds(), attempt, "Telegram asked to retry later; waiting");
+                    tokio::time::sleep(wait.duration()).await;
+                }
+                other => return other.map(|sent| MessageId(sent.id.0)).map_err(failed),
             }
-        })
-        .await
-        .map_err(failed)?;
-        Ok(MessageId(sent.id.0))
+        }
     }
 
     async fn edit_caption(&self, chat: ChatId, message: MessageId, screen: &Screen) -> Result<(), NotifyError> {

@@ -10,6 +10,9 @@ pub enum NotifyError {
     /// The message to edit or delete is gone (deleted, or too old).
     #[error("the message no longer exists")]
     MessageGone,
+    /// The file of a photo or video could not be read (again) from its source.
+    #[error("the story's file could not be read")]
+    Media(#[source] super::SourceError),
     #[error("the chat could not be reached")]
     Unknown(#[source] anyhow::Error),
 }
