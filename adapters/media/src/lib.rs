@@ -7,12 +7,13 @@ mod host;
 mod probe;
 mod stills;
 
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Component, Path, PathBuf};
 
 use async_trait::async_trait;
+use futures_util::StreamExt as _;
 use sha2::{Digest, Sha256};
-use storyline_domain::ports::{MediaSource, OpenedFile, SourceEntry, SourceError, SourceFile};
+use storyline_domain::ports::{ByteStream, MediaSource, OpenedFile, SourceEntry, SourceError, SourceFile};
 use tokio::io::AsyncReadExt as _;
 
 pub use host::{SignedUrls, Verdict, content_type};
@@ -20,6 +21,9 @@ pub use stills::{ConvertError, JpegStills, is_jpeg};
 
 /// How much of a file [`LocalFolder::open`] reads at a time.
 const CHUNK: usize = 256 * 1024;
+/// How much of a streamed file [`describe_stream`] keeps in memory; a larger one goes to a
+/// temporary file.
+pub const IN_MEMORY_LIMIT: usize = 4 * 1024 * 1024;
 
 /// A folder on this machine; categories are its first-level folders.
 ///
@@ -94,10 +98,74 @@ fn describe_file(file: &Path, path: &str) -> Result<SourceFile, SourceError> {
         hasher.update(&buffer[..read]);
         size += read as u64;
     }
-    let sha256 = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    let extension = Path::new(path).extension().and_then(|e| e.to_str()).unwrap_or_default().to_owned();
     let content = probe::probe(file).map_err(unknown)?;
-    Ok(SourceFile { path: path.to_owned(), extension, size_bytes: size, sha256, content })
+    Ok(SourceFile { path: path.to_owned(), extension: extension(path), size_bytes: size, sha256: hex(hasher), content })
+}
+
+fn hex(hasher: Sha256) -> String {
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn extension(path: &str) -> String {
+    Path::new(path).extension().and_then(|e| e.to_str()).unwrap_or_default().to_owned()
+}
+
+/// Where [`describe_stream`] keeps the bytes it has read.
+enum Spool {
+    Memory(Vec<u8>),
+    File(std::fs::File),
+}
+
+/// Describes a file that arrives as a stream (from S3, Drive …) as [`LocalFolder`] describes
+/// one on disk: size, SHA-256 and what its content is, judged by its bytes. Up to
+/// [`IN_MEMORY_LIMIT`] is kept in memory; a larger file (a video) goes to a temporary file that
+/// is removed when this returns, so that it never sits whole in memory.
+///
+/// # Errors
+/// The stream's own [`SourceError`]; [`SourceError::Unknown`] when the temporary file cannot be
+/// written.
+pub async fn describe_stream(path: &str, mut chunks: ByteStream) -> Result<SourceFile, SourceError> {
+    let mut hasher = Sha256::new();
+    let mut size = 0_u64;
+    let mut spool = Spool::Memory(Vec::new());
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk?;
+        hasher.update(&chunk);
+        size += chunk.len() as u64;
+        spool = match spool {
+            Spool::Memory(mut buffer) if buffer.len() + chunk.len() <= IN_MEMORY_LIMIT => {
+                buffer.extend_from_slice(&chunk);
+                Spool::Memory(buffer)
+            }
+            Spool::Memory(buffer) => tokio::task::spawn_blocking(move || {
+                let mut file = tempfile::tempfile()?;
+                file.write_all(&buffer)?;
+                file.write_all(&chunk)?;
+                Ok::<_, std::io::Error>(Spool::File(file))
+            })
+            .await
+            .map_err(unknown)?
+            .map_err(unknown)?,
+            Spool::File(mut file) => tokio::task::spawn_blocking(move || {
+                file.write_all(&chunk)?;
+                Ok::<_, std::io::Error>(Spool::File(file))
+            })
+            .await
+            .map_err(unknown)?
+            .map_err(unknown)?,
+        };
+    }
+    let content = tokio::task::spawn_blocking(move || match spool {
+        Spool::Memory(buffer) => probe::probe_reader(std::io::Cursor::new(buffer)),
+        Spool::File(mut file) => {
+            file.seek(SeekFrom::Start(0))?;
+            probe::probe_reader(std::io::BufReader::new(file))
+        }
+    })
+    .await
+    .map_err(unknown)?
+    .map_err(unknown)?;
+    Ok(SourceFile { path: path.to_owned(), extension: extension(path), size_bytes: size, sha256: hex(hasher), content })
 }
 
 #[async_trait]

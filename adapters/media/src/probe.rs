@@ -42,7 +42,14 @@ const IMAGE_BRANDS: [(&[u8; 4], &str); 8] = [
 /// # Errors
 /// When the file cannot be opened or read.
 pub(crate) fn probe(file: &Path) -> io::Result<MediaContent> {
-    let mut reader = File::open(file)?;
+    probe_reader(File::open(file)?)
+}
+
+/// What the bytes of `reader` hold (a file, or a buffer in memory): only headers are read.
+///
+/// # Errors
+/// When the bytes cannot be read.
+pub(crate) fn probe_reader<R: Read + Seek>(mut reader: R) -> io::Result<MediaContent> {
     let mut head = Vec::with_capacity(SNIFF);
     (&mut reader).take(SNIFF as u64).read_to_end(&mut head)?;
     reader.seek(SeekFrom::Start(0))?;
@@ -61,7 +68,7 @@ pub(crate) fn probe(file: &Path) -> io::Result<MediaContent> {
 }
 
 /// A PNG or JPEG: its pixel size from the header, or what is wrong with it.
-fn still(reader: File, format: ImageFormat, still: StillFormat) -> MediaContent {
+fn still<R: Read + Seek>(reader: R, format: ImageFormat, still: StillFormat) -> MediaContent {
     let decoded = if format == ImageFormat::Png {
         // The PNG decoder reads chunk by chunk and stops at the first image data.
         ImageReader::with_format(BufReader::new(reader), format).into_dimensions()
@@ -83,7 +90,7 @@ fn still(reader: File, format: ImageFormat, still: StillFormat) -> MediaContent 
 /// An MP4 or MOV: the length of its longest track (from `tkhd`, in the movie's time scale,
 /// else from `mdhd`), the size of its first video track as shown (a track turned by 90° in its
 /// matrix, as phones record portrait video, shows its height as width).
-fn video(reader: File) -> MediaContent {
+fn video<R: Read>(reader: R) -> MediaContent {
     const FORMAT: &str = "MP4/MOV video";
     // The parser is made for hostile input; should it still panic, that is a damaged file, not
     // a stopped indexer.

@@ -31,6 +31,11 @@ fn jpeg(width: u32, height: u32) -> Vec<u8> {
 
 /// A real MP4 (or, with brand `qt  `, a MOV): one H.264 track of one-second placeholder samples.
 fn movie(brand: &str, width: u16, height: u16, seconds: u32) -> anyhow::Result<Vec<u8>> {
+    movie_of(brand, width, height, seconds, 16)
+}
+
+/// As [`movie`], with samples of `sample_bytes` each (to make a large file).
+fn movie_of(brand: &str, width: u16, height: u16, seconds: u32, sample_bytes: usize) -> anyhow::Result<Vec<u8>> {
     let config = mp4::Mp4Config {
         major_brand: brand.parse()?,
         minor_version: 512,
@@ -57,7 +62,7 @@ fn movie(brand: &str, width: u16, height: u16, seconds: u32) -> anyhow::Result<V
                 duration: 90_000,
                 rendering_offset: 0,
                 is_sync: true,
-                bytes: mp4::Bytes::from(vec![0_u8; 16]),
+                bytes: mp4::Bytes::from(vec![0_u8; sample_bytes]),
             },
         )?;
     }
@@ -196,4 +201,40 @@ async fn symlinks_are_followed_only_within_the_root() -> anyhow::Result<()> {
     let alias = source.describe("memes/alias.png").await?;
     assert_eq!(alias.sha256, source.describe("memes/a.png").await?.sha256);
     Ok(())
+}
+
+/// `bytes` as a stream of chunks of `size`.
+fn chunked(bytes: &[u8], size: usize) -> ByteStream {
+    let chunks: Vec<Result<Vec<u8>, SourceError>> = bytes.chunks(size).map(|c| Ok(c.to_vec())).collect();
+    Box::pin(futures_util::stream::iter(chunks))
+}
+
+#[tokio::test]
+async fn a_streamed_file_is_described_as_the_same_file_on_disk() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let small = png(1080, 1920);
+    // Larger than what is kept in memory, its `moov` box at the end: judged from the spooled file.
+    let large = movie_of("isom", 1080, 1920, 6, 1024 * 1024)?;
+    assert!(large.len() > IN_MEMORY_LIMIT);
+    std::fs::create_dir_all(dir.path().join("memes"))?;
+    std::fs::write(dir.path().join("memes/a.png"), &small)?;
+    std::fs::write(dir.path().join("memes/b.mp4"), &large)?;
+    let local = LocalFolder::new(dir.path());
+    for (path, bytes) in [("memes/a.png", &small), ("memes/b.mp4", &large)] {
+        let streamed = describe_stream(path, chunked(bytes, 100_000)).await?;
+        assert_eq!(streamed, local.describe(path).await?, "{path}");
+    }
+    let streamed = describe_stream("memes/b.mp4", chunked(&large, 100_000)).await?;
+    assert_eq!(streamed.content, MediaContent::Video { size: Some((1080, 1920)), duration_ms: 6_000 });
+    let empty = describe_stream("e.txt", chunked(b"", 1)).await?;
+    assert_eq!((empty.size_bytes, empty.content), (0, MediaContent::Other("nothing (the file is empty)".to_owned())));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_stream_that_fails_fails_the_description() {
+    let chunks: Vec<Result<Vec<u8>, SourceError>> =
+        vec![Ok(vec![1, 2, 3]), Err(SourceError::Unreachable(anyhow::anyhow!("gone")))];
+    let described = describe_stream("a.png", Box::pin(futures_util::stream::iter(chunks))).await;
+    assert!(matches!(described, Err(SourceError::Unreachable(_))), "{described:?}");
 }
