@@ -87,11 +87,16 @@ struct State {
     next_id: u64,
 }
 
-#[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
     token_url: String,
     public_key: DecodingKey,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").field("token_url", &self.token_url).finish_non_exhaustive()
+    }
 }
 
 impl Shared {

@@ -60,7 +60,7 @@ fn endpoints(drive: &FakeDrive) -> DriveEndpoints {
     DriveEndpoints::with_overrides(Some(drive.api_url()), Some(drive.token_url()))
 }
 
-fn source(drive: &FakeDrive, folder: &str) -> DriveSource {
+fn drive_source(drive: &FakeDrive, folder: &str) -> DriveSource {
     source_with_key(drive, folder, &FakeDrive::service_account_key())
 }
 
@@ -120,7 +120,7 @@ fn paths(entries: &[storyline_domain::ports::SourceEntry]) -> Vec<&str> {
 #[tokio::test]
 async fn a_listing_walks_every_page_and_subfolder_with_folders_as_categories() -> TestResult {
     let Library { drive, a_png, .. } = library().await?;
-    let entries = source(&drive, FakeDrive::ROOT).list().await?;
+    let entries = drive_source(&drive, FakeDrive::ROOT).list().await?;
     assert_eq!(
         paths(&entries),
         ["memes/a.png", "memes/b.jpg", "memes/caption.txt", "memes/old/c.png", "merch/shirt.jpg", "top.png"]
@@ -143,7 +143,7 @@ async fn a_listing_walks_every_page_and_subfolder_with_folders_as_categories() -
 #[tokio::test]
 async fn trashed_files_folders_google_docs_and_hidden_names_are_left_out() -> TestResult {
     let Library { drive, .. } = library().await?;
-    let entries = source(&drive, FakeDrive::ROOT).list().await?;
+    let entries = drive_source(&drive, FakeDrive::ROOT).list().await?;
     for left_out in ["gone.png", "x.png", "notes", "hidden", "drafts", "y.png"] {
         assert!(entries.iter().all(|entry| !entry.path.contains(left_out)), "{left_out} listed: {entries:?}");
     }
@@ -155,7 +155,7 @@ async fn trashed_files_folders_google_docs_and_hidden_names_are_left_out() -> Te
 #[tokio::test]
 async fn a_file_on_a_shared_drive_is_listed_and_read() -> TestResult {
     let Library { drive, shirt, .. } = library().await?;
-    let source = source(&drive, FakeDrive::ROOT);
+    let source = drive_source(&drive, FakeDrive::ROOT);
     let entries = source.list().await?;
     assert!(paths(&entries).contains(&"merch/shirt.jpg"));
     assert_eq!(source.read("merch/shirt.jpg").await?, shirt);
@@ -165,7 +165,7 @@ async fn a_file_on_a_shared_drive_is_listed_and_read() -> TestResult {
 #[tokio::test]
 async fn a_429_with_retry_after_a_5xx_and_a_rate_limit_403_are_tried_again() -> TestResult {
     let Library { drive, .. } = library().await?;
-    let source = source(&drive, FakeDrive::ROOT);
+    let source = drive_source(&drive, FakeDrive::ROOT);
     let before = source.list().await?;
     drive.fail_next(&[Failure::TooManyRequests { retry_after_seconds: 1 }, Failure::Unavailable, Failure::RateLimited]);
     let started = Instant::now();
@@ -184,7 +184,7 @@ async fn a_429_with_retry_after_a_5xx_and_a_rate_limit_403_are_tried_again() -> 
 async fn a_drive_that_keeps_failing_is_unreachable_after_a_few_tries() -> TestResult {
     let Library { drive, .. } = library().await?;
     drive.fail_next(&[Failure::Unavailable; 10]);
-    let error = source(&drive, FakeDrive::ROOT).list().await.expect_err("never answers");
+    let error = drive_source(&drive, FakeDrive::ROOT).list().await.expect_err("never answers");
     assert!(matches!(error, SourceError::Unreachable(_)), "{error:?}");
     assert_eq!(error.to_string(), "the media source is not answering");
     assert_eq!(drive.failed().len(), quick().attempts as usize);
@@ -205,12 +205,12 @@ async fn a_wrong_key_is_denied_naming_the_service_account() -> TestResult {
 #[tokio::test]
 async fn an_unknown_or_unshared_folder_is_no_such_root() -> TestResult {
     let Library { drive, .. } = library().await?;
-    let error = source(&drive, "1NoSuchFolder").list().await.expect_err("no folder");
+    let error = drive_source(&drive, "1NoSuchFolder").list().await.expect_err("no folder");
     let SourceError::NoSuchRoot(text) = &error else { panic!("{error:?}") };
     assert_eq!(text, &format!("there is no Drive folder 1NoSuchFolder, or it is not shared with {}", FakeDrive::EMAIL));
     // A file's id is not a folder.
     let file = drive.file(FakeDrive::ROOT, "lonely.png", "image/png", &png(10, 10, "lonely"));
-    let error = source(&drive, &file).list().await.expect_err("not a folder");
+    let error = drive_source(&drive, &file).list().await.expect_err("not a folder");
     assert!(matches!(&error, SourceError::NoSuchRoot(text) if text.contains("not a folder")), "{error:?}");
     // An id that cannot be one never reaches Drive.
     let error = DriveSource::new("x' or name != '", &FakeDrive::service_account_key(), endpoints(&drive))
@@ -223,7 +223,7 @@ async fn an_unknown_or_unshared_folder_is_no_such_root() -> TestResult {
 async fn a_folder_drive_forbids_is_denied_naming_the_service_account() -> TestResult {
     let Library { drive, .. } = library().await?;
     drive.forbid(FakeDrive::ROOT);
-    let error = source(&drive, FakeDrive::ROOT).list().await.expect_err("forbidden");
+    let error = drive_source(&drive, FakeDrive::ROOT).list().await.expect_err("forbidden");
     assert!(matches!(&error, SourceError::Denied(text) if text.contains(FakeDrive::EMAIL)), "{error:?}");
     Ok(())
 }
@@ -234,7 +234,7 @@ async fn open_streams_the_exact_bytes_in_chunks() -> TestResult {
     let big: Vec<u8> = (0..3_000_000_u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     let videos = drive.folder(FakeDrive::ROOT, "videos");
     drive.file(&videos, "long.mp4", "video/mp4", &big);
-    let source = source(&drive, FakeDrive::ROOT);
+    let source = drive_source(&drive, FakeDrive::ROOT);
     source.list().await?;
     let mut opened = source.open("videos/long.mp4").await?;
     assert_eq!(opened.size_bytes, Some(big.len() as u64));
@@ -252,7 +252,7 @@ async fn open_streams_the_exact_bytes_in_chunks() -> TestResult {
 #[tokio::test]
 async fn describe_judges_content_exactly_as_for_a_local_file() -> TestResult {
     let Library { drive, a_png, .. } = library().await?;
-    let source = source(&drive, FakeDrive::ROOT);
+    let source = drive_source(&drive, FakeDrive::ROOT);
     source.list().await?;
     let described = source.describe("memes/a.png").await?;
     assert_eq!(described.content, MediaContent::Still { format: StillFormat::Png, width: 1080, height: 1920 });
@@ -270,7 +270,7 @@ async fn describe_judges_content_exactly_as_for_a_local_file() -> TestResult {
 #[tokio::test]
 async fn a_path_not_listed_yet_is_found_by_walking_its_folders() -> TestResult {
     let Library { drive, .. } = library().await?;
-    let source = source(&drive, FakeDrive::ROOT);
+    let source = drive_source(&drive, FakeDrive::ROOT);
     // No listing first (a restarted process).
     assert!(!source.read("memes/old/c.png").await?.is_empty());
     assert!(drive.calls().iter().any(|call| call.contains("name = 'old'")), "{:#?}", drive.calls());
@@ -286,7 +286,7 @@ async fn a_path_not_listed_yet_is_found_by_walking_its_folders() -> TestResult {
 #[tokio::test]
 async fn the_access_token_is_cached_and_renewed_when_drive_refuses_it() -> TestResult {
     let Library { drive, .. } = library().await?;
-    let source = source(&drive, FakeDrive::ROOT);
+    let source = drive_source(&drive, FakeDrive::ROOT);
     source.list().await?;
     source.read("memes/a.png").await?;
     source.describe("memes/b.jpg").await?;
@@ -317,7 +317,7 @@ async fn a_malformed_key_is_refused_before_any_call() -> TestResult {
 #[tokio::test]
 async fn no_key_grant_or_token_in_any_log_line_error_or_debug_output() -> TestResult {
     let Library { drive, .. } = library().await?;
-    let source = source(&drive, FakeDrive::ROOT);
+    let source = drive_source(&drive, FakeDrive::ROOT);
     let mut shown = vec![format!("{source:?}")];
     source.list().await?;
     drive.fail_next(&[Failure::TooManyRequests { retry_after_seconds: 0 }, Failure::Unavailable]);
@@ -327,16 +327,18 @@ async fn no_key_grant_or_token_in_any_log_line_error_or_debug_output() -> TestRe
     shown.push(format!("{source:?}"));
     for error in [
         source_with_key(&drive, FakeDrive::ROOT, &FakeDrive::wrong_key()).list().await.expect_err("wrong key"),
-        source(&drive, "1NoSuchFolder").list().await.expect_err("no folder"),
+        drive_source(&drive, "1NoSuchFolder").list().await.expect_err("no folder"),
         source.read("memes/nothing.png").await.expect_err("no file"),
         DriveSource::new(FakeDrive::ROOT, &SecretString::from("{\"private_key\": 5}"), endpoints(&drive))
             .expect_err("bad key"),
     ] {
-        shown.push(format!("{error} / {error:?} / {:#}", anyhow::Error::from(error)));
+        let plain = format!("{error} / {error:?}");
+        shown.push(format!("{plain} / {:#}", anyhow::Error::from(error)));
     }
     drive.fail_next(&[Failure::Unavailable; 10]);
     let unreachable = source.list().await.expect_err("unreachable");
-    shown.push(format!("{unreachable:?} / {:#}", anyhow::Error::from(unreachable)));
+    let plain = format!("{unreachable:?}");
+    shown.push(format!("{plain} / {:#}", anyhow::Error::from(unreachable)));
     let logged = logged();
     assert!(logged.contains("calling Drive"), "the adapter's trace lines are captured");
     let tokens = drive.issued_tokens();
