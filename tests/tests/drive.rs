@@ -90,19 +90,19 @@ async fn library() -> anyhow::Result<Library> {
     logs();
     let drive = FakeDrive::start().await?;
     let root = FakeDrive::ROOT;
-    let a_png = png(1080, 1920, "a");
-    let shirt = jpeg(1080, 1350, "shirt");
+    let a_png = png(108, 192, "a");
+    let shirt = jpeg(108, 135, "shirt");
     drive.file(root, "top.png", "image/png", &png(100, 100, "top"));
     drive.file(root, ".hidden.png", "image/png", &png(10, 10, "hidden"));
     let memes = drive.folder(root, "memes");
     drive.file(&memes, "a.png", "image/png", &a_png);
-    drive.file(&memes, "b.jpg", "image/jpeg", &jpeg(1080, 1920, "b"));
+    drive.file(&memes, "b.jpg", "image/jpeg", &jpeg(108, 192, "b"));
     drive.google_doc(&memes, "notes");
     let gone = drive.file(&memes, "gone.png", "image/png", &png(50, 50, "gone"));
     drive.trash(&gone);
     drive.file(&memes, "caption.txt", "text/plain", b"a caption, not a story\n");
     let old = drive.folder(&memes, "old");
-    drive.file(&old, "c.png", "image/png", &png(720, 1280, "c"));
+    drive.file(&old, "c.png", "image/png", &png(72, 128, "c"));
     let merch = drive.folder(root, "merch");
     drive.shared_drive_file(&merch, "shirt.jpg", "image/jpeg", &shirt);
     let binned = drive.folder(root, "binned");
@@ -255,7 +255,7 @@ async fn describe_judges_content_exactly_as_for_a_local_file() -> TestResult {
     let source = drive_source(&drive, FakeDrive::ROOT);
     source.list().await?;
     let described = source.describe("memes/a.png").await?;
-    assert_eq!(described.content, MediaContent::Still { format: StillFormat::Png, width: 1080, height: 1920 });
+    assert_eq!(described.content, MediaContent::Still { format: StillFormat::Png, width: 108, height: 192 });
     assert_eq!(described.size_bytes, a_png.len() as u64);
     let local = tempfile::tempdir()?;
     std::fs::create_dir(local.path().join("memes"))?;
@@ -299,7 +299,7 @@ async fn the_access_token_is_cached_and_renewed_when_drive_refuses_it() -> TestR
 
 #[tokio::test]
 async fn a_malformed_key_is_refused_before_any_call() -> TestResult {
-    let Library { drive, .. } = library().await?;
+    let drive = FakeDrive::start().await?;
     let cases = [
         ("not json at all", "is not JSON"),
         (r#"{"type": "service_account", "client_email": "a@b.iam"}"#, "has no private_key"),
