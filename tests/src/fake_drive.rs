@@ -21,8 +21,8 @@
 //!   in 64 KiB chunks (a shared-drive file needs `supportsAllDrives=true`). Folders have no bytes
 //!   (403 `fileNotDownloadable`, as for Google Docs).
 //!
-//! Failures on purpose: [`FakeDrive::fail_next`] answers the next Drive calls (not grants) with a
-//! 429 and `Retry-After`, a 503, or a rate-limit 403; [`FakeDrive::forbid`] makes a folder 403;
+//! Failures on purpose: [`FakeDrive::fail_next`] answers the next Drive calls with a 429 and
+//! `Retry-After`, a 503, or a rate-limit 403 ([`FakeDrive::fail_next_grants`] the next grants); [`FakeDrive::forbid`] makes a folder 403;
 //! [`FakeDrive::revoke_tokens`] makes every issued token invalid. Every Drive call is recorded
 //! ([`FakeDrive::calls`]), and so is every token it issued and grant it took, so a test can check
 //! none of them appears where it must not.
@@ -81,6 +81,7 @@ struct State {
     assertions: Vec<String>,
     refused_grants: usize,
     failures: VecDeque<Failure>,
+    grant_failures: VecDeque<Failure>,
     failed: Vec<Failure>,
     forbidden: HashSet<String>,
     calls: Vec<String>,
@@ -253,6 +254,12 @@ impl FakeDrive {
         self.shared.state().failures.extend(failures);
     }
 
+    /// Answers the next grants (token requests) with these failures, in order; they are
+    /// recorded with [`FakeDrive::failed`] too.
+    pub fn fail_next_grants(&self, failures: &[Failure]) {
+        self.shared.state().grant_failures.extend(failures);
+    }
+
     /// The failures answered so far.
     #[must_use]
     pub fn failed(&self) -> Vec<Failure> {
@@ -332,7 +339,14 @@ async fn token(AxumState(shared): AxumState<Arc<Shared>>, axum::Form(grant): axu
     let Some(assertion) = grant.assertion else {
         return oauth_error("invalid_request", "Missing required parameter: assertion");
     };
-    shared.state().assertions.push(assertion.clone());
+    {
+        let mut state = shared.state();
+        state.assertions.push(assertion.clone());
+        if let Some(failure) = state.grant_failures.pop_front() {
+            state.failed.push(failure);
+            return failure_response(failure);
+        }
+    }
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_audience(&[&shared.token_url]);
     validation.set_issuer(&[FakeDrive::EMAIL]);
@@ -395,7 +409,11 @@ fn gate(shared: &Shared, headers: &HeaderMap, call: String) -> Option<Response> 
     }
     let failure = state.failures.pop_front()?;
     state.failed.push(failure);
-    Some(match failure {
+    Some(failure_response(failure))
+}
+
+fn failure_response(failure: Failure) -> Response {
+    match failure {
         Failure::TooManyRequests { retry_after_seconds } => {
             let mut response = api_error(StatusCode::TOO_MANY_REQUESTS, "rateLimitExceeded", "Rate Limit Exceeded");
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after_seconds.into());
@@ -403,7 +421,7 @@ fn gate(shared: &Shared, headers: &HeaderMap, call: String) -> Option<Response> 
         }
         Failure::Unavailable => api_error(StatusCode::SERVICE_UNAVAILABLE, "backendError", "Backend Error"),
         Failure::RateLimited => api_error(StatusCode::FORBIDDEN, "userRateLimitExceeded", "User Rate Limit Exceeded"),
-    })
+    }
 }
 
 fn call_line(path: &str, query: &HashMap<String, String>) -> String {

@@ -181,6 +181,16 @@ async fn a_429_with_retry_after_a_5xx_and_a_rate_limit_403_are_tried_again() -> 
 }
 
 #[tokio::test]
+async fn a_busy_token_endpoint_is_tried_again() -> TestResult {
+    let Library { drive, .. } = library().await?;
+    drive.fail_next_grants(&[Failure::Unavailable, Failure::TooManyRequests { retry_after_seconds: 0 }]);
+    assert_eq!(drive_source(&drive, FakeDrive::ROOT).list().await?.len(), 6);
+    assert_eq!(drive.failed().len(), 2);
+    assert_eq!(drive.issued_tokens().len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_drive_that_keeps_failing_is_unreachable_after_a_few_tries() -> TestResult {
     let Library { drive, .. } = library().await?;
     drive.fail_next(&[Failure::Unavailable; 10]);
