@@ -61,6 +61,12 @@ pub struct Config {
     pub public_base_url: Option<String>,
     /// `TOKEN_REFRESH_INTERVAL_HOURS`: how often the token refresh job runs (default 24).
     pub token_refresh_interval: std::time::Duration,
+    /// `DRIVE_API_URL`: a stand-in for www.googleapis.com, where Drive media sources are read
+    /// (tests, proxies).
+    pub drive_api_url: Option<String>,
+    /// `GOOGLE_TOKEN_URL`: a stand-in for Google's OAuth token endpoint, where a Drive service
+    /// account trades its signed grant for an access token (tests, proxies).
+    pub google_token_url: Option<String>,
 }
 
 /// What `storyline run` needs to reach Telegram.
@@ -98,6 +104,8 @@ impl fmt::Debug for Config {
             .field("facebook_app", &self.facebook_app.as_ref().map(|(id, _)| (id, "[REDACTED]")))
             .field("public_base_url", &self.public_base_url)
             .field("token_refresh_interval", &self.token_refresh_interval)
+            .field("drive_api_url", &self.drive_api_url)
+            .field("google_token_url", &self.google_token_url)
             .finish()
     }
 }
@@ -278,6 +286,8 @@ impl Config {
         };
         let graph_api_url = url_var("GRAPH_API_URL", get("GRAPH_API_URL"))?;
         let public_base_url = url_var("PUBLIC_BASE_URL", get("PUBLIC_BASE_URL"))?;
+        let drive_api_url = url_var("DRIVE_API_URL", get("DRIVE_API_URL"))?;
+        let google_token_url = url_var("GOOGLE_TOKEN_URL", get("GOOGLE_TOKEN_URL"))?;
         let facebook_app = match (get("FACEBOOK_APP_ID"), get("FACEBOOK_APP_SECRET")) {
             (Some(id), Some(secret)) if id.bytes().all(|b| b.is_ascii_digit()) => {
                 Some((id, SecretString::from(secret)))
@@ -304,6 +314,8 @@ impl Config {
             })?,
         };
         Ok(Self {
+            drive_api_url,
+            google_token_url,
             keyring,
             graph_api_url,
             facebook_app,
@@ -478,6 +490,8 @@ mod tests {
             (vec![("PUBLIC_BASE_URL", "story.example.com")], "PUBLIC_BASE_URL must be an http:// or https:// URL"),
             (vec![("FACEBOOK_APP_ID", "123")], "FACEBOOK_APP_SECRET is not set"),
             (vec![("TOKEN_REFRESH_INTERVAL_HOURS", "0")], "TOKEN_REFRESH_INTERVAL_HOURS must be a whole number"),
+            (vec![("DRIVE_API_URL", "googleapis.local")], "DRIVE_API_URL must be an http:// or https:// URL"),
+            (vec![("GOOGLE_TOKEN_URL", "localhost:9/token")], "GOOGLE_TOKEN_URL must be an http:// or https:// URL"),
         ] {
             let error = config(&vars).expect_err(expected).to_string();
             assert!(error.starts_with(expected), "{error}");
