@@ -12,8 +12,9 @@ use storyline_application::posting::{Publishing, QueueDesk, Stories, StoryPorts}
 use storyline_application::scheduling::Scheduler;
 use storyline_crypto::Keyring;
 use storyline_domain::ports::{
-    AccountStore, Audit, ChatAdmins, ChatNotifier, Clock, Conversations, History, Locks, MediaHost, MediaLibrary,
-    MediaSource, Queue, SettingsStore, StoryPublisher, TokenCipher, TokenVault, UpdateCursor, Users, VaultError,
+    AccountStore, Audit, ChatAdmins, ChatNotifier, Clock, Conversations, History, LibrarySync, Locks, MediaHost,
+    MediaLibrary, MediaSource, Queue, SettingsStore, StoryPublisher, TokenCipher, TokenVault, UpdateCursor, Users,
+    VaultError,
 };
 use storyline_instagram::{FacebookApp, GraphApi, GraphConfig, PollPolicy};
 use storyline_media::{LocalFolder, SignedUrls};
@@ -53,6 +54,8 @@ pub struct Stores {
     pub locks: Arc<dyn Locks>,
     pub accounts: Arc<dyn AccountStore>,
     pub vault: Arc<dyn TokenVault>,
+    /// The library's side of a media sync.
+    pub sync: Arc<dyn LibrarySync>,
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
     /// The database behind the ports, when it was opened here: closed on exit, backed up.
@@ -101,12 +104,14 @@ impl Stores {
             + Locks
             + AccountStore
             + TokenVault
+            + LibrarySync
             + Clone
             + 'static,
     {
         Self {
             accounts: Arc::new(store.clone()),
             vault: Arc::new(store.clone()),
+            sync: Arc::new(store.clone()),
             library: Arc::new(store.clone()),
             queue: Arc::new(store.clone()),
             history: Arc::new(store.clone()),
