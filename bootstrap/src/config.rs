@@ -61,6 +61,9 @@ pub struct Config {
     pub public_base_url: Option<String>,
     /// `TOKEN_REFRESH_INTERVAL_HOURS`: how often the token refresh job runs (default 24).
     pub token_refresh_interval: std::time::Duration,
+    /// `SYNC_INTERVAL_MINUTES`: how often each workspace's library is synced with its media
+    /// source (default 15).
+    pub sync_interval: std::time::Duration,
 }
 
 /// What `storyline run` needs to reach Telegram.
@@ -98,6 +101,7 @@ impl fmt::Debug for Config {
             .field("facebook_app", &self.facebook_app.as_ref().map(|(id, _)| (id, "[REDACTED]")))
             .field("public_base_url", &self.public_base_url)
             .field("token_refresh_interval", &self.token_refresh_interval)
+            .field("sync_interval", &self.sync_interval)
             .finish()
     }
 }
@@ -303,7 +307,15 @@ impl Config {
                 invalid("TOKEN_REFRESH_INTERVAL_HOURS", "a whole number of hours from 1 to 168", &text)
             })?,
         };
+        let sync_minutes =
+            match get("SYNC_INTERVAL_MINUTES") {
+                None => 15,
+                Some(text) => text.parse::<u64>().ok().filter(|m| (1..=1440).contains(m)).ok_or_else(|| {
+                    invalid("SYNC_INTERVAL_MINUTES", "a whole number of minutes from 1 to 1440", &text)
+                })?,
+            };
         Ok(Self {
+            sync_interval: std::time::Duration::from_secs(sync_minutes * 60),
             keyring,
             graph_api_url,
             facebook_app,
@@ -478,6 +490,11 @@ mod tests {
             (vec![("PUBLIC_BASE_URL", "story.example.com")], "PUBLIC_BASE_URL must be an http:// or https:// URL"),
             (vec![("FACEBOOK_APP_ID", "123")], "FACEBOOK_APP_SECRET is not set"),
             (vec![("TOKEN_REFRESH_INTERVAL_HOURS", "0")], "TOKEN_REFRESH_INTERVAL_HOURS must be a whole number"),
+            (
+                vec![("SYNC_INTERVAL_MINUTES", "0")],
+                "SYNC_INTERVAL_MINUTES must be a whole number of minutes from 1 to 1440",
+            ),
+            (vec![("SYNC_INTERVAL_MINUTES", "1441")], "SYNC_INTERVAL_MINUTES must be a whole number"),
         ] {
             let error = config(&vars).expect_err(expected).to_string();
             assert!(error.starts_with(expected), "{error}");
