@@ -28,6 +28,8 @@ pub const STORY_REFUSED: &str =
     "Admins only: ask an admin of this chat to reject a story or mark it for posting by hand.";
 /// Refuses choosing or adding an Instagram account.
 pub const ACCOUNTS_REFUSED: &str = "Admins only: ask an admin of this chat to change the Instagram account.";
+/// Refuses syncing the library with its media source.
+pub const SYNC_REFUSED: &str = "Admins only: ask an admin of this chat to sync the library.";
 /// Refuses what only the owner may do.
 pub const OWNER_REFUSED: &str = "Owners only: ask the owner of this workspace.";
 
@@ -58,7 +60,7 @@ pub enum CliOperation {
     ChangeSettings,
     /// `users promote`: who is an admin.
     ChangeRoles,
-    /// `index-media`, `create-schedule`, `clear-queue`, `process-queue`, `resolve`,
+    /// `index-media`, `sync-media`, `create-schedule`, `clear-queue`, `process-queue`, `resolve`,
     /// `mark-needs-interaction`: the library and the queue.
     ChangeQueue,
     /// The Instagram accounts and their tokens.
@@ -102,6 +104,7 @@ pub const fn rule(operation: Operation) -> Rule {
             | CommandName::Cancel => Rule::MEMBER,
             CommandName::Next | CommandName::Schedule | CommandName::Clear => Rule::admin(QUEUE_REFUSED),
             CommandName::Pause | CommandName::Resume | CommandName::DryRun => Rule::admin(SETTINGS_REFUSED),
+            CommandName::Sync => Rule::admin(SYNC_REFUSED),
         },
         Operation::Button(action) => match action {
             Action::Settings
@@ -162,7 +165,7 @@ mod tests {
     use crate::action::OverdueChoice;
 
     /// Every command with the role it must need. The list must name each command once.
-    const COMMANDS: [(CommandName, Role); 15] = [
+    const COMMANDS: [(CommandName, Role); 16] = [
         (CommandName::Start, Role::Member),
         (CommandName::Help, Role::Member),
         (CommandName::Settings, Role::Member),
@@ -178,6 +181,7 @@ mod tests {
         (CommandName::Pause, Role::Admin),
         (CommandName::Resume, Role::Admin),
         (CommandName::DryRun, Role::Admin),
+        (CommandName::Sync, Role::Admin),
     ];
 
     fn every_action() -> Vec<(Action, Role)> {

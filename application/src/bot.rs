@@ -25,7 +25,8 @@ use storyline_domain::audit::{AuditAction, AuditEntry};
 use storyline_domain::chat::{MessageId, PressId, Screen};
 use storyline_domain::conversation::{PendingPrompt, PromptKind};
 use storyline_domain::ports::{
-    Audit, ChatAdmins, ChatNotifier, Clock, Conversations, NotifyError, StoreError, Users, is_unreachable,
+    Audit, ChatAdmins, ChatNotifier, Clock, Conversations, NotifyError, StoreError, Users, WorkspaceSources,
+    is_unreachable,
 };
 use storyline_domain::settings::{ChatSettings, SettingChange, Toggle};
 use storyline_domain::user::{Actor, Member, Role, TelegramUserId, User};
@@ -40,6 +41,7 @@ use crate::accounts::{AccountService, AccountView};
 use crate::command::Command;
 use crate::concurrently;
 use crate::errors::error_chain;
+use crate::library::SyncService;
 use crate::posting::Stories;
 use crate::settings::{SettingsError, SettingsService};
 use outage::Outage;
@@ -51,6 +53,7 @@ mod desk;
 mod menus;
 mod presses;
 mod prompts;
+mod sync;
 mod turn;
 
 /// Said when something failed that the person can do nothing about but try again.
@@ -139,6 +142,8 @@ pub struct Bot {
     /// Refusals said lately, by chat, person and kind: said once per burst ([`REFUSAL_QUIET`]).
     refusals: Recent<(ChatId, Option<TelegramUserId>, &'static str), ()>,
     outage: Outage,
+    /// `/sync`: the sync and each workspace's source; without it `/sync` says it is off.
+    sync: Option<(SyncService, Arc<dyn WorkspaceSources>)>,
 }
 
 /// A refusal is said again to the same person in the same chat only after this long without
@@ -190,7 +195,15 @@ impl Bot {
             posting_interval: DEFAULT_POSTING_INTERVAL,
             refusals: Recent::new(REFUSAL_QUIET),
             outage: Outage::default(),
+            sync: None,
         }
+    }
+
+    /// Adds `/sync`: the library synced with each workspace's source on demand.
+    #[must_use]
+    pub fn with_sync(mut self, sync: SyncService, sources: Arc<dyn WorkspaceSources>) -> Self {
+        self.sync = Some((sync, sources));
+        self
     }
 
     /// Says how often the posting loop ticks (`POSTING_INTERVAL_SECONDS`), so the bot can say

@@ -30,11 +30,12 @@ pub enum CommandName {
     Pause,
     Resume,
     DryRun,
+    Sync,
 }
 
 impl CommandName {
     /// Every command, in the order the command menu shows them.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::Settings,
         Self::Status,
         Self::Queue,
@@ -50,6 +51,7 @@ impl CommandName {
         Self::Pause,
         Self::Resume,
         Self::DryRun,
+        Self::Sync,
     ];
 
     /// The word after the slash.
@@ -71,6 +73,7 @@ impl CommandName {
             Self::Pause => "pause",
             Self::Resume => "resume",
             Self::DryRun => "dryrun",
+            Self::Sync => "sync",
         }
     }
 
@@ -93,6 +96,7 @@ impl CommandName {
             Self::Pause => "Stop posting",
             Self::Resume => "Restart posting",
             Self::DryRun => "Switch dry run (/dryrun on, /dryrun off)",
+            Self::Sync => "Sync the library with its media source now",
         }
     }
 
@@ -143,6 +147,8 @@ pub enum Command {
     Resume,
     /// Set dry run on or off; `None` switches it.
     DryRun(Option<bool>),
+    /// Sync the library with its media source now.
+    Sync,
 }
 
 /// Why a command was not understood; its text says what is allowed.
@@ -194,6 +200,7 @@ impl Command {
                 "off" | "false" => Some(false),
                 _ => return Err(wrong()),
             }),
+            CommandName::Sync => Self::Sync,
         })
     }
 
@@ -216,6 +223,7 @@ impl Command {
             Self::Pause => CommandName::Pause,
             Self::Resume => CommandName::Resume,
             Self::DryRun(_) => CommandName::DryRun,
+            Self::Sync => CommandName::Sync,
         }
     }
 }

@@ -8,12 +8,14 @@ use storyline_domain::WorkspaceId;
 use storyline_domain::library::{
     Category, CategoryMix, CategoryStats, ContentHash, MediaItem, MixVersion, NewMedia, check_story_media,
 };
-use storyline_domain::ports::{Clock, MediaLibrary, MediaQuery, MediaSource, SourceError, StoreError};
+use storyline_domain::ports::{Clock, MediaLibrary, MediaQuery, MediaSource, SourceError, SourceFile, StoreError};
 use storyline_domain::user::Actor;
 
 mod mix;
+pub mod sync;
 
 pub use mix::SetMixError;
+pub use sync::{SyncError, SyncService};
 
 /// Files are added in transactions of this many.
 const BATCH: usize = 500;
@@ -67,10 +69,44 @@ impl Progress for Quiet {
 ///
 /// # Errors
 /// When the folder name is not a usable category name.
-fn category_of(path: &str) -> Result<Category, String> {
+pub fn category_of(path: &str) -> Result<Category, String> {
     match path.split_once('/') {
         Some((folder, _)) => Category::new(folder).map_err(|e| e.to_string()),
         None => Category::new(UNCATEGORIZED).map_err(|e| e.to_string()),
+    }
+}
+
+/// A file the source described, as a new media item by Instagram's formats and size limits
+/// (FEATURES C1), with the warnings for shapes that will not look right; or why it is refused.
+/// `index-media` and a sync judge every file by this one rule.
+///
+/// # Errors
+/// Why the file is refused: its format, size, folder name or hash.
+pub fn accept(path: &str, file: &SourceFile) -> Result<(NewMedia, Vec<String>), String> {
+    let (kind, warnings) =
+        check_story_media(&file.extension, file.size_bytes, &file.content).map_err(|r| r.to_string())?;
+    let category = category_of(path)?;
+    let hash = ContentHash::from_hex(&file.sha256).ok_or_else(|| "its content hash is unreadable".to_owned())?;
+    let dimensions = file.content.dimensions();
+    let media = NewMedia {
+        path: path.to_owned(),
+        category,
+        kind,
+        hash,
+        size_bytes: file.size_bytes,
+        width: dimensions.map(|d| d.0),
+        height: dimensions.map(|d| d.1),
+    };
+    Ok((media, warnings.iter().map(ToString::to_string).collect()))
+}
+
+/// Why a file the source could not describe is refused, for people.
+#[must_use]
+pub fn unreadable(error: &SourceError) -> String {
+    match error {
+        SourceError::NotFound(_) => "it vanished or cannot be read".to_owned(),
+        SourceError::OutsideRoot(_) => "a link to outside the library (links are followed only within it)".to_owned(),
+        other => format!("it could not be read from the media source ({other})"),
     }
 }
 
@@ -115,46 +151,21 @@ impl LibraryService {
             report.seen += 1;
             let file = match source.describe(&path).await {
                 Ok(file) => file,
-                Err(SourceError::NotFound(_)) => {
-                    report.refused.push((path, "it vanished or cannot be read".to_owned()));
-                    continue;
-                }
-                Err(SourceError::OutsideRoot(_)) => {
-                    let why = "a link to outside the library (links are followed only within it)";
-                    report.refused.push((path, why.to_owned()));
+                Err(error @ (SourceError::NotFound(_) | SourceError::OutsideRoot(_))) => {
+                    report.refused.push((path, unreadable(&error)));
                     continue;
                 }
                 Err(error) => return Err(error.into()),
             };
-            let (kind, warnings) = match check_story_media(&file.extension, file.size_bytes, &file.content) {
+            let (media, warnings) = match accept(&path, &file) {
                 Ok(accepted) => accepted,
-                Err(refusal) => {
-                    report.refused.push((path, refusal.to_string()));
-                    continue;
-                }
-            };
-            let category = match category_of(&path) {
-                Ok(category) => category,
                 Err(why) => {
                     report.refused.push((path, why));
                     continue;
                 }
             };
-            let Some(hash) = ContentHash::from_hex(&file.sha256) else {
-                report.refused.push((path, "its content hash is unreadable".to_owned()));
-                continue;
-            };
-            let dimensions = file.content.dimensions();
-            pending_warnings.extend(warnings.iter().map(|w| (path.clone(), w.to_string())));
-            batch.push(NewMedia {
-                path,
-                category,
-                kind,
-                hash,
-                size_bytes: file.size_bytes,
-                width: dimensions.map(|d| d.0),
-                height: dimensions.map(|d| d.1),
-            });
+            pending_warnings.extend(warnings.into_iter().map(|w| (path.clone(), w)));
+            batch.push(media);
             if batch.len() == BATCH {
                 self.add(workspace, &mut batch, &mut pending_warnings, &mut report).await?;
             }

@@ -68,6 +68,12 @@ pub enum Command {
         #[command(flatten)]
         chat: ChatArg,
     },
+    /// Bring the library in step with the workspace's media source now: new files indexed,
+    /// moved ones recognised, gone ones deactivated (their queued stories dropped), and a summary.
+    SyncMedia {
+        #[command(flatten)]
+        chat: ChatArg,
+    },
     /// The library's media items.
     ListMedia {
         /// Only this category (a first-level folder of the library).
@@ -303,6 +309,7 @@ async fn with_store(
         Command::Settings(command) => settings::run(command, app, config, out, err).await,
         Command::Users(command) => users::run(command, app, config, out, err).await,
         Command::IndexMedia { path, chat } => library::index(app, config, path, &chat, out).await,
+        Command::SyncMedia { chat } => library::sync_media(app, config, &chat, out, err).await,
         Command::ListMedia { category, limit, json, chat } => {
             library::list_media(app, config, category, limit, json, &chat, out, err).await
         }

@@ -67,6 +67,9 @@ pub struct Config {
     /// `GOOGLE_TOKEN_URL`: a stand-in for Google's OAuth token endpoint, where a Drive service
     /// account trades its signed grant for an access token (tests, proxies).
     pub google_token_url: Option<String>,
+    /// `SYNC_INTERVAL_MINUTES`: how often each workspace's library is synced with its media
+    /// source (default 15).
+    pub sync_interval: std::time::Duration,
 }
 
 /// What `storyline run` needs to reach Telegram.
@@ -106,6 +109,7 @@ impl fmt::Debug for Config {
             .field("token_refresh_interval", &self.token_refresh_interval)
             .field("drive_api_url", &self.drive_api_url)
             .field("google_token_url", &self.google_token_url)
+            .field("sync_interval", &self.sync_interval)
             .finish()
     }
 }
@@ -313,9 +317,17 @@ impl Config {
                 invalid("TOKEN_REFRESH_INTERVAL_HOURS", "a whole number of hours from 1 to 168", &text)
             })?,
         };
+        let sync_minutes =
+            match get("SYNC_INTERVAL_MINUTES") {
+                None => 15,
+                Some(text) => text.parse::<u64>().ok().filter(|m| (1..=1440).contains(m)).ok_or_else(|| {
+                    invalid("SYNC_INTERVAL_MINUTES", "a whole number of minutes from 1 to 1440", &text)
+                })?,
+            };
         Ok(Self {
             drive_api_url,
             google_token_url,
+            sync_interval: std::time::Duration::from_secs(sync_minutes * 60),
             keyring,
             graph_api_url,
             facebook_app,
@@ -492,6 +504,11 @@ mod tests {
             (vec![("TOKEN_REFRESH_INTERVAL_HOURS", "0")], "TOKEN_REFRESH_INTERVAL_HOURS must be a whole number"),
             (vec![("DRIVE_API_URL", "googleapis.local")], "DRIVE_API_URL must be an http:// or https:// URL"),
             (vec![("GOOGLE_TOKEN_URL", "localhost:9/token")], "GOOGLE_TOKEN_URL must be an http:// or https:// URL"),
+            (
+                vec![("SYNC_INTERVAL_MINUTES", "0")],
+                "SYNC_INTERVAL_MINUTES must be a whole number of minutes from 1 to 1440",
+            ),
+            (vec![("SYNC_INTERVAL_MINUTES", "1441")], "SYNC_INTERVAL_MINUTES must be a whole number"),
         ] {
             let error = config(&vars).expect_err(expected).to_string();
             assert!(error.starts_with(expected), "{error}");

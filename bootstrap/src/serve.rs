@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use storyline_application::bot::BotConfig;
 use storyline_application::errors::error_chain;
+use storyline_application::library::{Quiet, SyncError};
 use storyline_application::posting::{Stories, TickReport};
 use storyline_console::ConsoleChat;
 use storyline_domain::ChatId;
@@ -163,7 +164,11 @@ async fn background(
             Ok(())
         }
     };
-    let refresher = tokio::spawn(loops::supervise(refreshing.clone(), Some(alert), shutdown.clone(), refresh));
+    let refresher = tokio::spawn(loops::supervise(refreshing.clone(), Some(alert.clone()), shutdown.clone(), refresh));
+    // M3: every workspace's library synced with its source; the chat hears of an outage itself.
+    let syncing = LoopHealth::new("media_sync", config.sync_interval);
+    let sync = media_sync(app, notifier_for_refresh.clone());
+    let syncer = tokio::spawn(loops::supervise(syncing.clone(), Some(alert), shutdown.clone(), sync));
     let media = crate::media_http::router(crate::media_http::MediaFiles::new(
         app.urls.clone(),
         app.stores.library.clone(),
@@ -175,6 +180,7 @@ async fn background(
         tokio::spawn(async move {
             watched.push(posting);
             watched.push(refreshing);
+            watched.push(syncing);
             if let Err(error) = loops::serve_health_on(listener, settings, watched, Some(media), shutdown).await {
                 tracing::error!(error = format!("{error:#}"), "could not serve /healthz");
             }
@@ -183,10 +189,50 @@ async fn background(
     Ok(async move {
         let _ = looping.await;
         let _ = refresher.await;
+        let _ = syncer.await;
         if let Some(health) = health {
             let _ = health.await;
         }
     })
+}
+
+/// One tick of the sync loop: each workspace in turn, synced with its own source. A source that
+/// does not answer is the chat's news (told once per outage by the sync), not the loop's failure;
+/// any other failure of a workspace fails the tick after the others had their turn. The first
+/// tick, at start, syncs nothing: the first sync comes one interval later (`/sync` and
+/// `sync-media` sync at once), so a start never races the library with what was just indexed.
+fn media_sync(
+    app: &App,
+    notifier: Arc<dyn ChatNotifier>,
+) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>> + Send + Sync + 'static
+{
+    let (service, sources, settings) =
+        (app.sync.clone().telling(notifier), app.sources.clone(), app.stores.settings.clone());
+    let started = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    move || {
+        let (service, sources, settings) = (service.clone(), sources.clone(), settings.clone());
+        let first = !started.swap(true, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async move {
+            if first {
+                return Ok(());
+            }
+            let mut failed = Vec::new();
+            for workspace in settings.workspaces().await? {
+                let outcome = match sources.source(workspace.id).await {
+                    Ok(source) => service.sync(&workspace, source.as_ref(), &Quiet).await.map(|_| ()),
+                    Err(error) => Err(SyncError::Source(error)),
+                };
+                match outcome {
+                    Ok(()) | Err(SyncError::Unreachable(_) | SyncError::Busy) => {}
+                    Err(error) => {
+                        tracing::error!(workspace_id = %workspace.id, error = %error_chain(&error), "media sync failed");
+                        failed.push(format!("{}: {error}", workspace.chat_id));
+                    }
+                }
+            }
+            if failed.is_empty() { Ok(()) } else { Err(anyhow::anyhow!("media sync failed for {}", failed.join(", "))) }
+        })
+    }
 }
 
 /// The bot in a terminal, in `chat`'s workspace: lines from `input`, screens to `output`, the

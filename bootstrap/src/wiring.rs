@@ -7,13 +7,14 @@ use chrono::{DateTime, SubsecRound, Utc};
 use storyline_application::SettingsService;
 use storyline_application::accounts::AccountService;
 use storyline_application::bot::{Bot, BotConfig, BotPorts};
-use storyline_application::library::LibraryService;
+use storyline_application::library::{LibraryService, SyncService};
 use storyline_application::posting::{Publishing, QueueDesk, Stories, StoryPorts};
 use storyline_application::scheduling::Scheduler;
 use storyline_crypto::Keyring;
 use storyline_domain::ports::{
-    AccountStore, Audit, ChatAdmins, ChatNotifier, Clock, Conversations, History, Locks, MediaHost, MediaLibrary,
-    MediaSource, Queue, SettingsStore, StoryPublisher, TokenCipher, TokenVault, UpdateCursor, Users, VaultError,
+    AccountStore, Audit, ChatAdmins, ChatNotifier, Clock, Conversations, History, LibrarySync, Locks, MediaHost,
+    MediaLibrary, MediaSource, Queue, SettingsStore, SourceStore, StoryPublisher, TokenCipher, TokenVault,
+    UpdateCursor, Users, VaultError, WorkspaceSources,
 };
 use storyline_instagram::{FacebookApp, GraphApi, GraphConfig, PollPolicy};
 use storyline_media::{LocalFolder, SignedUrls};
@@ -53,6 +54,8 @@ pub struct Stores {
     pub locks: Arc<dyn Locks>,
     pub accounts: Arc<dyn AccountStore>,
     pub vault: Arc<dyn TokenVault>,
+    /// The library's side of a media sync.
+    pub sync: Arc<dyn LibrarySync>,
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
     /// The database behind the ports, when it was opened here: closed on exit, backed up.
@@ -101,12 +104,14 @@ impl Stores {
             + Locks
             + AccountStore
             + TokenVault
+            + LibrarySync
             + Clone
             + 'static,
     {
         Self {
             accounts: Arc::new(store.clone()),
             vault: Arc::new(store.clone()),
+            sync: Arc::new(store.clone()),
             library: Arc::new(store.clone()),
             queue: Arc::new(store.clone()),
             history: Arc::new(store.clone()),
@@ -234,6 +239,11 @@ pub struct App {
     pub urls: Arc<SignedUrls>,
     /// How often the posting loop ticks (`POSTING_INTERVAL_SECONDS`); the bot says it.
     pub posting_interval: std::time::Duration,
+    /// Syncs each workspace's library with its media source (FEATURES M3); it tells no chat
+    /// until given a notifier ([`SyncService::telling`]).
+    pub sync: SyncService,
+    /// The media source each workspace reads.
+    pub sources: Arc<dyn WorkspaceSources>,
 }
 
 impl std::fmt::Debug for App {
@@ -266,7 +276,9 @@ impl App {
             clock: self.clock.clone(),
         };
         let stories = self.stories(ports.notifier.clone());
+        let sync = self.sync.clone().telling(ports.notifier.clone());
         Bot::new(self.settings.clone(), ports, config)
+            .with_sync(sync, self.sources.clone())
             .with_stories(stories)
             .with_accounts(self.accounts.clone())
             .posting_every(self.posting_interval)
@@ -323,7 +335,25 @@ impl App {
                 .sealing(config.keyring.is_some());
         let urls = Arc::new(media_urls(config));
         let posting_interval = config.posting_interval;
-        Ok(Self { stores, settings, library, scheduler, clock, source, accounts, publisher, urls, posting_interval })
+        // SHIM(sources): the sync status in memory and MEDIA_DIR for every workspace, until the
+        // `sources` lane's SourceStore and WorkspaceSources are wired here.
+        let sync_status: Arc<dyn SourceStore> = Arc::new(crate::sources_shim::MemorySyncStatus::default());
+        let sync = SyncService::new(stores.sync.clone(), sync_status, clock.clone());
+        let sources: Arc<dyn WorkspaceSources> = Arc::new(crate::sources_shim::DefaultSources(source.clone()));
+        Ok(Self {
+            stores,
+            settings,
+            library,
+            scheduler,
+            clock,
+            source,
+            accounts,
+            publisher,
+            urls,
+            posting_interval,
+            sync,
+            sources,
+        })
     }
 
     /// Checks at start-up that the stored Instagram tokens open with the configured key (A5).

@@ -24,7 +24,7 @@ pub use audit::{Audit, AuditQuery};
 pub use chat_notifier::{ChatAdmins, ChatNotifier, NotifyError};
 pub use clock::Clock;
 pub use conversations::Conversations;
-pub use library_sync::{ItemUpdate, LibrarySync, SyncApplied, SyncChanges, SyncedItem, SyncedNew};
+pub use library_sync::{ItemContent, ItemUpdate, LibrarySync, SyncApplied, SyncChanges, SyncedItem, SyncedNew};
 pub use media_library::{AddReport, MediaLibrary, MediaQuery};
 pub use media_source::{
     ByteStream, MediaSource, OpenedFile, SourceEntry, SourceError, SourceFactory, SourceFile, WorkspaceSources,

@@ -102,6 +102,14 @@ macro_rules! every_suite {
                 removing_an_account_forgets_its_token_disables_it_and_keeps_its_history,
                 a_workspace_cannot_see_select_disable_or_read_another_workspaces_accounts,
             }
+            sync {
+                synced_items_are_every_item_with_what_the_source_said,
+                a_move_keeps_the_id_history_times_posted_and_lock,
+                a_removed_item_is_deactivated_its_pending_story_dropped_and_it_can_come_back,
+                new_content_at_the_same_path_keeps_the_id,
+                a_sync_is_all_or_nothing,
+                a_workspace_cannot_see_or_change_another_workspaces_items,
+            }
         );
     };
 }

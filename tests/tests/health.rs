@@ -47,6 +47,8 @@ async fn healthz_reports_the_database_and_both_loops_of_a_running_bot() -> TestR
     anyhow::ensure!(body["loops"]["posting"]["state"] == "ok", "{body}");
     anyhow::ensure!(body["loops"]["telegram_polling"]["state"] == "ok", "{body}");
     anyhow::ensure!(body["loops"]["token_refresh"]["state"] == "ok", "the daily refresh job ran at start: {body}");
+    anyhow::ensure!(body["loops"]["media_sync"]["state"] == "ok", "the sync loop started: {body}");
+    anyhow::ensure!(body["loops"]["media_sync"]["interval_seconds"] == 900.0, "every 15 minutes: {body}");
 
     // Telegram stops answering getUpdates: polling goes stale and /healthz says 503.
     telegram.fail_next("getUpdates", 1_000, storyline_tests::fake_telegram::Failure::Forbidden("Forbidden".into()));

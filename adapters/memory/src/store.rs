@@ -1,6 +1,6 @@
 //! The in-memory store: one mutex-guarded state, and one file per port ([`settings`],
 //! [`audit`], [`users`], [`conversations`], [`cursor`], [`library`], [`queue`], [`history`],
-//! [`locks`], [`accounts`], [`vault`]), the way the SQL store lays them out.
+//! [`locks`], [`accounts`], [`vault`], [`sync`]), the way the SQL store lays them out.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -22,6 +22,7 @@ mod library;
 mod locks;
 mod queue;
 mod settings;
+mod sync;
 mod users;
 mod vault;
 

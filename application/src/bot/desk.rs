@@ -151,7 +151,8 @@ impl Bot {
             | Command::Cancel
             | Command::Pause
             | Command::Resume
-            | Command::DryRun(_) => return Ok(()),
+            | Command::DryRun(_)
+            | Command::Sync => return Ok(()),
         };
         self.say(turn, screen).await.map(|_| ())
     }

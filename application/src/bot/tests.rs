@@ -535,3 +535,67 @@ async fn a_refusal_is_said_once_per_burst_to_one_person() {
 }
 
 mod refusals;
+
+/// A source of one PNG for `/sync`, in memory.
+struct OnePng;
+
+#[async_trait::async_trait]
+impl storyline_domain::ports::MediaSource for OnePng {
+    async fn list(&self) -> Result<Vec<storyline_domain::ports::SourceEntry>, storyline_domain::ports::SourceError> {
+        Ok(vec![storyline_domain::ports::SourceEntry {
+            path: "memes/a.png".to_owned(),
+            size_bytes: 100,
+            checksum: Some("etag".to_owned()),
+            modified: None,
+        }])
+    }
+
+    async fn describe(
+        &self,
+        path: &str,
+    ) -> Result<storyline_domain::ports::SourceFile, storyline_domain::ports::SourceError> {
+        Ok(storyline_domain::ports::SourceFile {
+            path: path.to_owned(),
+            extension: "png".to_owned(),
+            size_bytes: 100,
+            sha256: "ab".repeat(32),
+            content: storyline_domain::library::MediaContent::Still {
+                format: storyline_domain::library::StillFormat::Png,
+                width: 1080,
+                height: 1920,
+            },
+        })
+    }
+
+    async fn read(&self, path: &str) -> Result<Vec<u8>, storyline_domain::ports::SourceError> {
+        Err(storyline_domain::ports::SourceError::NotFound(path.to_owned()))
+    }
+
+    fn locate(&self, path: &str) -> String {
+        path.to_owned()
+    }
+}
+
+#[tokio::test]
+async fn sync_is_for_admins_and_answers_with_the_summary() {
+    let mut world = world();
+    let mut sources = storyline_domain::ports::MockWorkspaceSources::new();
+    sources.expect_source().returning(|_| Ok(Arc::new(OnePng)));
+    let mut status = storyline_domain::ports::MockSourceStore::new();
+    status.expect_sync_status().returning(|_| Ok(storyline_domain::source::SyncStatus::default()));
+    status.expect_record_sync().returning(|_, _| Ok(()));
+    let sync = SyncService::new(Arc::new(world.store.clone()), Arc::new(status), Arc::new(world.clock.clone()));
+    world.bot = world.bot.with_sync(sync, Arc::new(sources));
+    world.say(BOB, "/sync").await;
+    assert_eq!(world.last_sent().1.text.to_plain(), crate::access::SYNC_REFUSED);
+    world.say(ALICE, "/sync").await;
+    assert_eq!(
+        world.last_sent().1.text.to_plain(),
+        "🔄 Library synced: 1 added, 0 moved, 0 removed, 0 reactivated, 0 refused, 0 unchanged."
+    );
+    world.say(ALICE, "/sync").await;
+    assert_eq!(
+        world.last_sent().1.text.to_plain(),
+        "🔄 Library synced: 0 added, 0 moved, 0 removed, 0 reactivated, 0 refused, 1 unchanged."
+    );
+}

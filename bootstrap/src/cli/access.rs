@@ -28,6 +28,7 @@ pub(super) const fn operation(command: &Command) -> CliOperation {
         }
         Command::Users(UsersCommand::Promote { .. }) => CliOperation::ChangeRoles,
         Command::IndexMedia { .. }
+        | Command::SyncMedia { .. }
         | Command::CreateSchedule { .. }
         | Command::ClearQueue { .. }
         | Command::ProcessQueue { .. }
@@ -77,6 +78,7 @@ mod tests {
             (&["users", "promote", "7", "--role", "admin"], CliOperation::ChangeRoles),
             (&["create-schedule"], CliOperation::ChangeQueue),
             (&["clear-queue", "--yes"], CliOperation::ChangeQueue),
+            (&["sync-media"], CliOperation::ChangeQueue),
             (&["refresh-instagram-tokens"], CliOperation::ChangeAccounts),
         ] {
             let command = parsed(args);

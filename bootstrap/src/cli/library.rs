@@ -9,7 +9,7 @@ use std::sync::Arc;
 use clap::Subcommand;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::{ProgressBar, ProgressStyle};
-use storyline_application::library::{Progress, SetMixError};
+use storyline_application::library::{Progress, SetMixError, SyncError};
 use storyline_application::scheduling::{ScheduleError, SeededJitter};
 use storyline_domain::Workspace;
 use storyline_domain::library::{Category, CategoryMix};
@@ -107,6 +107,34 @@ pub(super) async fn index(
             root.display()
         )?;
     }
+    Ok(Outcome::Done)
+}
+
+/// `sync-media`: one sync of the workspace's library with its media source, a bar while files
+/// are read, then the summary as a table and a line per refused file.
+pub(super) async fn sync_media(
+    app: &App,
+    config: &Config,
+    chat: &ChatArg,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let workspace = workspace(app, config, chat).await?;
+    let source = app.sources.source(workspace.id).await?;
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("reading {bar:30} {pos}/{len} {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let service = app.sync.clone().telling(notifier(config)?);
+    let summary = match service.sync(&workspace, source.as_ref(), &Bar(bar)).await {
+        Ok(summary) => summary,
+        Err(error @ (SyncError::Unreachable(_) | SyncError::Busy)) => {
+            writeln!(err, "storyline: {error}; nothing changed")?;
+            return Ok(Outcome::Refused);
+        }
+        Err(other) => return Err(other.into()),
+    };
+    output::sync_summary(&summary, out)?;
     Ok(Outcome::Done)
 }
 

@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 
 use super::StoreError;
 use crate::WorkspaceId;
-use crate::library::{ContentHash, MediaId, NewMedia};
+use crate::library::{Category, ContentHash, MediaId, MediaKind, NewMedia};
 
 /// A library item as a sync compares it with a listing: every item, active or not.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,9 +33,23 @@ pub struct SyncedNew {
 pub struct ItemUpdate {
     pub id: MediaId,
     pub path: String,
+    /// The category of `path` (a move to another top folder changes it).
+    pub category: Category,
     pub active: bool,
     pub checksum: Option<String>,
     pub modified: Option<DateTime<Utc>>,
+    /// The file at the same path holds new content: its new hash, size, kind and pixels.
+    pub content: Option<ItemContent>,
+}
+
+/// What a file's content is, as indexing found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemContent {
+    pub kind: MediaKind,
+    pub hash: ContentHash,
+    pub size_bytes: u64,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
 }
 
 /// What one sync run changes in the library.
@@ -65,10 +79,14 @@ pub trait LibrarySync: Send + Sync {
     /// [`StoreError`] when the store fails.
     async fn synced_items(&self, workspace: WorkspaceId) -> Result<Vec<SyncedItem>, StoreError>;
 
-    /// Applies `changes` at `at`, in one transaction: all of it or none of it.
+    /// Applies `changes` at `at`, in one transaction: all of it or none of it. Updates are
+    /// applied first (so a path freed by a move can take a new file), then removals, then the
+    /// added files.
     ///
     /// # Errors
-    /// [`StoreError`] when the store fails; then nothing changed.
+    /// [`StoreError`] when the store fails, an update or removal names an item the workspace
+    /// does not have, or an added file's path or content is already in the library; then nothing
+    /// changed.
     async fn apply_sync(
         &self,
         workspace: WorkspaceId,

@@ -14,12 +14,14 @@ use storyline_domain::user::Actor;
 use super::MemoryStore;
 
 /// Everything about one workspace's media.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct Library {
     pub(super) media: HashMap<MediaId, MediaItem>,
     /// The media by content and by path, as the stores' unique indexes.
-    by_hash: HashMap<ContentHash, MediaId>,
-    by_path: HashMap<String, MediaId>,
+    pub(super) by_hash: HashMap<ContentHash, MediaId>,
+    pub(super) by_path: HashMap<String, MediaId>,
+    /// What a sync last saw of each item: the source's checksum and modification time.
+    pub(super) seen: HashMap<MediaId, (Option<String>, Option<DateTime<Utc>>)>,
     /// Oldest first; the last one is current when its `valid_to` is `None`.
     pub(super) mixes: Vec<MixVersion>,
     /// Every queue item, done ones included.

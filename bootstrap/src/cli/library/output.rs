@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 use storyline_application::library::IndexReport;
 use storyline_domain::library::{CategoryMix, CategoryStats, MediaItem, MixVersion};
+use storyline_domain::source::SyncSummary;
 
 /// `1 warning`, `2 warnings`.
 pub(super) fn count(n: u64, thing: &str) -> String {
@@ -48,6 +49,33 @@ pub(super) fn index_report(report: &IndexReport, out: &mut dyn Write) -> io::Res
         write!(out, "; {}", count(len(&report.warnings), "warning"))?;
     }
     writeln!(out)
+}
+
+/// The summary of `sync-media`: a line per refused file and per warning, then the counts as a
+/// table (`Added`, `Moved`, `Removed`, `Reactivated`, `Refused`, `Unchanged`).
+pub(super) fn sync_summary(summary: &SyncSummary, out: &mut dyn Write) -> io::Result<()> {
+    for (path, why) in &summary.refused {
+        writeln!(out, "refused  {path}: {why}")?;
+    }
+    for (path, warning) in &summary.warnings {
+        writeln!(out, "warning  {path}: {warning}")?;
+    }
+    let mut table = super::table(&["Added", "Moved", "Removed", "Reactivated", "Refused", "Unchanged"]);
+    table.add_row(vec![
+        summary.added.to_string(),
+        summary.moved.to_string(),
+        summary.removed.to_string(),
+        summary.reactivated.to_string(),
+        summary.refused.len().to_string(),
+        summary.unchanged.to_string(),
+    ]);
+    writeln!(out, "{table}")?;
+    match summary.dropped_from_queue {
+        0 => {}
+        1 => writeln!(out, "1 queued story was dropped: its file is gone")?,
+        n => writeln!(out, "{n} queued stories were dropped: their files are gone")?,
+    }
+    Ok(())
 }
 
 /// A file size for people: bytes below 1 KB, else KB or MB (of 1024) with one decimal below
