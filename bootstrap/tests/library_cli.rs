@@ -189,7 +189,38 @@ pub async fn the_sample_media_indexes_as_the_readme_says(backend: Backend) -> Te
     Ok(())
 }
 
+pub async fn sync_media_prints_the_summary_as_a_table_and_refuses_a_missing_folder(backend: Backend) -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let media = dir.path().join("media");
+    std::fs::create_dir_all(media.join("memes"))?;
+    std::fs::write(media.join("memes/a.png"), png(1080, 1920, "a"))?;
+    std::fs::write(media.join("memes/notes.png"), b"not a picture\n")?;
+    let synced = storyline(&backend, dir.path(), &["sync-media", "--chat", CHAT])?;
+    ensure!(synced.status.success(), "{}", text(&synced.stderr));
+    let out = text(&synced.stdout);
+    ensure!(out.contains("refused  memes/notes.png: "), "{out}");
+    for header in ["Added", "Moved", "Removed", "Reactivated", "Refused", "Unchanged"] {
+        ensure!(out.contains(header), "{header} in {out}");
+    }
+    let row = out.lines().find(|l| l.contains('1') && !l.contains("refused")).context("the counts")?;
+    let counts: Vec<&str> = row.split(['│', '┆', '|']).map(str::trim).filter(|c| !c.is_empty()).collect();
+    ensure!(counts == ["1", "0", "0", "0", "1", "0"], "{counts:?} in {out}");
+    std::fs::remove_file(media.join("memes/a.png"))?;
+    let again = text(&storyline(&backend, dir.path(), &["sync-media", "--chat", CHAT])?.stdout);
+    let row = again.lines().rev().find(|l| l.contains('1')).context("the counts")?;
+    let counts: Vec<&str> = row.split(['│', '┆', '|']).map(str::trim).filter(|c| !c.is_empty()).collect();
+    ensure!(counts == ["0", "0", "1", "0", "1", "0"], "{counts:?} in {again}");
+    std::fs::rename(&media, dir.path().join("gone"))?;
+    let refused = storyline(&backend, dir.path(), &["sync-media", "--chat", CHAT])?;
+    ensure!(refused.status.code() == Some(2), "{refused:?}");
+    let err = text(&refused.stderr);
+    ensure!(err.trim_end().lines().count() == 1, "one line: {err}");
+    ensure!(err.starts_with("storyline: the media source cannot be reached: there is no folder"), "{err}");
+    Ok(())
+}
+
 storyline_tests::on_backends!([sqlite, postgres] [
+    sync_media_prints_the_summary_as_a_table_and_refuses_a_missing_folder,
     index_media_refuses_what_is_not_real_media_with_a_reason_and_stores_none_of_it,
     reindexing_prints_a_summary_and_lines_only_for_what_changed_or_was_refused,
     list_media_shows_real_sizes_and_says_how_many_more_there_are,

@@ -128,7 +128,8 @@ impl SyncService {
         let listing = match source.list().await {
             Ok(listing) => listing,
             Err(error @ (SourceError::Unreachable(_) | SourceError::Denied(_) | SourceError::NoSuchRoot(_))) => {
-                tracing::warn!(workspace_id = %workspace.id, error = %error_chain(&error), "the media source cannot be reached");
+                // Info, not a warning: the person is told in words (the chat, or the command line's one line).
+                tracing::info!(workspace_id = %workspace.id, error = %error_chain(&error), "the media source cannot be reached");
                 if status.unreachable_since.is_none() {
                     let since = Some(self.clock.now());
                     self.status.record_sync(workspace.id, &SyncStatus { unreachable_since: since, ..status }).await?;
@@ -145,7 +146,7 @@ impl SyncService {
         for entry in triage.to_read() {
             progress.advance(&entry.path);
             let read = source.describe(&entry.path).await.map_err(|error| {
-                tracing::warn!(path = %entry.path, error = %error_chain(&error), "a file of the media source cannot be read");
+                tracing::info!(path = %entry.path, error = %error_chain(&error), "a file of the media source cannot be read");
                 unreadable(&error)
             });
             reads.insert(entry.path.clone(), read);
