@@ -28,6 +28,8 @@ pub const STORY_REFUSED: &str =
     "Admins only: ask an admin of this chat to reject a story or mark it for posting by hand.";
 /// Refuses choosing or adding an Instagram account.
 pub const ACCOUNTS_REFUSED: &str = "Admins only: ask an admin of this chat to change the Instagram account.";
+/// Refuses changing the media source.
+pub const SOURCE_REFUSED: &str = "Admins only: ask an admin of this chat to change the media source.";
 /// Refuses what only the owner may do.
 pub const OWNER_REFUSED: &str = "Owners only: ask the owner of this workspace.";
 
@@ -52,7 +54,7 @@ pub enum CliOperation {
     /// `migrate`, `backup`, `generate-key`, `rotate-keys`: the database and the keys.
     Maintain,
     /// `settings show`, `settings history`, `users list`, `list-media`, `list-categories`,
-    /// `category-mix show`, `list-queue`, `list-instagram-accounts`: reading.
+    /// `category-mix show`, `list-queue`, `list-instagram-accounts`, `media-source show`: reading.
     Read,
     /// `settings set`, `category-mix set`: the settings.
     ChangeSettings,
@@ -63,6 +65,8 @@ pub enum CliOperation {
     ChangeQueue,
     /// The Instagram accounts and their tokens.
     ChangeAccounts,
+    /// `media-source set`: where the workspace's media comes from.
+    ChangeSource,
 }
 
 /// What an operation needs, and what the chat is told when it is refused.
@@ -129,6 +133,7 @@ pub const fn rule(operation: Operation) -> Rule {
             CliOperation::ChangeSettings => Rule::admin(SETTINGS_REFUSED),
             CliOperation::ChangeQueue => Rule::admin(QUEUE_REFUSED),
             CliOperation::ChangeAccounts => Rule::admin(ACCOUNTS_REFUSED),
+            CliOperation::ChangeSource => Rule::admin(SOURCE_REFUSED),
             CliOperation::Serve | CliOperation::Maintain | CliOperation::ChangeRoles => {
                 Rule { role: Role::Owner, refusal: OWNER_REFUSED }
             }
@@ -268,6 +273,7 @@ mod tests {
             (CliOperation::ChangeSettings, Role::Admin),
             (CliOperation::ChangeQueue, Role::Admin),
             (CliOperation::ChangeAccounts, Role::Admin),
+            (CliOperation::ChangeSource, Role::Admin),
             (CliOperation::ChangeRoles, Role::Owner),
             (CliOperation::Maintain, Role::Owner),
             (CliOperation::Serve, Role::Owner),

@@ -164,12 +164,15 @@ async fn background(
         }
     };
     let refresher = tokio::spawn(loops::supervise(refreshing.clone(), Some(alert), shutdown.clone(), refresh));
-    let media = crate::media_http::router(crate::media_http::MediaFiles::new(
-        app.urls.clone(),
-        app.stores.library.clone(),
-        app.source.clone(),
-        app.clock.clone(),
-    ));
+    let media = crate::media_http::router(
+        crate::media_http::MediaFiles::new(
+            app.urls.clone(),
+            app.stores.library.clone(),
+            app.source.clone(),
+            app.clock.clone(),
+        )
+        .with_sources(app.sources.clone()),
+    );
     let health = listener.map(|listener| {
         let settings = app.stores.settings.clone();
         tokio::spawn(async move {

@@ -10,13 +10,15 @@ use storyline_application::bot::{Bot, BotConfig, BotPorts};
 use storyline_application::library::LibraryService;
 use storyline_application::posting::{Publishing, QueueDesk, Stories, StoryPorts};
 use storyline_application::scheduling::Scheduler;
+use storyline_application::sources::SourceService;
 use storyline_crypto::Keyring;
 use storyline_domain::ports::{
     AccountStore, Audit, ChatAdmins, ChatNotifier, Clock, Conversations, History, Locks, MediaHost, MediaLibrary,
-    MediaSource, Queue, SettingsStore, StoryPublisher, TokenCipher, TokenVault, UpdateCursor, Users, VaultError,
+    MediaSource, Queue, SettingsStore, SourceFactory, SourceStore, StoryPublisher, TokenCipher, TokenVault,
+    UpdateCursor, Users, VaultError, WorkspaceSources,
 };
 use storyline_instagram::{FacebookApp, GraphApi, GraphConfig, PollPolicy};
-use storyline_media::{LocalFolder, SignedUrls};
+use storyline_media::SignedUrls;
 use storyline_postgres::PostgresStore;
 use storyline_sqlite::SqliteStore;
 
@@ -53,6 +55,8 @@ pub struct Stores {
     pub locks: Arc<dyn Locks>,
     pub accounts: Arc<dyn AccountStore>,
     pub vault: Arc<dyn TokenVault>,
+    /// Each workspace's media source setting and sync status.
+    pub sources: Arc<dyn SourceStore>,
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
     /// The database behind the ports, when it was opened here: closed on exit, backed up.
@@ -101,11 +105,13 @@ impl Stores {
             + Locks
             + AccountStore
             + TokenVault
+            + SourceStore
             + Clone
             + 'static,
     {
         Self {
             accounts: Arc::new(store.clone()),
+            sources: Arc::new(store.clone()),
             vault: Arc::new(store.clone()),
             library: Arc::new(store.clone()),
             queue: Arc::new(store.clone()),
@@ -228,6 +234,12 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Where the posting loop reads media (`MEDIA_DIR`).
     pub source: Arc<dyn MediaSource>,
+    /// Each workspace's own media source, or `source` where it has set none (FEATURES M1).
+    pub sources: Arc<dyn WorkspaceSources>,
+    /// Makes the source a setting names (what `media-source set` tries first).
+    pub source_factory: Arc<dyn SourceFactory>,
+    /// Shows and changes each workspace's media source.
+    pub media_sources: SourceService,
     pub accounts: AccountService,
     pub publisher: Arc<dyn StoryPublisher>,
     /// Signed media URLs for Meta, served by [`crate::media_http`].
@@ -298,12 +310,14 @@ impl App {
             library: self.stores.library.clone(),
         };
         let host: Arc<dyn MediaHost> = self.urls.clone();
-        Stories::new(ports, self.scheduler.clone()).with_publishing(Publishing {
-            accounts: self.stores.accounts.clone(),
-            vault: self.stores.vault.clone(),
-            publisher: self.publisher.clone(),
-            host,
-        })
+        Stories::new(ports, self.scheduler.clone())
+            .with_publishing(Publishing {
+                accounts: self.stores.accounts.clone(),
+                vault: self.stores.vault.clone(),
+                publisher: self.publisher.clone(),
+                host,
+            })
+            .with_sources(self.sources.clone())
     }
 
     /// Wires the use cases to given stores and clock (tests pass their own).
@@ -316,14 +330,32 @@ impl App {
         let library = LibraryService::new(stores.library.clone(), clock.clone());
         let scheduler =
             Scheduler::new(stores.settings.clone(), stores.library.clone(), stores.queue.clone(), clock.clone());
-        let source: Arc<dyn MediaSource> = Arc::new(LocalFolder::new(config.media_dir.clone()));
+        let source_factory: Arc<dyn SourceFactory> = Arc::new(crate::sources::Sources::new(config.media_dir.clone()));
+        let source = source_factory.default_source();
+        let sources: Arc<dyn WorkspaceSources> =
+            Arc::new(crate::sources::SourceRegistry::new(stores.sources.clone(), source_factory.clone()));
+        let media_sources = SourceService::new(stores.sources.clone(), source_factory.clone(), clock.clone());
         let publisher: Arc<dyn StoryPublisher> = Arc::new(graph_api(config)?);
         let accounts =
             AccountService::new(stores.accounts.clone(), stores.vault.clone(), publisher.clone(), clock.clone())
                 .sealing(config.keyring.is_some());
         let urls = Arc::new(media_urls(config));
         let posting_interval = config.posting_interval;
-        Ok(Self { stores, settings, library, scheduler, clock, source, accounts, publisher, urls, posting_interval })
+        Ok(Self {
+            stores,
+            settings,
+            library,
+            scheduler,
+            clock,
+            source,
+            sources,
+            source_factory,
+            media_sources,
+            accounts,
+            publisher,
+            urls,
+            posting_interval,
+        })
     }
 
     /// Checks at start-up that the stored Instagram tokens open with the configured key (A5).

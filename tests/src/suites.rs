@@ -7,6 +7,7 @@ pub mod cursor;
 pub mod library;
 pub mod queue;
 pub mod settings;
+pub mod sources;
 pub mod users;
 
 use chrono::{DateTime, TimeZone, Utc};

@@ -102,6 +102,16 @@ macro_rules! every_suite {
                 removing_an_account_forgets_its_token_disables_it_and_keeps_its_history,
                 a_workspace_cannot_see_select_disable_or_read_another_workspaces_accounts,
             }
+            sources {
+                a_workspace_with_no_source_set_has_none_and_never_synced,
+                versions_come_back_newest_first_and_every_change_is_audited,
+                the_secret_is_kept_when_the_kind_stays_and_cleared_when_it_changes,
+                the_secret_is_never_stored_in_clear,
+                without_a_key_a_secret_is_refused_and_nothing_changes,
+                a_workspace_cannot_see_or_change_another_workspaces_source,
+                the_sync_status_is_replaced_and_survives_a_restart,
+                reseal_source_secrets_moves_every_secret_to_the_newest_key,
+            }
         );
     };
 }

@@ -1,6 +1,6 @@
 //! The in-memory store: one mutex-guarded state, and one file per port ([`settings`],
 //! [`audit`], [`users`], [`conversations`], [`cursor`], [`library`], [`queue`], [`history`],
-//! [`locks`], [`accounts`], [`vault`]), the way the SQL store lays them out.
+//! [`locks`], [`accounts`], [`vault`], [`sources`]), the way the SQL store lays them out.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -22,6 +22,7 @@ mod library;
 mod locks;
 mod queue;
 mod settings;
+mod sources;
 mod users;
 mod vault;
 
@@ -62,6 +63,8 @@ struct Tenant {
     library: library::Library,
     /// Instagram accounts, their sealed tokens and the active selection.
     accounts: accounts::Accounts,
+    /// The media source setting, its sealed secret and the sync status.
+    sources: sources::Sources,
 }
 
 #[derive(Debug, Clone, Copy)]

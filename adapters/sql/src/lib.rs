@@ -6,8 +6,8 @@
 //! - [`rows`]: rows as the databases return them, and their conversion to domain values.
 //! - The port implementations, one file per port: [`settings`], [`audit`], [`users`],
 //!   [`conversations`], [`library`] (media and the category mix), [`queue`], [`history`],
-//!   [`locks`], [`accounts`] (Instagram accounts and the active one), [`vault`] (their tokens)
-//!   and [`cursor`]. Where the SQL differs they ask the port's dialect trait: [`SettingsDialect`],
+//!   [`locks`], [`accounts`] (Instagram accounts and the active one), [`vault`] (their tokens),
+//!   [`cursor`] and [`sources`] (each workspace's media source, its sealed secret, its syncs). Where the SQL differs they ask the port's dialect trait: [`SettingsDialect`],
 //!   [`UsersDialect`], [`QueueDialect`]; [`BackupDialect`] is for a database that can copy itself.
 //! - SQL texts use `$1`-style parameters, which SQLite reads too; a row lock is
 //!   [`Dialect::FOR_UPDATE`], which is empty where the write transaction already excludes others.
@@ -42,6 +42,7 @@ pub mod locks;
 pub mod queue;
 pub mod rows;
 pub mod settings;
+pub mod sources;
 pub mod users;
 pub mod vault;
 
@@ -64,6 +65,7 @@ pub trait EveryPort:
     + ports::AccountStore
     + ports::TokenVault
     + ports::UpdateCursor
+    + ports::SourceStore
 {
 }
 
@@ -79,6 +81,7 @@ impl<T> EveryPort for T where
         + ports::AccountStore
         + ports::TokenVault
         + ports::UpdateCursor
+        + ports::SourceStore
 {
 }
 

@@ -5,7 +5,7 @@
 use std::sync::PoisonError;
 
 use storyline_domain::chat::{Attachment, MessageId, Screen};
-use storyline_domain::ports::{SendFailure, StoreError};
+use storyline_domain::ports::{SendFailure, SourceError, StoreError};
 use storyline_domain::publishing::{self, AfterRetry, Reason};
 use storyline_domain::queue::{Claimed, QueueEntry};
 use storyline_domain::settings::ChatSettings;
@@ -215,11 +215,13 @@ impl Stories {
             return Ok(None);
         }
         let entry = &claim.entry;
-        let bytes = self.source.read(&entry.path).await.map_err(|e| {
-            Failed::of(Reason::MediaUnreadable(warn_with_reference("could not read a story's file", &e)))
-        })?;
+        let unreadable = |e: &SourceError| {
+            Failed::of(Reason::MediaUnreadable(warn_with_reference("could not read a story's file", e)))
+        };
+        let source = self.source_of(entry.item.workspace).await.map_err(|e| unreadable(&e))?;
+        let bytes = source.read(&entry.path).await.map_err(|e| unreadable(&e))?;
         let file_name = entry.path.rsplit('/').next().unwrap_or(&entry.path).to_owned();
-        let attachment = Attachment { kind: entry.kind, file_name, location: self.source.locate(&entry.path), bytes };
+        let attachment = Attachment { kind: entry.kind, file_name, location: source.locate(&entry.path), bytes };
         let screen = story_screen(entry.item.workspace, entry, &due_text(settings.time_zone, entry.item.slot));
         self.notifier.send_media(claim.chat, &attachment, &screen).await.map(Some).map_err(|e| {
             Failed::of(Reason::ChatUnreachable(warn_with_reference("could not send a story to the chat", &e)))
