@@ -92,6 +92,9 @@ pub struct SourceService {
     store: Arc<dyn SourceStore>,
     factory: Arc<dyn SourceFactory>,
     clock: Arc<dyn Clock>,
+    /// Whether a key is configured to seal secrets with: without one a secret is refused before
+    /// the new source is tried.
+    sealing: bool,
 }
 
 impl std::fmt::Debug for SourceService {
@@ -103,7 +106,14 @@ impl std::fmt::Debug for SourceService {
 impl SourceService {
     #[must_use]
     pub fn new(store: Arc<dyn SourceStore>, factory: Arc<dyn SourceFactory>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, factory, clock }
+        Self { store, factory, clock, sealing: true }
+    }
+
+    /// Says whether a key is configured (a secret is refused up front without one).
+    #[must_use]
+    pub const fn sealing(mut self, sealing: bool) -> Self {
+        self.sealing = sealing;
+        self
     }
 
     /// The default source's settings (`MEDIA_DIR`).
@@ -139,6 +149,9 @@ impl SourceService {
         actor: &Actor,
     ) -> Result<(), SetSourceError> {
         validate(config)?;
+        if secret.is_some() && !self.sealing {
+            return Err(SetSourceError::NoKey);
+        }
         // The secret the new source is tried with: the given one, else the kept one.
         let trial_secret = match &secret {
             Some(secret) => Some(secret.clone()),

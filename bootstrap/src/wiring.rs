@@ -334,7 +334,8 @@ impl App {
         let source = source_factory.default_source();
         let sources: Arc<dyn WorkspaceSources> =
             Arc::new(crate::sources::SourceRegistry::new(stores.sources.clone(), source_factory.clone()));
-        let media_sources = SourceService::new(stores.sources.clone(), source_factory.clone(), clock.clone());
+        let media_sources = SourceService::new(stores.sources.clone(), source_factory.clone(), clock.clone())
+            .sealing(config.keyring.is_some());
         let publisher: Arc<dyn StoryPublisher> = Arc::new(graph_api(config)?);
         let accounts =
             AccountService::new(stores.accounts.clone(), stores.vault.clone(), publisher.clone(), clock.clone())
