@@ -281,6 +281,7 @@ impl App {
         Bot::new(self.settings.clone(), ports, config)
             .with_stories(stories)
             .with_accounts(self.accounts.clone())
+            .with_media_sources(self.media_sources.clone(), self.stores.library.clone())
             .posting_every(self.posting_interval)
     }
 
