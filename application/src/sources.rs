@@ -170,3 +170,144 @@ impl SourceService {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+    use chrono::{TimeZone, Utc};
+    use secrecy::ExposeSecret;
+    use storyline_domain::ChatId;
+    use storyline_domain::ports::{MediaSource, SettingsStore, SourceEntry, SourceFile};
+    use storyline_domain::settings::SettingsDefaults;
+    use storyline_memory::{ManualClock, MemoryStore};
+
+    use super::*;
+
+    /// A source that answers its listing as its bucket name says: `missing`, `denied`, `down`,
+    /// anything else lists nothing. It remembers the secret it was made with.
+    struct Fake(String);
+
+    #[async_trait]
+    impl MediaSource for Fake {
+        async fn list(&self) -> Result<Vec<SourceEntry>, SourceError> {
+            match self.0.as_str() {
+                "missing" => Err(SourceError::NoSuchRoot("there is no bucket missing".into())),
+                "denied" => Err(SourceError::Denied("the access key was refused".into())),
+                "down" => Err(SourceError::Unreachable(anyhow::anyhow!("connection refused"))),
+                _ => Ok(Vec::new()),
+            }
+        }
+
+        async fn describe(&self, path: &str) -> Result<SourceFile, SourceError> {
+            Err(SourceError::NotFound(path.to_owned()))
+        }
+
+        async fn read(&self, path: &str) -> Result<Vec<u8>, SourceError> {
+            Err(SourceError::NotFound(path.to_owned()))
+        }
+
+        fn locate(&self, path: &str) -> String {
+            path.to_owned()
+        }
+    }
+
+    /// Makes [`Fake`]s, and records the secret each was made with.
+    #[derive(Default)]
+    struct Factory(std::sync::Mutex<Vec<Option<String>>>);
+
+    impl SourceFactory for Factory {
+        fn make(
+            &self,
+            config: &SourceConfig,
+            secret: Option<SecretString>,
+        ) -> Result<Arc<dyn MediaSource>, SourceError> {
+            self.0
+                .lock()
+                .map_err(|_| SourceError::Unknown(anyhow::anyhow!("poisoned")))?
+                .push(secret.map(|s| s.expose_secret().to_owned()));
+            let name = match config {
+                SourceConfig::S3 { bucket, .. } => bucket.clone(),
+                other => other.to_string(),
+            };
+            Ok(Arc::new(Fake(name)))
+        }
+
+        fn default_source(&self) -> Arc<dyn MediaSource> {
+            Arc::new(Fake("default".into()))
+        }
+
+        fn default_config(&self) -> SourceConfig {
+            SourceConfig::Local { root: "media".into() }
+        }
+    }
+
+    fn s3(bucket: &str) -> SourceConfig {
+        SourceConfig::S3 {
+            bucket: bucket.into(),
+            prefix: String::new(),
+            endpoint: None,
+            region: "us-east-1".into(),
+            path_style: false,
+            access_key_id: "AKIA".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_source_is_tried_first_and_nothing_is_saved_when_it_fails() -> anyhow::Result<()> {
+        let at = Utc.with_ymd_and_hms(2026, 12, 2, 9, 0, 0).single().unwrap_or_default();
+        let store = MemoryStore::new().with_cipher(Arc::new(Plain));
+        let workspace = store.ensure_workspace(ChatId(-1), "A", &SettingsDefaults::default(), at).await?.id;
+        let factory = Arc::new(Factory::default());
+        let service = SourceService::new(Arc::new(store.clone()), factory.clone(), Arc::new(ManualClock::at(at)));
+
+        let shown = service.show(workspace).await?;
+        assert!(shown.is_default && shown.current == SourceConfig::Local { root: "media".into() });
+
+        let secret = || Some(SecretString::from("s3cr3t".to_owned()));
+        for (bucket, says) in [
+            ("missing", "there is no bucket missing"),
+            ("denied", "the access key was refused"),
+            ("down", "the media source is not answering"),
+        ] {
+            let refused = service.set(workspace, &s3(bucket), secret(), &Actor::Cli).await;
+            let line = refused.map_err(|e| e.to_string()).err().unwrap_or_default();
+            assert!(line.contains(says) && line.ends_with("nothing was saved"), "{line}");
+            assert!(!line.contains("s3cr3t"));
+        }
+        assert!(service.show(workspace).await?.versions.is_empty(), "nothing saved");
+
+        service.set(workspace, &s3("photos"), secret(), &Actor::Cli).await?;
+        // The same kind without a secret is tried with the kept one.
+        service.set(workspace, &s3("photos-2"), None, &Actor::Cli).await?;
+        let made = factory.0.lock().map(|m| m.clone()).unwrap_or_default();
+        assert_eq!(made.last(), Some(&Some("s3cr3t".to_owned())), "{made:?}");
+        assert_eq!(service.show(workspace).await?.versions.len(), 2);
+
+        let empty = service.set(workspace, &s3(" "), None, &Actor::Cli).await;
+        assert!(matches!(empty, Err(SetSourceError::Invalid(_))), "{empty:?}");
+        let keyless = service.clone().sealing(false).set(workspace, &s3("photos"), secret(), &Actor::Cli).await;
+        assert!(matches!(keyless, Err(SetSourceError::NoKey)), "{keyless:?}");
+        Ok(())
+    }
+
+    /// A cipher that only frames its input (the test looks at the service, not at sealing).
+    struct Plain;
+
+    impl storyline_domain::ports::TokenCipher for Plain {
+        fn seal(
+            &self,
+            plaintext: &SecretString,
+            _binding: &[u8],
+        ) -> Result<Vec<u8>, storyline_domain::ports::CipherError> {
+            Ok(plaintext.expose_secret().as_bytes().to_vec())
+        }
+
+        fn open(&self, sealed: &[u8], _binding: &[u8]) -> Result<SecretString, storyline_domain::ports::CipherError> {
+            Ok(SecretString::from(String::from_utf8_lossy(sealed).into_owned()))
+        }
+
+        fn is_current(&self, _sealed: &[u8]) -> bool {
+            true
+        }
+    }
+}
