@@ -30,6 +30,8 @@ pub const STORY_REFUSED: &str =
 pub const ACCOUNTS_REFUSED: &str = "Admins only: ask an admin of this chat to change the Instagram account.";
 /// Refuses syncing the library with its media source.
 pub const SYNC_REFUSED: &str = "Admins only: ask an admin of this chat to sync the library.";
+/// Refuses changing the media source.
+pub const SOURCE_REFUSED: &str = "Admins only: ask an admin of this chat to change the media source.";
 /// Refuses what only the owner may do.
 pub const OWNER_REFUSED: &str = "Owners only: ask the owner of this workspace.";
 
@@ -54,7 +56,7 @@ pub enum CliOperation {
     /// `migrate`, `backup`, `generate-key`, `rotate-keys`: the database and the keys.
     Maintain,
     /// `settings show`, `settings history`, `users list`, `list-media`, `list-categories`,
-    /// `category-mix show`, `list-queue`, `list-instagram-accounts`: reading.
+    /// `category-mix show`, `list-queue`, `list-instagram-accounts`, `media-source show`: reading.
     Read,
     /// `settings set`, `category-mix set`: the settings.
     ChangeSettings,
@@ -65,6 +67,8 @@ pub enum CliOperation {
     ChangeQueue,
     /// The Instagram accounts and their tokens.
     ChangeAccounts,
+    /// `media-source set`: where the workspace's media comes from.
+    ChangeSource,
 }
 
 /// What an operation needs, and what the chat is told when it is refused.
@@ -132,6 +136,7 @@ pub const fn rule(operation: Operation) -> Rule {
             CliOperation::ChangeSettings => Rule::admin(SETTINGS_REFUSED),
             CliOperation::ChangeQueue => Rule::admin(QUEUE_REFUSED),
             CliOperation::ChangeAccounts => Rule::admin(ACCOUNTS_REFUSED),
+            CliOperation::ChangeSource => Rule::admin(SOURCE_REFUSED),
             CliOperation::Serve | CliOperation::Maintain | CliOperation::ChangeRoles => {
                 Rule { role: Role::Owner, refusal: OWNER_REFUSED }
             }
@@ -272,6 +277,7 @@ mod tests {
             (CliOperation::ChangeSettings, Role::Admin),
             (CliOperation::ChangeQueue, Role::Admin),
             (CliOperation::ChangeAccounts, Role::Admin),
+            (CliOperation::ChangeSource, Role::Admin),
             (CliOperation::ChangeRoles, Role::Owner),
             (CliOperation::Maintain, Role::Owner),
             (CliOperation::Serve, Role::Owner),

@@ -25,8 +25,8 @@ use storyline_domain::audit::{AuditAction, AuditEntry};
 use storyline_domain::chat::{MessageId, PressId, Screen};
 use storyline_domain::conversation::{PendingPrompt, PromptKind};
 use storyline_domain::ports::{
-    Audit, ChatAdmins, ChatNotifier, Clock, Conversations, NotifyError, StoreError, Users, WorkspaceSources,
-    is_unreachable,
+    Audit, ChatAdmins, ChatNotifier, Clock, Conversations, MediaLibrary, NotifyError, StoreError, Users,
+    WorkspaceSources, is_unreachable,
 };
 use storyline_domain::settings::{ChatSettings, SettingChange, Toggle};
 use storyline_domain::user::{Actor, Member, Role, TelegramUserId, User};
@@ -44,6 +44,7 @@ use crate::errors::error_chain;
 use crate::library::SyncService;
 use crate::posting::Stories;
 use crate::settings::{SettingsError, SettingsService};
+use crate::sources::SourceService;
 use outage::Outage;
 use recent::Recent;
 
@@ -134,6 +135,9 @@ pub struct Bot {
     stories: Option<Stories>,
     /// Instagram accounts; without it the account picker says accounts are not set up.
     accounts: Option<AccountService>,
+    /// Each workspace's media source and the library it fills, for the /settings line; without
+    /// it the line says the media source is not set up.
+    media: Option<(SourceService, Arc<dyn MediaLibrary>)>,
     /// Each workspace's active account as last read, for [`CONTACT_TTL`]: every menu shows it,
     /// and a burst of toggles should not read it each time.
     active_accounts: Recent<WorkspaceId, Option<AccountView>>,
@@ -191,6 +195,7 @@ impl Bot {
             contacts: Recent::new(CONTACT_TTL),
             stories: None,
             accounts: None,
+            media: None,
             active_accounts: Recent::new(CONTACT_TTL),
             posting_interval: DEFAULT_POSTING_INTERVAL,
             refusals: Recent::new(REFUSAL_QUIET),
@@ -218,6 +223,14 @@ impl Bot {
     #[must_use]
     pub fn with_accounts(mut self, accounts: AccountService) -> Self {
         self.accounts = Some(accounts);
+        self
+    }
+
+    /// Adds the media source line of /settings (FEATURES M1): the source, the library's size,
+    /// the last sync.
+    #[must_use]
+    pub fn with_media_sources(mut self, sources: SourceService, library: Arc<dyn MediaLibrary>) -> Self {
+        self.media = Some((sources, library));
         self
     }
 

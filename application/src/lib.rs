@@ -7,6 +7,7 @@
 //! - [`bot`]: the transport-free conversation: commands, menus, buttons, prompts.
 //! - [`settings`]: a workspace's runtime settings — get-or-create from the configured defaults,
 //!   change (toggle, set, from typed input), history and "settings as of".
+//! - [`sources`]: each workspace's media source: show it, try and set a new one.
 //! - [`library`]: index a media source, list media and categories, the category mix.
 //! - [`scheduling`]: fill the queue from the library.
 //! - [`posting`]: the posting wing: the loop, publishing, presses, the story screens, the queue desk.
@@ -23,5 +24,6 @@ pub mod library;
 pub mod posting;
 pub mod scheduling;
 pub mod settings;
+pub mod sources;
 
 pub use settings::{SettingsError, SettingsService};

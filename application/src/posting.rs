@@ -22,7 +22,7 @@ use chrono::{DateTime, Duration, Utc};
 use storyline_domain::WorkspaceId;
 use storyline_domain::ports::{
     AccountStore, ChatNotifier, Clock, History, Locks, MediaHost, MediaLibrary, MediaSource, Queue, SettingsStore,
-    StoreError, StoryPublisher, TokenVault,
+    SourceError, StoreError, StoryPublisher, TokenVault, WorkspaceSources,
 };
 use storyline_domain::queue::QueueEntry;
 
@@ -58,6 +58,8 @@ pub struct Stories {
     locks: Arc<dyn Locks>,
     settings: Arc<dyn SettingsStore>,
     source: Arc<dyn MediaSource>,
+    /// Each workspace's own source (FEATURES M1); `None`: every workspace reads `source`.
+    sources: Option<Arc<dyn WorkspaceSources>>,
     notifier: Arc<dyn ChatNotifier>,
     clock: Arc<dyn Clock>,
     library: Arc<dyn MediaLibrary>,
@@ -121,11 +123,31 @@ impl Stories {
             locks,
             settings,
             source,
+            sources: None,
             notifier,
             clock,
             scheduler,
             publishing: None,
             fallbacks: Arc::default(),
+        }
+    }
+
+    /// Reads each workspace's media from its own source (FEATURES M1) instead of the one given
+    /// in [`StoryPorts::source`].
+    #[must_use]
+    pub fn with_sources(mut self, sources: Arc<dyn WorkspaceSources>) -> Self {
+        self.sources = Some(sources);
+        self
+    }
+
+    /// The source `workspace` reads its media from now.
+    ///
+    /// # Errors
+    /// [`SourceError`] when the workspace's source settings cannot be read or opened.
+    pub async fn source_of(&self, workspace: WorkspaceId) -> Result<Arc<dyn MediaSource>, SourceError> {
+        match &self.sources {
+            Some(sources) => sources.source(workspace).await,
+            None => Ok(self.source.clone()),
         }
     }
 

@@ -9,6 +9,7 @@ mod failure;
 mod library;
 mod queue;
 mod settings;
+mod sources;
 mod users;
 pub(crate) mod workspace;
 
@@ -179,6 +180,10 @@ pub enum Command {
     /// Mark a media item as needing interaction (link stickers, polls): it always goes to the
     /// chat for manual posting. --clear removes the mark.
     MarkNeedsInteraction(accounts::InteractionArgs),
+    /// Show or change where the workspace's media comes from: a local folder, an S3 bucket or a
+    /// Google Drive folder.
+    #[command(subcommand)]
+    MediaSource(sources::SourceCommand),
 }
 
 /// What a command tells the shell.
@@ -338,5 +343,6 @@ async fn with_store(
         Command::RefreshInstagramTokens => accounts::refresh(app, config, out).await,
         Command::RotateKeys => accounts::rotate(app, config, out, err).await,
         Command::MarkNeedsInteraction(args) => accounts::mark(app, config, args, out, err).await,
+        Command::MediaSource(command) => sources::run(command, app, config, out, err).await,
     }
 }

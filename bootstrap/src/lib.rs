@@ -7,7 +7,7 @@
 //! - [`serve`]: the bot on Telegram (`run`) and in a terminal (`console`).
 //! - [`logging`]: tracing, as text or JSON.
 //! - [`media_http`]: signed, expiring media URLs for Meta (FEATURES M4).
-//! - [`sources_shim`]: SHIM(sources) stand-ins for the stored media source settings and sync status.
+//! - [`sources`]: each workspace's media source (FEATURES M1).
 
 pub mod cli;
 pub mod config;
@@ -15,5 +15,5 @@ pub mod logging;
 pub mod loops;
 pub mod media_http;
 pub mod serve;
-pub mod sources_shim;
+pub mod sources;
 pub mod wiring;

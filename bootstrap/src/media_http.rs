@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use storyline_domain::WorkspaceId;
 use storyline_domain::library::{MediaId, MediaKind};
-use storyline_domain::ports::{Clock, MediaLibrary, MediaSource};
+use storyline_domain::ports::{Clock, MediaLibrary, MediaSource, WorkspaceSources};
 use storyline_media::{JpegStills, SignedUrls, Verdict, content_type, is_jpeg};
 
 /// What the media route needs: the URL signer, the library (for the file path), the source (for
@@ -31,6 +31,8 @@ pub struct MediaFiles {
     pub urls: Arc<SignedUrls>,
     pub library: Arc<dyn MediaLibrary>,
     pub source: Arc<dyn MediaSource>,
+    /// Each workspace's own source (FEATURES M1); `None`: every workspace reads `source`.
+    pub sources: Option<Arc<dyn WorkspaceSources>>,
     pub clock: Arc<dyn Clock>,
     pub stills: Arc<JpegStills>,
 }
@@ -44,7 +46,14 @@ impl MediaFiles {
         source: Arc<dyn MediaSource>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { urls, library, source, clock, stills: Arc::new(JpegStills::default()) }
+        Self { urls, library, source, sources: None, clock, stills: Arc::new(JpegStills::default()) }
+    }
+
+    /// Reads each workspace's files from its own source instead of `source`.
+    #[must_use]
+    pub fn with_sources(mut self, sources: Arc<dyn WorkspaceSources>) -> Self {
+        self.sources = Some(sources);
+        self
     }
 }
 
@@ -93,7 +102,18 @@ async fn serve(files: &MediaFiles, workspace: WorkspaceId, media: MediaId) -> Re
             return (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response();
         }
     };
-    let bytes = match files.source.read(&item.path).await {
+    let source = match &files.sources {
+        Some(sources) => match sources.source(workspace).await {
+            Ok(source) => source,
+            Err(error) => {
+                let error = anyhow::Error::from(error);
+                tracing::warn!(%workspace, %media, error = format!("{error:#}"), "could not open the media source");
+                return (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response();
+            }
+        },
+        None => files.source.clone(),
+    };
+    let bytes = match source.read(&item.path).await {
         Ok(bytes) => bytes,
         Err(error) => {
             tracing::warn!(%workspace, %media, error = format!("{error:#}"), "could not read a media file");

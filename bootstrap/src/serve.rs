@@ -169,12 +169,15 @@ async fn background(
     let syncing = LoopHealth::new("media_sync", config.sync_interval);
     let sync = media_sync(app, notifier_for_refresh.clone());
     let syncer = tokio::spawn(loops::supervise(syncing.clone(), Some(alert), shutdown.clone(), sync));
-    let media = crate::media_http::router(crate::media_http::MediaFiles::new(
-        app.urls.clone(),
-        app.stores.library.clone(),
-        app.source.clone(),
-        app.clock.clone(),
-    ));
+    let media = crate::media_http::router(
+        crate::media_http::MediaFiles::new(
+            app.urls.clone(),
+            app.stores.library.clone(),
+            app.source.clone(),
+            app.clock.clone(),
+        )
+        .with_sources(app.sources.clone()),
+    );
     let health = listener.map(|listener| {
         let settings = app.stores.settings.clone();
         tokio::spawn(async move {

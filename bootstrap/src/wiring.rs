@@ -10,14 +10,16 @@ use storyline_application::bot::{Bot, BotConfig, BotPorts};
 use storyline_application::library::{LibraryService, SyncService};
 use storyline_application::posting::{Publishing, QueueDesk, Stories, StoryPorts};
 use storyline_application::scheduling::Scheduler;
+use storyline_application::sources::SourceService;
 use storyline_crypto::Keyring;
 use storyline_domain::ports::{
     AccountStore, Audit, ChatAdmins, ChatNotifier, Clock, Conversations, History, LibrarySync, Locks, MediaHost,
-    MediaLibrary, MediaSource, Queue, SettingsStore, SourceStore, StoryPublisher, TokenCipher, TokenVault,
+    MediaLibrary, MediaSource, Queue, SettingsStore, SourceFactory, SourceStore, StoryPublisher, TokenCipher,
+    TokenVault,
     UpdateCursor, Users, VaultError, WorkspaceSources,
 };
 use storyline_instagram::{FacebookApp, GraphApi, GraphConfig, PollPolicy};
-use storyline_media::{LocalFolder, SignedUrls};
+use storyline_media::SignedUrls;
 use storyline_postgres::PostgresStore;
 use storyline_sqlite::SqliteStore;
 
@@ -56,6 +58,8 @@ pub struct Stores {
     pub vault: Arc<dyn TokenVault>,
     /// The library's side of a media sync.
     pub sync: Arc<dyn LibrarySync>,
+    /// Each workspace's media source setting and sync status.
+    pub sources: Arc<dyn SourceStore>,
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
     /// The database behind the ports, when it was opened here: closed on exit, backed up.
@@ -105,11 +109,13 @@ impl Stores {
             + AccountStore
             + TokenVault
             + LibrarySync
+            + SourceStore
             + Clone
             + 'static,
     {
         Self {
             accounts: Arc::new(store.clone()),
+            sources: Arc::new(store.clone()),
             vault: Arc::new(store.clone()),
             sync: Arc::new(store.clone()),
             library: Arc::new(store.clone()),
@@ -233,6 +239,12 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Where the posting loop reads media (`MEDIA_DIR`).
     pub source: Arc<dyn MediaSource>,
+    /// Each workspace's own media source, or `source` where it has set none (FEATURES M1).
+    pub sources: Arc<dyn WorkspaceSources>,
+    /// Makes the source a setting names (what `media-source set` tries first).
+    pub source_factory: Arc<dyn SourceFactory>,
+    /// Shows and changes each workspace's media source.
+    pub media_sources: SourceService,
     pub accounts: AccountService,
     pub publisher: Arc<dyn StoryPublisher>,
     /// Signed media URLs for Meta, served by [`crate::media_http`].
@@ -281,6 +293,7 @@ impl App {
             .with_sync(sync, self.sources.clone())
             .with_stories(stories)
             .with_accounts(self.accounts.clone())
+            .with_media_sources(self.media_sources.clone(), self.stores.library.clone())
             .posting_every(self.posting_interval)
     }
 
@@ -310,12 +323,14 @@ impl App {
             library: self.stores.library.clone(),
         };
         let host: Arc<dyn MediaHost> = self.urls.clone();
-        Stories::new(ports, self.scheduler.clone()).with_publishing(Publishing {
-            accounts: self.stores.accounts.clone(),
-            vault: self.stores.vault.clone(),
-            publisher: self.publisher.clone(),
-            host,
-        })
+        Stories::new(ports, self.scheduler.clone())
+            .with_publishing(Publishing {
+                accounts: self.stores.accounts.clone(),
+                vault: self.stores.vault.clone(),
+                publisher: self.publisher.clone(),
+                host,
+            })
+            .with_sources(self.sources.clone())
     }
 
     /// Wires the use cases to given stores and clock (tests pass their own).
@@ -328,18 +343,21 @@ impl App {
         let library = LibraryService::new(stores.library.clone(), clock.clone());
         let scheduler =
             Scheduler::new(stores.settings.clone(), stores.library.clone(), stores.queue.clone(), clock.clone());
-        let source: Arc<dyn MediaSource> = Arc::new(LocalFolder::new(config.media_dir.clone()));
+        let source_factory: Arc<dyn SourceFactory> = Arc::new(crate::sources::Sources::new(config.media_dir.clone()).with_drive(
+            storyline_drive::DriveEndpoints::with_overrides(config.drive_api_url.clone(), config.google_token_url.clone()),
+        ));
+        let source = source_factory.default_source();
+        let sources: Arc<dyn WorkspaceSources> =
+            Arc::new(crate::sources::SourceRegistry::new(stores.sources.clone(), source_factory.clone()));
+        let media_sources = SourceService::new(stores.sources.clone(), source_factory.clone(), clock.clone())
+            .sealing(config.keyring.is_some());
         let publisher: Arc<dyn StoryPublisher> = Arc::new(graph_api(config)?);
         let accounts =
             AccountService::new(stores.accounts.clone(), stores.vault.clone(), publisher.clone(), clock.clone())
                 .sealing(config.keyring.is_some());
         let urls = Arc::new(media_urls(config));
         let posting_interval = config.posting_interval;
-        // SHIM(sources): the sync status in memory and MEDIA_DIR for every workspace, until the
-        // `sources` lane's SourceStore and WorkspaceSources are wired here.
-        let sync_status: Arc<dyn SourceStore> = Arc::new(crate::sources_shim::MemorySyncStatus::default());
-        let sync = SyncService::new(stores.sync.clone(), sync_status, clock.clone());
-        let sources: Arc<dyn WorkspaceSources> = Arc::new(crate::sources_shim::DefaultSources(source.clone()));
+        let sync = SyncService::new(stores.sync.clone(), stores.sources.clone(), clock.clone());
         Ok(Self {
             stores,
             settings,
@@ -347,12 +365,14 @@ impl App {
             scheduler,
             clock,
             source,
+            sources,
+            source_factory,
+            media_sources,
             accounts,
             publisher,
             urls,
             posting_interval,
             sync,
-            sources,
         })
     }
 

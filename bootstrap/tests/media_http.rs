@@ -8,9 +8,12 @@ use anyhow::Context;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use secrecy::SecretBox;
 use storyline::media_http::{MediaFiles, router};
+use storyline::sources::{SourceRegistry, Sources};
 use storyline_domain::library::{Category, ContentHash, MediaId, MediaKind, NewMedia};
-use storyline_domain::ports::{Clock, MediaHost, MediaLibrary, MediaQuery, SettingsStore};
+use storyline_domain::ports::{Clock, MediaHost, MediaLibrary, MediaQuery, SettingsStore, SourceStore};
 use storyline_domain::settings::SettingsDefaults;
+use storyline_domain::source::SourceConfig;
+use storyline_domain::user::Actor;
 use storyline_domain::{ChatId, WorkspaceId};
 use storyline_media::{LocalFolder, SignedUrls};
 use storyline_memory::{ManualClock, MemoryStore};
@@ -24,6 +27,8 @@ static STILL: LazyLock<Vec<u8>> = LazyLock::new(|| png(90, 160, "still"));
 /// Made-up video bytes: videos are served as they are, the route does not look at them.
 const CLIP: &[u8] = b"....ftypisom not really a clip";
 const BASE: &str = "https://story.example.com";
+/// Workspace `b`'s clip in its own source.
+const OWN_CLIP: &[u8] = b"....ftypisom the clip of b's own source";
 
 fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).single().unwrap_or_default()
@@ -45,6 +50,12 @@ struct Served {
 
 impl Served {
     async fn start() -> anyhow::Result<Self> {
+        Self::start_on(false).await
+    }
+
+    /// `start`, the route reading each workspace's own source (the default: the one folder);
+    /// `b` then reads `own/`, where its clip has other bytes.
+    async fn start_on(own_sources: bool) -> anyhow::Result<Self> {
         let folder = tempfile::tempdir()?;
         std::fs::create_dir_all(folder.path().join("memes"))?;
         std::fs::create_dir_all(folder.path().join("clips"))?;
@@ -87,12 +98,21 @@ impl Served {
 
         let urls = Arc::new(SignedUrls::new(Some(format!("{BASE}/")), SecretBox::new(Box::new([42; 32]))));
         let clock = ManualClock::at(start());
-        let files = MediaFiles::new(
+        let mut files = MediaFiles::new(
             urls.clone(),
             Arc::new(store.clone()),
             Arc::new(LocalFolder::new(folder.path())),
             Arc::new(clock.clone()),
         );
+        if own_sources {
+            let own = folder.path().join("own");
+            std::fs::create_dir_all(own.join("clips"))?;
+            std::fs::write(own.join("clips/b.mp4"), OWN_CLIP)?;
+            let root = own.display().to_string();
+            store.set_source(b, &SourceConfig::Local { root }, None, &Actor::Cli, start()).await?;
+            let registry = SourceRegistry::new(Arc::new(store.clone()), Arc::new(Sources::new(folder.path())));
+            files = files.with_sources(Arc::new(registry));
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         tokio::spawn(async move { axum::serve(listener, router(files)).await });
@@ -238,5 +258,17 @@ async fn a_path_traversal_in_the_url_is_refused_before_any_file_is_touched() -> 
         let (status, _, _) = served.get(path).await?;
         assert!(status == 404 || status == 403, "{path}: {status}");
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn each_workspace_is_served_from_its_own_source_and_one_with_none_from_the_default() -> anyhow::Result<()> {
+    let served = Served::start_on(true).await?;
+    let target = served.signed(served.b, served.clip, MediaKind::Video)?;
+    let (status, headers, body) = served.get(&target).await?;
+    assert_eq!((status, body.as_slice()), (200, OWN_CLIP), "b reads its own source: {headers}");
+    let target = served.signed(served.a, served.picture, MediaKind::Image)?;
+    let (status, headers, body) = served.get(&target).await?;
+    assert_eq!((status, body), (200, PICTURE.clone()), "a has none set: the default folder: {headers}");
     Ok(())
 }

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use comfy_table::Table;
-use storyline::sources_shim::MemorySyncStatus;
 use storyline::wiring::SystemClock;
 use storyline_application::library::{Quiet, SyncService};
 use storyline_domain::ChatId;
@@ -100,7 +99,7 @@ async fn main() -> anyhow::Result<()> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let workspace =
             stores.settings.ensure_workspace(ChatId(-1), "Bench", &SettingsDefaults::default(), clock.now()).await?;
-        let service = SyncService::new(stores.sync.clone(), Arc::new(MemorySyncStatus::default()), clock);
+        let service = SyncService::new(stores.sync.clone(), stores.sources.clone(), clock);
         let source = Counting { inner: LocalFolder::new(&root), reads: AtomicU64::new(0) };
         let first = run(&service, &workspace, &source).await?;
         let again = run(&service, &workspace, &source).await?;

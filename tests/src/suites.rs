@@ -8,6 +8,7 @@ pub mod library;
 pub mod queue;
 pub mod settings;
 pub mod sync;
+pub mod sources;
 pub mod users;
 
 use chrono::{DateTime, TimeZone, Utc};

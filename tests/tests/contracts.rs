@@ -110,6 +110,16 @@ macro_rules! every_suite {
                 a_sync_is_all_or_nothing,
                 a_workspace_cannot_see_or_change_another_workspaces_items,
             }
+            sources {
+                a_workspace_with_no_source_set_has_none_and_never_synced,
+                versions_come_back_newest_first_and_every_change_is_audited,
+                the_secret_is_kept_when_the_kind_stays_and_cleared_when_it_changes,
+                the_secret_is_never_stored_in_clear,
+                without_a_key_a_secret_is_refused_and_nothing_changes,
+                a_workspace_cannot_see_or_change_another_workspaces_source,
+                the_sync_status_is_replaced_and_survives_a_restart,
+                reseal_source_secrets_moves_every_secret_to_the_newest_key,
+            }
         );
     };
 }

@@ -60,6 +60,8 @@ pub async fn a_toggle_edits_the_menu_in_place_and_the_database_agrees(backend: B
     let bot = TestBot::start(&telegram, &url(&backend)?)?;
     let (menu_id, menu) = open_settings(&telegram, &admin()).await?;
     ensure!(labels(&menu).contains("Dry run: ON"), "{menu}");
+    let shown = menu["text"].as_str().unwrap_or_default();
+    ensure!(shown.contains("Media: ") && shown.contains("0 items, never synced"), "the media line: {menu}");
 
     let press = telegram.push_press(TEAM_CHAT, &admin(), menu_id, &button(&menu, "Dry run")?);
     let answers = telegram.wait_for("answerCallbackQuery", 1, WAIT).await?;

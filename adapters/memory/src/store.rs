@@ -1,6 +1,6 @@
 //! The in-memory store: one mutex-guarded state, and one file per port ([`settings`],
 //! [`audit`], [`users`], [`conversations`], [`cursor`], [`library`], [`queue`], [`history`],
-//! [`locks`], [`accounts`], [`vault`], [`sync`]), the way the SQL store lays them out.
+//! [`locks`], [`accounts`], [`vault`], [`sync`], [`sources`]), the way the SQL store lays them out.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -23,6 +23,7 @@ mod locks;
 mod queue;
 mod settings;
 mod sync;
+mod sources;
 mod users;
 mod vault;
 
@@ -63,6 +64,8 @@ struct Tenant {
     library: library::Library,
     /// Instagram accounts, their sealed tokens and the active selection.
     accounts: accounts::Accounts,
+    /// The media source setting, its sealed secret and the sync status.
+    sources: sources::Sources,
 }
 
 #[derive(Debug, Clone, Copy)]

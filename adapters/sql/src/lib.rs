@@ -6,8 +6,10 @@
 //! - [`rows`]: rows as the databases return them, and their conversion to domain values.
 //! - The port implementations, one file per port: [`settings`], [`audit`], [`users`],
 //!   [`conversations`], [`library`] (media and the category mix), [`queue`], [`history`],
-//!   [`locks`], [`accounts`] (Instagram accounts and the active one), [`vault`] (their tokens)
-//!   and [`cursor`]; [`sync`] is the library's side of a media sync. Where the SQL differs they ask the port's dialect trait: [`SettingsDialect`],
+//!   [`locks`], [`accounts`] (Instagram accounts and the active one), [`vault`] (their tokens),
+//!   [`cursor`], [`sources`] (each workspace's media source, its sealed secret, its syncs) and
+//!   [`sync`] (the library's side of a media sync). Where the SQL differs they ask the port's
+//!   dialect trait: [`SettingsDialect`],
 //!   [`UsersDialect`], [`QueueDialect`]; [`BackupDialect`] is for a database that can copy itself.
 //! - SQL texts use `$1`-style parameters, which SQLite reads too; a row lock is
 //!   [`Dialect::FOR_UPDATE`], which is empty where the write transaction already excludes others.
@@ -43,6 +45,7 @@ pub mod queue;
 pub mod rows;
 pub mod settings;
 pub mod sync;
+pub mod sources;
 pub mod users;
 pub mod vault;
 
@@ -66,6 +69,7 @@ pub trait EveryPort:
     + ports::TokenVault
     + ports::UpdateCursor
     + ports::LibrarySync
+    + ports::SourceStore
 {
 }
 
@@ -82,6 +86,7 @@ impl<T> EveryPort for T where
         + ports::TokenVault
         + ports::UpdateCursor
         + ports::LibrarySync
+        + ports::SourceStore
 {
 }
 

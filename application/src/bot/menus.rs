@@ -19,7 +19,23 @@ impl Bot {
         };
         let (paused_by, account) = concurrently::both(paused_by, self.active_account(turn)).await;
         let (paused_by, account) = (paused_by?, account?);
-        Ok(screens::settings(&turn.workspace, settings, paused_by.as_deref(), account.as_ref()))
+        let media = self.media_line(turn).await?;
+        Ok(screens::settings(&turn.workspace, settings, paused_by.as_deref(), account.as_ref(), media.as_ref()))
+    }
+
+    /// The media source line of /settings: the source, how many items the library holds, the
+    /// last sync; `None` without media sources.
+    async fn media_line(&self, turn: &Turn) -> Result<Option<screens::MediaLine>, BotError> {
+        let Some((sources, library)) = &self.media else { return Ok(None) };
+        let workspace = turn.workspace.id;
+        let now = self.ports.clock.now();
+        let (view, categories) = concurrently::both(sources.show(workspace), library.categories(workspace, now)).await;
+        let (view, categories) = (view?, categories?);
+        Ok(Some(screens::MediaLine {
+            source: view.current.to_string(),
+            items: categories.iter().map(|c| c.total).sum(),
+            synced: view.status.last_synced_at.map(|at| screens::ago(now, at)),
+        }))
     }
 
     /// The workspace's active account with its token status.

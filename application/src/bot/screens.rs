@@ -20,6 +20,39 @@ fn on_off(on: bool) -> &'static str {
     if on { "ON" } else { "off" }
 }
 
+/// The media source line of `/settings` (FEATURES M1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaLine {
+    /// The source, for people (`local ./media`, `s3://bucket/prefix` …).
+    pub source: String,
+    /// How many items the library holds.
+    pub items: u64,
+    /// How long ago the last sync was (`5 min ago`); `None`: never synced.
+    pub synced: Option<String>,
+}
+
+/// How long before `now` the instant `at` was, for people: `just now`, `5 min ago`, `3 h ago`,
+/// `2 days ago`.
+#[must_use]
+pub fn ago(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
+    let minutes = (now - at).num_minutes().max(0);
+    match minutes {
+        0 => "just now".to_owned(),
+        1..=59 => format!("{minutes} min ago"),
+        60..=2879 => format!("{} h ago", minutes / 60),
+        _ => format!("{} days ago", minutes / 1440),
+    }
+}
+
+fn media_line(text: Text, media: Option<&MediaLine>) -> Text {
+    let Some(media) = media else {
+        return text.plain("Media source: ").italic("Not set up");
+    };
+    let items = if media.items == 1 { "1 item".to_owned() } else { format!("{} items", media.items) };
+    let synced = media.synced.as_ref().map_or_else(|| "never synced".to_owned(), |ago| format!("synced {ago}"));
+    text.plain("Media: ").bold(media.source.clone()).plain(format!(" — {items}, {synced}"))
+}
+
 /// `/settings` (FEATURES S1): every setting at a glance, a button for each.
 #[must_use]
 pub fn settings(
@@ -27,6 +60,7 @@ pub fn settings(
     settings: &ChatSettings,
     paused_by: Option<&str>,
     account: Option<&AccountView>,
+    media: Option<&MediaLine>,
 ) -> Screen {
     let zone = settings.time_zone.name();
     let mut text = Text::new()
@@ -58,7 +92,7 @@ pub fn settings(
         .plain(format!(" ({zone})"))
         .line()
         .plain("Instagram account: ");
-    let text = account_line(text, account).line().plain("Media source: ").italic("Not set up");
+    let text = media_line(account_line(text, account).line(), media);
     let check = |on: bool| if on { "✅" } else { "⬜" };
     Screen::new(text)
         .row(vec![
@@ -250,7 +284,29 @@ pub fn start(workspace: &Workspace) -> Screen {
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeZone;
+
     use super::*;
+
+    #[test]
+    fn the_media_line_tells_the_source_its_items_and_the_last_sync_or_never() {
+        let line = |media: Option<&MediaLine>| media_line(Text::new(), media).to_plain();
+        assert_eq!(line(None), "Media source: Not set up");
+        let never = MediaLine { source: "local ./media".into(), items: 1, synced: None };
+        assert_eq!(line(Some(&never)), "Media: local ./media — 1 item, never synced");
+        let synced = MediaLine { source: "s3://photos/stories".into(), items: 42, synced: Some("5 min ago".into()) };
+        assert_eq!(line(Some(&synced)), "Media: s3://photos/stories — 42 items, synced 5 min ago");
+    }
+
+    #[test]
+    fn ago_reads_in_minutes_hours_and_days() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 2, 12, 0, 0).single().unwrap_or_default();
+        assert_eq!(ago(now, now), "just now");
+        assert_eq!(ago(now, now + chrono::Duration::minutes(3)), "just now", "a clock ahead is not the future");
+        assert_eq!(ago(now, now - chrono::Duration::minutes(5)), "5 min ago");
+        assert_eq!(ago(now, now - chrono::Duration::hours(3)), "3 h ago");
+        assert_eq!(ago(now, now - chrono::Duration::days(4)), "4 days ago");
+    }
 
     #[test]
     fn help_names_every_command_once_with_the_admin_ones_apart() {

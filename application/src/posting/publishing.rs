@@ -5,11 +5,12 @@
 
 use storyline_domain::WorkspaceId;
 use storyline_domain::account::{Account, AccountId, TokenNotice};
+use storyline_domain::library::MediaKind;
 use storyline_domain::ports::{ContainerId, ContainerStatus, HostedMedia, PublishError, PublishTarget, VaultError};
 use storyline_domain::publishing::{
     self, AccountState, Answer, Call, Container, Failure, Quota, Reason, Situation, Step,
 };
-use storyline_domain::queue::Claimed;
+use storyline_domain::queue::{Claimed, QueueEntry};
 use storyline_domain::settings::ChatSettings;
 
 use super::{MEDIA_URL_LIFETIME, Publishing, Stories};
@@ -172,12 +173,15 @@ impl Stories {
     async fn make_container(&self, api: &Publishing, claim: &Claimed, s: &mut Situation, run: &mut Run) -> Option<Api> {
         let (entry, target, account) = (&claim.entry, run.target.as_ref()?, run.account.as_ref()?);
         let expires = self.clock.now() + MEDIA_URL_LIFETIME;
-        let url = match api.host.url(entry.item.workspace, entry.item.media, entry.kind, expires) {
-            Ok(url) => url,
-            Err(error) => {
-                s.failure = Some(Failure::MediaUrl(warn_with_reference("no media URL for Instagram", &error)));
-                return None;
-            }
+        let url = match self.source_url(entry).await {
+            Some(url) => url,
+            None => match api.host.url(entry.item.workspace, entry.item.media, entry.kind, expires) {
+                Ok(url) => url,
+                Err(error) => {
+                    s.failure = Some(Failure::MediaUrl(warn_with_reference("no media URL for Instagram", &error)));
+                    return None;
+                }
+            },
         };
         match api.publisher.create_container(target, &HostedMedia { kind: entry.kind, url }).await {
             Ok(container) => {
@@ -190,6 +194,33 @@ impl Stories {
             }
             Err(error) => {
                 s.failure = Some(self.call_failed(api, claim, run, Call::Container, &error).await);
+                None
+            }
+        }
+    }
+
+    /// The source's own URL for the file (an S3 presigned URL, valid for
+    /// [`MEDIA_URL_LIFETIME`]), where it gives one and Meta can take the file as it is: a video
+    /// or a JPEG (other stills go through Storyline's own URL, which serves them as JPEG).
+    /// `None`: Storyline serves the file (a failure to make one is logged, and Storyline serves it).
+    async fn source_url(&self, entry: &QueueEntry) -> Option<String> {
+        let lower = entry.path.to_ascii_lowercase();
+        let as_is = entry.kind == MediaKind::Video || lower.ends_with(".jpg") || lower.ends_with(".jpeg");
+        if !as_is {
+            return None;
+        }
+        let valid_for = MEDIA_URL_LIFETIME.to_std().ok()?;
+        let source = self.source_of(entry.item.workspace).await;
+        match source {
+            Ok(source) => match source.public_url(&entry.path, valid_for).await {
+                Ok(url) => url,
+                Err(error) => {
+                    let _ = warn_with_reference("the media source gave no URL for Instagram", &error);
+                    None
+                }
+            },
+            Err(error) => {
+                let _ = warn_with_reference("could not open the workspace's media source", &error);
                 None
             }
         }

@@ -5,7 +5,7 @@
 use std::sync::PoisonError;
 
 use storyline_domain::chat::{Attachment, MessageId, Screen};
-use storyline_domain::ports::{NotifyError, SendFailure, StoreError};
+use storyline_domain::ports::{NotifyError, SendFailure, SourceError, StoreError};
 use storyline_domain::publishing::{self, AfterRetry, Reason};
 use storyline_domain::queue::{Claimed, QueueEntry};
 use storyline_domain::settings::ChatSettings;
@@ -215,12 +215,14 @@ impl Stories {
             return Ok(None);
         }
         let entry = &claim.entry;
+        let unreadable = |e: &SourceError| {
+            Failed::of(Reason::MediaUnreadable(warn_with_reference("could not read a story's file", e)))
+        };
+        let source = self.source_of(entry.item.workspace).await.map_err(|e| unreadable(&e))?;
         // Opened (not read whole) here, so that a file that cannot be read is told as such; the
         // notifier streams it to the chat.
-        let opened = self.source.open(&entry.path).await.map_err(|e| {
-            Failed::of(Reason::MediaUnreadable(warn_with_reference("could not read a story's file", &e)))
-        })?;
-        let attachment = Attachment::new(entry.kind, self.source.clone(), &entry.path, opened);
+        let opened = source.open(&entry.path).await.map_err(|e| unreadable(&e))?;
+        let attachment = Attachment::new(entry.kind, source, &entry.path, opened);
         let screen = story_screen(entry.item.workspace, entry, &due_text(settings.time_zone, entry.item.slot));
         self.notifier.send_media(claim.chat, &attachment, &screen).await.map(Some).map_err(|e| match e {
             NotifyError::Media(_) => {

@@ -7,6 +7,7 @@ use storyline_application::access::{self, CliOperation, Operation};
 use super::Command;
 use super::library::MixCommand;
 use super::settings::SettingsCommand;
+use super::sources::SourceCommand;
 use super::users::UsersCommand;
 
 /// What `command` does, as the table knows it.
@@ -22,7 +23,8 @@ pub(super) const fn operation(command: &Command) -> CliOperation {
         | Command::ListMedia { .. }
         | Command::ListCategories { .. }
         | Command::ListQueue { .. }
-        | Command::ListInstagramAccounts { .. } => CliOperation::Read,
+        | Command::ListInstagramAccounts { .. }
+        | Command::MediaSource(SourceCommand::Show { .. }) => CliOperation::Read,
         Command::Settings(SettingsCommand::Set { .. }) | Command::CategoryMix(MixCommand::Set { .. }) => {
             CliOperation::ChangeSettings
         }
@@ -41,6 +43,7 @@ pub(super) const fn operation(command: &Command) -> CliOperation {
         | Command::RemoveInstagramAccount(_)
         | Command::SetInstagramToken(_)
         | Command::RefreshInstagramTokens => CliOperation::ChangeAccounts,
+        Command::MediaSource(SourceCommand::Set(_)) => CliOperation::ChangeSource,
     }
 }
 
@@ -80,6 +83,8 @@ mod tests {
             (&["clear-queue", "--yes"], CliOperation::ChangeQueue),
             (&["sync-media"], CliOperation::ChangeQueue),
             (&["refresh-instagram-tokens"], CliOperation::ChangeAccounts),
+            (&["media-source", "show"], CliOperation::Read),
+            (&["media-source", "set", "local", "/srv/media"], CliOperation::ChangeSource),
         ] {
             let command = parsed(args);
             assert_eq!(operation(&command), expected, "{args:?}");

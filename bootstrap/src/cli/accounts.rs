@@ -329,7 +329,8 @@ pub(super) async fn refresh(app: &App, config: &Config, out: &mut dyn Write) -> 
     Ok(Outcome::Done)
 }
 
-/// `rotate-keys`: re-seals every token with the newest key of ENCRYPTION_KEYS.
+/// `rotate-keys`: re-seals every token and media source secret with the newest key of
+/// ENCRYPTION_KEYS.
 pub(super) async fn rotate(
     app: &App,
     config: &Config,
@@ -342,10 +343,15 @@ pub(super) async fn rotate(
             "set ENCRYPTION_KEYS=new,old (newest first) to rotate; `storyline generate-key` makes a key",
         );
     };
-    match app.stores.vault.reseal_all().await {
-        Ok(count) => {
+    let resealed = match app.stores.vault.reseal_all().await {
+        Ok(count) => app.stores.sources.reseal_source_secrets().await.map(|secrets| (count, secrets)),
+        Err(error) => Err(error),
+    };
+    match resealed {
+        Ok((count, secrets)) => {
             let newest = keyring.key_ids().first().cloned().unwrap_or_default();
             writeln!(out, "re-sealed {count} tokens with key {newest}")?;
+            writeln!(out, "re-sealed {secrets} media source secrets with key {newest}")?;
             writeln!(
                 out,
                 "every token now opens with the newest key alone: set ENCRYPTION_KEY to it and drop the old ones"
@@ -354,7 +360,9 @@ pub(super) async fn rotate(
         }
         Err(VaultError::Undecryptable(why)) => refuse(
             err,
-            format!("a token opens with none of the configured keys ({why}); add the key it was sealed with"),
+            format!(
+                "a token or media source secret opens with none of the configured keys ({why}); add the key it was sealed with"
+            ),
         ),
         Err(other) => Err(other.into()),
     }

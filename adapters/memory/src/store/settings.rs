@@ -47,6 +47,7 @@ impl SettingsStore for MemoryStore {
                 prompts: HashMap::new(),
                 library: super::library::Library::default(),
                 accounts: super::accounts::Accounts::default(),
+                sources: super::sources::Sources::default(),
             },
         );
         Ok(workspace)
