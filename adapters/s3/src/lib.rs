@@ -145,6 +145,8 @@ impl S3Source {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .read_timeout(READ_TIMEOUT)
+            // A signed request is good for one host only: a redirect is reported, not followed.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| SourceError::Unknown(anyhow::Error::new(e).context("the HTTP client cannot be made")))?;
         Ok(Self {
@@ -305,12 +307,15 @@ impl S3Source {
             Some("RequestTimeTooSkewed") => SourceError::Denied(format!(
                 "{endpoint} refused the request: this machine's clock is too far from the endpoint's"
             )),
-            Some("PermanentRedirect" | "AuthorizationHeaderMalformed" | "IllegalLocationConstraintException") => {
-                SourceError::NoSuchRoot(format!(
-                    "bucket {bucket} is not in region {} at {endpoint}: set the bucket's region (or its endpoint)",
-                    self.bucket.region()
-                ))
-            }
+            Some(
+                "PermanentRedirect"
+                | "TemporaryRedirect"
+                | "AuthorizationHeaderMalformed"
+                | "IllegalLocationConstraintException",
+            ) => SourceError::NoSuchRoot(format!(
+                "bucket {bucket} is not in region {} at {endpoint}: set the bucket's region (or its endpoint)",
+                self.bucket.region()
+            )),
             _ if status == reqwest::StatusCode::NOT_FOUND => match target {
                 Target::Object(path) => SourceError::NotFound(path.to_owned()),
                 Target::Listing => no_bucket(),

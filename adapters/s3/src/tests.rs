@@ -139,3 +139,42 @@ fn error_bodies_are_read_for_their_code() {
     assert_eq!(element(body, "Message").as_deref(), Some("The specified bucket does not exist"));
     assert_eq!(element("", "Code"), None);
 }
+
+#[test]
+fn each_refusal_says_what_is_wrong_in_the_products_words() {
+    use reqwest::StatusCode;
+
+    let source = source(Some("http://127.0.0.1:9000"), "photos", true);
+    let said = |target, status, code| source.refused(target, status, code, Some("details")).to_string();
+    let endpoint = "http://127.0.0.1:9000";
+    assert_eq!(
+        said(Target::Listing, StatusCode::FORBIDDEN, Some("AccessDenied")),
+        format!(
+            "access key id AKIDEXAMPLE may not read bucket stories at {endpoint} (access denied: it needs s3:ListBucket and s3:GetObject)"
+        )
+    );
+    assert_eq!(
+        said(Target::Listing, StatusCode::MOVED_PERMANENTLY, Some("PermanentRedirect")),
+        format!("bucket stories is not in region eu-west-1 at {endpoint}: set the bucket's region (or its endpoint)")
+    );
+    assert_eq!(
+        said(Target::Listing, StatusCode::NOT_FOUND, None),
+        format!("there is no bucket named stories at {endpoint}")
+    );
+    assert_eq!(
+        said(Target::Object("memes/a.png"), StatusCode::NOT_FOUND, None),
+        "memes/a.png is not there or cannot be read"
+    );
+    assert_eq!(
+        said(Target::Object("memes/a.png"), StatusCode::NOT_FOUND, Some("NoSuchKey")),
+        "memes/a.png is not there or cannot be read"
+    );
+    assert_eq!(
+        said(Target::Listing, StatusCode::FORBIDDEN, Some("RequestTimeTooSkewed")),
+        format!("{endpoint} refused the request: this machine's clock is too far from the endpoint's")
+    );
+    assert!(matches!(
+        source.refused(Target::Listing, StatusCode::BAD_REQUEST, Some("InvalidArgument"), None),
+        SourceError::Unknown(_)
+    ));
+}
