@@ -183,8 +183,10 @@ mod tests {
         };
         // A local source is set without a key; an S3 source without a secret needs none either.
         store.set_source(b.id, &s3, None, &Actor::Cli, at).await?;
-        let not_built = registry.source(b.id).await.err().map(|e| format!("{:#}", anyhow::Error::new(e)));
-        assert!(not_built.is_some_and(|e| e.contains("not built into this binary yet")));
+        let refused = registry.source(b.id).await.err().map(|e| format!("{:#}", anyhow::Error::new(e)));
+        assert!(refused.is_some_and(|e| e.contains("has no secret access key")), "an S3 source needs its secret");
+        let made = Sources::new("/srv/default").make(&s3, Some(SecretString::from("s3cr3t")))?;
+        assert_eq!(made.locate("x/y.jpg"), "s3://b/x/y.jpg", "S3 is built in");
         Ok(())
     }
 }

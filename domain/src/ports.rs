@@ -21,7 +21,7 @@ pub use accounts::{
     AccountError, AccountStore, Added, CipherError, TokenCipher, TokenDue, TokenVault, VaultError, token_binding,
 };
 pub use audit::{Audit, AuditQuery};
-pub use chat_notifier::{ChatAdmins, ChatNotifier, NotifyError};
+pub use chat_notifier::{Attachment, ChatAdmins, ChatNotifier, NotifyError};
 pub use clock::Clock;
 pub use conversations::Conversations;
 pub use library_sync::{ItemContent, ItemUpdate, LibrarySync, SyncApplied, SyncChanges, SyncedItem, SyncedNew};

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use storyline_application::bot::{Bot, Event, Incoming};
 use storyline_domain::ChatId;
-use storyline_domain::chat::{Attachment, ButtonTarget, MessageId, PressId, Screen};
-use storyline_domain::ports::{ChatAdmins, ChatNotifier, NotifyError};
+use storyline_domain::chat::{ButtonTarget, MessageId, PressId, Screen};
+use storyline_domain::ports::{Attachment, ChatAdmins, ChatNotifier, NotifyError};
 use storyline_domain::user::{TelegramUserId, User};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 

@@ -3,8 +3,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use storyline_domain::ChatId;
-use storyline_domain::chat::{Attachment, MessageId, PressId, Screen};
-use storyline_domain::ports::{ChatAdmins, ChatNotifier, NotifyError};
+use storyline_domain::chat::{MessageId, PressId, Screen};
+use storyline_domain::ports::{Attachment, ChatAdmins, ChatNotifier, NotifyError};
 use storyline_domain::user::TelegramUserId;
 
 /// One thing the bot did in a chat.

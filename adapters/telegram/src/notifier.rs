@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use storyline_domain::ChatId;
-use storyline_domain::chat::{Attachment, MessageId, PressId, Screen};
+use storyline_domain::chat::{MessageId, PressId, Screen};
 use storyline_domain::library::MediaKind;
 use futures::StreamExt;
-use storyline_domain::ports::{ByteStream, ChatAdmins, ChatNotifier, NotifyError};
+use storyline_domain::ports::{Attachment, ByteStream, ChatAdmins, ChatNotifier, NotifyError};
 use storyline_domain::user::TelegramUserId;
 use teloxide::payloads::{
     AnswerCallbackQuerySetters, EditMessageCaptionSetters, EditMessageTextSetters, SendMessageSetters,

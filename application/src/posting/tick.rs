@@ -4,8 +4,8 @@
 
 use std::sync::PoisonError;
 
-use storyline_domain::chat::{Attachment, MessageId, Screen};
-use storyline_domain::ports::{NotifyError, SendFailure, SourceError, StoreError};
+use storyline_domain::chat::{MessageId, Screen};
+use storyline_domain::ports::{Attachment, NotifyError, SendFailure, SourceError, StoreError};
 use storyline_domain::publishing::{self, AfterRetry, Reason};
 use storyline_domain::queue::{Claimed, QueueEntry};
 use storyline_domain::settings::ChatSettings;

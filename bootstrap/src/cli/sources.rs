@@ -57,6 +57,7 @@ pub enum SetCommand {
 
 #[derive(Debug, Args)]
 pub struct S3Args {
+    /// The bucket's name.
     #[arg(long)]
     bucket: String,
     /// Only keys below this prefix (no leading /).
@@ -65,11 +66,13 @@ pub struct S3Args {
     /// The S3-compatible server's URL (MinIO, R2, Backblaze …); AWS itself without it.
     #[arg(long, value_name = "URL")]
     endpoint: Option<String>,
+    /// The bucket's region (what the server signs with; `auto` for R2).
     #[arg(long, default_value = "us-east-1")]
     region: String,
     /// Path-style addressing (endpoint/bucket/key), which most S3-compatible servers want.
     #[arg(long)]
     path_style: bool,
+    /// The access key's id (not secret; the key itself comes on standard input).
     #[arg(long)]
     access_key_id: String,
     /// Must be `-`: the secret access key is read from standard input, so it stays out of the

@@ -1,8 +1,69 @@
 use async_trait::async_trait;
 
 use crate::ChatId;
-use crate::chat::{Attachment, MessageId, PressId, Screen};
+use crate::chat::{MessageId, PressId, Screen};
 use crate::user::TelegramUserId;
+
+/// A photo or video to send with a screen as its caption. It carries where the bytes come
+/// from, never the whole file: a 100 MB video goes out chunk by chunk as the source gives it
+/// (FEATURES M4, issue 12: sending must not hold the file in memory).
+pub struct Attachment {
+    pub kind: crate::library::MediaKind,
+    pub file_name: String,
+    /// Where the file is, for people (a local path, a bucket key).
+    pub location: String,
+    /// The size when the source said it.
+    pub size_bytes: Option<u64>,
+    /// The file as opened for the first try (so that a file that cannot be read is known before
+    /// anything is sent); later tries open it again.
+    first: std::sync::Mutex<Option<super::ByteStream>>,
+    source: std::sync::Arc<dyn super::MediaSource>,
+    path: String,
+}
+
+impl Attachment {
+    /// The file at `path` of `source`, already opened once as `opened`.
+    #[must_use]
+    pub fn new(
+        kind: crate::library::MediaKind,
+        source: std::sync::Arc<dyn super::MediaSource>,
+        path: &str,
+        opened: super::OpenedFile,
+    ) -> Self {
+        Self {
+            kind,
+            file_name: path.rsplit('/').next().unwrap_or(path).to_owned(),
+            location: source.locate(path),
+            size_bytes: opened.size_bytes,
+            first: std::sync::Mutex::new(Some(opened.chunks)),
+            source,
+            path: path.to_owned(),
+        }
+    }
+
+    /// The bytes for one try: the stream opened first, then the file opened again for each
+    /// later try (a retry after Telegram's `retry_after`).
+    ///
+    /// # Errors
+    /// [`super::SourceError`] when the file cannot be opened again.
+    pub async fn body(&self) -> Result<super::ByteStream, super::SourceError> {
+        let first = self.first.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        match first {
+            Some(chunks) => Ok(chunks),
+            None => Ok(self.source.open(&self.path).await?.chunks),
+        }
+    }
+}
+
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attachment")
+            .field("kind", &self.kind)
+            .field("location", &self.location)
+            .field("size_bytes", &self.size_bytes)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Why a chat could not be told something.
 #[derive(Debug, thiserror::Error)]

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use storyline_domain::ChatId;
-use storyline_domain::chat::{Attachment, ButtonTarget, MessageId, PressId, Screen};
-use storyline_domain::ports::{ChatNotifier, NotifyError};
+use storyline_domain::chat::{ButtonTarget, MessageId, PressId, Screen};
+use storyline_domain::ports::{Attachment, ChatNotifier, NotifyError};
 
 use crate::config::Config;
 
