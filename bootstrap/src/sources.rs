@@ -18,6 +18,8 @@ use storyline_media::LocalFolder;
 pub struct Sources {
     /// `MEDIA_DIR`: the source of a workspace that has set none.
     media_dir: PathBuf,
+    /// Where Drive sources are read.
+    drive: storyline_drive::DriveEndpoints,
 }
 
 impl Sources {

@@ -254,8 +254,6 @@ pub struct App {
     /// Syncs each workspace's library with its media source (FEATURES M3); it tells no chat
     /// until given a notifier ([`SyncService::telling`]).
     pub sync: SyncService,
-    /// The media source each workspace reads.
-    pub sources: Arc<dyn WorkspaceSources>,
 }
 
 impl std::fmt::Debug for App {
