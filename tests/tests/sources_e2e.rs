@@ -389,14 +389,21 @@ async fn switching_local_to_s3_to_drive_keeps_the_history(backend: Backend) -> T
     std::fs::write(root.join("memes/l2.png"), png(1080, 1920, "l2"))?;
     h.set(&SourceConfig::Local { root: root.display().to_string() }, None).await?;
     ensure!(h.sync().await?.added == 2);
-    let (l1, _) = h.items().await?["memes/l1.png"];
+    let items = h.items().await?;
+    let ((l1, _), (l2, _)) = (items["memes/l1.png"], items["memes/l2.png"]);
     h.post(l1).await?;
+    // A story of the folder queued across the switch: dropped by the sync, never sent.
+    h.app.stores.queue.enqueue(h.workspace.id, &[(h.clock.now() + Duration::hours(1), l2)]).await?;
 
     // Local → S3: the bucket fills the library, the folder's items are deactivated, the history stays.
     h.put("quotes/s1.png", &png(1080, 1920, "s1"))?;
     h.set_s3().await?;
     let to_s3 = h.sync().await?;
-    ensure!(to_s3 == SyncSummary { added: 1, removed: 2, ..SyncSummary::default() }, "{to_s3:?}");
+    ensure!(
+        to_s3 == SyncSummary { added: 1, removed: 2, dropped_from_queue: 1, ..SyncSummary::default() },
+        "{to_s3:?}"
+    );
+    ensure!(h.app.stores.queue.entries(h.workspace.id, 10).await?.is_empty(), "l2's story left the queue");
     let items = h.items().await?;
     ensure!(items["quotes/s1.png"].1 && !items["memes/l1.png"].1 && !items["memes/l2.png"].1, "{items:?}");
     let history = h.app.stores.history.history(h.workspace.id, 10).await?;
