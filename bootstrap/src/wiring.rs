@@ -15,8 +15,7 @@ use storyline_crypto::Keyring;
 use storyline_domain::ports::{
     AccountStore, Audit, ChatAdmins, ChatNotifier, Clock, Conversations, History, LibrarySync, Locks, MediaHost,
     MediaLibrary, MediaSource, Queue, SettingsStore, SourceFactory, SourceStore, StoryPublisher, TokenCipher,
-    TokenVault,
-    UpdateCursor, Users, VaultError, WorkspaceSources,
+    TokenVault, UpdateCursor, Users, VaultError, WorkspaceSources,
 };
 use storyline_instagram::{FacebookApp, GraphApi, GraphConfig, PollPolicy};
 use storyline_media::SignedUrls;
@@ -254,8 +253,6 @@ pub struct App {
     /// Syncs each workspace's library with its media source (FEATURES M3); it tells no chat
     /// until given a notifier ([`SyncService::telling`]).
     pub sync: SyncService,
-    /// The media source each workspace reads.
-    pub sources: Arc<dyn WorkspaceSources>,
 }
 
 impl std::fmt::Debug for App {
@@ -343,9 +340,13 @@ impl App {
         let library = LibraryService::new(stores.library.clone(), clock.clone());
         let scheduler =
             Scheduler::new(stores.settings.clone(), stores.library.clone(), stores.queue.clone(), clock.clone());
-        let source_factory: Arc<dyn SourceFactory> = Arc::new(crate::sources::Sources::new(config.media_dir.clone()).with_drive(
-            storyline_drive::DriveEndpoints::with_overrides(config.drive_api_url.clone(), config.google_token_url.clone()),
-        ));
+        let source_factory: Arc<dyn SourceFactory> =
+            Arc::new(crate::sources::Sources::new(config.media_dir.clone()).with_drive(
+                storyline_drive::DriveEndpoints::with_overrides(
+                    config.drive_api_url.clone(),
+                    config.google_token_url.clone(),
+                ),
+            ));
         let source = source_factory.default_source();
         let sources: Arc<dyn WorkspaceSources> =
             Arc::new(crate::sources::SourceRegistry::new(stores.sources.clone(), source_factory.clone()));
