@@ -126,10 +126,21 @@ pub const fn rule(operation: Operation) -> Rule {
                 Rule::admin(STORY_REFUSED)
             }
             Action::SelectAccount(_) | Action::AddAccount => Rule::admin(ACCOUNTS_REFUSED),
+            Action::MediaSource | Action::PickSource(_) => Rule::admin(SOURCE_REFUSED),
         },
         Operation::Answer(kind) => match kind {
             PromptKind::PostsPerDay | PromptKind::PostingHours | PromptKind::TimeZone => Rule::admin(SETTINGS_REFUSED),
             PromptKind::InstagramAccount => Rule::admin(ACCOUNTS_REFUSED),
+            PromptKind::SourceLocalPath
+            | PromptKind::SourceS3Bucket
+            | PromptKind::SourceS3Prefix
+            | PromptKind::SourceS3Endpoint
+            | PromptKind::SourceS3Region
+            | PromptKind::SourceS3PathStyle
+            | PromptKind::SourceS3AccessKeyId
+            | PromptKind::SourceS3Secret
+            | PromptKind::SourceDriveFolder
+            | PromptKind::SourceDriveKey => Rule::admin(SOURCE_REFUSED),
         },
         Operation::Cli(operation) => match operation {
             CliOperation::Read => Rule::MEMBER,
@@ -219,6 +230,10 @@ mod tests {
             (Action::Accounts, Role::Member),
             (Action::SelectAccount(AccountId::new()), Role::Admin),
             (Action::AddAccount, Role::Admin),
+            (Action::MediaSource, Role::Admin),
+            (Action::PickSource(storyline_domain::source::SourceKind::Local), Role::Admin),
+            (Action::PickSource(storyline_domain::source::SourceKind::S3), Role::Admin),
+            (Action::PickSource(storyline_domain::source::SourceKind::Drive), Role::Admin),
         ]
     }
 
@@ -272,6 +287,10 @@ mod tests {
             rule(Operation::Answer(PromptKind::InstagramAccount)).refusal,
             rule(Operation::Button(Action::AddAccount)).refusal
         );
+        for kind in PromptKind::ALL.into_iter().filter(|k| k.is_source()) {
+            assert_needs(Operation::Answer(kind), Role::Admin);
+            assert_eq!(rule(Operation::Answer(kind)).refusal, SOURCE_REFUSED);
+        }
         for (operation, role) in [
             (CliOperation::Read, Role::Member),
             (CliOperation::ChangeSettings, Role::Admin),

@@ -11,6 +11,7 @@ use storyline_domain::conversation::PromptKind;
 use storyline_domain::queue::QueueItemId;
 use storyline_domain::schedule::MAX_DAYS;
 use storyline_domain::settings::Toggle;
+use storyline_domain::source::SourceKind;
 
 /// Telegram refuses callback data longer than this.
 pub const MAX_CALLBACK_BYTES: usize = 64;
@@ -47,6 +48,10 @@ pub enum Action {
     SelectAccount(AccountId),
     /// Start the add-account dialogue.
     AddAccount,
+    /// `/settings` → Change media source: the kind picker (FEATURES M1).
+    MediaSource,
+    /// Start the media source dialogue for this kind.
+    PickSource(SourceKind),
 }
 
 /// What a button on a story does.
@@ -86,7 +91,11 @@ pub enum OverdueChoice {
 }
 
 impl Action {
-    const TABLE: [(Self, &'static str); 18] = [
+    const TABLE: [(Self, &'static str); 22] = [
+        (Self::MediaSource, "m.src"),
+        (Self::PickSource(SourceKind::Local), "m.local"),
+        (Self::PickSource(SourceKind::S3), "m.s3"),
+        (Self::PickSource(SourceKind::Drive), "m.drive"),
         (Self::Accounts, "acct"),
         (Self::AddAccount, "a.add"),
         (Self::Toggle(Toggle::DryRun), "t.dry"),

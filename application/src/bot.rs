@@ -54,6 +54,7 @@ mod desk;
 mod menus;
 mod presses;
 mod prompts;
+mod source_dialogue;
 mod sync;
 mod turn;
 

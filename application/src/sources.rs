@@ -122,6 +122,15 @@ impl SourceService {
         self.factory.default_config()
     }
 
+    /// The folder a person typed for a local source, resolved and checked to be inside
+    /// `MEDIA_DIR`; else one line saying what is allowed.
+    ///
+    /// # Errors
+    /// What is allowed, when `typed` is not.
+    pub fn local_folder(&self, typed: &str) -> Result<String, String> {
+        self.factory.local_folder(typed)
+    }
+
     /// The current source, every version and the sync status. Opens no secret.
     ///
     /// # Errors

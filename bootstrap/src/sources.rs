@@ -13,6 +13,36 @@ use storyline_domain::ports::{MediaSource, SourceError, SourceFactory, SourceSto
 use storyline_domain::source::SourceConfig;
 use storyline_media::LocalFolder;
 
+/// The folder `typed` names (relative to `root`, or absolute), with `..` and symlinks resolved,
+/// when it is an existing folder inside `root`; else one line saying what is allowed.
+fn inside(root: &std::path::Path, typed: &str) -> Result<String, String> {
+    let allowed = || format!("The folder must be inside MEDIA_DIR ({}): give a folder under it.", root.display());
+    let typed = typed.trim();
+    if typed.is_empty() || typed.contains('\0') {
+        return Err(allowed());
+    }
+    let root =
+        std::fs::canonicalize(root).map_err(|_| format!("MEDIA_DIR ({}) is not a folder here.", root.display()))?;
+    let wanted = root.join(typed);
+    let Ok(resolved) = std::fs::canonicalize(&wanted) else {
+        // Say nothing of what exists outside MEDIA_DIR.
+        let lexically_inside = !std::path::Path::new(typed).is_absolute()
+            && !std::path::Path::new(typed).components().any(|c| matches!(c, std::path::Component::ParentDir));
+        return Err(if lexically_inside {
+            format!("There is no folder {typed} in MEDIA_DIR ({}).", root.display())
+        } else {
+            allowed()
+        });
+    };
+    if !resolved.starts_with(&root) {
+        return Err(allowed());
+    }
+    if !resolved.is_dir() {
+        return Err(format!("{typed} is not a folder; give a folder inside MEDIA_DIR ({}).", root.display()));
+    }
+    Ok(resolved.display().to_string())
+}
+
 /// The adapters built into this binary.
 #[derive(Debug, Clone)]
 pub struct Sources {
@@ -54,6 +84,10 @@ impl SourceFactory for Sources {
                 Ok(Arc::new(storyline_drive::DriveSource::new(folder_id, &key, self.drive.clone())?))
             }
         }
+    }
+
+    fn local_folder(&self, typed: &str) -> Result<String, String> {
+        inside(&self.media_dir, typed)
     }
 
     fn default_source(&self) -> Arc<dyn MediaSource> {
@@ -152,6 +186,32 @@ mod tests {
     use storyline_memory::MemoryStore;
 
     use super::*;
+
+    #[test]
+    fn a_local_folder_must_resolve_inside_media_dir() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let root = dir.path().join("media");
+        std::fs::create_dir_all(root.join("stories"))?;
+        std::fs::create_dir_all(dir.path().join("secret"))?;
+        std::fs::write(root.join("a.jpg"), b"x")?;
+        let root_real = std::fs::canonicalize(&root)?;
+        assert_eq!(inside(&root, "stories"), Ok(root_real.join("stories").display().to_string()));
+        assert_eq!(
+            inside(&root, &root_real.join("stories").display().to_string()),
+            Ok(root_real.join("stories").display().to_string())
+        );
+        assert_eq!(inside(&root, "."), Ok(root_real.display().to_string()));
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(dir.path().join("secret"), root.join("link"))?;
+        for outside in ["..", "../secret", "stories/../../secret", "/etc", "", "a.jpg", "nope/../../secret"] {
+            let refused = inside(&root, outside).err().unwrap_or_default();
+            assert!(refused.contains("MEDIA_DIR"), "{outside:?}: {refused:?}");
+        }
+        #[cfg(unix)]
+        assert!(inside(&root, "link").is_err(), "a symlink out of MEDIA_DIR is refused");
+        assert!(inside(&root, "missing").err().unwrap_or_default().contains("There is no folder missing"));
+        Ok(())
+    }
 
     #[tokio::test]
     async fn each_workspace_reads_its_own_source_or_the_default_and_a_change_is_seen() -> anyhow::Result<()> {

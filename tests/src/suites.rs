@@ -7,8 +7,8 @@ pub mod cursor;
 pub mod library;
 pub mod queue;
 pub mod settings;
-pub mod sync;
 pub mod sources;
+pub mod sync;
 pub mod users;
 
 use chrono::{DateTime, TimeZone, Utc};

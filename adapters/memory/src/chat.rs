@@ -28,6 +28,8 @@ struct Recording {
     messages: HashMap<(ChatId, MessageId), Screen>,
     next_message: i32,
     admins: HashMap<ChatId, Vec<TelegramUserId>>,
+    /// Every delete asked for, including of messages this chat did not send (people's).
+    delete_attempts: Vec<(ChatId, MessageId)>,
 }
 
 impl RecordingChat {
@@ -47,6 +49,13 @@ impl RecordingChat {
     }
 
     /// Forgets the calls so far (the messages stay).
+    /// Every message the bot asked to delete, people's messages included (a person's message
+    /// was never sent by this chat, so its delete answers `MessageGone` and is not a call).
+    #[must_use]
+    pub fn delete_attempts(&self) -> Vec<(ChatId, MessageId)> {
+        self.recording().delete_attempts.clone()
+    }
+
     pub fn clear_calls(&self) {
         self.recording().calls.clear();
     }
@@ -98,6 +107,7 @@ impl ChatNotifier for RecordingChat {
 
     async fn delete(&self, chat: ChatId, message: MessageId) -> Result<(), NotifyError> {
         let mut recording = self.recording();
+        recording.delete_attempts.push((chat, message));
         recording.messages.remove(&(chat, message)).ok_or(NotifyError::MessageGone)?;
         recording.calls.push(ChatCall::Deleted { chat, message });
         Ok(())

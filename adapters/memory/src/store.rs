@@ -22,8 +22,8 @@ mod library;
 mod locks;
 mod queue;
 mod settings;
-mod sync;
 mod sources;
+mod sync;
 mod users;
 mod vault;
 

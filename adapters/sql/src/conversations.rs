@@ -21,6 +21,7 @@ struct PromptRow {
     message_id: Option<i32>,
     created_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
+    draft: Option<String>,
 }
 
 #[async_trait]
@@ -46,11 +47,17 @@ where
     for<'a> Option<Cow<'a, str>>: Encode<'a, D::Db>,
 {
     async fn put(&self, workspace: WorkspaceId, prompt: &PendingPrompt) -> Result<(), StoreError> {
+        let draft = if prompt.draft.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&prompt.draft).map_err(|e| StoreError::unknown(anyhow::anyhow!(e)))?)
+        };
         sqlx::query(
-            "INSERT INTO pending_prompts (workspace_id, telegram_user_id, kind, message_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
+            "INSERT INTO pending_prompts (workspace_id, telegram_user_id, kind, message_id, created_at, expires_at, draft) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (workspace_id, telegram_user_id) DO UPDATE SET kind = excluded.kind, \
-             message_id = excluded.message_id, created_at = excluded.created_at, expires_at = excluded.expires_at",
+             message_id = excluded.message_id, created_at = excluded.created_at, expires_at = excluded.expires_at, \
+             draft = excluded.draft",
         )
         .bind(workspace.as_uuid())
         .bind(prompt.user.0)
@@ -58,6 +65,7 @@ where
         .bind(prompt.message_id)
         .bind(prompt.created_at)
         .bind(prompt.expires_at)
+        .bind(draft)
         .execute(&self.pool)
         .await
         .map_err(db::<D>)?;
@@ -71,7 +79,7 @@ where
         now: DateTime<Utc>,
     ) -> Result<Option<PendingPrompt>, StoreError> {
         let row = sqlx::query_as::<_, PromptRow>(
-            "SELECT telegram_user_id, kind, message_id, created_at, expires_at FROM pending_prompts \
+            "SELECT telegram_user_id, kind, message_id, created_at, expires_at, draft FROM pending_prompts \
              WHERE workspace_id = $1 AND telegram_user_id = $2 AND expires_at > $3",
         )
         .bind(workspace.as_uuid())
@@ -88,6 +96,11 @@ where
                 message_id: row.message_id,
                 created_at: row.created_at,
                 expires_at: row.expires_at,
+                draft: match row.draft {
+                    Some(text) => serde_json::from_str(&text)
+                        .map_err(|e| StoreError::unknown(anyhow::anyhow!("unreadable prompt draft: {e}")))?,
+                    None => Vec::new(),
+                },
             })
         })
         .transpose()

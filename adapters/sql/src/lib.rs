@@ -44,8 +44,8 @@ pub mod locks;
 pub mod queue;
 pub mod rows;
 pub mod settings;
-pub mod sync;
 pub mod sources;
+pub mod sync;
 pub mod users;
 pub mod vault;
 

@@ -5,10 +5,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use storyline_domain::ChatId;
 use storyline_domain::chat::{MessageId, PressId, Screen};
 use storyline_domain::library::MediaKind;
-use futures::StreamExt;
 use storyline_domain::ports::{Attachment, ByteStream, ChatAdmins, ChatNotifier, NotifyError};
 use storyline_domain::user::TelegramUserId;
 use teloxide::payloads::{
@@ -53,9 +53,7 @@ impl TelegramNotifier {
 
 /// A source's chunks as the reader teloxide streams a multipart part from.
 fn reader(chunks: ByteStream) -> impl tokio::io::AsyncRead + Send + Unpin + 'static {
-    tokio_util::io::StreamReader::new(
-        chunks.map(|chunk| chunk.map(bytes::Bytes::from).map_err(std::io::Error::other)),
-    )
+    tokio_util::io::StreamReader::new(chunks.map(|chunk| chunk.map(bytes::Bytes::from).map_err(std::io::Error::other)))
 }
 
 /// Runs `call` again after Telegram's `retry_after`, a few times at most.
@@ -126,14 +124,16 @@ impl ChatNotifier for TelegramNotifier {
                 .file_name(media.file_name.clone());
             let sent = match media.kind {
                 MediaKind::Image => {
-                    let mut request = self.bot.send_photo(to, file).caption(caption.clone()).parse_mode(ParseMode::Html);
+                    let mut request =
+                        self.bot.send_photo(to, file).caption(caption.clone()).parse_mode(ParseMode::Html);
                     if let Some(markup) = &markup {
                         request = request.reply_markup(markup.clone());
                     }
                     request.await
                 }
                 MediaKind::Video => {
-                    let mut request = self.bot.send_video(to, file).caption(caption.clone()).parse_mode(ParseMode::Html);
+                    let mut request =
+                        self.bot.send_video(to, file).caption(caption.clone()).parse_mode(ParseMode::Html);
                     if let Some(markup) = &markup {
                         request = request.reply_markup(markup.clone());
                     }

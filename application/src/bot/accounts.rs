@@ -52,19 +52,27 @@ impl Bot {
         let (Some(user), Event::Text { text, message }) = (&incoming.from, &incoming.event) else {
             return Ok(false);
         };
-        if incoming.chat.0 != user.telegram_id.0 || self.accounts.is_none() {
+        if incoming.chat.0 != user.telegram_id.0 || (self.accounts.is_none() && self.media.is_none()) {
             return Ok(false);
         }
         let team = self.config.team_chat;
         let Some(workspace) = self.settings.existing_workspace(team).await? else { return Ok(false) };
         let now = self.ports.clock.now();
         let waiting = self.ports.conversations.pending(workspace.id, user.telegram_id, now).await?;
-        if waiting.is_none_or(|p| p.kind != PromptKind::InstagramAccount) {
+        // The add-account dialogue, and the media source dialogue (whose secret comes here).
+        let Some(waiting) = waiting.filter(|p| {
+            (p.kind == PromptKind::InstagramAccount && self.accounts.is_some())
+                || (p.kind.is_source() && self.media.is_some())
+        }) else {
             return Ok(false);
-        }
+        };
         let member = self.contact(workspace.id, user, now).await?;
         let turn = Turn { workspace, from: Some(member), chat: incoming.chat };
-        self.account_answer(&turn, text, *message).await?;
+        if waiting.kind.is_source() {
+            self.source_answer(&turn, waiting, text, *message).await?;
+        } else {
+            self.account_answer(&turn, text, *message).await?;
+        }
         Ok(true)
     }
 

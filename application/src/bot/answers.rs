@@ -43,6 +43,7 @@ pub(super) fn parse(kind: PromptKind, text: &str) -> Result<SettingChange, Strin
             parse_time_zone(text).map(SettingChange::TimeZone).map_err(|e| format!("{}.", capitalise(&e.to_string())))
         }
         PromptKind::InstagramAccount => Err("An account is not a setting.".to_owned()),
+        _ => Err("A media source is not a setting.".to_owned()),
     }
 }
 

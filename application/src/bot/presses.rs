@@ -76,6 +76,7 @@ impl Bot {
             | Action::Schedule
             | Action::ScheduleDays(_)
             | Action::Overdue(_) => self.desk_press(turn, press, action, message).await,
+            Action::MediaSource | Action::PickSource(_) => self.source_press(turn, press, action, message).await,
             Action::Accounts | Action::SelectAccount(_) | Action::AddAccount => {
                 self.account_press(turn, press, action, message).await
             }

@@ -20,8 +20,8 @@ impl Bot {
         };
         let user = member.user.telegram_id;
         let prompt = self.ports.conversations.pending(turn.workspace.id, user, self.ports.clock.now()).await?;
-        let asked_for_account = prompt.as_ref().is_some_and(|p| p.kind == PromptKind::InstagramAccount);
-        if !asked_for_account && storyline_domain::account::looks_like_token(text) {
+        let asked_for_secret = prompt.as_ref().is_some_and(|p| p.kind.is_secret());
+        if !asked_for_secret && storyline_domain::account::looks_like_token(text) {
             // A token pasted without the dialogue (or after it expired): off the chat at once.
             return self.delete_token_message(turn, message, true).await;
         }
@@ -30,6 +30,9 @@ impl Bot {
         };
         if prompt.kind == PromptKind::InstagramAccount {
             return self.account_answer(turn, text, message).await;
+        }
+        if prompt.kind.is_source() {
+            return self.source_answer(turn, prompt, text, message).await;
         }
         if answers::is_cancel(text) {
             return self.cancel_prompt(turn).await;

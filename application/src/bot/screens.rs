@@ -6,6 +6,7 @@ use storyline_domain::Workspace;
 use storyline_domain::chat::{Button, ButtonTarget, Screen, Text};
 use storyline_domain::conversation::PromptKind;
 use storyline_domain::settings::{ChatSettings, Hour, Toggle};
+use storyline_domain::source::SourceKind;
 
 use crate::access::{self, Role};
 use crate::accounts::AccountView;
@@ -129,6 +130,7 @@ pub fn settings(
             Action::Accounts,
             workspace,
         )])
+        .row(vec![button("🗂 Change media source", Action::MediaSource, workspace)])
         .row(vec![
             button("🗓 Queue", Action::Queue, workspace),
             button("📅 Schedule", Action::Schedule, workspace),
@@ -171,6 +173,71 @@ pub fn account_picker(workspace: &Workspace, views: &[AccountView]) -> Screen {
         Action::Settings,
         workspace,
     )])
+}
+
+/// `/settings` → Change media source: which kind (FEATURES M1).
+#[must_use]
+pub fn source_picker(workspace: &Workspace, current: &str) -> Screen {
+    Screen::new(
+        Text::new()
+            .bold("🗂 Change the media source")
+            .line()
+            .plain("Now: ")
+            .bold(current.to_owned())
+            .line()
+            .plain("Where should this workspace's stories come from? I ask the values one at a time, then try the source once before saving it."),
+    )
+    .row(vec![
+        button("📁 Local folder", Action::PickSource(SourceKind::Local), workspace),
+        button("🪣 S3 bucket", Action::PickSource(SourceKind::S3), workspace),
+        button("📂 Google Drive", Action::PickSource(SourceKind::Drive), workspace),
+    ])
+    .row(vec![button("✖ Cancel", Action::Settings, workspace)])
+}
+
+/// One question of the media source dialogue.
+#[must_use]
+pub fn source_prompt(kind: PromptKind) -> Screen {
+    let private = "🔒 Send it to me in a private chat (open my profile, press Start, send it there): a secret sent here is deleted and not used. I delete the message that carries it.";
+    let text = match kind {
+        PromptKind::SourceLocalPath => Text::new()
+            .plain("Send the folder to read media from: a folder inside MEDIA_DIR, for example ")
+            .code("stories"),
+        PromptKind::SourceS3Bucket => Text::new().plain("Send the bucket's name, for example ").code("team-stories"),
+        PromptKind::SourceS3Prefix => Text::new()
+            .plain("Send the prefix the stories are under, for example ")
+            .code("stories/")
+            .plain(", or ")
+            .code("-")
+            .plain(" for the whole bucket."),
+        PromptKind::SourceS3Endpoint => Text::new()
+            .plain("Send the endpoint URL (MinIO, R2, Backblaze, Garage …), for example ")
+            .code("https://s3.example.com")
+            .plain(", or ")
+            .code("-")
+            .plain(" for AWS itself."),
+        PromptKind::SourceS3Region => Text::new().plain("Send the region, for example ").code("us-east-1"),
+        PromptKind::SourceS3PathStyle => Text::new()
+            .plain("Path-style addressing (most S3-compatible servers want it)? Send ")
+            .code("yes")
+            .plain(" or ")
+            .code("no")
+            .plain("."),
+        PromptKind::SourceS3AccessKeyId => Text::new().plain("Send the access key id."),
+        PromptKind::SourceS3Secret => Text::new().plain("Last: the secret access key. ").bold(private),
+        PromptKind::SourceDriveFolder => Text::new()
+            .plain("Send the Drive folder's id (the last part of its address), for example ")
+            .code("1AbCdEfGhIjKlMnOp"),
+        PromptKind::SourceDriveKey => {
+            Text::new().plain("Last: the service account's JSON key (the whole file's text). ").bold(private)
+        }
+        _ => Text::new().plain("Send the value."),
+    };
+    Screen::new(
+        text.line().plain("Send ").code("cancel").plain(
+            " to stop; nothing changes until the end. (Only your own reply counts; this expires in 10 minutes.)",
+        ),
+    )
 }
 
 /// The add-account dialogue's question (FEATURES A3).
@@ -240,6 +307,7 @@ pub fn prompt(kind: PromptKind) -> Screen {
         }
         PromptKind::TimeZone => ("the time zone, an IANA name", "Europe/Berlin"),
         PromptKind::InstagramAccount => return add_account_prompt(),
+        source => return source_prompt(source),
     };
     Screen::new(
         Text::new()

@@ -535,6 +535,7 @@ async fn a_refusal_is_said_once_per_burst_to_one_person() {
 }
 
 mod refusals;
+mod sources;
 
 /// A source of one PNG for `/sync`, in memory.
 struct OnePng;

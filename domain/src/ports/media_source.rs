@@ -153,6 +153,17 @@ pub trait SourceFactory: Send + Sync {
 
     /// How [`SourceFactory::default_source`] reads, for people (`local: ./media`).
     fn default_config(&self) -> SourceConfig;
+
+    /// The folder a person typed for a local source, resolved (`..` and symlinks followed) and
+    /// checked to be inside `MEDIA_DIR`; else one line saying what is allowed. By default no
+    /// folder is allowed.
+    ///
+    /// # Errors
+    /// What is allowed, when `typed` is not.
+    fn local_folder(&self, typed: &str) -> Result<String, String> {
+        let _ = typed;
+        Err("A local folder cannot be chosen in this deployment.".to_owned())
+    }
 }
 
 /// The media source each workspace reads from now (its own, or the default), cached.

@@ -46,6 +46,15 @@ pub async fn a_prompt_survives_a_restart(backend: &Backend) -> TestResult {
     let (workspace, _) = two_workspaces(stores).await?;
     let prompt = PendingPrompt::new(ALICE, PromptKind::TimeZone, Some(3), instant(0));
     stores.conversations.put(workspace.id, &prompt).await?;
+    // A many-step dialogue keeps its earlier answers across a restart too.
+    let dialogue = PendingPrompt::new(BOB, PromptKind::SourceS3Region, Some(4), instant(0)).with_draft(vec![
+        "photos".to_owned(),
+        String::new(),
+        "http://127.0.0.1:9000".to_owned(),
+    ]);
+    stores.conversations.put(workspace.id, &dialogue).await?;
+    let restarted = backend.reopen().await?;
+    ensure!(restarted.conversations.pending(workspace.id, BOB, instant(1)).await? == Some(dialogue));
     let restarted = backend.reopen().await?;
     ensure!(restarted.conversations.pending(workspace.id, ALICE, instant(1)).await? == Some(prompt));
     Ok(())
