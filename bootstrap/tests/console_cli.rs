@@ -54,6 +54,6 @@ fn a_number_that_matches_no_button_says_so() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let console = storyline(dir.path(), &["console", "--chat", CHAT], "/settings\n42\n1\n");
     let shown = text(&console.stdout);
-    assert!(shown.contains("no button 42 here; the buttons are 1–11"), "{shown}");
+    assert!(shown.contains("no button 42 here; the buttons are 1–12"), "{shown}");
     assert!(shown.contains("↳ Dry run off"), "a real button still works:\n{shown}");
 }
