@@ -22,7 +22,6 @@ use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde::Deserialize;
 use storyline_domain::ports::{MediaSource, OpenedFile, SourceEntry, SourceError, SourceFile};
-use tokio::io::AsyncWriteExt as _;
 
 pub use api::{DriveEndpoints, RetryPolicy};
 
@@ -378,21 +377,8 @@ impl MediaSource for DriveSource {
     }
 
     async fn describe(&self, path: &str) -> Result<SourceFile, SourceError> {
-        let unknown =
-            |error: std::io::Error| SourceError::Unknown(anyhow::Error::new(error).context("a temporary copy"));
-        let (mut response, _) = self.download(path).await?;
-        let copy = tempfile::NamedTempFile::new().map_err(unknown)?;
-        let (file, copy) = copy.into_parts();
-        let mut file = tokio::fs::File::from_std(file);
-        while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
-            file.write_all(&chunk).await.map_err(unknown)?;
-        }
-        file.flush().await.map_err(unknown)?;
-        drop(file);
-        let owned = path.to_owned();
-        tokio::task::spawn_blocking(move || storyline_media::describe_copy(&copy, &owned))
-            .await
-            .map_err(|error| SourceError::Unknown(error.into()))?
+        // Judged as it streams (a large video spools to a temporary file, never whole in memory).
+        storyline_media::describe_stream(path, self.open(path).await?.chunks).await
     }
 
     async fn read(&self, path: &str) -> Result<Vec<u8>, SourceError> {

@@ -168,17 +168,6 @@ pub async fn describe_stream(path: &str, mut chunks: ByteStream) -> Result<Sourc
     Ok(SourceFile { path: path.to_owned(), extension: extension(path), size_bytes: size, sha256: hex(hasher), content })
 }
 
-/// Describes a library file from a copy of it on this machine (a remote source downloads the
-/// file once into a temporary file): size, SHA-256 and content, judged exactly as for a local
-/// file. `path` is the file's library path (its extension is taken from it). Blocking.
-///
-/// # Errors
-/// [`SourceError::NotFound`] when `copy` cannot be opened; [`SourceError::Unknown`] when it
-/// cannot be read.
-pub fn describe_copy(copy: &Path, path: &str) -> Result<SourceFile, SourceError> {
-    describe_file(copy, path)
-}
-
 #[async_trait]
 impl MediaSource for LocalFolder {
     async fn list(&self) -> Result<Vec<SourceEntry>, SourceError> {
