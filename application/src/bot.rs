@@ -142,6 +142,10 @@ pub struct Bot {
     /// Each workspace's active account as last read, for [`CONTACT_TTL`]: every menu shows it,
     /// and a burst of toggles should not read it each time.
     active_accounts: Recent<WorkspaceId, Option<AccountView>>,
+    /// Each workspace's media line as last read (the source, how many items, when last synced),
+    /// for [`CONTACT_TTL`], forgotten at once after a source change or `/sync` here: a burst of
+    /// toggles reads it once, a sync by the background loop shows within that time.
+    media_lines: Recent<WorkspaceId, (String, u64, Option<chrono::DateTime<chrono::Utc>>)>,
     /// How often the posting loop looks for due stories: overdue ones go out one per tick.
     posting_interval: std::time::Duration,
     /// Refusals said lately, by chat, person and kind: said once per burst ([`REFUSAL_QUIET`]).
@@ -198,6 +202,7 @@ impl Bot {
             accounts: None,
             media: None,
             active_accounts: Recent::new(CONTACT_TTL),
+            media_lines: Recent::new(CONTACT_TTL),
             posting_interval: DEFAULT_POSTING_INTERVAL,
             refusals: Recent::new(REFUSAL_QUIET),
             outage: Outage::default(),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use storyline_domain::WorkspaceId;
 use storyline_domain::ports::{Clock, SourceError, SourceFactory, SourceStore, StoreError, VaultError};
-use storyline_domain::source::{SourceConfig, SourceVersion, SyncStatus};
+use storyline_domain::source::{OldItems, SourceConfig, SourceSwitch, SourceVersion, SyncStatus};
 use storyline_domain::user::Actor;
 
 /// A workspace's media source as `show` tells it.
@@ -146,7 +146,9 @@ impl SourceService {
     }
 
     /// Tries `config` (one listing), then makes it the workspace's source. `secret`: `None`
-    /// keeps the current one when the kind stays the same.
+    /// keeps the current one when the kind stays the same. When `config` is another source
+    /// than the current one, the old source's items are set aside in the same transaction (see
+    /// [`OldItems::SetAside`]); the next sync fills the library from the new one.
     ///
     /// # Errors
     /// [`SetSourceError`]; nothing was saved.
@@ -156,32 +158,64 @@ impl SourceService {
         config: &SourceConfig,
         secret: Option<SecretString>,
         actor: &Actor,
-    ) -> Result<(), SetSourceError> {
+    ) -> Result<SourceSwitch, SetSourceError> {
         validate(config)?;
         if secret.is_some() && !self.sealing {
             return Err(SetSourceError::NoKey);
         }
+        let current = self.store.current_source(workspace).await?;
+        let old_items = match &current {
+            Some((current, _)) if current == config => OldItems::Keep,
+            None if self.factory.default_config() == *config => OldItems::Keep,
+            _ => OldItems::SetAside,
+        };
         // The secret the new source is tried with: the given one, else the kept one.
-        let trial_secret = match &secret {
-            Some(secret) => Some(secret.clone()),
-            None => match self.store.current_source(workspace).await? {
-                Some((current, kept)) if current.kind() == config.kind() => kept,
-                _ => None,
-            },
+        let trial_secret = match (&secret, current) {
+            (Some(secret), _) => Some(secret.clone()),
+            (None, Some((current, kept))) if current.kind() == config.kind() => kept,
+            (None, _) => None,
         };
         let source_name = config.to_string();
         let tried = |error: &SourceError| SetSourceError::Tried { source_name: source_name.clone(), why: why(error) };
         let source = self.factory.make(config, trial_secret).map_err(|e| tried(&e))?;
         source.list().await.map_err(|e| tried(&e))?;
         // The listing is done: no transaction is held across it.
-        self.store.set_source(workspace, config, secret, actor, self.clock.now()).await?;
-        tracing::info!(%workspace, source = %config, "media source set");
-        Ok(())
+        let switch = self.store.set_source(workspace, config, secret, actor, old_items, self.clock.now()).await?;
+        tracing::info!(
+            %workspace,
+            source = %config,
+            set_aside = switch.set_aside,
+            dropped_from_queue = switch.dropped_from_queue,
+            "media source set"
+        );
+        Ok(switch)
     }
+}
+
+/// What a person is told after a source change, beside "saved": what became of the old
+/// source's items, and that the next sync fills the library (`sync_now`: how to run it now).
+#[must_use]
+pub fn switch_note(switch: &SourceSwitch, sync_now: &str) -> String {
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut text = String::new();
+    if switch.set_aside > 0 {
+        text.push_str(&plural(switch.set_aside, "item", "items"));
+        text.push_str(" of the old source set aside (history kept)");
+        if switch.dropped_from_queue > 0 {
+            text.push_str(&format!(
+                " and {} dropped from the queue",
+                plural(switch.dropped_from_queue, "story", "stories")
+            ));
+        }
+        text.push_str(". ");
+    }
+    text.push_str(&format!("The next sync fills the library from it ({sync_now})."));
+    text
 }
 
 #[cfg(test)]
 mod tests {
+    use anyhow::Context;
     use async_trait::async_trait;
     use chrono::{TimeZone, Utc};
     use secrecy::ExposeSecret;
@@ -297,6 +331,79 @@ mod tests {
         let keyless = service.clone().sealing(false).set(workspace, &s3("photos"), secret(), &Actor::Cli).await;
         assert!(matches!(keyless, Err(SetSourceError::NoKey)), "{keyless:?}");
         Ok(())
+    }
+
+    #[tokio::test]
+    async fn only_another_source_sets_the_old_items_aside() -> anyhow::Result<()> {
+        use storyline_domain::library::{Category, ContentHash, MediaKind, NewMedia};
+        use storyline_domain::ports::{LibrarySync, MediaLibrary};
+
+        let at = Utc.with_ymd_and_hms(2026, 12, 2, 9, 0, 0).single().unwrap_or_default();
+        let store = MemoryStore::new().with_cipher(Arc::new(Plain));
+        let workspace = store.ensure_workspace(ChatId(-1), "A", &SettingsDefaults::default(), at).await?.id;
+        let service =
+            SourceService::new(Arc::new(store.clone()), Arc::new(Factory::default()), Arc::new(ManualClock::at(at)));
+        let item = NewMedia {
+            path: "memes/a.jpg".into(),
+            category: Category::new("memes")?,
+            kind: MediaKind::Image,
+            hash: ContentHash::from_hex(&"a".repeat(64)).context("a hash")?,
+            size_bytes: 1,
+            width: Some(1080),
+            height: Some(1920),
+        };
+        store.add(workspace, &[item], at).await?;
+        let active = || async { store.synced_items(workspace).await.map(|items| items.iter().all(|i| i.active)) };
+
+        // The default folder named again, then the same bucket again: nothing is set aside.
+        let kept = service.set(workspace, &SourceConfig::Local { root: "media".into() }, None, &Actor::Cli).await?;
+        assert_eq!(kept, SourceSwitch::default());
+        assert!(active().await?);
+        service.set(workspace, &s3("photos"), Some(SecretString::from("k".to_owned())), &Actor::Cli).await?;
+        assert!(!active().await?, "another source: set aside");
+        store.apply_sync(workspace, &reactivated(&store, workspace).await?, at).await?;
+        let again =
+            service.set(workspace, &s3("photos"), Some(SecretString::from("k2".to_owned())), &Actor::Cli).await?;
+        assert_eq!(again, SourceSwitch::default(), "a new secret for the same bucket keeps the library");
+        assert!(active().await?);
+        let other = service.set(workspace, &s3("photos-2"), None, &Actor::Cli).await?;
+        assert_eq!(other, SourceSwitch { set_aside: 1, dropped_from_queue: 0 });
+        Ok(())
+    }
+
+    /// What a sync changes when every item is back at its path (all in `memes/`).
+    async fn reactivated(
+        store: &MemoryStore,
+        workspace: WorkspaceId,
+    ) -> anyhow::Result<storyline_domain::ports::SyncChanges> {
+        use storyline_domain::library::Category;
+        use storyline_domain::ports::{ItemUpdate, LibrarySync, SyncChanges};
+        let mut updated = Vec::new();
+        for item in store.synced_items(workspace).await? {
+            updated.push(ItemUpdate {
+                id: item.id,
+                category: Category::new("memes")?,
+                path: item.path,
+                active: true,
+                checksum: item.checksum,
+                modified: item.modified,
+                content: None,
+            });
+        }
+        Ok(SyncChanges { updated, ..SyncChanges::default() })
+    }
+
+    #[test]
+    fn the_switch_note_says_what_was_set_aside() {
+        let none = switch_note(&SourceSwitch::default(), "/sync for now");
+        assert_eq!(none, "The next sync fills the library from it (/sync for now).");
+        let one = switch_note(&SourceSwitch { set_aside: 1, dropped_from_queue: 1 }, "/sync for now");
+        assert_eq!(
+            one,
+            "1 item of the old source set aside (history kept) and 1 story dropped from the queue. The next sync fills the library from it (/sync for now)."
+        );
+        let many = switch_note(&SourceSwitch { set_aside: 12, dropped_from_queue: 0 }, "x");
+        assert!(many.starts_with("12 items of the old source set aside (history kept). "), "{many}");
     }
 
     /// A cipher that only frames its input (the test looks at the service, not at sealing).

@@ -181,6 +181,7 @@ impl WorkspaceSources for SourceRegistry {
 mod tests {
     use chrono::{TimeZone, Utc};
     use storyline_domain::settings::SettingsDefaults;
+    use storyline_domain::source::OldItems;
     use storyline_domain::user::Actor;
     use storyline_domain::{ChatId, ports::SettingsStore};
     use storyline_memory::MemoryStore;
@@ -224,13 +225,17 @@ mod tests {
         let default = registry.source(a.id).await?;
         assert_eq!(default.locate("x/y.jpg"), "/srv/default/x/y.jpg");
 
-        store.set_source(a.id, &SourceConfig::Local { root: "/srv/a".into() }, None, &Actor::Cli, at).await?;
+        store
+            .set_source(a.id, &SourceConfig::Local { root: "/srv/a".into() }, None, &Actor::Cli, OldItems::Keep, at)
+            .await?;
         let first = registry.source(a.id).await?;
         assert_eq!(first.locate("x/y.jpg"), "/srv/a/x/y.jpg", "its own");
         assert!(Arc::ptr_eq(&first, &registry.source(a.id).await?), "made once, then kept");
         assert_eq!(registry.source(b.id).await?.locate("x/y.jpg"), "/srv/default/x/y.jpg", "b still the default");
 
-        store.set_source(a.id, &SourceConfig::Local { root: "/srv/a2".into() }, None, &Actor::Cli, at).await?;
+        store
+            .set_source(a.id, &SourceConfig::Local { root: "/srv/a2".into() }, None, &Actor::Cli, OldItems::Keep, at)
+            .await?;
         assert_eq!(registry.source(a.id).await?.locate("x/y.jpg"), "/srv/a2/x/y.jpg", "a change is seen");
 
         let s3 = SourceConfig::S3 {
@@ -242,7 +247,7 @@ mod tests {
             access_key_id: "AKIA".into(),
         };
         // A local source is set without a key; an S3 source without a secret needs none either.
-        store.set_source(b.id, &s3, None, &Actor::Cli, at).await?;
+        store.set_source(b.id, &s3, None, &Actor::Cli, OldItems::Keep, at).await?;
         let refused = registry.source(b.id).await.err().map(|e| format!("{:#}", anyhow::Error::new(e)));
         assert!(refused.is_some_and(|e| e.contains("has no secret access key")), "an S3 source needs its secret");
         let made = Sources::new("/srv/default").make(&s3, Some(SecretString::from("s3cr3t")))?;

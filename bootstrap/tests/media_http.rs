@@ -12,7 +12,7 @@ use storyline::sources::{SourceRegistry, Sources};
 use storyline_domain::library::{Category, ContentHash, MediaId, MediaKind, NewMedia};
 use storyline_domain::ports::{Clock, MediaHost, MediaLibrary, MediaQuery, SettingsStore, SourceStore};
 use storyline_domain::settings::SettingsDefaults;
-use storyline_domain::source::SourceConfig;
+use storyline_domain::source::{OldItems, SourceConfig};
 use storyline_domain::user::Actor;
 use storyline_domain::{ChatId, WorkspaceId};
 use storyline_media::{LocalFolder, SignedUrls};
@@ -109,7 +109,7 @@ impl Served {
             std::fs::create_dir_all(own.join("clips"))?;
             std::fs::write(own.join("clips/b.mp4"), OWN_CLIP)?;
             let root = own.display().to_string();
-            store.set_source(b, &SourceConfig::Local { root }, None, &Actor::Cli, start()).await?;
+            store.set_source(b, &SourceConfig::Local { root }, None, &Actor::Cli, OldItems::Keep, start()).await?;
             let registry = SourceRegistry::new(Arc::new(store.clone()), Arc::new(Sources::new(folder.path())));
             files = files.with_sources(Arc::new(registry));
         }

@@ -115,6 +115,26 @@ pub struct SourceVersion {
     pub valid_to: Option<DateTime<Utc>>,
 }
 
+/// What becomes of the library when a workspace's source is set (FEATURES M1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OldItems {
+    /// The same source as before (a new secret, say): the library stays as it is.
+    Keep,
+    /// Another source: every active item is set aside (deactivated, its history, times posted
+    /// and locks kept), its queued stories that have not gone to the chat are dropped, and the
+    /// sync status starts afresh. The next sync reactivates what the new source holds.
+    SetAside,
+}
+
+/// What setting a source did to the library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SourceSwitch {
+    /// Items of the old source deactivated.
+    pub set_aside: u64,
+    /// Their queued stories dropped.
+    pub dropped_from_queue: u64,
+}
+
 /// What one sync run did (FEATURES M3).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncSummary {

@@ -384,10 +384,16 @@ impl S3Server {
     /// A path-style S3 source configuration for `bucket` under `prefix` on this server.
     #[must_use]
     pub fn config(&self, bucket: &str, prefix: &str) -> SourceConfig {
+        Self::config_at(&self.endpoint(), bucket, prefix)
+    }
+
+    /// The same configuration for a server at `endpoint` (one run by another process).
+    #[must_use]
+    pub fn config_at(endpoint: &str, bucket: &str, prefix: &str) -> SourceConfig {
         SourceConfig::S3 {
             bucket: bucket.to_owned(),
             prefix: prefix.to_owned(),
-            endpoint: Some(self.endpoint()),
+            endpoint: Some(endpoint.to_owned()),
             region: REGION.to_owned(),
             path_style: true,
             access_key_id: ACCESS_KEY_ID.to_owned(),

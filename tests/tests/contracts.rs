@@ -119,6 +119,7 @@ macro_rules! every_suite {
                 a_workspace_cannot_see_or_change_another_workspaces_source,
                 the_sync_status_is_replaced_and_survives_a_restart,
                 reseal_source_secrets_moves_every_secret_to_the_newest_key,
+                another_source_sets_the_old_items_aside_in_the_same_transaction,
             }
         );
     };

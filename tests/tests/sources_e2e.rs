@@ -24,7 +24,7 @@ use storyline_domain::library::MediaId;
 use storyline_domain::ports::{Clock, SourceError};
 use storyline_domain::queue::Outcome;
 use storyline_domain::settings::{SettingChange, Toggle};
-use storyline_domain::source::{SourceConfig, SyncSummary};
+use storyline_domain::source::{SourceConfig, SourceSwitch, SyncSummary};
 use storyline_domain::user::{Actor, TelegramUserId};
 use storyline_memory::{ChatCall, ManualClock, RecordingChat};
 use storyline_tests::fake_drive::FakeDrive;
@@ -119,11 +119,11 @@ impl Harness {
         Ok(Self { app, clock, chat, sync, workspace, s3, drive, graph, media })
     }
 
-    async fn set(&self, config: &SourceConfig, secret: Option<SecretString>) -> anyhow::Result<()> {
+    async fn set(&self, config: &SourceConfig, secret: Option<SecretString>) -> anyhow::Result<SourceSwitch> {
         Ok(self.app.media_sources.set(self.workspace.id, config, secret, &Actor::Cli).await?)
     }
 
-    async fn set_s3(&self) -> anyhow::Result<()> {
+    async fn set_s3(&self) -> anyhow::Result<SourceSwitch> {
         self.set(&self.s3.config(BUCKET, PREFIX), Some(S3Server::secret())).await
     }
 
@@ -392,18 +392,18 @@ async fn switching_local_to_s3_to_drive_keeps_the_history(backend: Backend) -> T
     let items = h.items().await?;
     let ((l1, _), (l2, _)) = (items["memes/l1.png"], items["memes/l2.png"]);
     h.post(l1).await?;
-    // A story of the folder queued across the switch: dropped by the sync, never sent.
+    // A story of the folder queued across the switch: dropped by the switch, never sent.
     h.app.stores.queue.enqueue(h.workspace.id, &[(h.clock.now() + Duration::hours(1), l2)]).await?;
 
-    // Local → S3: the bucket fills the library, the folder's items are deactivated, the history stays.
+    // Local → S3: the switch sets the folder's items aside at once (the history stays), the
+    // bucket fills the library at the next sync.
     h.put("quotes/s1.png", &png(1080, 1920, "s1"))?;
-    h.set_s3().await?;
-    let to_s3 = h.sync().await?;
-    ensure!(
-        to_s3 == SyncSummary { added: 1, removed: 2, dropped_from_queue: 1, ..SyncSummary::default() },
-        "{to_s3:?}"
-    );
+    let switch = h.set_s3().await?;
+    ensure!(switch == SourceSwitch { set_aside: 2, dropped_from_queue: 1 }, "{switch:?}");
     ensure!(h.app.stores.queue.entries(h.workspace.id, 10).await?.is_empty(), "l2's story left the queue");
+    ensure!(h.items().await?.values().all(|(_, active)| !active), "set aside before any sync");
+    let to_s3 = h.sync().await?;
+    ensure!(to_s3 == SyncSummary { added: 1, ..SyncSummary::default() }, "{to_s3:?}");
     let items = h.items().await?;
     ensure!(items["quotes/s1.png"].1 && !items["memes/l1.png"].1 && !items["memes/l2.png"].1, "{items:?}");
     let history = h.app.stores.history.history(h.workspace.id, 10).await?;
@@ -416,10 +416,12 @@ async fn switching_local_to_s3_to_drive_keeps_the_history(backend: Backend) -> T
     // S3 → Drive.
     let folder = h.drive.folder(FakeDrive::ROOT, "clips");
     h.drive.file(&folder, "d1.png", "image/png", &png(1080, 1920, "d1"));
-    h.set(&SourceConfig::Drive { folder_id: FakeDrive::ROOT.to_owned() }, Some(FakeDrive::service_account_key()))
+    let switch = h
+        .set(&SourceConfig::Drive { folder_id: FakeDrive::ROOT.to_owned() }, Some(FakeDrive::service_account_key()))
         .await?;
+    ensure!(switch == SourceSwitch { set_aside: 1, dropped_from_queue: 0 }, "{switch:?}");
     let to_drive = h.sync().await?;
-    ensure!(to_drive == SyncSummary { added: 1, removed: 1, ..SyncSummary::default() }, "{to_drive:?}");
+    ensure!(to_drive == SyncSummary { added: 1, ..SyncSummary::default() }, "{to_drive:?}");
     let items = h.items().await?;
     let active: Vec<&str> = items.iter().filter(|(_, (_, active))| *active).map(|(p, _)| p.as_str()).collect();
     ensure!(active == ["clips/d1.png"], "{active:?}");

@@ -11,7 +11,7 @@ use sqlx::Transaction;
 use storyline_domain::WorkspaceId;
 use storyline_domain::audit::AuditAction;
 use storyline_domain::ports::{SourceStore, StoreError, VaultError, source_secret_binding};
-use storyline_domain::source::{SourceConfig, SourceVersion, SyncStatus, SyncSummary};
+use storyline_domain::source::{OldItems, SourceConfig, SourceSwitch, SourceVersion, SyncStatus, SyncSummary};
 use storyline_domain::user::Actor;
 use uuid::Uuid;
 
@@ -134,6 +134,35 @@ where
         .map_err(db::<D>)?;
         row.map(|(version, config)| Ok((version, parse_config(&config)?))).transpose()
     }
+
+    /// Sets the old source's items aside within `tx`: their queued stories that have not gone
+    /// to the chat dropped, the items deactivated (history, times posted and locks kept), the
+    /// sync status cleared.
+    async fn set_aside_in(
+        tx: &mut Transaction<'static, D::Db>,
+        workspace: WorkspaceId,
+    ) -> Result<SourceSwitch, StoreError> {
+        let dropped = sqlx::query(
+            "DELETE FROM queue_items WHERE workspace_id = $1 AND status = 'pending' \
+             AND media_id IN (SELECT id FROM media_items WHERE workspace_id = $2 AND active)",
+        )
+        .bind(workspace.as_uuid())
+        .bind(workspace.as_uuid())
+        .execute(&mut **tx)
+        .await
+        .map_err(db::<D>)?;
+        let set_aside = sqlx::query("UPDATE media_items SET active = FALSE WHERE workspace_id = $1 AND active")
+            .bind(workspace.as_uuid())
+            .execute(&mut **tx)
+            .await
+            .map_err(db::<D>)?;
+        sqlx::query("DELETE FROM media_sync_status WHERE workspace_id = $1")
+            .bind(workspace.as_uuid())
+            .execute(&mut **tx)
+            .await
+            .map_err(db::<D>)?;
+        Ok(SourceSwitch { set_aside: D::rows_affected(&set_aside), dropped_from_queue: D::rows_affected(&dropped) })
+    }
 }
 
 #[async_trait]
@@ -188,8 +217,9 @@ where
         config: &SourceConfig,
         secret: Option<SecretString>,
         actor: &Actor,
+        old_items: OldItems,
         at: DateTime<Utc>,
-    ) -> Result<(), VaultError> {
+    ) -> Result<SourceSwitch, VaultError> {
         // Sealed before the transaction: without a key nothing is written.
         let sealed = match &secret {
             Some(secret) => Some(
@@ -273,8 +303,12 @@ where
         .execute(&mut *tx)
         .await
         .map_err(db::<D>)?;
+        let switch = match old_items {
+            OldItems::Keep => SourceSwitch::default(),
+            OldItems::SetAside => Self::set_aside_in(&mut tx, workspace).await?,
+        };
         tx.commit().await.map_err(db::<D>)?;
-        Ok(())
+        Ok(switch)
     }
 
     async fn source_versions(&self, workspace: WorkspaceId) -> Result<Vec<SourceVersion>, StoreError> {

@@ -34,7 +34,9 @@ impl Event {
             // A control character (a NUL from a hostile client) ends the command's name too.
             let (word, args) = rest.split_once(|c: char| c.is_whitespace() || c.is_control()).unwrap_or((rest, ""));
             let name = word.split('@').next().unwrap_or_default().to_ascii_lowercase();
-            if !name.is_empty() {
+            // A name with a `/` in it is a path typed as an answer (`/srv/media/clips`), not a
+            // command: no command has one.
+            if !name.is_empty() && !word.contains('/') {
                 return Self::Command { name, args: args.trim().to_owned(), message };
             }
         }
@@ -54,5 +56,7 @@ mod tests {
         assert!(matches!(Event::from_message("/", MessageId(3)), Event::Text { .. }));
         let nul = Event::from_message("/help\u{0}", MessageId(4));
         assert_eq!(nul, Event::Command { name: "help".into(), args: String::new(), message: MessageId(4) });
+        let path = Event::from_message("/srv/media/clips", MessageId(5));
+        assert_eq!(path, Event::Text { text: "/srv/media/clips".into(), message: MessageId(5) });
     }
 }

@@ -24,18 +24,30 @@ impl Bot {
     }
 
     /// The media source line of /settings: the source, how many items the library holds, the
-    /// last sync; `None` without media sources.
+    /// last sync; `None` without media sources. Read again after [`CONTACT_TTL`], or at once
+    /// after a source change or a sync made in this bot.
     async fn media_line(&self, turn: &Turn) -> Result<Option<screens::MediaLine>, BotError> {
         let Some((sources, library)) = &self.media else { return Ok(None) };
         let workspace = turn.workspace.id;
         let now = self.ports.clock.now();
-        let (view, categories) = concurrently::both(sources.show(workspace), library.categories(workspace, now)).await;
-        let (view, categories) = (view?, categories?);
-        Ok(Some(screens::MediaLine {
-            source: view.current.to_string(),
-            items: categories.iter().map(|c| c.total).sum(),
-            synced: view.status.last_synced_at.map(|at| screens::ago(now, at)),
-        }))
+        let (source, items, synced_at) = match self.media_lines.get(&workspace, now) {
+            Some(line) => line,
+            None => {
+                let (view, categories) =
+                    concurrently::both(sources.show(workspace), library.categories(workspace, now)).await;
+                let (view, categories) = (view?, categories?);
+                let line =
+                    (view.current.to_string(), categories.iter().map(|c| c.total).sum(), view.status.last_synced_at);
+                self.media_lines.put(workspace, line.clone(), now);
+                line
+            }
+        };
+        Ok(Some(screens::MediaLine { source, items, synced: synced_at.map(|at| screens::ago(now, at)) }))
+    }
+
+    /// Forgets the cached media line after a source change or a sync made here.
+    pub(super) fn media_changed(&self, workspace: WorkspaceId) {
+        self.media_lines.forget(&workspace);
     }
 
     /// The workspace's active account with its token status.

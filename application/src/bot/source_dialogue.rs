@@ -8,12 +8,12 @@ use secrecy::SecretString;
 use storyline_domain::chat::{MessageId, PressId, Screen};
 use storyline_domain::conversation::{PendingPrompt, PromptKind};
 use storyline_domain::ports::NotifyError;
-use storyline_domain::source::{SourceConfig, SourceKind};
+use storyline_domain::source::{SourceConfig, SourceKind, SourceSwitch};
 
 use super::{Bot, BotError, Turn, after_save, answers, screens};
 use crate::access::Operation;
 use crate::action::Action;
-use crate::sources::SetSourceError;
+use crate::sources::{SetSourceError, switch_note};
 
 const NO_SOURCES: &str = "Media sources are not set up in this deployment.";
 const TRY_AGAIN: &str = "Nothing was saved; try again, or send cancel.";
@@ -221,8 +221,8 @@ impl Bot {
             },
             Ok(Step::Done(config)) => (config, Some(SecretString::from(text.trim().to_owned()))),
         };
-        match sources.set(workspace, &config, secret, &turn.actor()).await {
-            Ok(()) => {}
+        let switch = match sources.set(workspace, &config, secret, &turn.actor()).await {
+            Ok(switch) => switch,
             Err(SetSourceError::Store(error)) => return Err(error.into()),
             Err(refused) => {
                 self.ports.conversations.clear(workspace, user).await?;
@@ -232,19 +232,24 @@ impl Bot {
                 );
                 return self.say(turn, said).await.map(|_| ());
             }
-        }
-        after_save(self.source_changed(turn, &prompt, &config).await)
+        };
+        after_save(self.source_changed(turn, &prompt, &config, &switch).await)
     }
 
     /// After a saved source: the team chat told who changed it (never the secret), the person
     /// told in a private chat, the settings menu refreshed in the team chat.
-    async fn source_changed(&self, turn: &Turn, prompt: &PendingPrompt, config: &SourceConfig) -> Result<(), BotError> {
+    async fn source_changed(
+        &self,
+        turn: &Turn,
+        prompt: &PendingPrompt,
+        config: &SourceConfig,
+        switch: &SourceSwitch,
+    ) -> Result<(), BotError> {
+        self.media_changed(turn.workspace.id);
         self.ports.conversations.clear(turn.workspace.id, prompt.user).await?;
         let team = turn.workspace.chat_id;
         let who = turn.from.as_ref().map_or_else(|| "Someone".to_owned(), |m| m.user.display_name());
-        let note = format!(
-            "🗂 {who} changed the media source to {config}. The next sync fills the library from it (/sync for now)."
-        );
+        let note = format!("🗂 {who} changed the media source to {config}. {}", switch_note(switch, "/sync for now"));
         self.ports.notifier.send(team, &Screen::new(note)).await?;
         if turn.chat() != team {
             self.say(turn, format!("✅ Saved: the media source is now {config}. I told the team chat.")).await?;

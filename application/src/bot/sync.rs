@@ -42,7 +42,9 @@ impl Bot {
                 return self.say(turn, text).await.map(|_| ());
             }
         };
-        let text = match service.sync(&turn.workspace, source.as_ref(), &Quiet).await {
+        let synced = service.sync(&turn.workspace, source.as_ref(), &Quiet).await;
+        self.media_changed(turn.workspace.id);
+        let text = match synced {
             Ok(summary) => summary_screen(&summary),
             Err(SyncError::Busy) => {
                 "A sync of this library is running already; try /sync again in a moment.".to_owned()

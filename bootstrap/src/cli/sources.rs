@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use secrecy::SecretString;
-use storyline_application::sources::{SetSourceError, SourceView};
+use storyline_application::sources::{SetSourceError, SourceView, switch_note};
 use storyline_domain::source::{SourceConfig, SourceVersion};
 use storyline_domain::user::Actor;
 
@@ -109,8 +109,9 @@ pub(super) async fn run(
             };
             let workspace = workspace(app, config, &chat, Access::Write, err).await?;
             match app.media_sources.set(workspace.id, &config_set, secret, &Actor::Cli).await {
-                Ok(()) => {
+                Ok(switch) => {
                     writeln!(out, "media source of chat {} is now {config_set}", workspace.chat_id)?;
+                    writeln!(out, "{}", switch_note(&switch, "`storyline sync-media` for now"))?;
                     Ok(Outcome::Done)
                 }
                 Err(error @ (SetSourceError::Invalid(_) | SetSourceError::NoKey | SetSourceError::Tried { .. })) => {

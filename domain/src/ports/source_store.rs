@@ -4,7 +4,7 @@ use secrecy::SecretString;
 
 use super::{StoreError, VaultError};
 use crate::WorkspaceId;
-use crate::source::{SourceConfig, SourceVersion, SyncStatus};
+use crate::source::{OldItems, SourceConfig, SourceSwitch, SourceVersion, SyncStatus};
 use crate::user::Actor;
 
 /// The binding a source's secret is sealed with: its workspace, so a ciphertext copied to
@@ -32,6 +32,7 @@ pub trait SourceStore: Send + Sync {
     /// Makes `config` the current source from `at`, in one transaction with its audit entry
     /// (which says "secret changed", never the secret). `secret`: `Some` seals a new one;
     /// `None` keeps the current secret when the kind stays the same, and clears it otherwise.
+    /// `old_items` says whether the old source's items are set aside in the same transaction.
     ///
     /// # Errors
     /// [`VaultError::NoKey`] when a secret is given and no key is configured; nothing changes.
@@ -41,8 +42,9 @@ pub trait SourceStore: Send + Sync {
         config: &SourceConfig,
         secret: Option<SecretString>,
         actor: &Actor,
+        old_items: OldItems,
         at: DateTime<Utc>,
-    ) -> Result<(), VaultError>;
+    ) -> Result<SourceSwitch, VaultError>;
 
     /// Every version of the setting, newest first.
     ///

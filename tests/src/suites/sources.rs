@@ -4,15 +4,20 @@
 use std::sync::Arc;
 
 use anyhow::{Context, ensure};
+use chrono::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use storyline_crypto::Keyring;
 use storyline_domain::WorkspaceId;
 use storyline_domain::audit::AuditAction;
-use storyline_domain::ports::{AuditQuery, CipherError, StoreError, TokenCipher, VaultError};
-use storyline_domain::source::{SourceConfig, SyncStatus, SyncSummary};
+use storyline_domain::library::Category;
+use storyline_domain::ports::{
+    AuditQuery, CipherError, ItemUpdate, StoreError, SyncChanges, SyncedItem, TokenCipher, VaultError,
+};
+use storyline_domain::queue::QueueStatus;
+use storyline_domain::source::{OldItems, SourceConfig, SourceSwitch, SyncStatus, SyncSummary};
 use storyline_domain::user::{Actor, TelegramUserId};
 
-use super::{instant, two_workspaces};
+use super::{instant, new_media, two_workspaces};
 use crate::{Backend, Raw, TestResult};
 
 const ALICE: Actor = Actor::User(TelegramUserId(7));
@@ -85,9 +90,9 @@ pub async fn a_workspace_with_no_source_set_has_none_and_never_synced(backend: &
 pub async fn versions_come_back_newest_first_and_every_change_is_audited(backend: &Backend) -> TestResult {
     let stores = backend.stores();
     let (a, _) = two_workspaces(stores).await?;
-    stores.sources.set_source(a.id, &local("/srv/media"), None, &Actor::Cli, instant(1)).await?;
-    stores.sources.set_source(a.id, &s3("photos"), secret(SECRET), &ALICE, instant(2)).await?;
-    stores.sources.set_source(a.id, &s3("photos-2"), None, &ALICE, instant(3)).await?;
+    stores.sources.set_source(a.id, &local("/srv/media"), None, &Actor::Cli, OldItems::Keep, instant(1)).await?;
+    stores.sources.set_source(a.id, &s3("photos"), secret(SECRET), &ALICE, OldItems::Keep, instant(2)).await?;
+    stores.sources.set_source(a.id, &s3("photos-2"), None, &ALICE, OldItems::Keep, instant(3)).await?;
 
     let versions = stores.sources.source_versions(a.id).await?;
     let configs: Vec<&SourceConfig> = versions.iter().map(|v| &v.config).collect();
@@ -116,18 +121,18 @@ pub async fn versions_come_back_newest_first_and_every_change_is_audited(backend
 pub async fn the_secret_is_kept_when_the_kind_stays_and_cleared_when_it_changes(backend: &Backend) -> TestResult {
     let stores = backend.stores();
     let (a, _) = two_workspaces(stores).await?;
-    stores.sources.set_source(a.id, &s3("photos"), secret(SECRET), &ALICE, instant(1)).await?;
+    stores.sources.set_source(a.id, &s3("photos"), secret(SECRET), &ALICE, OldItems::Keep, instant(1)).await?;
     ensure!(current_secret(stores, a.id).await?.as_deref() == Some(SECRET), "round trip");
-    stores.sources.set_source(a.id, &s3("other"), None, &ALICE, instant(2)).await?;
+    stores.sources.set_source(a.id, &s3("other"), None, &ALICE, OldItems::Keep, instant(2)).await?;
     ensure!(current_secret(stores, a.id).await?.as_deref() == Some(SECRET), "kept: same kind, none given");
-    stores.sources.set_source(a.id, &s3("other"), secret("a new one"), &ALICE, instant(3)).await?;
+    stores.sources.set_source(a.id, &s3("other"), secret("a new one"), &ALICE, OldItems::Keep, instant(3)).await?;
     ensure!(current_secret(stores, a.id).await?.as_deref() == Some("a new one"), "replaced");
     stores
         .sources
-        .set_source(a.id, &SourceConfig::Drive { folder_id: "1AbC".into() }, None, &ALICE, instant(4))
+        .set_source(a.id, &SourceConfig::Drive { folder_id: "1AbC".into() }, None, &ALICE, OldItems::Keep, instant(4))
         .await?;
     ensure!(current_secret(stores, a.id).await?.is_none(), "cleared on a kind change");
-    stores.sources.set_source(a.id, &s3("photos"), None, &ALICE, instant(5)).await?;
+    stores.sources.set_source(a.id, &s3("photos"), None, &ALICE, OldItems::Keep, instant(5)).await?;
     ensure!(current_secret(stores, a.id).await?.is_none(), "not brought back");
     ensure!(backend.reopen().await?.sources.current_source(a.id).await?.is_some_and(|c| c.0 == s3("photos")));
     Ok(())
@@ -136,8 +141,8 @@ pub async fn the_secret_is_kept_when_the_kind_stays_and_cleared_when_it_changes(
 pub async fn the_secret_is_never_stored_in_clear(backend: &Backend) -> TestResult {
     let stores = backend.stores();
     let (a, b) = two_workspaces(stores).await?;
-    stores.sources.set_source(a.id, &s3("photos"), secret(SECRET), &ALICE, instant(1)).await?;
-    stores.sources.set_source(b.id, &s3("photos"), secret(SECRET), &ALICE, instant(1)).await?;
+    stores.sources.set_source(a.id, &s3("photos"), secret(SECRET), &ALICE, OldItems::Keep, instant(1)).await?;
+    stores.sources.set_source(b.id, &s3("photos"), secret(SECRET), &ALICE, OldItems::Keep, instant(1)).await?;
     let Some(rows) = raw_bytes(backend).await? else {
         return Ok(());
     };
@@ -168,9 +173,10 @@ pub async fn the_secret_is_never_stored_in_clear(backend: &Backend) -> TestResul
 pub async fn without_a_key_a_secret_is_refused_and_nothing_changes(backend: &Backend) -> TestResult {
     let stores = backend.stores();
     let (a, _) = two_workspaces(stores).await?;
-    stores.sources.set_source(a.id, &s3("photos"), secret(SECRET), &ALICE, instant(1)).await?;
+    stores.sources.set_source(a.id, &s3("photos"), secret(SECRET), &ALICE, OldItems::Keep, instant(1)).await?;
     let keyless = backend.stores_without_cipher().await?;
-    let refused = keyless.sources.set_source(a.id, &s3("other"), secret("new"), &ALICE, instant(2)).await;
+    let refused =
+        keyless.sources.set_source(a.id, &s3("other"), secret("new"), &ALICE, OldItems::Keep, instant(2)).await;
     ensure!(matches!(refused, Err(VaultError::NoKey)), "{refused:?}");
     ensure!(stores.sources.source_versions(a.id).await?.len() == 1, "no version written");
     ensure!(current_secret(stores, a.id).await?.as_deref() == Some(SECRET), "the old secret stays");
@@ -179,7 +185,7 @@ pub async fn without_a_key_a_secret_is_refused_and_nothing_changes(backend: &Bac
     let unreadable = keyless.sources.current_source(a.id).await;
     ensure!(matches!(unreadable, Err(VaultError::NoKey)), "a sealed secret needs the key: {unreadable:?}");
     // A local folder has no secret: no key is needed.
-    keyless.sources.set_source(a.id, &local("/srv/media"), None, &ALICE, instant(3)).await?;
+    keyless.sources.set_source(a.id, &local("/srv/media"), None, &ALICE, OldItems::Keep, instant(3)).await?;
     ensure!(keyless.sources.current_source(a.id).await?.is_some_and(|c| c.0 == local("/srv/media") && c.1.is_none()));
     Ok(())
 }
@@ -187,19 +193,20 @@ pub async fn without_a_key_a_secret_is_refused_and_nothing_changes(backend: &Bac
 pub async fn a_workspace_cannot_see_or_change_another_workspaces_source(backend: &Backend) -> TestResult {
     let stores = backend.stores();
     let (a, b) = two_workspaces(stores).await?;
-    stores.sources.set_source(a.id, &s3("theirs"), secret(SECRET), &ALICE, instant(1)).await?;
+    stores.sources.set_source(a.id, &s3("theirs"), secret(SECRET), &ALICE, OldItems::Keep, instant(1)).await?;
     let done = SyncStatus { last_synced_at: Some(instant(2)), last_summary: None, unreachable_since: None };
     stores.sources.record_sync(a.id, &done).await?;
     ensure!(stores.sources.current_source(b.id).await?.is_none());
     ensure!(stores.sources.source_versions(b.id).await?.is_empty());
     ensure!(stores.sources.sync_status(b.id).await? == SyncStatus::default());
-    stores.sources.set_source(b.id, &s3("mine"), None, &ALICE, instant(3)).await?;
+    stores.sources.set_source(b.id, &s3("mine"), None, &ALICE, OldItems::Keep, instant(3)).await?;
     ensure!(current_secret(stores, b.id).await?.is_none(), "b's source has no secret of a's");
     ensure!(current_secret(stores, a.id).await?.as_deref() == Some(SECRET));
     ensure!(stores.sources.source_versions(a.id).await?.len() == 1);
     let missing = stores.sources.record_sync(WorkspaceId::new(), &done).await;
     ensure!(matches!(missing, Err(StoreError::WorkspaceNotFound(_))), "{missing:?}");
-    let missing = stores.sources.set_source(WorkspaceId::new(), &s3("x"), None, &ALICE, instant(4)).await;
+    let missing =
+        stores.sources.set_source(WorkspaceId::new(), &s3("x"), None, &ALICE, OldItems::Keep, instant(4)).await;
     ensure!(matches!(missing, Err(VaultError::Store(StoreError::WorkspaceNotFound(_)))), "{missing:?}");
     Ok(())
 }
@@ -229,8 +236,8 @@ pub async fn the_sync_status_is_replaced_and_survives_a_restart(backend: &Backen
 pub async fn reseal_source_secrets_moves_every_secret_to_the_newest_key(backend: &Backend) -> TestResult {
     let stores = backend.stores();
     let (a, b) = two_workspaces(stores).await?;
-    stores.sources.set_source(a.id, &s3("a"), secret("secret of a"), &ALICE, instant(1)).await?;
-    stores.sources.set_source(b.id, &s3("b"), secret("secret of b"), &ALICE, instant(1)).await?;
+    stores.sources.set_source(a.id, &s3("a"), secret("secret of a"), &ALICE, OldItems::Keep, instant(1)).await?;
+    stores.sources.set_source(b.id, &s3("b"), secret("secret of b"), &ALICE, OldItems::Keep, instant(1)).await?;
 
     let old = backend.encryption_key().to_owned();
     let new = Keyring::generate();
@@ -250,4 +257,77 @@ pub async fn reseal_source_secrets_moves_every_secret_to_the_newest_key(backend:
     );
     ensure!(new_only.sources.source_versions(a.id).await?.len() == 1, "re-sealing is no new version");
     Ok(())
+}
+
+pub async fn another_source_sets_the_old_items_aside_in_the_same_transaction(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (a, b) = two_workspaces(stores).await?;
+    let media = [new_media("memes/sent.jpg", 1), new_media("memes/queued.jpg", 2), new_media("merch/idle.jpg", 3)];
+    stores.library.add(a.id, &media, instant(0)).await?;
+    stores.library.add(b.id, &[new_media("memes/queued.jpg", 2)], instant(0)).await?;
+    let ids = |items: Vec<SyncedItem>| -> Vec<_> { items.into_iter().map(|i| i.id).collect() };
+    let a_items = ids(stores.sync.synced_items(a.id).await?);
+    let b_items = ids(stores.sync.synced_items(b.id).await?);
+    // a: one story gone to the chat (waiting for a press), one queued; b: one queued.
+    let [queued, sent, idle] = a_items.as_slice() else { anyhow::bail!("three items in a: {a_items:?}") };
+    stores.queue.enqueue(a.id, &[(instant(10), *sent), (instant(20), *queued)]).await?;
+    let claimed = stores.queue.claim_next(a.id, instant(10), Duration::minutes(5)).await?.context("claimed")?;
+    ensure!(claimed.entry.item.media == *sent);
+    ensure!(stores.queue.mark_sent(a.id, claimed.entry.item.id, 100, instant(10)).await?);
+    stores.queue.enqueue(b.id, &[(instant(20), b_items[0])]).await?;
+    let synced = SyncStatus { last_synced_at: Some(instant(5)), last_summary: None, unreachable_since: None };
+    stores.sources.record_sync(a.id, &synced).await?;
+    stores.sources.record_sync(b.id, &synced).await?;
+
+    // Kept (the caller found it is the same source): nothing is set aside.
+    stores.sources.set_source(a.id, &local("/srv/media"), None, &ALICE, OldItems::Keep, instant(30)).await?;
+    ensure!(stores.sync.synced_items(a.id).await?.iter().all(|i| i.active), "kept: all active");
+    ensure!(stores.queue.entries(a.id, 10).await?.len() == 2, "kept: the queue as it was");
+
+    let switch =
+        stores.sources.set_source(a.id, &s3("photos"), secret(SECRET), &ALICE, OldItems::SetAside, instant(40)).await?;
+    ensure!(switch == SourceSwitch { set_aside: 3, dropped_from_queue: 1 }, "{switch:?}");
+    let after = stores.sync.synced_items(a.id).await?;
+    ensure!(after.len() == 3 && after.iter().all(|i| !i.active), "set aside, not deleted: {after:?}");
+    let left = stores.queue.entries(a.id, 10).await?;
+    ensure!(
+        left.len() == 1 && left[0].item.media == *sent && left[0].item.status == QueueStatus::Sent,
+        "only the story not yet sent is dropped: {left:?}"
+    );
+    ensure!(stores.library.get(a.id, *idle).await?.is_some_and(|m| !m.active), "the item is still there");
+    ensure!(stores.sources.sync_status(a.id).await? == SyncStatus::default(), "a new source was never synced");
+    ensure!(backend.reopen().await?.sync.synced_items(a.id).await?.iter().all(|i| !i.active), "committed");
+
+    // b is exactly as it was.
+    ensure!(stores.sync.synced_items(b.id).await?.iter().all(|i| i.active), "b's items stay active");
+    ensure!(stores.queue.entries(b.id, 10).await?.len() == 1, "b's queue stays");
+    ensure!(stores.sources.sync_status(b.id).await? == synced, "b's sync status stays");
+
+    // A refused change (no key for the secret) sets nothing aside.
+    stores.sync.apply_sync(a.id, &reactivate(&after)?, instant(50)).await?;
+    let keyless = backend.stores_without_cipher().await?;
+    let refused =
+        keyless.sources.set_source(a.id, &s3("other"), secret("new"), &ALICE, OldItems::SetAside, instant(60)).await;
+    ensure!(matches!(refused, Err(VaultError::NoKey)), "{refused:?}");
+    ensure!(stores.sync.synced_items(a.id).await?.iter().all(|i| i.active), "nothing set aside on a refusal");
+    Ok(())
+}
+
+/// The changes a sync makes when every item is back at its path.
+fn reactivate(items: &[SyncedItem]) -> anyhow::Result<SyncChanges> {
+    let updated = items
+        .iter()
+        .map(|item| {
+            Ok(ItemUpdate {
+                id: item.id,
+                path: item.path.clone(),
+                category: Category::new(item.path.split('/').next().unwrap_or_default())?,
+                active: true,
+                checksum: item.checksum.clone(),
+                modified: item.modified,
+                content: None,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(SyncChanges { updated, ..Default::default() })
 }

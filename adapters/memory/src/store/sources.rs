@@ -7,7 +7,8 @@ use secrecy::SecretString;
 use storyline_domain::WorkspaceId;
 use storyline_domain::audit::{AuditAction, AuditEntry};
 use storyline_domain::ports::{SourceStore, StoreError, VaultError, source_secret_binding};
-use storyline_domain::source::{SourceConfig, SourceVersion, SyncStatus};
+use storyline_domain::queue::QueueStatus;
+use storyline_domain::source::{OldItems, SourceConfig, SourceSwitch, SourceVersion, SyncStatus};
 use storyline_domain::user::Actor;
 
 use super::MemoryStore;
@@ -54,8 +55,9 @@ impl SourceStore for MemoryStore {
         config: &SourceConfig,
         secret: Option<SecretString>,
         actor: &Actor,
+        old_items: OldItems,
         at: DateTime<Utc>,
-    ) -> Result<(), VaultError> {
+    ) -> Result<SourceSwitch, VaultError> {
         let sealed = match &secret {
             Some(secret) => Some(
                 self.cipher()?
@@ -93,7 +95,22 @@ impl SourceStore for MemoryStore {
             old: old.map(|old| old.to_string()),
             new: Some(audit_value(config, secret_changed)),
         });
-        Ok(())
+        let mut switch = SourceSwitch::default();
+        if old_items == OldItems::SetAside {
+            let library = &mut tenant.library;
+            let before = library.queue.len();
+            let media = &library.media;
+            library.queue.retain(|s| {
+                !(s.item.status == QueueStatus::Pending && media.get(&s.item.media).is_some_and(|m| m.active))
+            });
+            switch.dropped_from_queue = (before - library.queue.len()) as u64;
+            for item in library.media.values_mut().filter(|item| item.active) {
+                item.active = false;
+                switch.set_aside += 1;
+            }
+            tenant.sources.status = SyncStatus::default();
+        }
+        Ok(switch)
     }
 
     async fn source_versions(&self, workspace: WorkspaceId) -> Result<Vec<SourceVersion>, StoreError> {

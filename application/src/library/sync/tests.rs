@@ -33,8 +33,9 @@ impl SourceStore for Statuses {
         _config: &SourceConfig,
         _secret: Option<SecretString>,
         _actor: &Actor,
+        _old_items: storyline_domain::source::OldItems,
         _at: DateTime<Utc>,
-    ) -> Result<(), VaultError> {
+    ) -> Result<storyline_domain::source::SourceSwitch, VaultError> {
         Err(VaultError::NoKey)
     }
 
