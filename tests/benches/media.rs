@@ -107,5 +107,6 @@ async fn main() -> anyhow::Result<()> {
     ]);
     println!("{table}");
     ensure!(large.received >= LARGE, "the large video arrived short: {} bytes", large.received);
+    ensure!(raised_mb <= TARGET_MB, "the 100 MB video raised RSS by {raised_mb:.1} MB, over {TARGET_MB} MB");
     Ok(())
 }
