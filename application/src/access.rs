@@ -105,7 +105,9 @@ pub const fn rule(operation: Operation) -> Rule {
             | CommandName::Stats
             | CommandName::History
             | CommandName::Locks
-            | CommandName::Cancel => Rule::MEMBER,
+            | CommandName::Cancel
+            // Who may create a workspace is `INIT_ALLOWED_USER_IDS`, asked where there is none.
+            | CommandName::Init => Rule::MEMBER,
             CommandName::Next | CommandName::Schedule | CommandName::Clear => Rule::admin(QUEUE_REFUSED),
             CommandName::Pause | CommandName::Resume | CommandName::DryRun => Rule::admin(SETTINGS_REFUSED),
             CommandName::Sync => Rule::admin(SYNC_REFUSED),
@@ -181,8 +183,9 @@ mod tests {
     use crate::action::OverdueChoice;
 
     /// Every command with the role it must need. The list must name each command once.
-    const COMMANDS: [(CommandName, Role); 16] = [
+    const COMMANDS: [(CommandName, Role); 17] = [
         (CommandName::Start, Role::Member),
+        (CommandName::Init, Role::Member),
         (CommandName::Help, Role::Member),
         (CommandName::Settings, Role::Member),
         (CommandName::Status, Role::Member),
@@ -321,6 +324,6 @@ mod tests {
         for admin_only in [CommandName::Next, CommandName::Schedule, CommandName::Clear, CommandName::Pause] {
             assert!(!members.contains(&admin_only), "{admin_only:?}");
         }
-        assert_eq!(members.len(), 9);
+        assert_eq!(members.len(), 10);
     }
 }

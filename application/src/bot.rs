@@ -51,6 +51,7 @@ use recent::Recent;
 mod accounts;
 mod commands;
 mod desk;
+mod init;
 mod menus;
 mod presses;
 mod prompts;
@@ -68,10 +69,21 @@ pub const SAVED_BUT_NOT_SHOWN: &str =
 /// Who the bot serves and who may administer it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BotConfig {
-    /// The team chat (one workspace per deployment for now).
-    pub team_chat: ChatId,
+    /// The team chat (`TELEGRAM_CHAT_ID`): the one chat served, single-team mode. `None`: every
+    /// chat that has run `/init` is served, each its own workspace.
+    pub team_chat: Option<ChatId>,
     /// People who are admins everywhere (`ADMIN_TELEGRAM_USER_IDS`).
     pub admin_ids: HashSet<TelegramUserId>,
+    /// Who may run `/init` (`INIT_ALLOWED_USER_IDS`); `None`: anyone.
+    pub init_allowed: Option<HashSet<TelegramUserId>>,
+}
+
+impl BotConfig {
+    /// Single-team mode: `chat` only, as with `TELEGRAM_CHAT_ID`.
+    #[must_use]
+    pub fn team(chat: ChatId, admin_ids: HashSet<TelegramUserId>) -> Self {
+        Self { team_chat: Some(chat), admin_ids, init_allowed: None }
+    }
 }
 
 /// The ports the bot talks through besides the settings use case.
@@ -153,6 +165,8 @@ pub struct Bot {
     outage: Outage,
     /// `/sync`: the sync and each workspace's source; without it `/sync` says it is off.
     sync: Option<(SyncService, Arc<dyn WorkspaceSources>)>,
+    /// `/init` wizards, for chats without a workspace (multi-workspace mode).
+    wizards: Option<Arc<dyn storyline_domain::ports::InitWizards>>,
 }
 
 /// A refusal is said again to the same person in the same chat only after this long without
@@ -207,6 +221,7 @@ impl Bot {
             refusals: Recent::new(REFUSAL_QUIET),
             outage: Outage::default(),
             sync: None,
+            wizards: None,
         }
     }
 
@@ -306,7 +321,7 @@ impl Bot {
 
     /// Asks the database whether it answers again; the bot works as usual from then on.
     pub async fn probe_database(&self) {
-        match self.settings.existing_workspace(self.config.team_chat).await {
+        match self.settings.existing_workspace(self.config.team_chat.unwrap_or(ChatId(0))).await {
             Err(error) if is_unreachable(&error) => {}
             _ => {
                 if self.outage.came_back() {
@@ -326,13 +341,20 @@ impl Bot {
     }
 
     async fn try_handle(&self, incoming: Incoming) -> Result<(), BotError> {
-        if incoming.chat != self.config.team_chat {
+        if let Some(team) = self.config.team_chat
+            && incoming.chat != team
+        {
             if self.private_account_answer(&incoming).await? {
                 return Ok(());
             }
             return self.refuse_other_chat(&incoming).await;
         }
-        let workspace = self.workspace(&incoming).await?;
+        let Some(workspace) = self.workspace(&incoming).await? else {
+            if self.private_account_answer(&incoming).await? {
+                return Ok(());
+            }
+            return self.unclaimed(&incoming).await;
+        };
         let now = self.ports.clock.now();
         let actor = incoming.from.as_ref().map_or(Actor::Channel, |u| Actor::User(u.telegram_id));
         let contact = async {

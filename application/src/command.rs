@@ -31,11 +31,12 @@ pub enum CommandName {
     Resume,
     DryRun,
     Sync,
+    Init,
 }
 
 impl CommandName {
     /// Every command, in the order the command menu shows them.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::Settings,
         Self::Status,
         Self::Queue,
@@ -52,6 +53,7 @@ impl CommandName {
         Self::Resume,
         Self::DryRun,
         Self::Sync,
+        Self::Init,
     ];
 
     /// The word after the slash.
@@ -74,6 +76,7 @@ impl CommandName {
             Self::Resume => "resume",
             Self::DryRun => "dryrun",
             Self::Sync => "sync",
+            Self::Init => "init",
         }
     }
 
@@ -97,6 +100,7 @@ impl CommandName {
             Self::Resume => "Restart posting",
             Self::DryRun => "Switch dry run (/dryrun on, /dryrun off)",
             Self::Sync => "Sync the library with its media source now",
+            Self::Init => "Set up a workspace for this chat",
         }
     }
 
@@ -149,6 +153,8 @@ pub enum Command {
     DryRun(Option<bool>),
     /// Sync the library with its media source now.
     Sync,
+    /// Set up this chat's workspace (a chat without one).
+    Init,
 }
 
 /// Why a command was not understood; its text says what is allowed.
@@ -201,6 +207,7 @@ impl Command {
                 _ => return Err(wrong()),
             }),
             CommandName::Sync => Self::Sync,
+            CommandName::Init => Self::Init,
         })
     }
 
@@ -224,6 +231,7 @@ impl Command {
             Self::Resume => CommandName::Resume,
             Self::DryRun(_) => CommandName::DryRun,
             Self::Sync => CommandName::Sync,
+            Self::Init => CommandName::Init,
         }
     }
 }

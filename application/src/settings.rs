@@ -73,6 +73,12 @@ impl SettingsService {
         Self { store, audit, clock, defaults }
     }
 
+    /// What a new workspace starts with (the `/init` wizard's suggestions).
+    #[must_use]
+    pub const fn defaults(&self) -> &SettingsDefaults {
+        &self.defaults
+    }
+
     /// The workspace of `chat`, created from the defaults on first use.
     ///
     /// # Errors

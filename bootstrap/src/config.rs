@@ -45,6 +45,9 @@ pub struct Config {
     pub telegram_api_url: Option<String>,
     /// `ADMIN_TELEGRAM_USER_IDS`: people who are admins in every workspace.
     pub admin_ids: HashSet<TelegramUserId>,
+    /// `INIT_ALLOWED_USER_IDS`: who may create a workspace with `/init` (without
+    /// `TELEGRAM_CHAT_ID`); `None`: anyone.
+    pub init_allowed: Option<HashSet<TelegramUserId>>,
     /// `MEDIA_DIR`: the local media library the posting loop reads (default `media`).
     pub media_dir: std::path::PathBuf,
     /// `HTTP_ADDR`: where `/healthz` is served while running; off when unset.
@@ -76,7 +79,8 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct TelegramConfig {
     pub token: SecretString,
-    pub chat: ChatId,
+    /// The one team chat (single-team mode); `None`: every chat that runs `/init`.
+    pub chat: Option<ChatId>,
     pub api_url: Option<String>,
 }
 
@@ -99,6 +103,7 @@ impl fmt::Debug for Config {
             .field("telegram_chat", &self.telegram_chat)
             .field("telegram_api_url", &self.telegram_api_url)
             .field("admin_ids", &self.admin_ids)
+            .field("init_allowed", &self.init_allowed)
             .field("media_dir", &self.media_dir)
             .field("http_addr", &self.http_addr)
             .field("posting_interval", &self.posting_interval)
@@ -256,14 +261,10 @@ impl Config {
         }
         let admin_ids = match get("ADMIN_TELEGRAM_USER_IDS") {
             None => HashSet::new(),
-            Some(text) => text
-                .split(',')
-                .map(str::trim)
-                .filter(|id| !id.is_empty())
-                .map(|id| id.parse::<i64>().map(TelegramUserId))
-                .collect::<Result<_, _>>()
-                .map_err(|_| invalid("ADMIN_TELEGRAM_USER_IDS", "Telegram user ids separated by commas", &text))?,
+            Some(text) => user_ids("ADMIN_TELEGRAM_USER_IDS", &text)?,
         };
+        let init_allowed =
+            get("INIT_ALLOWED_USER_IDS").map(|text| user_ids("INIT_ALLOWED_USER_IDS", &text)).transpose()?;
         let http_addr = match get("HTTP_ADDR") {
             None => None,
             Some(text) => Some(
@@ -344,6 +345,7 @@ impl Config {
             telegram_chat,
             telegram_api_url,
             admin_ids,
+            init_allowed,
         })
     }
 
@@ -357,12 +359,18 @@ impl Config {
             problem: "is not set: create a bot with @BotFather and set its token (or try `storyline console`)"
                 .to_owned(),
         })?;
-        let chat = self.telegram_chat.ok_or(ConfigError {
-            variable: "TELEGRAM_CHAT_ID",
-            problem: "is not set: the id of the team's group or channel, e.g. -1001234567890".to_owned(),
-        })?;
-        Ok(TelegramConfig { token, chat, api_url: self.telegram_api_url.clone() })
+        Ok(TelegramConfig { token, chat: self.telegram_chat, api_url: self.telegram_api_url.clone() })
     }
+}
+
+/// Telegram user ids separated by commas.
+fn user_ids(variable: &'static str, text: &str) -> Result<HashSet<TelegramUserId>, ConfigError> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(|id| id.parse::<i64>().map(TelegramUserId))
+        .collect::<Result<_, _>>()
+        .map_err(|_| invalid(variable, "Telegram user ids separated by commas", text))
 }
 
 /// A key ring from configured keys; the message names the variable and the key's position, never
@@ -493,6 +501,7 @@ mod tests {
             (vec![("TELEGRAM_CHAT_ID", "team")], "TELEGRAM_CHAT_ID must be a Telegram chat id"),
             (vec![("TELEGRAM_API_URL", "localhost:8081")], "TELEGRAM_API_URL must be an http:// or https:// URL"),
             (vec![("ADMIN_TELEGRAM_USER_IDS", "1,two")], "ADMIN_TELEGRAM_USER_IDS must be Telegram user ids"),
+            (vec![("INIT_ALLOWED_USER_IDS", "x")], "INIT_ALLOWED_USER_IDS must be Telegram user ids"),
             (vec![("ENCRYPTION_KEY", "hunter2")], "ENCRYPTION_KEY is unusable: encryption key 1 is not valid base64"),
             (
                 vec![("ENCRYPTION_KEY", "a"), ("ENCRYPTION_KEYS", "b")],
@@ -517,15 +526,19 @@ mod tests {
     }
 
     #[test]
-    fn run_needs_a_token_and_a_chat_and_says_which_is_missing() -> Result<(), ConfigError> {
+    fn run_needs_a_token_and_a_chat_id_chooses_single_team_mode() -> Result<(), ConfigError> {
         let missing = config(&[])?.telegram().map(|_| ()).expect_err("no token");
         assert_eq!(missing.variable, "TELEGRAM_BOT_TOKEN");
-        let missing = config(&[("TELEGRAM_BOT_TOKEN", "1:abc")])?.telegram().map(|_| ()).expect_err("no chat");
-        assert_eq!(missing.variable, "TELEGRAM_CHAT_ID");
+        // Without a chat id, every chat that runs /init is served.
+        let many = config(&[("TELEGRAM_BOT_TOKEN", "1:abc")])?.telegram()?;
+        assert_eq!(many.chat, None);
         let telegram = config(&[("TELEGRAM_BOT_TOKEN", "1:abc"), ("TELEGRAM_CHAT_ID", "-100123")])?.telegram()?;
-        assert_eq!(telegram.chat, ChatId(-100_123));
+        assert_eq!(telegram.chat, Some(ChatId(-100_123)));
         let admins = config(&[("ADMIN_TELEGRAM_USER_IDS", " 1, 2 ,")])?.admin_ids;
         assert_eq!(admins, HashSet::from([TelegramUserId(1), TelegramUserId(2)]));
+        assert_eq!(config(&[])?.init_allowed, None, "unset: anyone may /init");
+        let allowed = config(&[("INIT_ALLOWED_USER_IDS", "7,8")])?.init_allowed;
+        assert_eq!(allowed, Some(HashSet::from([TelegramUserId(7), TelegramUserId(8)])));
         Ok(())
     }
 

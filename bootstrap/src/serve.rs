@@ -48,8 +48,21 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
     if let Some(warning) = app.check_keys().await? {
         tracing::warn!("{warning}");
     }
-    let workspace = app.settings.workspace_for_chat(telegram.chat, "Team").await?;
-    tracing::info!(workspace_id = %workspace.id, chat_id = %telegram.chat, database = %config.database_location(), "serving the team chat");
+    match telegram.chat {
+        Some(chat) => {
+            let workspace = app.settings.workspace_for_chat(chat, "Team").await?;
+            tracing::info!(workspace_id = %workspace.id, chat_id = %chat, database = %config.database_location(), "serving the team chat");
+        }
+        None => {
+            let served = app.settings.workspaces().await?.len();
+            tracing::info!(
+                workspaces = served,
+                init = if config.init_allowed.is_some() { "listed people" } else { "anyone" },
+                database = %config.database_location(),
+                "serving every chat with a workspace (no TELEGRAM_CHAT_ID); /init sets one up"
+            );
+        }
+    }
     // The command menu, on the side: a slow or failing setMyCommands never holds up polling.
     let menu_api = api.clone();
     tokio::spawn(async move { storyline_telegram::commands::register(&menu_api).await });
@@ -57,7 +70,11 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
     let bot = Arc::new(app.bot(
         notifier.clone(),
         notifier.clone(),
-        BotConfig { team_chat: telegram.chat, admin_ids: config.admin_ids.clone() },
+        BotConfig {
+            team_chat: telegram.chat,
+            admin_ids: config.admin_ids.clone(),
+            init_allowed: config.init_allowed.clone(),
+        },
     ));
     // A long poll answers within its timeout; two seconds more for handling and the network.
     let polling = LoopHealth::new("telegram_polling", poll.long_poll + std::time::Duration::from_secs(2));
@@ -111,7 +128,7 @@ async fn background(
     app: &App,
     stories: Stories,
     notifier: Arc<dyn ChatNotifier>,
-    admin_chat: ChatId,
+    admin_chat: Option<ChatId>,
     mut watched: Vec<Arc<LoopHealth>>,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<impl std::future::Future<Output = ()> + use<>> {
@@ -124,6 +141,8 @@ async fn background(
     let alert: Alert = Arc::new(move |text: String| {
         let notifier = notifier.clone();
         Box::pin(async move {
+            // With many workspaces there is no one chat to tell: the log line is the alert.
+            let Some(admin_chat) = admin_chat else { return };
             if let Err(error) = notifier.send(admin_chat, &Screen::new(text)).await {
                 tracing::warn!(error = %error_chain(&error), "could not tell the admin chat about a loop");
             }
@@ -253,8 +272,7 @@ pub async fn console(
     let locked = app.check_keys().await?;
     let console = ConsoleChat::new(output, CONSOLE_USER);
     let admins = HashSet::from([CONSOLE_USER]);
-    let bot =
-        app.bot(Arc::new(console.clone()), Arc::new(console.clone()), BotConfig { team_chat: chat, admin_ids: admins });
+    let bot = app.bot(Arc::new(console.clone()), Arc::new(console.clone()), BotConfig::team(chat, admins));
     console.note(&format!(
         "Storyline console — chat {chat}, data in the {}. Type /help or /settings; a number presses a button; /quit leaves.",
         config.database_location()
@@ -266,7 +284,8 @@ pub async fn console(
     // Due stories show up in the terminal as they would in the chat.
     let (stop, shutdown) = watch::channel(false);
     let stories = shared_stories(app, &bot, Arc::new(console.clone()));
-    let background = background(config, app, stories, Arc::new(console.clone()), chat, Vec::new(), shutdown).await?;
+    let background =
+        background(config, app, stories, Arc::new(console.clone()), Some(chat), Vec::new(), shutdown).await?;
     let result = storyline_console::run(&bot, &console, input, chat, me).await;
     let _ = stop.send(true);
     background.await;

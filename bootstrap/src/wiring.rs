@@ -13,9 +13,9 @@ use storyline_application::scheduling::Scheduler;
 use storyline_application::sources::SourceService;
 use storyline_crypto::Keyring;
 use storyline_domain::ports::{
-    AccountStore, Audit, ChatAdmins, ChatNotifier, Clock, Conversations, History, LibrarySync, Locks, MediaHost,
-    MediaLibrary, MediaSource, Queue, SettingsStore, SourceFactory, SourceStore, StoryPublisher, TokenCipher,
-    TokenVault, UpdateCursor, Users, VaultError, WorkspaceSources,
+    AccountStore, Audit, ChatAdmins, ChatNotifier, Clock, Conversations, History, InitWizards, LibrarySync, Locks,
+    MediaHost, MediaLibrary, MediaSource, Queue, SettingsStore, SourceFactory, SourceStore, StoryPublisher,
+    TokenCipher, TokenVault, UpdateCursor, Users, VaultError, WorkspaceSources,
 };
 use storyline_instagram::{FacebookApp, GraphApi, GraphConfig, PollPolicy};
 use storyline_media::SignedUrls;
@@ -59,6 +59,8 @@ pub struct Stores {
     pub sync: Arc<dyn LibrarySync>,
     /// Each workspace's media source setting and sync status.
     pub sources: Arc<dyn SourceStore>,
+    /// `/init` wizards under way and the founding of workspaces.
+    pub wizards: Arc<dyn InitWizards>,
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
     /// The database behind the ports, when it was opened here: closed on exit, backed up.
@@ -109,12 +111,14 @@ impl Stores {
             + TokenVault
             + LibrarySync
             + SourceStore
+            + InitWizards
             + Clone
             + 'static,
     {
         Self {
             accounts: Arc::new(store.clone()),
             sources: Arc::new(store.clone()),
+            wizards: Arc::new(store.clone()),
             vault: Arc::new(store.clone()),
             sync: Arc::new(store.clone()),
             library: Arc::new(store.clone()),
@@ -292,6 +296,7 @@ impl App {
             .with_accounts(self.accounts.clone())
             .with_media_sources(self.media_sources.clone(), self.stores.library.clone())
             .posting_every(self.posting_interval)
+            .with_init(self.stores.wizards.clone())
     }
 
     /// The queue desk for the read-side commands (`list-queue`, `clear-queue`).

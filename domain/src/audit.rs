@@ -32,6 +32,9 @@ pub enum AuditAction {
     /// An Instagram account was added, selected, disabled or re-enabled (`subject` is
     /// `account:<id>`; never a token).
     Account,
+    /// The workspace itself: created by `/init` (`subject` is its name), or its chat's life
+    /// cycle (the bot removed or added back, the chat moved).
+    Workspace,
 }
 
 impl AuditAction {
@@ -43,12 +46,15 @@ impl AuditAction {
             Self::Button => "button",
             Self::Role => "role",
             Self::Account => "account",
+            Self::Workspace => "workspace",
         }
     }
 
     /// The action stored as `text`, if it is one.
     #[must_use]
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Setting, Self::Command, Self::Button, Self::Role, Self::Account].into_iter().find(|a| a.as_str() == text)
+        [Self::Setting, Self::Command, Self::Button, Self::Role, Self::Account, Self::Workspace]
+            .into_iter()
+            .find(|a| a.as_str() == text)
     }
 }

@@ -8,6 +8,7 @@
 //! - [`audit`]: the trail of every change.
 //! - [`chat`]: what the bot shows: screens of styled text and buttons.
 //! - [`conversation`]: prompts waiting for a person's next message.
+//! - [`init`]: the `/init` wizard a new team sets its workspace up with.
 //! - [`library`]: media items, categories, the category mix and Instagram's rules for stories.
 //! - [`queue`]: slots with their media, the posting history, locks.
 //! - [`reference`]: short references tying a message in the chat to its log line.
@@ -22,6 +23,7 @@ pub mod account;
 pub mod audit;
 pub mod chat;
 pub mod conversation;
+pub mod init;
 pub mod library;
 pub mod ports;
 pub mod publishing;

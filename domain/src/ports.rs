@@ -7,6 +7,7 @@ mod audit;
 mod chat_notifier;
 mod clock;
 mod conversations;
+mod init_wizards;
 mod library_sync;
 mod media_library;
 mod media_source;
@@ -24,6 +25,7 @@ pub use audit::{Audit, AuditQuery};
 pub use chat_notifier::{Attachment, ChatAdmins, ChatNotifier, NotifyError};
 pub use clock::Clock;
 pub use conversations::Conversations;
+pub use init_wizards::{Founded, InitWizards};
 pub use library_sync::{ItemContent, ItemUpdate, LibrarySync, SyncApplied, SyncChanges, SyncedItem, SyncedNew};
 pub use media_library::{AddReport, MediaLibrary, MediaQuery};
 pub use media_source::{
@@ -43,9 +45,9 @@ pub use users::Users;
 pub use {
     accounts::MockAccountStore, accounts::MockTokenCipher, accounts::MockTokenVault, audit::MockAudit,
     chat_notifier::MockChatAdmins, chat_notifier::MockChatNotifier, clock::MockClock, conversations::MockConversations,
-    library_sync::MockLibrarySync, media_library::MockMediaLibrary, media_source::MockMediaSource,
-    media_source::MockSourceFactory, media_source::MockWorkspaceSources, publisher::MockMediaHost,
-    publisher::MockStoryPublisher, queue::MockHistory, queue::MockLocks, queue::MockQueue,
+    init_wizards::MockInitWizards, library_sync::MockLibrarySync, media_library::MockMediaLibrary,
+    media_source::MockMediaSource, media_source::MockSourceFactory, media_source::MockWorkspaceSources,
+    publisher::MockMediaHost, publisher::MockStoryPublisher, queue::MockHistory, queue::MockLocks, queue::MockQueue,
     settings_store::MockSettingsStore, source_store::MockSourceStore, update_cursor::MockUpdateCursor,
     users::MockUsers,
 };

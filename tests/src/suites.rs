@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod audit;
 pub mod conversations;
 pub mod cursor;
+pub mod init_wizards;
 pub mod library;
 pub mod queue;
 pub mod settings;

@@ -54,6 +54,11 @@ macro_rules! every_suite {
                 a_new_prompt_replaces_the_old_and_clearing_removes_it,
                 a_prompt_survives_a_restart,
                 a_workspace_cannot_see_or_clear_another_workspaces_prompts,
+                the_newest_prompt_anywhere_names_its_workspace,
+            }
+            init_wizards {
+                a_wizard_waits_in_its_chat_survives_a_restart_and_expires,
+                founding_creates_the_workspace_its_settings_and_owner_at_once,
             }
             library {
                 the_same_content_is_indexed_once_and_reported,

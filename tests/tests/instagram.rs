@@ -157,7 +157,7 @@ impl Harness {
         let bot = app.bot(
             notifier.clone(),
             notifier.clone(),
-            BotConfig { team_chat: ChatId(TEAM_CHAT), admin_ids: HashSet::from([TelegramUserId(ADMIN)]) },
+            BotConfig::team(ChatId(TEAM_CHAT), HashSet::from([TelegramUserId(ADMIN)])),
         );
         // The loop shares the bot's story desk, as `storyline serve` wires it.
         let stories = bot.stories().context("the bot has a story desk")?.clone();

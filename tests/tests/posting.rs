@@ -96,7 +96,7 @@ impl Harness {
         let bot = app.bot(
             notifier.clone(),
             notifier.clone(),
-            BotConfig { team_chat: ChatId(TEAM_CHAT), admin_ids: HashSet::from([TelegramUserId(ADMIN)]) },
+            BotConfig::team(ChatId(TEAM_CHAT), HashSet::from([TelegramUserId(ADMIN)])),
         );
         let stories = app.stories(notifier);
         let workspace = app.settings.workspace_for_chat(ChatId(TEAM_CHAT), "Team").await?;

@@ -55,7 +55,7 @@ async fn the_settings_menu_works_by_typing_commands_and_button_numbers() -> anyh
         admins: Arc::new(console.clone()),
         clock: Arc::new(clock),
     };
-    let bot = Bot::new(settings, ports, BotConfig { team_chat: chat, admin_ids: HashSet::new() });
+    let bot = Bot::new(settings, ports, BotConfig::team(chat, HashSet::new()));
     let user = User { telegram_id: me, username: None, first_name: "You".into(), last_name: None };
 
     let typed = "/settings\n1\n4\n0\n7\n99\n/quit\n/pause\n";
@@ -166,8 +166,7 @@ async fn a_due_story_shows_its_file_and_buttons_and_posted_resolves_it() -> anyh
         admins: Arc::new(console.clone()),
         clock: Arc::new(clock.clone()),
     };
-    let bot = Bot::new(settings, ports, BotConfig { team_chat: chat, admin_ids: HashSet::new() })
-        .with_stories(stories.clone());
+    let bot = Bot::new(settings, ports, BotConfig::team(chat, HashSet::new())).with_stories(stories.clone());
     clock.advance(chrono::Duration::days(2));
     assert_eq!(stories.tick().await?.sent, 1);
     let shown = output.text();

@@ -1,6 +1,6 @@
 //! The in-memory store: one mutex-guarded state, and one file per port ([`settings`],
 //! [`audit`], [`users`], [`conversations`], [`cursor`], [`library`], [`queue`], [`history`],
-//! [`locks`], [`accounts`], [`vault`], [`sync`], [`sources`]), the way the SQL store lays them out.
+//! [`locks`], [`accounts`], [`vault`], [`sync`], [`sources`], [`init_wizards`]), the way the SQL store lays them out.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -18,6 +18,7 @@ mod audit;
 mod conversations;
 mod cursor;
 mod history;
+mod init_wizards;
 mod library;
 mod locks;
 mod queue;
@@ -49,6 +50,8 @@ struct State {
     last_update: Option<i64>,
     /// Updates taken for handling, by (bot, update id), and when.
     handled: HashMap<(i64, i64), DateTime<Utc>>,
+    /// `/init` wizards under way, by chat (there is no workspace yet).
+    wizards: HashMap<ChatId, storyline_domain::init::InitWizard>,
 }
 
 /// Everything that belongs to one workspace.

@@ -5,13 +5,14 @@ use std::borrow::Cow;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
-use storyline_domain::WorkspaceId;
 use storyline_domain::conversation::{PendingPrompt, PromptKind};
 use storyline_domain::ports::{Conversations, StoreError};
 use storyline_domain::user::TelegramUserId;
+use storyline_domain::{Workspace, WorkspaceId};
 use uuid::Uuid;
 
 use crate::bounds::{Arguments, ColumnIndex, Connection, Encode, Executor, IntoArguments, Row, Type, Value};
+use crate::rows::WorkspaceRow;
 use crate::{Dialect, Store, db};
 
 #[derive(Debug, FromRow)]
@@ -22,6 +23,15 @@ struct PromptRow {
     created_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
     draft: Option<String>,
+}
+
+/// A prompt with the workspace it waits in.
+#[derive(Debug, FromRow)]
+struct PromptWithWorkspace {
+    #[sqlx(flatten)]
+    workspace: WorkspaceRow,
+    #[sqlx(flatten)]
+    prompt: PromptRow,
 }
 
 #[async_trait]
@@ -88,22 +98,7 @@ where
         .fetch_optional(&self.pool)
         .await
         .map_err(db::<D>)?;
-        row.map(|row| {
-            Ok(PendingPrompt {
-                user: TelegramUserId(row.telegram_user_id),
-                kind: PromptKind::parse(&row.kind)
-                    .ok_or_else(|| StoreError::unknown(anyhow::anyhow!("unknown prompt kind {:?}", row.kind)))?,
-                message_id: row.message_id,
-                created_at: row.created_at,
-                expires_at: row.expires_at,
-                draft: match row.draft {
-                    Some(text) => serde_json::from_str(&text)
-                        .map_err(|e| StoreError::unknown(anyhow::anyhow!("unreadable prompt draft: {e}")))?,
-                    None => Vec::new(),
-                },
-            })
-        })
-        .transpose()
+        row.map(PendingPrompt::try_from).transpose()
     }
 
     async fn clear(&self, workspace: WorkspaceId, user: TelegramUserId) -> Result<bool, StoreError> {
@@ -114,5 +109,43 @@ where
             .await
             .map_err(db::<D>)?;
         Ok(D::rows_affected(&done) > 0)
+    }
+
+    async fn newest_anywhere(
+        &self,
+        user: TelegramUserId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Workspace, PendingPrompt)>, StoreError> {
+        let row = sqlx::query_as::<_, PromptWithWorkspace>(
+            "SELECT w.id, w.telegram_chat_id, w.name, p.telegram_user_id, p.kind, p.message_id, p.created_at, \
+             p.expires_at, p.draft FROM pending_prompts p JOIN workspaces w ON w.id = p.workspace_id \
+             WHERE p.telegram_user_id = $1 AND p.expires_at > $2 ORDER BY p.created_at DESC LIMIT 1",
+        )
+        .bind(user.0)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db::<D>)?;
+        row.map(|row| Ok((Workspace::from(row.workspace), PendingPrompt::try_from(row.prompt)?))).transpose()
+    }
+}
+
+impl TryFrom<PromptRow> for PendingPrompt {
+    type Error = StoreError;
+
+    fn try_from(row: PromptRow) -> Result<Self, StoreError> {
+        Ok(PendingPrompt {
+            user: TelegramUserId(row.telegram_user_id),
+            kind: PromptKind::parse(&row.kind)
+                .ok_or_else(|| StoreError::unknown(anyhow::anyhow!("unknown prompt kind {:?}", row.kind)))?,
+            message_id: row.message_id,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            draft: match row.draft {
+                Some(text) => serde_json::from_str(&text)
+                    .map_err(|e| StoreError::unknown(anyhow::anyhow!("unreadable prompt draft: {e}")))?,
+                None => Vec::new(),
+            },
+        })
     }
 }

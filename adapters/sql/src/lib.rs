@@ -7,7 +7,7 @@
 //! - The port implementations, one file per port: [`settings`], [`audit`], [`users`],
 //!   [`conversations`], [`library`] (media and the category mix), [`queue`], [`history`],
 //!   [`locks`], [`accounts`] (Instagram accounts and the active one), [`vault`] (their tokens),
-//!   [`cursor`], [`sources`] (each workspace's media source, its sealed secret, its syncs) and
+//!   [`cursor`], [`init_wizards`] (`/init` wizards and the founding of a workspace), [`sources`] (each workspace's media source, its sealed secret, its syncs) and
 //!   [`sync`] (the library's side of a media sync). Where the SQL differs they ask the port's
 //!   dialect trait: [`SettingsDialect`],
 //!   [`UsersDialect`], [`QueueDialect`]; [`BackupDialect`] is for a database that can copy itself.
@@ -39,6 +39,7 @@ pub mod audit;
 pub mod conversations;
 pub mod cursor;
 pub mod history;
+pub mod init_wizards;
 pub mod library;
 pub mod locks;
 pub mod queue;
@@ -70,6 +71,7 @@ pub trait EveryPort:
     + ports::UpdateCursor
     + ports::LibrarySync
     + ports::SourceStore
+    + ports::InitWizards
 {
 }
 
@@ -87,6 +89,7 @@ impl<T> EveryPort for T where
         + ports::UpdateCursor
         + ports::LibrarySync
         + ports::SourceStore
+        + ports::InitWizards
 {
 }
 

@@ -50,40 +50,13 @@ where
             return Ok(workspace);
         }
         let mut tx = self.write().await?;
-        // A racing creator makes this insert wait on the unique chat id, then do nothing.
-        let inserted = sqlx::query_as::<_, WorkspaceRow>(
-            "INSERT INTO workspaces (id, telegram_chat_id, name, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (telegram_chat_id) DO NOTHING RETURNING id, telegram_chat_id, name",
-        )
-        .bind(WorkspaceId::new().as_uuid())
-        .bind(chat.0)
-        .bind(storable(name))
-        .bind(at)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db::<D>)?;
-        let Some(row) = inserted else {
+        let Some(workspace) = Self::insert_workspace(&mut tx, chat, name, defaults, at, &Actor::System).await? else {
             drop(tx);
             return self
                 .workspace_by_chat(chat)
                 .await?
                 .ok_or_else(|| StoreError::unknown(anyhow::anyhow!("workspace of chat {chat} vanished")));
         };
-        let workspace = Workspace::from(row);
-        let settings = StoredSettings::from(&ChatSettings::from_defaults(defaults));
-        Self::bind_settings(
-            sqlx::query(&format!(
-                "INSERT INTO chat_settings (workspace_id, {SETTINGS_COLUMNS}, version, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11)"
-            ))
-            .bind(workspace.id.as_uuid()),
-            &settings,
-        )
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(db::<D>)?;
-        Self::insert_version(&mut tx, workspace.id, 1, &settings, at, &Actor::System).await?;
         tx.commit().await.map_err(db::<D>)?;
         tracing::info!(workspace_id = %workspace.id, chat_id = %chat, "workspace created from the defaults");
         Ok(workspace)
@@ -184,6 +157,50 @@ where
     for<'a> Cow<'a, str>: Encode<'a, D::Db> + Type<D::Db>,
     for<'a> Option<Cow<'a, str>>: Encode<'a, D::Db>,
 {
+    /// Creates the workspace of `chat` named `name`, its settings from `defaults` and their
+    /// first history version (by `actor`), in `tx`; `None` when the chat has one already (a
+    /// racing creator makes the insert wait on the unique chat id, then do nothing).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn insert_workspace(
+        tx: &mut Transaction<'static, D::Db>,
+        chat: ChatId,
+        name: &str,
+        defaults: &SettingsDefaults,
+        at: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<Option<Workspace>, StoreError> {
+        let inserted = sqlx::query_as::<_, WorkspaceRow>(
+            "INSERT INTO workspaces (id, telegram_chat_id, name, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (telegram_chat_id) DO NOTHING RETURNING id, telegram_chat_id, name",
+        )
+        .bind(WorkspaceId::new().as_uuid())
+        .bind(chat.0)
+        .bind(storable(name))
+        .bind(at)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db::<D>)?;
+        let Some(row) = inserted else { return Ok(None) };
+        let workspace = Workspace::from(row);
+        let settings = StoredSettings::from(&ChatSettings::from_defaults(defaults));
+        Self::bind_settings(
+            sqlx::query(&format!(
+                "INSERT INTO chat_settings (workspace_id, {SETTINGS_COLUMNS}, version, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11)"
+            ))
+            .bind(workspace.id.as_uuid()),
+            &settings,
+        )
+        .bind(at)
+        .execute(&mut **tx)
+        .await
+        .map_err(db::<D>)?;
+        Self::insert_version(tx, workspace.id, 1, &settings, at, actor).await?;
+        Ok(Some(workspace))
+    }
+
     /// Binds the nine settings columns in [`SETTINGS_COLUMNS`] order.
     pub fn bind_settings<'q, Q: Bind<'q, D::Db>>(query: Q, s: &'q StoredSettings) -> Q {
         query

@@ -55,17 +55,20 @@ impl Bot {
         if incoming.chat.0 != user.telegram_id.0 || (self.accounts.is_none() && self.media.is_none()) {
             return Ok(false);
         }
-        let team = self.config.team_chat;
-        let Some(workspace) = self.settings.existing_workspace(team).await? else { return Ok(false) };
         let now = self.ports.clock.now();
-        let waiting = self.ports.conversations.pending(workspace.id, user.telegram_id, now).await?;
-        // The add-account dialogue, and the media source dialogue (whose secret comes here).
-        let Some(waiting) = waiting.filter(|p| {
-            (p.kind == PromptKind::InstagramAccount && self.accounts.is_some())
-                || (p.kind.is_source() && self.media.is_some())
-        }) else {
+        // The person's newest prompt, in the team's workspace (single-team mode) or any.
+        let Some((workspace, waiting)) = self.ports.conversations.newest_anywhere(user.telegram_id, now).await? else {
             return Ok(false);
         };
+        if self.config.team_chat.is_some_and(|team| team != workspace.chat_id) {
+            return Ok(false);
+        }
+        // The add-account dialogue, and the media source dialogue (whose secret comes here).
+        if !((waiting.kind == PromptKind::InstagramAccount && self.accounts.is_some())
+            || (waiting.kind.is_source() && self.media.is_some()))
+        {
+            return Ok(false);
+        }
         let member = self.contact(workspace.id, user, now).await?;
         let turn = Turn { workspace, from: Some(member), chat: incoming.chat };
         if waiting.kind.is_source() {

@@ -152,7 +152,8 @@ impl Bot {
             | Command::Pause
             | Command::Resume
             | Command::DryRun(_)
-            | Command::Sync => return Ok(()),
+            | Command::Sync
+            | Command::Init => return Ok(()),
         };
         self.say(turn, screen).await.map(|_| ())
     }

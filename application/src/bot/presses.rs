@@ -17,10 +17,12 @@ impl Bot {
                 let shown: String = data.chars().take(64).collect();
                 tracing::warn!(data = %shown, reason = %refused, "refused a button press");
                 self.log(turn.workspace.id, &turn.actor(), AuditAction::Button, &format!("refused: {shown}")).await?;
-                self.ports
-                    .notifier
-                    .answer(press, "This button is no longer valid. Open /settings again.", false)
-                    .await?;
+                let note = if init::is_wizard_press(data) {
+                    "This chat is set up already; /settings changes it."
+                } else {
+                    "This button is no longer valid. Open /settings again."
+                };
+                self.ports.notifier.answer(press, note, false).await?;
                 return Ok(());
             }
         };

@@ -30,7 +30,7 @@ enum Step {
 }
 
 /// The first question for a kind.
-const fn first_prompt(kind: SourceKind) -> PromptKind {
+pub(super) const fn first_prompt(kind: SourceKind) -> PromptKind {
     match kind {
         SourceKind::Local => PromptKind::SourceLocalPath,
         SourceKind::S3 => PromptKind::SourceS3Bucket,

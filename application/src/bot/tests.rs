@@ -53,7 +53,7 @@ fn world_with(settings_store: Arc<dyn SettingsStore>, store: MemoryStore) -> Wor
         admins: Arc::new(chat.clone()),
         clock: Arc::new(clock.clone()),
     };
-    let config = BotConfig { team_chat: TEAM, admin_ids: HashSet::from([ALICE]) };
+    let config = BotConfig::team(TEAM, HashSet::from([ALICE]));
     World { bot: Bot::new(settings, ports, config), store, chat, clock, next: 100 }
 }
 
@@ -534,6 +534,7 @@ async fn a_refusal_is_said_once_per_burst_to_one_person() {
     assert_eq!(refusals(&world), 3, "a new burst is answered again");
 }
 
+mod init;
 mod refusals;
 mod sources;
 

@@ -22,15 +22,22 @@ impl Bot {
         Ok(member)
     }
 
-    pub(super) async fn workspace(&self, incoming: &Incoming) -> Result<Workspace, BotError> {
+    /// The workspace of the update's chat: in single-team mode the team's (created on first
+    /// use), else the one `/init` created, if any. Only found workspaces are remembered.
+    pub(super) async fn workspace(&self, incoming: &Incoming) -> Result<Option<Workspace>, BotError> {
         let cached = self.workspaces.lock().unwrap_or_else(PoisonError::into_inner).get(&incoming.chat).cloned();
         if let Some(workspace) = cached {
-            return Ok(workspace);
+            return Ok(Some(workspace));
         }
-        let name = incoming.chat_title.clone().unwrap_or_else(|| format!("Chat {}", incoming.chat));
-        let workspace = self.settings.workspace_for_chat(incoming.chat, &name).await?;
+        let workspace = if self.config.team_chat.is_some() {
+            let name = incoming.chat_title.clone().unwrap_or_else(|| format!("Chat {}", incoming.chat));
+            self.settings.workspace_for_chat(incoming.chat, &name).await?
+        } else {
+            let Some(workspace) = self.settings.existing_workspace(incoming.chat).await? else { return Ok(None) };
+            workspace
+        };
         self.workspaces.lock().unwrap_or_else(PoisonError::into_inner).insert(incoming.chat, workspace.clone());
-        Ok(workspace)
+        Ok(Some(workspace))
     }
 
     /// C8: every command and button press is logged.

@@ -33,4 +33,15 @@ pub trait Conversations: Send + Sync {
     /// # Errors
     /// [`StoreError::Unknown`] when the store fails.
     async fn clear(&self, workspace: WorkspaceId, user: TelegramUserId) -> Result<bool, StoreError>;
+
+    /// The person's newest unexpired prompt in any workspace, with that workspace: where a
+    /// message they send the bot privately (a token, a secret key) belongs.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn newest_anywhere(
+        &self,
+        user: TelegramUserId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(crate::Workspace, PendingPrompt)>, StoreError>;
 }

@@ -70,3 +70,25 @@ pub async fn a_workspace_cannot_see_or_clear_another_workspaces_prompts(backend:
     ensure!(stores.conversations.pending(a.id, ALICE, instant(1)).await? == Some(prompt));
     Ok(())
 }
+
+pub async fn the_newest_prompt_anywhere_names_its_workspace(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (a, b) = two_workspaces(stores).await?;
+    ensure!(stores.conversations.newest_anywhere(ALICE, instant(1)).await?.is_none());
+    let older = PendingPrompt::new(ALICE, PromptKind::InstagramAccount, None, instant(0));
+    let newer = PendingPrompt::new(ALICE, PromptKind::SourceS3Secret, Some(9), instant(2));
+    stores.conversations.put(a.id, &older).await?;
+    stores.conversations.put(b.id, &newer).await?;
+    stores.conversations.put(a.id, &PendingPrompt::new(BOB, PromptKind::TimeZone, None, instant(3))).await?;
+    let found = stores.conversations.newest_anywhere(ALICE, instant(4)).await?;
+    ensure!(found == Some((b.clone(), newer)), "{found:?}");
+    // Expired prompts are not waiting: at 11 minutes only the newer one is.
+    let later = instant(0) + Duration::minutes(11);
+    let found = stores.conversations.newest_anywhere(ALICE, later).await?.map(|(w, _)| w.id);
+    ensure!(found == Some(b.id), "{found:?}");
+    stores.conversations.clear(b.id, ALICE).await?;
+    ensure!(stores.conversations.newest_anywhere(ALICE, later).await?.is_none(), "the older one expired");
+    let found = stores.conversations.newest_anywhere(ALICE, instant(4)).await?;
+    ensure!(found == Some((a, older)), "{found:?}");
+    Ok(())
+}

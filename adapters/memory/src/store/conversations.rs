@@ -30,4 +30,19 @@ impl Conversations for MemoryStore {
         let mut state = self.state();
         Ok(state.workspaces.get_mut(&workspace).and_then(|t| t.prompts.remove(&user)).is_some())
     }
+
+    async fn newest_anywhere(
+        &self,
+        user: TelegramUserId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(storyline_domain::Workspace, PendingPrompt)>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .workspaces
+            .values()
+            .filter_map(|t| {
+                t.prompts.get(&user).filter(|p| !p.is_expired(now)).map(|p| (t.workspace.clone(), p.clone()))
+            })
+            .max_by_key(|(_, p)| p.created_at))
+    }
 }

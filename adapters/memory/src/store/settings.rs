@@ -11,7 +11,7 @@ use storyline_domain::text::storable;
 use storyline_domain::user::Actor;
 use storyline_domain::{ChatId, Workspace, WorkspaceId};
 
-use super::{MemoryStore, Tenant};
+use super::{MemoryStore, State, Tenant};
 
 #[async_trait]
 impl SettingsStore for MemoryStore {
@@ -26,31 +26,7 @@ impl SettingsStore for MemoryStore {
         if let Some(id) = state.by_chat.get(&chat).copied() {
             return Ok(state.tenant(id)?.workspace.clone());
         }
-        let workspace = Workspace { id: WorkspaceId::new(), chat_id: chat, name: storable(name).into_owned() };
-        let settings = ChatSettings::from_defaults(defaults);
-        let first = SettingsVersion {
-            version: 1,
-            settings: settings.clone(),
-            valid_from: at,
-            valid_to: None,
-            changed_by: Actor::System,
-        };
-        state.by_chat.insert(chat, workspace.id);
-        state.workspaces.insert(
-            workspace.id,
-            Tenant {
-                workspace: workspace.clone(),
-                settings,
-                history: vec![first],
-                audit: Vec::new(),
-                members: BTreeMap::new(),
-                prompts: HashMap::new(),
-                library: super::library::Library::default(),
-                accounts: super::accounts::Accounts::default(),
-                sources: super::sources::Sources::default(),
-            },
-        );
-        Ok(workspace)
+        Ok(state.create_workspace(chat, name, defaults, at, Actor::System))
     }
 
     async fn workspace_by_chat(&self, chat: ChatId) -> Result<Option<Workspace>, StoreError> {
@@ -114,5 +90,44 @@ impl SettingsStore for MemoryStore {
         let state = self.state();
         let history = state.workspaces.get(&workspace).map(|t| t.history.as_slice()).unwrap_or_default();
         Ok(history.iter().rev().find(|v| v.covers(at)).cloned())
+    }
+}
+
+impl State {
+    /// Creates the workspace of `chat` (which has none), its settings from `defaults` and their
+    /// first version by `actor`.
+    pub(super) fn create_workspace(
+        &mut self,
+        chat: ChatId,
+        name: &str,
+        defaults: &SettingsDefaults,
+        at: DateTime<Utc>,
+        actor: Actor,
+    ) -> Workspace {
+        let workspace = Workspace { id: WorkspaceId::new(), chat_id: chat, name: storable(name).into_owned() };
+        let settings = ChatSettings::from_defaults(defaults);
+        let first = SettingsVersion {
+            version: 1,
+            settings: settings.clone(),
+            valid_from: at,
+            valid_to: None,
+            changed_by: actor,
+        };
+        self.by_chat.insert(chat, workspace.id);
+        self.workspaces.insert(
+            workspace.id,
+            Tenant {
+                workspace: workspace.clone(),
+                settings,
+                history: vec![first],
+                audit: Vec::new(),
+                members: BTreeMap::new(),
+                prompts: HashMap::new(),
+                library: super::library::Library::default(),
+                accounts: super::accounts::Accounts::default(),
+                sources: super::sources::Sources::default(),
+            },
+        );
+        workspace
     }
 }

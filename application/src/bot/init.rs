@@ -1,0 +1,480 @@
+//! `/init` (FEATURES T1): without `TELEGRAM_CHAT_ID` the bot serves every chat that has set up a
+//! workspace, and a chat without one hears only `/start`, `/help` and `/init`. The wizard asks
+//! one question at a time ([`storyline_domain::init`] decides), each answer checked as the
+//! settings prompts check theirs; it lives in the store (it survives a restart), times out after
+//! 30 minutes, and can be cancelled. Confirming creates the workspace, its settings and its owner
+//! in one transaction, then starts the media source or add-account dialogue if one was chosen.
+//!
+//! Wizard buttons carry `1:init:<code>`: there is no workspace yet to bind them to, and a press
+//! arrives with the chat of the message it was on, so another chat cannot answer this one's.
+
+use chrono_tz::Tz;
+use storyline_domain::chat::{Button, ButtonTarget, Text};
+use storyline_domain::init::{
+    AccountChoice, COMMON_ZONES, InitAnswer, InitError, InitStep, InitWizard, MediaChoice, WIZARD_LIFETIME,
+};
+use storyline_domain::ports::{Founded, InitWizards};
+use storyline_domain::settings::SettingChange;
+use storyline_domain::source::SourceKind;
+
+use super::*;
+
+/// What a chat without a workspace hears for anything but `/start`, `/help` and `/init`.
+pub const NO_WORKSPACE: &str = "This chat has no workspace yet: /init sets one up (about a minute).";
+/// Said to someone `INIT_ALLOWED_USER_IDS` does not list.
+pub const INIT_REFUSED: &str =
+    "Only the people this deployment's operator allows can set up a workspace here; ask them to add you.";
+
+const PREFIX: &str = "1:init:";
+
+/// A wizard button.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InitPress {
+    Keep,
+    Zone(usize),
+    Media(MediaChoice),
+    Account(AccountChoice),
+    Back,
+    Confirm,
+    Cancel,
+}
+
+impl InitPress {
+    const FIXED: [(Self, &'static str); 8] = [
+        (Self::Keep, "keep"),
+        (Self::Media(MediaChoice::Folder), "m.folder"),
+        (Self::Media(MediaChoice::S3), "m.s3"),
+        (Self::Media(MediaChoice::Drive), "m.drive"),
+        (Self::Account(AccountChoice::Add), "a.add"),
+        (Self::Account(AccountChoice::Later), "a.later"),
+        (Self::Back, "back"),
+        (Self::Confirm, "ok"),
+    ];
+
+    fn encode(self) -> String {
+        let code = match self {
+            Self::Zone(index) => format!("tz.{index}"),
+            Self::Cancel => "cancel".to_owned(),
+            other => Self::FIXED.iter().find(|(p, _)| *p == other).map_or_else(String::new, |(_, c)| (*c).to_owned()),
+        };
+        format!("{PREFIX}{code}")
+    }
+
+    /// The press `data` names, if it is a wizard button this bot made.
+    fn decode(data: &str) -> Option<Self> {
+        let code = data.strip_prefix(PREFIX)?;
+        if code == "cancel" {
+            return Some(Self::Cancel);
+        }
+        if let Some(index) = code.strip_prefix("tz.") {
+            // One digit: one spelling per button.
+            let [digit] = index.as_bytes() else { return None };
+            let index = usize::from(digit.checked_sub(b'0')?);
+            return (index < COMMON_ZONES.len()).then_some(Self::Zone(index));
+        }
+        Self::FIXED.iter().find(|(_, c)| *c == code).map(|(p, _)| *p)
+    }
+}
+
+/// Whether `data` is a wizard button's (so a served chat can tell a stale one).
+pub(super) fn is_wizard_press(data: &str) -> bool {
+    data.starts_with(PREFIX)
+}
+
+fn button(label: impl Into<String>, press: InitPress) -> Button {
+    Button { label: label.into(), target: ButtonTarget::Press(press.encode()) }
+}
+
+/// The question of the wizard's current step, with its buttons.
+fn question(wizard: &InitWizard) -> Screen {
+    let head =
+        |title: &str| Text::new().bold(format!("Set up this chat ({}) — {title}", wizard.step.progress())).line();
+    let keep = |shown: String| vec![button(format!("Keep {shown}"), InitPress::Keep)];
+    let nav = vec![button("⬅ Back", InitPress::Back), button("✖ Cancel", InitPress::Cancel)];
+    match wizard.step {
+        InitStep::Name => Screen::new(head("name").plain(format!(
+            "What is the workspace called? Send a name (1 to {} characters), or keep this chat's title.",
+            storyline_domain::init::MAX_NAME_CHARS
+        )))
+        .row(keep(format!("“{}”", wizard.name)))
+        .row(vec![button("✖ Cancel", InitPress::Cancel)]),
+        InitStep::TimeZone => {
+            let mut screen = Screen::new(
+                head("time zone")
+                    .plain("Which time zone are the posting hours in? Pick one, or send an IANA name such as ")
+                    .code("America/Sao_Paulo")
+                    .plain("."),
+            )
+            .row(keep(wizard.time_zone.name().to_owned()));
+            for row in COMMON_ZONES.iter().enumerate().collect::<Vec<_>>().chunks(2) {
+                screen = screen.row(row.iter().map(|(i, zone)| button(zone.name(), InitPress::Zone(*i))).collect());
+            }
+            screen.row(nav)
+        }
+        InitStep::PostsPerDay => Screen::new(head("posts per day").plain("How many stories a day? Send 1 to 50."))
+            .row(keep(wizard.posts_per_day.to_string()))
+            .row(nav),
+        InitStep::PostingHours => Screen::new(
+            head("posting hours").plain("Between which hours may stories go out? Send start-end, for example 9-21."),
+        )
+        .row(keep(format!("{:02}:00–{:02}:00", wizard.window.start().get(), wizard.window.end().get())))
+        .row(nav),
+        InitStep::MediaSource => Screen::new(head("media").plain(
+            "Where does the media come from? This workspace's own folder on the server, an S3 bucket or a Google \
+             Drive folder (their questions come once the workspace exists). /settings changes it later.",
+        ))
+        .row(vec![button("📁 Its own folder", InitPress::Media(MediaChoice::Folder))])
+        .row(vec![
+            button("🪣 S3 bucket", InitPress::Media(MediaChoice::S3)),
+            button("📂 Google Drive", InitPress::Media(MediaChoice::Drive)),
+        ])
+        .row(nav),
+        InitStep::Account => {
+            Screen::new(head("Instagram").plain(
+                "Connect an Instagram account now? Until one is, stories come to this chat to be posted by hand.",
+            ))
+            .row(vec![
+                button("➕ Add an account", InitPress::Account(AccountChoice::Add)),
+                button("Later", InitPress::Account(AccountChoice::Later)),
+            ])
+            .row(nav)
+        }
+        InitStep::Summary => Screen::new(summary(wizard)).row(vec![button("✅ Confirm", InitPress::Confirm)]).row(nav),
+    }
+}
+
+fn summary(wizard: &InitWizard) -> Text {
+    let media = match wizard.media {
+        MediaChoice::Folder => "its own folder on the server",
+        MediaChoice::S3 => "an S3 bucket (asked next)",
+        MediaChoice::Drive => "a Google Drive folder (asked next)",
+    };
+    let account = match wizard.account {
+        AccountChoice::Add => "add one now",
+        AccountChoice::Later => "later; stories come here to post by hand",
+    };
+    let mode = if wizard.dry_run { "dry run (nothing is posted) until you switch it off" } else { "live" };
+    Text::new()
+        .bold("Set up this chat — summary")
+        .line()
+        .plain(format!("Name: {}", wizard.name))
+        .line()
+        .plain(format!("Time zone: {}", wizard.time_zone.name()))
+        .line()
+        .plain(format!("Posts per day: {}", wizard.posts_per_day))
+        .line()
+        .plain(format!("Posting hours: {:02}:00–{:02}:00", wizard.window.start().get(), wizard.window.end().get()))
+        .line()
+        .plain(format!("Media: {media}"))
+        .line()
+        .plain(format!("Instagram account: {account}"))
+        .line()
+        .plain(format!("Starts in {mode}."))
+        .line()
+        .line()
+        .plain("Confirm creates the workspace, with you as its owner.")
+}
+
+/// What a typed answer means at `step`, parsed as the settings prompts parse theirs.
+fn typed_answer(step: InitStep, text: &str) -> Result<InitAnswer, String> {
+    let as_prompt = |kind| answers::parse(kind, text);
+    match step {
+        InitStep::Name => Ok(InitAnswer::Name(text.to_owned())),
+        InitStep::TimeZone => match as_prompt(PromptKind::TimeZone)? {
+            SettingChange::TimeZone(zone) => Ok(InitAnswer::TimeZone(zone)),
+            _ => Err(InitError::OtherStep.to_string()),
+        },
+        InitStep::PostsPerDay => match as_prompt(PromptKind::PostsPerDay)? {
+            SettingChange::PostsPerDay(posts) => Ok(InitAnswer::PostsPerDay(posts)),
+            _ => Err(InitError::OtherStep.to_string()),
+        },
+        InitStep::PostingHours => match as_prompt(PromptKind::PostingHours)? {
+            SettingChange::Window(window) => Ok(InitAnswer::Window(window)),
+            _ => Err(InitError::OtherStep.to_string()),
+        },
+        InitStep::MediaSource | InitStep::Account | InitStep::Summary => {
+            Err("Use the buttons above for this question (or /cancel).".to_owned())
+        }
+    }
+}
+
+impl Bot {
+    /// Adds `/init` and multi-workspace chats: the wizards live in `wizards`.
+    #[must_use]
+    pub fn with_init(mut self, wizards: Arc<dyn InitWizards>) -> Self {
+        self.wizards = Some(wizards);
+        self
+    }
+
+    /// An update from a chat with no workspace (only without `TELEGRAM_CHAT_ID`): `/start`,
+    /// `/help` and `/init` are answered, and the wizard's answers and buttons; the rest gets
+    /// [`NO_WORKSPACE`] once per burst, or nothing.
+    pub(super) async fn unclaimed(&self, incoming: &Incoming) -> Result<(), BotError> {
+        let Some(wizards) = &self.wizards else {
+            return self.refuse_other_chat(incoming).await;
+        };
+        let chat = incoming.chat;
+        let now = self.ports.clock.now();
+        let from = incoming.from.as_ref().map(|u| u.telegram_id);
+        match &incoming.event {
+            Event::Command { name, args, .. } => match Command::parse(name, args) {
+                Ok(Command::Start) => self.tell(chat, Screen::new(NO_WORKSPACE)).await,
+                Ok(Command::Help) => self.tell(chat, screens::help()).await,
+                Ok(Command::Init) => self.start_wizard(incoming).await,
+                Ok(Command::Cancel) => {
+                    let Some(wizard) = wizards.pending(chat, now).await? else {
+                        return self.tell(chat, Screen::new("Nothing to cancel: no setup is under way here.")).await;
+                    };
+                    if Some(wizard.user) != from {
+                        return self
+                            .tell(chat, Screen::new("Only the person who started the setup can cancel it."))
+                            .await;
+                    }
+                    wizards.clear(chat).await?;
+                    self.tell(chat, Screen::new("Setup cancelled; nothing was created. /init starts again.")).await
+                }
+                _ => {
+                    if self.first_refusal(chat, from, NO_WORKSPACE) {
+                        self.tell(chat, Screen::new(NO_WORKSPACE)).await?;
+                    }
+                    Ok(())
+                }
+            },
+            Event::Text { text, .. } => {
+                let Some(wizard) = wizards.pending(chat, now).await? else { return Ok(()) };
+                if Some(wizard.user) != from {
+                    return Ok(());
+                }
+                if answers::is_cancel(text) {
+                    wizards.clear(chat).await?;
+                    return self
+                        .tell(chat, Screen::new("Setup cancelled; nothing was created. /init starts again."))
+                        .await;
+                }
+                let answer = match typed_answer(wizard.step, text) {
+                    Ok(answer) => answer,
+                    Err(problem) => return self.tell(chat, Screen::new(problem)).await,
+                };
+                self.advance(incoming, wizard, answer, None).await
+            }
+            Event::Press { id, data, message } => {
+                let notifier = &self.ports.notifier;
+                let Some(press) = InitPress::decode(data) else {
+                    let shown: String = data.chars().take(64).collect();
+                    tracing::warn!(data = %shown, "refused a button press in a chat without a workspace");
+                    notifier.answer(id, NO_WORKSPACE, false).await?;
+                    return Ok(());
+                };
+                let Some(wizard) = wizards.pending(chat, now).await? else {
+                    notifier.answer(id, "This setup has ended; /init starts again.", true).await?;
+                    return Ok(());
+                };
+                if Some(wizard.user) != from {
+                    notifier.answer(id, "Only the person who started the setup can answer it.", true).await?;
+                    return Ok(());
+                }
+                notifier.answer(id, "", false).await?;
+                let mut wizard = wizard;
+                match press {
+                    InitPress::Cancel => {
+                        wizards.clear(chat).await?;
+                        let text = "Setup cancelled; nothing was created. /init starts again.";
+                        self.replace(chat, *message, &Screen::new(text)).await
+                    }
+                    InitPress::Back => {
+                        wizard.back(now);
+                        self.ask(chat, wizard, *message).await
+                    }
+                    InitPress::Confirm if wizard.step == InitStep::Summary => {
+                        self.confirm(incoming, &wizard, *message).await
+                    }
+                    InitPress::Confirm => self.ask(chat, wizard, *message).await,
+                    InitPress::Keep => self.advance(incoming, wizard, InitAnswer::Keep, *message).await,
+                    InitPress::Zone(index) => {
+                        let zone: Tz = COMMON_ZONES[index];
+                        self.advance(incoming, wizard, InitAnswer::TimeZone(zone), *message).await
+                    }
+                    InitPress::Media(media) => self.advance(incoming, wizard, InitAnswer::Media(media), *message).await,
+                    InitPress::Account(account) => {
+                        self.advance(incoming, wizard, InitAnswer::Account(account), *message).await
+                    }
+                }
+            }
+        }
+    }
+
+    /// `/init` in a chat without a workspace.
+    async fn start_wizard(&self, incoming: &Incoming) -> Result<(), BotError> {
+        let Some(wizards) = &self.wizards else { return Ok(()) };
+        let chat = incoming.chat;
+        let Some(user) = &incoming.from else {
+            let text = "/init needs a person: in a channel, sign messages (channel settings → Sign messages) and \
+                        send /init again.";
+            return self.tell(chat, Screen::new(text)).await;
+        };
+        if chat.0 == user.telegram_id.0 {
+            let text = "/init sets up a group or a channel: add me to the team's group, then send /init there.";
+            return self.tell(chat, Screen::new(text)).await;
+        }
+        if let Some(allowed) = &self.config.init_allowed
+            && !allowed.contains(&user.telegram_id)
+            && !self.config.admin_ids.contains(&user.telegram_id)
+        {
+            tracing::info!(user_id = user.telegram_id.0, "refused /init: not in INIT_ALLOWED_USER_IDS");
+            return self.tell(chat, Screen::new(INIT_REFUSED)).await;
+        }
+        let now = self.ports.clock.now();
+        if let Some(under_way) = wizards.pending(chat, now).await?
+            && under_way.user != user.telegram_id
+        {
+            let left = (under_way.expires_at - now).num_minutes().max(1);
+            let text = format!(
+                "Someone else is setting up this chat; their setup ends in {left} min if they do not finish it."
+            );
+            return self.tell(chat, Screen::new(text)).await;
+        }
+        let title = incoming.chat_title.clone().unwrap_or_else(|| "Team".to_owned());
+        let wizard = InitWizard::start(user.telegram_id, &title, self.settings.defaults(), now);
+        tracing::info!(chat_id = %chat, lifetime_min = WIZARD_LIFETIME.num_minutes(), "an /init wizard started");
+        self.ask(chat, wizard, None).await
+    }
+
+    /// Takes one answer; a wrong one is said and changes nothing.
+    async fn advance(
+        &self,
+        incoming: &Incoming,
+        mut wizard: InitWizard,
+        answer: InitAnswer,
+        message: Option<MessageId>,
+    ) -> Result<(), BotError> {
+        let now = self.ports.clock.now();
+        if let Err(problem) = wizard.answer(answer, now) {
+            return self.tell(incoming.chat, Screen::new(problem.to_string())).await;
+        }
+        self.ask(incoming.chat, wizard, message).await
+    }
+
+    /// Shows the wizard's current question (in place of `message` when it came from a button)
+    /// and stores the wizard with it.
+    async fn ask(&self, chat: ChatId, mut wizard: InitWizard, message: Option<MessageId>) -> Result<(), BotError> {
+        let Some(wizards) = &self.wizards else { return Ok(()) };
+        let screen = question(&wizard);
+        let shown = match message {
+            Some(message) => match self.ports.notifier.edit(chat, message, &screen).await {
+                Ok(()) => message,
+                Err(NotifyError::MessageGone) => self.ports.notifier.send(chat, &screen).await?,
+                Err(error) => return Err(error.into()),
+            },
+            None => self.ports.notifier.send(chat, &screen).await?,
+        };
+        wizard.message_id = Some(shown.0);
+        wizards.put(chat, &wizard).await?;
+        Ok(())
+    }
+
+    /// Confirm: the workspace, its settings and its owner in one transaction, then the dialogue
+    /// chosen for the media source or the account.
+    async fn confirm(
+        &self,
+        incoming: &Incoming,
+        wizard: &InitWizard,
+        message: Option<MessageId>,
+    ) -> Result<(), BotError> {
+        let (Some(wizards), Some(user)) = (&self.wizards, &incoming.from) else { return Ok(()) };
+        let chat = incoming.chat;
+        let now = self.ports.clock.now();
+        let workspace = match wizards.found(chat, &wizard.founding(user.clone()), now).await? {
+            Founded::Created(workspace) => workspace,
+            Founded::AlreadyThere(workspace) => {
+                let text = format!("This chat already has a workspace, {}; /settings changes it.", workspace.name);
+                return self.replace(chat, message, &Screen::new(text)).await;
+            }
+        };
+        self.workspaces.lock().unwrap_or_else(PoisonError::into_inner).insert(chat, workspace.clone());
+        let done = Text::new().bold(format!("{} is set up.", workspace.name)).plain(
+            " You are its owner. /settings shows and changes everything; /schedule fills the queue once \
+                    there is media.",
+        );
+        self.replace(chat, message, &Screen::new(done)).await?;
+        let member = self.contact(workspace.id, user, now).await?;
+        let turn = Turn { chat, workspace, from: Some(member) };
+        // One dialogue at a time: the media source first, then the account.
+        let first = match (wizard.media, wizard.account) {
+            (MediaChoice::S3, _) => Some(super::source_dialogue::first_prompt(SourceKind::S3)),
+            (MediaChoice::Drive, _) => Some(super::source_dialogue::first_prompt(SourceKind::Drive)),
+            (MediaChoice::Folder, AccountChoice::Add) => Some(PromptKind::InstagramAccount),
+            (MediaChoice::Folder, AccountChoice::Later) => None,
+        };
+        let Some(kind) = first else { return Ok(()) };
+        let prompt = PendingPrompt::new(user.telegram_id, kind, None, now);
+        self.ports.conversations.put(turn.workspace.id, &prompt).await?;
+        let mut screen = if kind == PromptKind::InstagramAccount {
+            screens::add_account_prompt()
+        } else {
+            screens::source_prompt(kind)
+        };
+        if kind != PromptKind::InstagramAccount && wizard.account == AccountChoice::Add {
+            screen.text = screen.text.line().line().plain("Then /settings → Accounts adds the Instagram account.");
+        }
+        self.say(&turn, screen).await.map(|_| ())
+    }
+
+    /// Sends `screen` to `chat`.
+    async fn tell(&self, chat: ChatId, screen: Screen) -> Result<(), BotError> {
+        self.ports.notifier.send(chat, &screen).await?;
+        Ok(())
+    }
+
+    /// Shows `screen` in place of `message` (or as a new message).
+    async fn replace(&self, chat: ChatId, message: Option<MessageId>, screen: &Screen) -> Result<(), BotError> {
+        if let Some(message) = message {
+            match self.ports.notifier.edit(chat, message, screen).await {
+                Ok(()) => return Ok(()),
+                Err(NotifyError::MessageGone) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        self.tell(chat, screen.clone()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wizard_buttons_round_trip_and_forged_data_is_refused() {
+        let zones = (0..COMMON_ZONES.len()).map(InitPress::Zone);
+        let all = InitPress::FIXED.map(|(p, _)| p).into_iter().chain(zones).chain([InitPress::Cancel]);
+        for press in all {
+            let data = press.encode();
+            assert!(data.len() <= crate::action::MAX_CALLBACK_BYTES, "{data}");
+            assert_eq!(InitPress::decode(&data), Some(press), "{data}");
+        }
+        for forged in [
+            "1:init:",
+            "1:init:tz.8",
+            "1:init:tz.01",
+            "1:init:tz.-1",
+            "1:init:OK",
+            "2:init:ok",
+            "init:ok",
+            "1:init:ok ",
+        ] {
+            assert_eq!(InitPress::decode(forged), None, "{forged:?}");
+        }
+    }
+
+    #[test]
+    fn typed_answers_are_checked_as_the_settings_prompts_check_theirs() {
+        assert!(matches!(
+            typed_answer(InitStep::TimeZone, "europe/berlin"),
+            Ok(InitAnswer::TimeZone(Tz::Europe__Berlin))
+        ));
+        assert!(typed_answer(InitStep::TimeZone, "Mars/Base").is_err());
+        assert!(typed_answer(InitStep::PostsPerDay, "51").unwrap_err().contains("1 to 50"));
+        assert!(matches!(typed_answer(InitStep::PostingHours, "9-21"), Ok(InitAnswer::Window(_))));
+        assert!(typed_answer(InitStep::PostingHours, "9-9").is_err());
+        assert!(typed_answer(InitStep::MediaSource, "s3").unwrap_err().contains("buttons"));
+    }
+}

@@ -1,0 +1,9 @@
+-- /init wizards under way (FEATURES T1), one per chat: who started it, its answers so far (a
+-- JSON document, never a secret), and when it is forgotten. Keyed by chat, not by workspace: the
+-- workspace is created only when the wizard is confirmed.
+CREATE TABLE init_wizards (
+    telegram_chat_id INTEGER PRIMARY KEY,
+    telegram_user_id INTEGER NOT NULL,
+    state            TEXT NOT NULL,
+    expires_at       TEXT NOT NULL
+);
