@@ -116,10 +116,10 @@ impl SourceService {
         self
     }
 
-    /// The default source's settings (`MEDIA_DIR`).
+    /// The settings of `workspace`'s default source (`MEDIA_DIR`, or its folder inside it).
     #[must_use]
-    pub fn default_config(&self) -> SourceConfig {
-        self.factory.default_config()
+    pub fn default_config(&self, workspace: WorkspaceId) -> SourceConfig {
+        self.factory.default_config(workspace)
     }
 
     /// The folder a person typed for a local source, resolved and checked to be inside
@@ -127,8 +127,8 @@ impl SourceService {
     ///
     /// # Errors
     /// What is allowed, when `typed` is not.
-    pub fn local_folder(&self, typed: &str) -> Result<String, String> {
-        self.factory.local_folder(typed)
+    pub fn local_folder(&self, workspace: WorkspaceId, typed: &str) -> Result<String, String> {
+        self.factory.local_folder(workspace, typed)
     }
 
     /// The current source, every version and the sync status. Opens no secret.
@@ -140,7 +140,7 @@ impl SourceService {
         let status = self.store.sync_status(workspace).await?;
         let (current, is_default) = match versions.first() {
             Some(version) => (version.config.clone(), false),
-            None => (self.factory.default_config(), true),
+            None => (self.factory.default_config(workspace), true),
         };
         Ok(SourceView { current, is_default, versions, status })
     }
@@ -166,7 +166,7 @@ impl SourceService {
         let current = self.store.current_source(workspace).await?;
         let old_items = match &current {
             Some((current, _)) if current == config => OldItems::Keep,
-            None if self.factory.default_config() == *config => OldItems::Keep,
+            None if self.factory.default_config(workspace) == *config => OldItems::Keep,
             _ => OldItems::SetAside,
         };
         // The secret the new source is tried with: the given one, else the kept one.
@@ -275,11 +275,11 @@ mod tests {
             Ok(Arc::new(Fake(name)))
         }
 
-        fn default_source(&self) -> Arc<dyn MediaSource> {
+        fn default_source(&self, _: WorkspaceId) -> Arc<dyn MediaSource> {
             Arc::new(Fake("default".into()))
         }
 
-        fn default_config(&self) -> SourceConfig {
+        fn default_config(&self, _: WorkspaceId) -> SourceConfig {
             SourceConfig::Local { root: "media".into() }
         }
     }

@@ -349,6 +349,14 @@ impl Config {
         })
     }
 
+    /// Whether this deployment serves many workspaces: a bot token without `TELEGRAM_CHAT_ID`.
+    /// Each workspace's default media folder is then its own inside `MEDIA_DIR`, for the bot
+    /// and for the command line alike; without a token (the console) there is one.
+    #[must_use]
+    pub const fn serves_many(&self) -> bool {
+        self.telegram_token.is_some() && self.telegram_chat.is_none()
+    }
+
     /// What `storyline run` needs to reach Telegram.
     ///
     /// # Errors
@@ -537,6 +545,9 @@ mod tests {
         let admins = config(&[("ADMIN_TELEGRAM_USER_IDS", " 1, 2 ,")])?.admin_ids;
         assert_eq!(admins, HashSet::from([TelegramUserId(1), TelegramUserId(2)]));
         assert_eq!(config(&[])?.init_allowed, None, "unset: anyone may /init");
+        assert!(config(&[("TELEGRAM_BOT_TOKEN", "1:abc")])?.serves_many());
+        assert!(!config(&[("TELEGRAM_BOT_TOKEN", "1:abc"), ("TELEGRAM_CHAT_ID", "-1")])?.serves_many());
+        assert!(!config(&[])?.serves_many(), "the console alone serves one");
         let allowed = config(&[("INIT_ALLOWED_USER_IDS", "7,8")])?.init_allowed;
         assert_eq!(allowed, Some(HashSet::from([TelegramUserId(7), TelegramUserId(8)])));
         Ok(())

@@ -48,6 +48,9 @@ fn inside(root: &std::path::Path, typed: &str) -> Result<String, String> {
 pub struct Sources {
     /// `MEDIA_DIR`: the source of a workspace that has set none.
     media_dir: PathBuf,
+    /// Many workspaces (no `TELEGRAM_CHAT_ID`): each workspace's default is its own folder
+    /// `MEDIA_DIR/<workspace id>`, and a folder typed in its chat must be inside that one.
+    per_workspace: bool,
     /// Where Drive sources are read.
     drive: storyline_drive::DriveEndpoints,
 }
@@ -55,7 +58,31 @@ pub struct Sources {
 impl Sources {
     #[must_use]
     pub fn new(media_dir: impl Into<PathBuf>) -> Self {
-        Self { media_dir: media_dir.into(), drive: storyline_drive::DriveEndpoints::default() }
+        Self { media_dir: media_dir.into(), per_workspace: false, drive: storyline_drive::DriveEndpoints::default() }
+    }
+
+    /// Gives each workspace its own folder inside `MEDIA_DIR` (many workspaces in one bot).
+    #[must_use]
+    pub const fn per_workspace(mut self, per_workspace: bool) -> Self {
+        self.per_workspace = per_workspace;
+        self
+    }
+
+    /// The folder `workspace` reads when it has set no source.
+    fn folder_of(&self, workspace: WorkspaceId) -> PathBuf {
+        if self.per_workspace { self.media_dir.join(workspace.to_string()) } else { self.media_dir.clone() }
+    }
+
+    /// [`Self::folder_of`], made when missing so that the team can fill it (a failure is
+    /// logged: the folder then reads as unreachable).
+    fn made_folder_of(&self, workspace: WorkspaceId) -> PathBuf {
+        let folder = self.folder_of(workspace);
+        if self.per_workspace
+            && let Err(error) = std::fs::create_dir_all(&folder)
+        {
+            tracing::warn!(%error, folder = %folder.display(), "could not make the workspace's media folder");
+        }
+        folder
     }
 
     /// Where Drive sources are read (`DRIVE_API_URL`, `GOOGLE_TOKEN_URL`; Google's own hosts
@@ -86,16 +113,16 @@ impl SourceFactory for Sources {
         }
     }
 
-    fn local_folder(&self, typed: &str) -> Result<String, String> {
-        inside(&self.media_dir, typed)
+    fn local_folder(&self, workspace: WorkspaceId, typed: &str) -> Result<String, String> {
+        inside(&self.made_folder_of(workspace), typed)
     }
 
-    fn default_source(&self) -> Arc<dyn MediaSource> {
-        Arc::new(LocalFolder::new(self.media_dir.clone()))
+    fn default_source(&self, workspace: WorkspaceId) -> Arc<dyn MediaSource> {
+        Arc::new(LocalFolder::new(self.made_folder_of(workspace)))
     }
 
-    fn default_config(&self) -> SourceConfig {
-        SourceConfig::Local { root: self.media_dir.display().to_string() }
+    fn default_config(&self, workspace: WorkspaceId) -> SourceConfig {
+        SourceConfig::Local { root: self.folder_of(workspace).display().to_string() }
     }
 }
 
@@ -121,7 +148,6 @@ impl Made {
 pub struct SourceRegistry {
     store: Arc<dyn SourceStore>,
     factory: Arc<dyn SourceFactory>,
-    default: Arc<dyn MediaSource>,
     made: Mutex<HashMap<WorkspaceId, Made>>,
 }
 
@@ -134,8 +160,7 @@ impl std::fmt::Debug for SourceRegistry {
 impl SourceRegistry {
     #[must_use]
     pub fn new(store: Arc<dyn SourceStore>, factory: Arc<dyn SourceFactory>) -> Self {
-        let default = factory.default_source();
-        Self { store, factory, default, made: Mutex::default() }
+        Self { store, factory, made: Mutex::default() }
     }
 
     /// Forgets the adapter made for `workspace` (the next look-up makes it again).
@@ -158,9 +183,10 @@ impl WorkspaceSources for SourceRegistry {
                 SourceError::Unknown(anyhow::Error::new(error).context("could not read the media source setting"))
             }
         })?;
-        let Some((config, secret)) = current else {
-            self.invalidate(workspace);
-            return Ok(self.default.clone());
+        // No setting: the default, made once per workspace like any other.
+        let (config, secret) = match current {
+            Some(current) => current,
+            None => (self.factory.default_config(workspace), None),
         };
         {
             let made = self.made.lock().unwrap_or_else(PoisonError::into_inner);
@@ -252,6 +278,31 @@ mod tests {
         assert!(refused.is_some_and(|e| e.contains("has no secret access key")), "an S3 source needs its secret");
         let made = Sources::new("/srv/default").make(&s3, Some(SecretString::from("s3cr3t")))?;
         assert_eq!(made.locate("x/y.jpg"), "s3://b/x/y.jpg", "S3 is built in");
+        Ok(())
+    }
+
+    #[test]
+    fn with_many_workspaces_each_has_its_own_folder_and_a_typed_path_stays_in_it() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let media = dir.path().join("media");
+        std::fs::create_dir_all(media.join("shared"))?;
+        let (a, b) = (WorkspaceId::new(), WorkspaceId::new());
+        let many = Sources::new(&media).per_workspace(true);
+        let folder_a = media.join(a.to_string());
+        assert_eq!(many.default_config(a), SourceConfig::Local { root: folder_a.display().to_string() });
+        assert_eq!(many.default_source(a).locate("x.jpg"), folder_a.join("x.jpg").display().to_string());
+        assert!(folder_a.is_dir(), "the workspace's folder is made for the team to fill");
+        std::fs::create_dir_all(folder_a.join("clips"))?;
+        let real_a = std::fs::canonicalize(&folder_a)?;
+        assert_eq!(many.local_folder(a, "clips"), Ok(real_a.join("clips").display().to_string()));
+        let b_folder = format!("../{b}");
+        for escape in ["/etc", "..", "../shared", b_folder.as_str(), "clips/../../shared"] {
+            assert!(many.local_folder(a, escape).is_err(), "{escape:?} must stay inside a's folder");
+        }
+        // One team: MEDIA_DIR itself, as before.
+        let one = Sources::new(&media);
+        assert_eq!(one.default_config(a), SourceConfig::Local { root: media.display().to_string() });
+        assert!(one.local_folder(a, "shared").is_ok());
         Ok(())
     }
 }

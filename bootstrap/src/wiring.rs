@@ -345,14 +345,16 @@ impl App {
         let library = LibraryService::new(stores.library.clone(), clock.clone());
         let scheduler =
             Scheduler::new(stores.settings.clone(), stores.library.clone(), stores.queue.clone(), clock.clone());
-        let source_factory: Arc<dyn SourceFactory> =
-            Arc::new(crate::sources::Sources::new(config.media_dir.clone()).with_drive(
+        let source_factory: Arc<dyn SourceFactory> = Arc::new(
+            crate::sources::Sources::new(config.media_dir.clone()).per_workspace(config.serves_many()).with_drive(
                 storyline_drive::DriveEndpoints::with_overrides(
                     config.drive_api_url.clone(),
                     config.google_token_url.clone(),
                 ),
-            ));
-        let source = source_factory.default_source();
+            ),
+        );
+        // Where nothing asks a workspace's own source (every path here does: a fallback).
+        let source: Arc<dyn MediaSource> = Arc::new(storyline_media::LocalFolder::new(config.media_dir.clone()));
         let sources: Arc<dyn WorkspaceSources> =
             Arc::new(crate::sources::SourceRegistry::new(stores.sources.clone(), source_factory.clone()));
         let media_sources = SourceService::new(stores.sources.clone(), source_factory.clone(), clock.clone())

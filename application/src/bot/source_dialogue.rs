@@ -215,7 +215,7 @@ impl Bot {
                 self.ports.conversations.put(workspace, &asked).await?;
                 return self.say(turn, screens::source_prompt(next)).await.map(|_| ());
             }
-            Ok(Step::Local(typed)) => match sources.local_folder(&typed) {
+            Ok(Step::Local(typed)) => match sources.local_folder(workspace, &typed) {
                 Ok(root) => (SourceConfig::Local { root }, None),
                 Err(problem) => return self.say(turn, format!("{problem} {TRY_AGAIN}")).await.map(|_| ()),
             },

@@ -148,20 +148,21 @@ pub trait SourceFactory: Send + Sync {
     /// [`SourceError`] when the configuration cannot make a source (a malformed key).
     fn make(&self, config: &SourceConfig, secret: Option<SecretString>) -> Result<Arc<dyn MediaSource>, SourceError>;
 
-    /// The source of a workspace that has none set: the local folder `MEDIA_DIR`.
-    fn default_source(&self) -> Arc<dyn MediaSource>;
+    /// The source of `workspace` when it has none set: the local folder `MEDIA_DIR` (one team),
+    /// or its own folder inside it (many workspaces, so that none reads another's).
+    fn default_source(&self, workspace: WorkspaceId) -> Arc<dyn MediaSource>;
 
     /// How [`SourceFactory::default_source`] reads, for people (`local: ./media`).
-    fn default_config(&self) -> SourceConfig;
+    fn default_config(&self, workspace: WorkspaceId) -> SourceConfig;
 
-    /// The folder a person typed for a local source, resolved (`..` and symlinks followed) and
-    /// checked to be inside `MEDIA_DIR`; else one line saying what is allowed. By default no
-    /// folder is allowed.
+    /// The folder a person typed in a chat for `workspace`'s local source, resolved (`..` and
+    /// symlinks followed) and checked to be inside the workspace's default folder; else one
+    /// line saying what is allowed. By default no folder is allowed.
     ///
     /// # Errors
     /// What is allowed, when `typed` is not.
-    fn local_folder(&self, typed: &str) -> Result<String, String> {
-        let _ = typed;
+    fn local_folder(&self, workspace: WorkspaceId, typed: &str) -> Result<String, String> {
+        let _ = (workspace, typed);
         Err("A local folder cannot be chosen in this deployment.".to_owned())
     }
 }

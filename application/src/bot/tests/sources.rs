@@ -25,15 +25,15 @@ impl SourceFactory for Factory {
         Ok(Arc::new(super::OnePng))
     }
 
-    fn default_source(&self) -> Arc<dyn MediaSource> {
+    fn default_source(&self, _: WorkspaceId) -> Arc<dyn MediaSource> {
         Arc::new(super::OnePng)
     }
 
-    fn default_config(&self) -> SourceConfig {
+    fn default_config(&self, _: WorkspaceId) -> SourceConfig {
         SourceConfig::Local { root: "/srv/media".into() }
     }
 
-    fn local_folder(&self, typed: &str) -> Result<String, String> {
+    fn local_folder(&self, _: WorkspaceId, typed: &str) -> Result<String, String> {
         if typed.contains("..") || typed.starts_with('/') {
             return Err("The folder must be inside MEDIA_DIR (/srv/media): give a folder under it.".into());
         }
