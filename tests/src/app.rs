@@ -21,6 +21,7 @@ pub const ADMIN: i64 = 10;
 /// A running bot.
 pub struct TestBot {
     pub database_url: String,
+    config: Config,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -36,13 +37,31 @@ impl std::fmt::Debug for TestBot {
 /// # Errors
 /// When the values do not form a valid configuration.
 pub fn config(telegram: &FakeTelegram, database_url: &str) -> anyhow::Result<Config> {
-    let vars: HashMap<&str, String> = HashMap::from([
+    config_with(telegram, database_url, &[])
+}
+
+/// [`config`] with some variables changed: `Some` sets one, `None` unsets it.
+///
+/// # Errors
+/// When the values do not form a valid configuration.
+pub fn config_with(
+    telegram: &FakeTelegram,
+    database_url: &str,
+    changes: &[(&'static str, Option<String>)],
+) -> anyhow::Result<Config> {
+    let mut vars: HashMap<&str, String> = HashMap::from([
         ("DATABASE_URL", database_url.to_owned()),
         ("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN.to_owned()),
         ("TELEGRAM_CHAT_ID", TEAM_CHAT.to_string()),
         ("TELEGRAM_API_URL", telegram.api_url()),
         ("ADMIN_TELEGRAM_USER_IDS", ADMIN.to_string()),
     ]);
+    for (name, value) in changes {
+        match value {
+            Some(value) => vars.insert(name, value.clone()),
+            None => vars.remove(name),
+        };
+    }
     Ok(Config::from_lookup(|name| vars.get(name).cloned())?)
 }
 
@@ -62,10 +81,16 @@ impl TestBot {
     /// # Errors
     /// When the configuration is invalid.
     pub fn start(telegram: &FakeTelegram, database_url: &str) -> anyhow::Result<Self> {
-        let config = config(telegram, database_url)?;
+        Ok(Self::start_with(config(telegram, database_url)?))
+    }
+
+    /// Starts the bot with `config` (see [`config_with`]); a restart keeps it.
+    #[must_use]
+    pub fn start_with(config: Config) -> Self {
         let (shutdown, listen) = watch::channel(false);
+        let kept = config.clone();
         let task = tokio::spawn(async move { serve::telegram(&config, fast_polling(), listen).await });
-        Ok(Self { database_url: database_url.to_owned(), shutdown, task })
+        Self { database_url: kept.database_url.clone(), config: kept, shutdown, task }
     }
 
     /// Stops the bot as SIGTERM would, and waits for it.
@@ -91,8 +116,9 @@ impl TestBot {
     /// # Errors
     /// When stopping or starting fails.
     pub async fn restart(self, telegram: &FakeTelegram) -> anyhow::Result<Self> {
-        let url = self.database_url.clone();
+        let _ = telegram;
+        let config = self.config.clone();
         self.stop().await?;
-        Self::start(telegram, &url)
+        Ok(Self::start_with(config))
     }
 }

@@ -1,0 +1,177 @@
+//! Many workspaces in one bot, end to end (FEATURES T1): `storyline run` without
+//! `TELEGRAM_CHAT_ID` against the fake Bot API, on SQLite and on PostgreSQL. A chat sets up its
+//! workspace with `/init`; the wizard survives a restart; nothing exists before Confirm, and
+//! another chat is untouched. Test names read `backend::behaviour`.
+
+use std::time::Duration;
+
+use anyhow::{Context, ensure};
+use serde_json::Value;
+use storyline_domain::ChatId;
+use storyline_domain::user::{Role, TelegramUserId};
+use storyline_tests::app::{TestBot, config_with};
+use storyline_tests::fake_telegram::{FakeTelegram, FakeUser, button_data};
+use storyline_tests::{Backend, TestResult};
+
+const WAIT: Duration = Duration::from_secs(15);
+const ACME: i64 = -100_501;
+const OTHER: i64 = -100_502;
+
+fn ann() -> FakeUser {
+    FakeUser::new(31, "Ann").with_username("ann")
+}
+
+fn bob() -> FakeUser {
+    FakeUser::new(32, "Bob")
+}
+
+/// A bot serving every chat with a workspace, media kept under `media`.
+fn start(telegram: &FakeTelegram, backend: &Backend, media: &std::path::Path) -> anyhow::Result<TestBot> {
+    let url = backend.database_url().context("an end-to-end test needs a database")?;
+    let config = config_with(
+        telegram,
+        url,
+        &[
+            ("TELEGRAM_CHAT_ID", None),
+            ("ADMIN_TELEGRAM_USER_IDS", None),
+            ("MEDIA_DIR", Some(media.display().to_string())),
+            ("INIT_ALLOWED_USER_IDS", Some(format!("{},{}", ann().id, bob().id))),
+        ],
+    )?;
+    Ok(TestBot::start_with(config))
+}
+
+/// Sends `text` to `chat` as `from` and waits for the bot to send or edit something there.
+async fn say(telegram: &FakeTelegram, chat: i64, from: &FakeUser, text: &str) -> anyhow::Result<Value> {
+    let before = telegram.calls("sendMessage").len() + telegram.calls("editMessageText").len();
+    telegram.push_text(chat, from, text);
+    shown_after(telegram, chat, before).await
+}
+
+/// Presses the button labelled `label` on the newest message in `chat` that has one.
+async fn press(telegram: &FakeTelegram, chat: i64, from: &FakeUser, label: &str) -> anyhow::Result<Value> {
+    let messages = telegram.bot_messages(chat);
+    let (id, data) = messages
+        .iter()
+        .rev()
+        .find_map(|m| Some((m["message_id"].as_i64()?, button_data(m, label).ok()?)))
+        .with_context(|| format!("no button {label:?} in chat {chat}: {messages:?}"))?;
+    let before = telegram.calls("sendMessage").len() + telegram.calls("editMessageText").len();
+    telegram.push_press(chat, from, i32::try_from(id)?, &data);
+    shown_after(telegram, chat, before).await
+}
+
+/// The newest text the bot sent or edited in `chat`, once there are more than `before` of them.
+async fn shown_after(telegram: &FakeTelegram, chat: i64, before: usize) -> anyhow::Result<Value> {
+    let count = |t: &FakeTelegram| t.calls("sendMessage").len() + t.calls("editMessageText").len();
+    telegram.wait_until(WAIT, |t| count(t) > before).await?;
+    let calls = telegram.all_calls();
+    let last = calls
+        .iter()
+        .rev()
+        .find(|(method, body)| (method == "sendMessage" || method == "editMessageText") && body["chat_id"] == chat)
+        .map(|(_, body)| body.clone())
+        .context("nothing shown in the chat")?;
+    Ok(last)
+}
+
+fn text(shown: &Value) -> &str {
+    shown["text"].as_str().unwrap_or_default()
+}
+
+pub async fn a_team_sets_up_its_workspace_with_init_and_another_chat_is_untouched(backend: Backend) -> TestResult {
+    let media = tempfile::tempdir()?;
+    let telegram = FakeTelegram::start().await?;
+    let bot = start(&telegram, &backend, media.path())?;
+
+    let refused = say(&telegram, ACME, &ann(), "/settings").await?;
+    ensure!(text(&refused).contains("/init sets one up"), "{refused}");
+    let asked = say(&telegram, ACME, &ann(), "/init").await?;
+    ensure!(text(&asked).contains("(1/6)"), "{asked}");
+    say(&telegram, ACME, &ann(), "Acme Stories").await?;
+    press(&telegram, ACME, &ann(), "Europe/Berlin").await?;
+    let wrong = say(&telegram, ACME, &ann(), "0").await?;
+    ensure!(text(&wrong).contains("from 1 to 50"), "{wrong}");
+    say(&telegram, ACME, &ann(), "4").await?;
+    say(&telegram, ACME, &ann(), "8-20").await?;
+    press(&telegram, ACME, &ann(), "Its own folder").await?;
+    let summary = press(&telegram, ACME, &ann(), "Later").await?;
+    ensure!(text(&summary).contains("Posts per day: 4") && text(&summary).contains("Europe/Berlin"), "{summary}");
+    ensure!(backend.reopen().await?.settings.workspace_by_chat(ChatId(ACME)).await?.is_none(), "not before Confirm");
+    // Bob's press on Ann's wizard is refused.
+    let before = telegram.calls("answerCallbackQuery").len();
+    let summary_id = telegram.sent_message_ids(ACME).last().copied().context("no summary")?;
+    telegram.push_press(ACME, &bob(), summary_id, &button_data(&summary, "Confirm")?);
+    let answered = telegram.wait_for("answerCallbackQuery", before + 1, WAIT).await?;
+    ensure!(answered.last().is_some_and(|a| a["text"].as_str().is_some_and(|t| t.contains("Only the person"))));
+    let done = press(&telegram, ACME, &ann(), "Confirm").await?;
+    ensure!(text(&done).contains("Acme Stories is set up"), "{done}");
+
+    let stores = backend.reopen().await?;
+    let workspace = stores.settings.workspace_by_chat(ChatId(ACME)).await?.context("no workspace after Confirm")?;
+    let settings = stores.settings.settings(workspace.id).await?;
+    ensure!(settings.posts_per_day.get() == 4 && settings.window.start().get() == 8, "{settings:?}");
+    let owner = stores.users.member(workspace.id, TelegramUserId(ann().id)).await?.map(|m| m.role);
+    ensure!(owner == Some(Role::Owner), "{owner:?}");
+    ensure!(stores.users.member(workspace.id, TelegramUserId(bob().id)).await?.is_none_or(|m| m.role == Role::Member));
+    ensure!(stores.settings.workspace_by_chat(ChatId(OTHER)).await?.is_none(), "another chat has none");
+
+    // The chat is served now; the other chat still is not.
+    let menu = say(&telegram, ACME, &bob(), "/settings").await?;
+    ensure!(text(&menu).contains("Posts per day: <b>4</b>"), "{menu}");
+    let own = media.path().join(workspace.id.to_string());
+    ensure!(text(&menu).contains(&format!("local {}", own.display())), "its own media folder: {menu}");
+    let other = say(&telegram, OTHER, &bob(), "/settings").await?;
+    ensure!(text(&other).contains("/init sets one up"), "{other}");
+    bot.stop().await
+}
+
+pub async fn the_wizard_survives_a_restart_and_a_cancel_creates_nothing(backend: Backend) -> TestResult {
+    let media = tempfile::tempdir()?;
+    let telegram = FakeTelegram::start().await?;
+    let bot = start(&telegram, &backend, media.path())?;
+    say(&telegram, ACME, &ann(), "/init").await?;
+    say(&telegram, ACME, &ann(), "Night shift").await?;
+    let bot = bot.restart(&telegram).await?;
+    let next = press(&telegram, ACME, &ann(), "Keep").await?;
+    ensure!(text(&next).contains("posts per day"), "the wizard went on where it was: {next}");
+    let cancelled = say(&telegram, ACME, &ann(), "/cancel").await?;
+    ensure!(text(&cancelled).contains("nothing was created"), "{cancelled}");
+    let stores = backend.reopen().await?;
+    ensure!(stores.settings.workspaces().await?.is_empty(), "no workspace behind anyone's back");
+    ensure!(stores.wizards.pending(ChatId(ACME), chrono::Utc::now()).await?.is_none(), "the wizard is gone");
+    bot.stop().await
+}
+
+macro_rules! end_to_end {
+    ($open:path; $($test:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() -> TestResult {
+                match $open().await? {
+                    Some(backend) => super::$test(backend).await,
+                    None => Ok(()),
+                }
+            }
+        )*
+    };
+}
+
+macro_rules! every_test {
+    ($open:path) => {
+        end_to_end!($open;
+            a_team_sets_up_its_workspace_with_init_and_another_chat_is_untouched,
+            the_wizard_survives_a_restart_and_a_cancel_creates_nothing,
+        );
+    };
+}
+
+mod sqlite {
+    use super::TestResult;
+    every_test!(storyline_tests::Backend::sqlite);
+}
+
+mod postgres {
+    use super::TestResult;
+    every_test!(storyline_tests::Backend::postgres);
+}
