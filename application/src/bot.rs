@@ -52,6 +52,7 @@ mod accounts;
 mod commands;
 mod desk;
 mod init;
+mod life;
 mod menus;
 mod presses;
 mod prompts;
@@ -284,12 +285,14 @@ impl Bot {
         let text = if self.outage.is_down() {
             // Plain messages are mostly not for the bot: they get no answer meanwhile.
             if matches!(incoming.event, Event::Text { .. })
+                || incoming.event.is_life_cycle()
                 || (press.is_none() && !self.first_refusal(chat, from, "database"))
             {
                 return;
             }
             DATABASE_DOWN.to_owned()
         } else {
+            let life_cycle = incoming.event.is_life_cycle();
             let Err(error) = self.try_handle(incoming).await else { return };
             // The person gets a short sentence; the log line the cause chain, under a reference.
             let reference = storyline_domain::reference::Reference::new();
@@ -297,6 +300,10 @@ impl Bot {
             let unreachable = is_unreachable(&error);
             if unreachable && self.outage.went_down() {
                 tracing::warn!("the database is not answering; answering at once until it is back");
+            }
+            if life_cycle {
+                // Nobody asked: the log line is the whole story.
+                return;
             }
             match error {
                 BotError::Saved(_) => SAVED_BUT_NOT_SHOWN.to_owned(),
@@ -341,6 +348,9 @@ impl Bot {
     }
 
     async fn try_handle(&self, incoming: Incoming) -> Result<(), BotError> {
+        if incoming.event.is_life_cycle() {
+            return self.life_cycle(&incoming).await;
+        }
         if let Some(team) = self.config.team_chat
             && incoming.chat != team
         {
@@ -379,6 +389,7 @@ impl Bot {
             Event::Command { name, args, message } => self.command(&turn, &name, &args, message).await,
             Event::Text { text, message } => self.answer_prompt(&turn, &text, message).await,
             Event::Press { id, data, message } => self.press(&turn, &id, &data, message).await,
+            Event::Joined | Event::Left | Event::MovedTo(_) => Ok(()),
         }
     }
 
@@ -397,7 +408,7 @@ impl Bot {
                 }
             }
             Event::Press { id, .. } => notifier.answer(id, "This bot does not serve this chat.", false).await?,
-            Event::Text { .. } => {}
+            Event::Text { .. } | Event::Joined | Event::Left | Event::MovedTo(_) => {}
         }
         Ok(())
     }

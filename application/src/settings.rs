@@ -96,6 +96,15 @@ impl SettingsService {
         Ok(self.store.workspace_by_chat(chat).await?)
     }
 
+    /// Moves `workspace` to chat `to` (a group that became a supergroup); `None` when `to` has
+    /// a workspace already.
+    ///
+    /// # Errors
+    /// [`SettingsError::Unknown`] when the store fails.
+    pub async fn move_workspace(&self, workspace: WorkspaceId, to: ChatId) -> Result<Option<Workspace>, SettingsError> {
+        Ok(self.store.move_workspace(workspace, to, self.clock.now()).await?)
+    }
+
     /// Every workspace, by chat id; never creates one.
     ///
     /// # Errors

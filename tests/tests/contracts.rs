@@ -32,6 +32,7 @@ macro_rules! every_suite {
                 a_workspace_cannot_see_or_change_another,
                 looking_workspaces_up_lists_them_and_creates_none,
                 a_nul_in_a_chat_title_is_stored_safely,
+                a_workspace_moves_to_a_new_chat_with_everything_it_had,
             }
             audit {
                 entries_come_back_newest_first_filtered_and_limited,

@@ -43,7 +43,7 @@ fn start(telegram: &FakeTelegram, backend: &Backend, media: &std::path::Path) ->
 
 /// Sends `text` to `chat` as `from` and waits for the bot to send or edit something there.
 async fn say(telegram: &FakeTelegram, chat: i64, from: &FakeUser, text: &str) -> anyhow::Result<Value> {
-    let before = telegram.calls("sendMessage").len() + telegram.calls("editMessageText").len();
+    let before = shown_count(telegram);
     telegram.push_text(chat, from, text);
     shown_after(telegram, chat, before).await
 }
@@ -56,15 +56,20 @@ async fn press(telegram: &FakeTelegram, chat: i64, from: &FakeUser, label: &str)
         .rev()
         .find_map(|m| Some((m["message_id"].as_i64()?, button_data(m, label).ok()?)))
         .with_context(|| format!("no button {label:?} in chat {chat}: {messages:?}"))?;
-    let before = telegram.calls("sendMessage").len() + telegram.calls("editMessageText").len();
+    let before = shown_count(telegram);
     telegram.push_press(chat, from, i32::try_from(id)?, &data);
     shown_after(telegram, chat, before).await
 }
 
-/// The newest text the bot sent or edited in `chat`, once there are more than `before` of them.
+/// How many messages the bot has sent or edited, in every chat.
+fn shown_count(telegram: &FakeTelegram) -> usize {
+    telegram.calls("sendMessage").len() + telegram.calls("editMessageText").len()
+}
+
+/// The newest text the bot sent or edited in `chat`, once there are more than `before` sends
+/// and edits in all.
 async fn shown_after(telegram: &FakeTelegram, chat: i64, before: usize) -> anyhow::Result<Value> {
-    let count = |t: &FakeTelegram| t.calls("sendMessage").len() + t.calls("editMessageText").len();
-    telegram.wait_until(WAIT, |t| count(t) > before).await?;
+    telegram.wait_until(WAIT, |t| shown_count(t) > before).await?;
     let calls = telegram.all_calls();
     let last = calls
         .iter()
@@ -143,6 +148,86 @@ pub async fn the_wizard_survives_a_restart_and_a_cancel_creates_nothing(backend:
     bot.stop().await
 }
 
+fn member_update(update_id: i64, chat: i64, old: &str, new: &str) -> Value {
+    let bot = serde_json::json!({ "id": 1, "is_bot": true, "first_name": "Storyline", "username": "storyline_bot" });
+    serde_json::json!({
+        "update_id": update_id,
+        "my_chat_member": {
+            "chat": { "id": chat, "type": "supergroup", "title": "Acme" },
+            "from": ann().to_json(),
+            "date": 1_764_000_000,
+            "old_chat_member": if old == "kicked" {
+                serde_json::json!({ "user": bot, "status": old, "until_date": 0 })
+            } else {
+                serde_json::json!({ "user": bot, "status": old })
+            },
+            // Telegram adds until_date to a removal (0: for ever).
+            "new_chat_member": if new == "kicked" {
+                serde_json::json!({ "user": bot, "status": new, "until_date": 0 })
+            } else {
+                serde_json::json!({ "user": bot, "status": new })
+            },
+        }
+    })
+}
+
+pub async fn removed_it_pauses_added_back_it_resumes_and_a_new_supergroup_keeps_the_workspace(
+    backend: Backend,
+) -> TestResult {
+    let media = tempfile::tempdir()?;
+    let telegram = FakeTelegram::start().await?;
+    let bot = start(&telegram, &backend, media.path())?;
+    let before = shown_count(&telegram);
+    telegram.push_raw(member_update(1_000, ACME, "left", "member"));
+    let greeted = shown_after(&telegram, ACME, before).await?;
+    ensure!(text(&greeted).contains("/init"), "{greeted}");
+    say(&telegram, ACME, &ann(), "/init").await?;
+    for label in ["Keep", "Keep", "Keep", "Keep", "Its own folder", "Later", "Confirm"] {
+        press(&telegram, ACME, &ann(), label).await?;
+    }
+    let workspace = backend.reopen().await?.settings.workspace_by_chat(ChatId(ACME)).await?.context("no workspace")?;
+    let paused = async |backend: &Backend| -> anyhow::Result<bool> {
+        Ok(backend.reopen().await?.settings.settings(workspace.id).await?.is_paused())
+    };
+
+    telegram.push_raw(member_update(2_000, ACME, "member", "kicked"));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !paused(&backend).await? {
+        ensure!(tokio::time::Instant::now() < deadline, "removing the bot did not pause the workspace");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let before = shown_count(&telegram);
+    telegram.push_raw(member_update(3_000, ACME, "kicked", "member"));
+    let back = shown_after(&telegram, ACME, before).await?;
+    ensure!(text(&back).contains("posting resumes where it was"), "{back}");
+    ensure!(!paused(&backend).await?, "added back: it resumes");
+
+    // The group becomes a supergroup: Telegram says so in the old chat.
+    let supergroup = -100_777_888;
+    telegram.push_raw(serde_json::json!({
+        "update_id": 4_000,
+        "message": {
+            "message_id": 9_000, "date": 1_764_000_000,
+            "chat": { "id": ACME, "type": "group", "title": "Acme" },
+            "from": ann().to_json(),
+            "migrate_to_chat_id": supergroup,
+        }
+    }));
+    let menu = loop {
+        let shown = say(&telegram, supergroup, &ann(), "/settings").await?;
+        if text(&shown).contains("Settings") {
+            break shown;
+        }
+        ensure!(tokio::time::Instant::now() < deadline + WAIT, "the workspace did not move: {shown}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    ensure!(text(&menu).contains(&workspace.name), "the same workspace: {menu}");
+    let stores = backend.reopen().await?;
+    ensure!(stores.settings.workspace_by_chat(ChatId(supergroup)).await?.map(|w| w.id) == Some(workspace.id));
+    ensure!(stores.settings.workspace_by_chat(ChatId(ACME)).await?.is_none());
+    bot.stop().await
+}
+
 macro_rules! end_to_end {
     ($open:path; $($test:ident),* $(,)?) => {
         $(
@@ -162,6 +247,7 @@ macro_rules! every_test {
         end_to_end!($open;
             a_team_sets_up_its_workspace_with_init_and_another_chat_is_untouched,
             the_wizard_survives_a_restart_and_a_cancel_creates_nothing,
+            removed_it_pauses_added_back_it_resumes_and_a_new_supergroup_keeps_the_workspace,
         );
     };
 }

@@ -83,6 +83,55 @@ where
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    async fn move_workspace(
+        &self,
+        workspace: WorkspaceId,
+        to: ChatId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Workspace>, StoreError> {
+        let mut tx = self.write().await?;
+        let from: Option<i64> =
+            sqlx::query_scalar(&format!("SELECT telegram_chat_id FROM workspaces WHERE id = $1{}", D::FOR_UPDATE))
+                .bind(workspace.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db::<D>)?;
+        let from = from.ok_or(StoreError::WorkspaceNotFound(workspace))?;
+        let taken: Option<Uuid> = sqlx::query_scalar("SELECT id FROM workspaces WHERE telegram_chat_id = $1")
+            .bind(to.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db::<D>)?;
+        if taken.is_some() {
+            return Ok(None);
+        }
+        let moved = sqlx::query_as::<_, WorkspaceRow>(
+            "UPDATE workspaces SET telegram_chat_id = $1 WHERE id = $2 RETURNING id, telegram_chat_id, name",
+        )
+        .bind(to.0)
+        .bind(workspace.as_uuid())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db::<D>)?;
+        sqlx::query(
+            "INSERT INTO audit_log (workspace_id, at, actor, action, subject, old_value, new_value) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(workspace.as_uuid())
+        .bind(at)
+        .bind(Actor::System.to_string())
+        .bind(storyline_domain::audit::AuditAction::Workspace.as_str())
+        .bind("moved")
+        .bind(from.to_string())
+        .bind(to.0.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db::<D>)?;
+        tx.commit().await.map_err(db::<D>)?;
+        tracing::info!(workspace_id = %workspace, from_chat = from, to_chat = to.0, "workspace moved to a new chat id");
+        Ok(Some(moved.into()))
+    }
+
     async fn settings(&self, workspace: WorkspaceId) -> Result<ChatSettings, StoreError> {
         let row = sqlx::query_as::<_, SettingsRow>(&format!(
             "SELECT {SETTINGS_COLUMNS} FROM chat_settings WHERE workspace_id = $1"

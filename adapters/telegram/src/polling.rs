@@ -144,11 +144,13 @@ async fn poll_once(
     let offset = i32::try_from(intake.offset(!chats.database_is_down()).await).unwrap_or(i32::MAX);
     // With updates still queued here Telegram answers at once anyway; do not wait for more.
     let long_poll = if intake.waiting.is_empty() { settings.long_poll.as_secs() } else { 0 };
-    let request = telegram
-        .get_updates()
-        .offset(offset)
-        .timeout(u32::try_from(long_poll).unwrap_or(10))
-        .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::ChannelPost, AllowedUpdate::CallbackQuery]);
+    let request =
+        telegram.get_updates().offset(offset).timeout(u32::try_from(long_poll).unwrap_or(10)).allowed_updates(vec![
+            AllowedUpdate::Message,
+            AllowedUpdate::ChannelPost,
+            AllowedUpdate::CallbackQuery,
+            AllowedUpdate::MyChatMember,
+        ]);
     let updates = tokio::select! {
         result = request.into_future() => result,
         _ = shutdown.changed() => return Ok(()),

@@ -31,19 +31,35 @@ fn message(message: &Message, from: Option<User>) -> Incoming {
 pub(crate) fn incoming(update: &Update) -> Option<Incoming> {
     match &update.kind {
         UpdateKind::Message(m) => {
+            // The group became a supergroup: its workspace moves to the new id.
+            if let Some(new_chat) = m.migrate_to_chat_id() {
+                tracing::info!(chat_id = m.chat.id.0, new_chat_id = new_chat.0, "the chat became a supergroup");
+                return Some(Incoming {
+                    chat: ChatId(m.chat.id.0),
+                    chat_title: m.chat.title().map(ToOwned::to_owned),
+                    from: m.from.as_ref().map(user),
+                    event: Event::MovedTo(ChatId(new_chat.0)),
+                });
+            }
             let from = m.from.as_ref()?;
             if from.is_bot {
                 return None;
             }
-            if let Some(new_chat) = m.migrate_to_chat_id() {
-                tracing::warn!(
-                    chat_id = m.chat.id.0,
-                    new_chat_id = new_chat.0,
-                    "the chat became a supergroup; set TELEGRAM_CHAT_ID to the new id"
-                );
-                return None;
-            }
             Some(message(m, Some(user(from))))
+        }
+        // The bot itself added to or removed from a chat.
+        UpdateKind::MyChatMember(change) => {
+            let event = match (change.old_chat_member.kind.is_present(), change.new_chat_member.kind.is_present()) {
+                (false, true) => Event::Joined,
+                (true, false) => Event::Left,
+                _ => return None,
+            };
+            Some(Incoming {
+                chat: ChatId(change.chat.id.0),
+                chat_title: change.chat.title().map(ToOwned::to_owned),
+                from: Some(user(&change.from)),
+                event,
+            })
         }
         UpdateKind::ChannelPost(m) => Some(message(m, None)),
         UpdateKind::CallbackQuery(q) => {

@@ -23,6 +23,20 @@ pub enum Event {
     Text { text: String, message: MessageId },
     /// A button press with its untrusted callback data, on the message that carried the button.
     Press { id: PressId, data: String, message: Option<MessageId> },
+    /// The bot was added to the chat, or made a member of it again (FEATURES T1).
+    Joined,
+    /// The bot was removed from the chat, or the chat was closed.
+    Left,
+    /// The group became a supergroup, with this new chat id.
+    MovedTo(ChatId),
+}
+
+impl Event {
+    /// Whether this is the chat's life cycle rather than something a person said or pressed.
+    #[must_use]
+    pub const fn is_life_cycle(&self) -> bool {
+        matches!(self, Self::Joined | Self::Left | Self::MovedTo(_))
+    }
 }
 
 impl Event {

@@ -300,6 +300,7 @@ impl Bot {
                     }
                 }
             }
+            Event::Joined | Event::Left | Event::MovedTo(_) => Ok(()),
         }
     }
 

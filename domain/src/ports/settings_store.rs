@@ -59,6 +59,19 @@ pub trait SettingsStore: Send + Sync {
     /// [`StoreError::Unknown`] when the store fails.
     async fn workspaces(&self) -> Result<Vec<Workspace>, StoreError>;
 
+    /// Moves `workspace` to chat `to` (a group that became a supergroup keeps its workspace,
+    /// history and queue), with an audit entry, in one transaction. `None` when `to` has a
+    /// workspace already: nothing is changed then.
+    ///
+    /// # Errors
+    /// [`StoreError::WorkspaceNotFound`], or [`StoreError::Unknown`] when the store fails.
+    async fn move_workspace(
+        &self,
+        workspace: WorkspaceId,
+        to: ChatId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Workspace>, StoreError>;
+
     /// The workspace's current settings.
     ///
     /// # Errors

@@ -243,3 +243,25 @@ pub async fn a_nul_in_a_chat_title_is_stored_safely(backend: &Backend) -> TestRe
     ensure!(read.is_some_and(|w| w == workspace), "read back as created");
     Ok(())
 }
+
+pub async fn a_workspace_moves_to_a_new_chat_with_everything_it_had(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (a, b) = two_workspaces(stores).await?;
+    stores.settings.apply(a.id, SettingChange::Toggle(Toggle::DryRun), &Actor::Cli, instant(1)).await?;
+    let before = (stores.settings.settings(a.id).await?, stores.settings.history(a.id).await?);
+    let supergroup = ChatId(-1_009_999);
+    let moved = stores.settings.move_workspace(a.id, supergroup, instant(2)).await?;
+    ensure!(moved.as_ref().map(|w| (w.id, w.chat_id)) == Some((a.id, supergroup)), "{moved:?}");
+    ensure!(stores.settings.workspace_by_chat(a.chat_id).await?.is_none(), "the old id is free");
+    let restarted = backend.reopen().await?;
+    ensure!(restarted.settings.workspace_by_chat(supergroup).await?.map(|w| w.id) == Some(a.id));
+    let after = (restarted.settings.settings(a.id).await?, restarted.settings.history(a.id).await?);
+    ensure!(before == after, "settings and history come along");
+    let audit = restarted.audit.entries(a.id, AuditQuery { action: Some(AuditAction::Workspace), limit: 5 }).await?;
+    ensure!(audit.first().is_some_and(|e| e.subject == "moved" && e.new.as_deref() == Some("-1009999")), "{audit:?}");
+    // Onto a chat that has a workspace: nothing changes.
+    ensure!(restarted.settings.move_workspace(a.id, b.chat_id, instant(3)).await?.is_none());
+    ensure!(restarted.settings.workspace_by_chat(b.chat_id).await?.map(|w| w.id) == Some(b.id));
+    ensure!(restarted.settings.workspace_by_chat(supergroup).await?.map(|w| w.id) == Some(a.id));
+    Ok(())
+}

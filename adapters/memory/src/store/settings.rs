@@ -41,6 +41,32 @@ impl SettingsStore for MemoryStore {
         Ok(all)
     }
 
+    async fn move_workspace(
+        &self,
+        workspace: WorkspaceId,
+        to: ChatId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Workspace>, StoreError> {
+        let mut state = self.state();
+        let from = state.tenant(workspace)?.workspace.chat_id;
+        if state.by_chat.contains_key(&to) {
+            return Ok(None);
+        }
+        state.by_chat.remove(&from);
+        state.by_chat.insert(to, workspace);
+        let tenant = state.tenant(workspace)?;
+        tenant.workspace.chat_id = to;
+        tenant.audit.push(AuditEntry {
+            at,
+            actor: Actor::System,
+            action: AuditAction::Workspace,
+            subject: "moved".to_owned(),
+            old: Some(from.to_string()),
+            new: Some(to.to_string()),
+        });
+        Ok(Some(tenant.workspace.clone()))
+    }
+
     async fn settings(&self, workspace: WorkspaceId) -> Result<ChatSettings, StoreError> {
         Ok(self.state().tenant(workspace)?.settings.clone())
     }

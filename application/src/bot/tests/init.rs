@@ -310,3 +310,64 @@ async fn a_secret_sent_privately_goes_to_the_workspace_that_asked_for_it() {
     let waiting = world.store.newest_anywhere(ALICE, world.clock.now()).await.ok().flatten();
     assert_eq!(waiting.map(|(w, p)| (w.id, p.kind)), Some((workspace.id, PromptKind::InstagramAccount)));
 }
+
+async fn life(world: &mut Many, chat: ChatId, event: Event) {
+    let incoming = Incoming { chat, chat_title: Some("Acme".into()), from: Some(user(ALICE, "Alice")), event };
+    world.bot.handle(incoming).await;
+}
+
+async fn set_up(world: &mut Many, chat: ChatId) -> Workspace {
+    world.say(chat, ALICE, "/init").await;
+    for label in ["Keep", "Keep", "Keep", "Keep", "Its own folder", "Later", "Confirm"] {
+        world.press_label(chat, ALICE, label).await;
+    }
+    world.workspace(chat).await.unwrap_or_else(|| panic!("no workspace in {chat}"))
+}
+
+#[tokio::test]
+async fn added_it_greets_removed_it_pauses_and_added_back_it_resumes_where_it_was() {
+    let mut world = Many::new(None);
+    life(&mut world, ACME, Event::Joined).await;
+    assert_eq!(world.text(ACME), crate::bot::life::GREETING);
+    assert_eq!(world.workspace(ACME).await, None, "a greeting creates nothing");
+
+    let workspace = set_up(&mut world, ACME).await;
+    let paused = |store: MemoryStore, id| async move { store.settings(id).await.ok().and_then(|s| s.pause) };
+    life(&mut world, ACME, Event::Left).await;
+    let pause = paused(world.store.clone(), workspace.id).await;
+    assert_eq!(pause.map(|p| p.by), Some(Actor::System), "removed: paused, by the system");
+    assert!(world.workspace(ACME).await.is_some(), "nothing deleted");
+    life(&mut world, ACME, Event::Joined).await;
+    assert!(paused(world.store.clone(), workspace.id).await.is_none(), "added back: it resumes");
+    assert!(world.text(ACME).contains("posting resumes where it was"), "{}", world.text(ACME));
+
+    // Paused by the team before the removal: it stays paused when added back.
+    world.say(ACME, ALICE, "/pause").await;
+    life(&mut world, ACME, Event::Left).await;
+    life(&mut world, ACME, Event::Joined).await;
+    let pause = paused(world.store.clone(), workspace.id).await;
+    assert_eq!(pause.map(|p| p.by), Some(Actor::User(ALICE)), "the team's own pause is kept");
+    let audit = world.store.entries(workspace.id, AuditQuery { action: None, limit: 100 }).await.unwrap_or_default();
+    assert!(audit.iter().any(|e| e.actor == Actor::System && e.subject == "is_paused"), "{audit:?}");
+}
+
+#[tokio::test]
+async fn a_group_that_becomes_a_supergroup_keeps_its_workspace_under_the_new_id() {
+    let mut world = Many::new(None);
+    let workspace = set_up(&mut world, ACME).await;
+    let supergroup = ChatId(-100_999);
+    world.say(ACME, ALICE, "/settings").await;
+    life(&mut world, ACME, Event::MovedTo(supergroup)).await;
+    let moved = world.workspace(supergroup).await.unwrap_or_else(|| panic!("not moved"));
+    assert_eq!((moved.id, moved.name.as_str()), (workspace.id, workspace.name.as_str()), "the same workspace");
+    assert_eq!(world.workspace(ACME).await, None);
+    world.say(supergroup, ALICE, "/settings").await;
+    assert!(world.text(supergroup).contains("Settings"), "{}", world.text(supergroup));
+    world.say(ACME, BOB, "/settings").await;
+    assert_eq!(world.text(ACME), NO_WORKSPACE, "the old id is no workspace's any more");
+    // Moving onto a chat that has a workspace changes nothing.
+    let other = set_up(&mut world, OTHER).await;
+    life(&mut world, supergroup, Event::MovedTo(OTHER)).await;
+    assert_eq!(world.workspace(OTHER).await.map(|w| w.id), Some(other.id));
+    assert_eq!(world.workspace(supergroup).await.map(|w| w.id), Some(workspace.id));
+}
