@@ -55,6 +55,7 @@ mod init;
 mod life;
 mod menus;
 mod presses;
+mod private;
 mod prompts;
 mod source_dialogue;
 mod sync;
@@ -354,13 +355,13 @@ impl Bot {
         if let Some(team) = self.config.team_chat
             && incoming.chat != team
         {
-            if self.private_account_answer(&incoming).await? {
+            if self.private_account_answer(&incoming).await? || self.private_start(&incoming).await? {
                 return Ok(());
             }
             return self.refuse_other_chat(&incoming).await;
         }
         let Some(workspace) = self.workspace(&incoming).await? else {
-            if self.private_account_answer(&incoming).await? {
+            if self.private_account_answer(&incoming).await? || self.private_start(&incoming).await? {
                 return Ok(());
             }
             return self.unclaimed(&incoming).await;

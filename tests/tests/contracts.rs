@@ -44,6 +44,7 @@ macro_rules! every_suite {
                 roles_are_given_per_workspace,
                 a_workspace_cannot_see_another_workspaces_members,
                 a_nul_in_a_name_is_stored_as_the_replacement_character,
+                a_person_sees_their_own_memberships_only,
             }
             cursor {
                 the_cursor_only_moves_forward_and_survives_a_restart,

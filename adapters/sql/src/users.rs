@@ -4,10 +4,10 @@ use std::borrow::Cow;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use storyline_domain::WorkspaceId;
 use storyline_domain::audit::AuditAction;
 use storyline_domain::ports::{StoreError, Users};
 use storyline_domain::user::{Actor, Member, Role, TelegramUserId, User};
+use storyline_domain::{Workspace, WorkspaceId};
 use uuid::Uuid;
 
 use crate::bounds::{Arguments, ColumnIndex, Connection, Encode, Executor, IntoArguments, Row, Type, Value};
@@ -182,4 +182,30 @@ where
             .map(TryInto::try_into)
             .collect()
     }
+
+    async fn memberships(&self, user: TelegramUserId) -> Result<Vec<(Workspace, Role)>, StoreError> {
+        let rows = sqlx::query_as::<_, MembershipRow>(
+            "SELECT w.id, w.telegram_chat_id, w.name, m.role FROM memberships m \
+             JOIN workspaces w ON w.id = m.workspace_id WHERE m.telegram_user_id = $1",
+        )
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db::<D>)?;
+        let mut all = rows
+            .into_iter()
+            .map(|row| Ok((Workspace::from(row.workspace), row.role.parse::<Role>().map_err(StoreError::unknown)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        // Sorted here, byte-wise, so that every backend orders names alike (collations differ).
+        all.sort_by(|a, b| (a.0.name.as_str(), a.0.chat_id).cmp(&(b.0.name.as_str(), b.0.chat_id)));
+        Ok(all)
+    }
+}
+
+/// A membership with its workspace.
+#[derive(Debug, sqlx::FromRow)]
+struct MembershipRow {
+    #[sqlx(flatten)]
+    workspace: crate::rows::WorkspaceRow,
+    role: String,
 }

@@ -46,4 +46,11 @@ pub trait Users: Send + Sync {
     /// # Errors
     /// [`StoreError::Unknown`] when the store fails.
     async fn members(&self, workspace: WorkspaceId) -> Result<Vec<Member>, StoreError>;
+
+    /// The workspaces `user` is a member of, with their role in each, by name: what a person
+    /// sees of their own memberships (`/start` in a private chat), nothing of anyone else's.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn memberships(&self, user: TelegramUserId) -> Result<Vec<(crate::Workspace, Role)>, StoreError>;
 }

@@ -106,3 +106,19 @@ pub async fn a_nul_in_a_name_is_stored_as_the_replacement_character(backend: &Ba
     ensure!(read.is_some_and(|m| m.user == recorded.user), "read back as recorded");
     Ok(())
 }
+
+pub async fn a_person_sees_their_own_memberships_only(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (a, b) = two_workspaces(stores).await?;
+    let alice = User { telegram_id: TelegramUserId(71), username: None, first_name: "Alice".into(), last_name: None };
+    ensure!(stores.users.memberships(alice.telegram_id).await?.is_empty());
+    stores.users.record_contact(b.id, &alice, instant(0)).await?;
+    stores.users.record_contact(a.id, &alice, instant(0)).await?;
+    stores.users.set_role(b.id, alice.telegram_id, Role::Admin, &Actor::Cli, instant(1)).await?;
+    let bob = TelegramUserId(72);
+    stores.users.set_role(a.id, bob, Role::Owner, &Actor::Cli, instant(1)).await?;
+    let listed = stores.users.memberships(alice.telegram_id).await?;
+    ensure!(listed == vec![(a.clone(), Role::Member), (b.clone(), Role::Admin)], "by name: {listed:?}");
+    ensure!(stores.users.memberships(bob).await? == vec![(a, Role::Owner)], "Bob's own only");
+    Ok(())
+}

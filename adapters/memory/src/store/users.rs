@@ -83,6 +83,17 @@ impl Users for MemoryStore {
         };
         Ok(tenant.members.keys().filter_map(|id| state.member(tenant, *id)).collect())
     }
+
+    async fn memberships(&self, user: TelegramUserId) -> Result<Vec<(storyline_domain::Workspace, Role)>, StoreError> {
+        let state = self.state();
+        let mut all: Vec<_> = state
+            .workspaces
+            .values()
+            .filter_map(|t| t.members.get(&user).map(|m| (t.workspace.clone(), m.role)))
+            .collect();
+        all.sort_by(|a, b| (a.0.name.as_str(), a.0.chat_id).cmp(&(b.0.name.as_str(), b.0.chat_id)));
+        Ok(all)
+    }
 }
 
 fn placeholder_user(id: TelegramUserId) -> User {

@@ -371,3 +371,25 @@ async fn a_group_that_becomes_a_supergroup_keeps_its_workspace_under_the_new_id(
     assert_eq!(world.workspace(OTHER).await.map(|w| w.id), Some(other.id));
     assert_eq!(world.workspace(supergroup).await.map(|w| w.id), Some(workspace.id));
 }
+
+#[tokio::test]
+async fn start_in_a_private_chat_lists_the_persons_own_workspaces_with_role_and_state() {
+    let mut world = Many::new(None);
+    let bob_private = ChatId(BOB.0);
+    world.say(bob_private, BOB, "/start").await;
+    assert!(world.text(bob_private).contains("in no workspace yet"), "{}", world.text(bob_private));
+    set_up(&mut world, ACME).await;
+    set_up(&mut world, OTHER).await;
+    world.say(OTHER, ALICE, "/pause").await;
+    world.say(ACME, BOB, "/settings").await;
+
+    let alice_private = ChatId(ALICE.0);
+    world.say(alice_private, ALICE, "/start").await;
+    let listed = world.text(alice_private);
+    assert_eq!(listed.matches("Acme Stories — owner").count(), 2, "{listed}");
+    assert!(listed.contains("owner, dry run") && listed.contains("owner, paused"), "{listed}");
+    world.say(bob_private, BOB, "/start").await;
+    let listed = world.text(bob_private);
+    assert!(listed.contains("Acme Stories — member, dry run"), "{listed}");
+    assert_eq!(listed.matches('•').count(), 1, "only Bob's own: {listed}");
+}
