@@ -12,6 +12,7 @@
 
 mod answers;
 mod incoming;
+mod limits;
 mod outage;
 mod recent;
 pub mod screens;
@@ -34,6 +35,7 @@ use storyline_domain::{ChatId, Workspace, WorkspaceId};
 
 pub use crate::action::{Action, ActionError};
 pub use incoming::{Event, Incoming};
+pub use limits::{RateLimits, slow_down};
 pub use outage::DATABASE_DOWN;
 
 use crate::access::{self, Operation};
@@ -153,6 +155,8 @@ pub struct Bot {
     outage: Outage,
     /// `/sync`: the sync and each workspace's source; without it `/sync` says it is off.
     sync: Option<(SyncService, Arc<dyn WorkspaceSources>)>,
+    /// Commands and presses per person and per chat ([`Bot::with_rate_limits`]); none without.
+    limiter: Option<limits::Limiter>,
 }
 
 /// A refusal is said again to the same person in the same chat only after this long without
@@ -207,6 +211,7 @@ impl Bot {
             refusals: Recent::new(REFUSAL_QUIET),
             outage: Outage::default(),
             sync: None,
+            limiter: None,
         }
     }
 
@@ -326,6 +331,10 @@ impl Bot {
     }
 
     async fn try_handle(&self, incoming: Incoming) -> Result<(), BotError> {
+        // T4: over a limit, nothing is handled (bot/limits.rs).
+        if self.rate_limited(&incoming).await? {
+            return Ok(());
+        }
         if incoming.chat != self.config.team_chat {
             if self.private_account_answer(&incoming).await? {
                 return Ok(());

@@ -62,7 +62,21 @@ impl TestBot {
     /// # Errors
     /// When the configuration is invalid.
     pub fn start(telegram: &FakeTelegram, database_url: &str) -> anyhow::Result<Self> {
-        let config = config(telegram, database_url)?;
+        Self::start_with(telegram, database_url, |_| {})
+    }
+
+    /// Starts the bot with the test configuration as `adjust` changes it (the rate limits off
+    /// for a test that floods the bot on purpose, say).
+    ///
+    /// # Errors
+    /// When the configuration is invalid.
+    pub fn start_with(
+        telegram: &FakeTelegram,
+        database_url: &str,
+        adjust: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
+        let mut config = config(telegram, database_url)?;
+        adjust(&mut config);
         let (shutdown, listen) = watch::channel(false);
         let task = tokio::spawn(async move { serve::telegram(&config, fast_polling(), listen).await });
         Ok(Self { database_url: database_url.to_owned(), shutdown, task })
