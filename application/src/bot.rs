@@ -12,6 +12,7 @@
 
 mod answers;
 mod incoming;
+mod limits;
 mod outage;
 mod recent;
 pub mod screens;
@@ -34,6 +35,7 @@ use storyline_domain::{ChatId, Workspace, WorkspaceId};
 
 pub use crate::action::{Action, ActionError};
 pub use incoming::{Event, Incoming};
+pub use limits::{RateLimits, slow_down};
 pub use outage::DATABASE_DOWN;
 
 use crate::access::{self, Operation};
@@ -169,6 +171,8 @@ pub struct Bot {
     sync: Option<(SyncService, Arc<dyn WorkspaceSources>)>,
     /// `/init` wizards, for chats without a workspace (multi-workspace mode).
     wizards: Option<Arc<dyn storyline_domain::ports::InitWizards>>,
+    /// Commands and presses per person and per chat ([`Bot::with_rate_limits`]); none without.
+    limiter: Option<limits::Limiter>,
 }
 
 /// A refusal is said again to the same person in the same chat only after this long without
@@ -224,6 +228,7 @@ impl Bot {
             outage: Outage::default(),
             sync: None,
             wizards: None,
+            limiter: None,
         }
     }
 
@@ -351,6 +356,10 @@ impl Bot {
     async fn try_handle(&self, incoming: Incoming) -> Result<(), BotError> {
         if incoming.event.is_life_cycle() {
             return self.life_cycle(&incoming).await;
+        }
+        // T4: over a limit, nothing is handled (bot/limits.rs).
+        if self.rate_limited(&incoming).await? {
+            return Ok(());
         }
         if let Some(team) = self.config.team_chat
             && incoming.chat != team

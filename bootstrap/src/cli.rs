@@ -12,6 +12,7 @@ mod settings;
 mod sources;
 mod users;
 pub(crate) mod workspace;
+mod workspaces;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -184,6 +185,9 @@ pub enum Command {
     /// Google Drive folder.
     #[command(subcommand)]
     MediaSource(sources::SourceCommand),
+    /// Every workspace this bot serves, or one in detail (read only).
+    #[command(subcommand)]
+    Workspaces(workspaces::WorkspacesCommand),
 }
 
 /// What a command tells the shell.
@@ -344,5 +348,6 @@ async fn with_store(
         Command::RotateKeys => accounts::rotate(app, config, out, err).await,
         Command::MarkNeedsInteraction(args) => accounts::mark(app, config, args, out, err).await,
         Command::MediaSource(command) => sources::run(command, app, config, out, err).await,
+        Command::Workspaces(command) => workspaces::run(command, app, config, out, err).await,
     }
 }

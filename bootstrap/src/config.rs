@@ -7,6 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use secrecy::SecretString;
+use storyline_application::bot::RateLimits;
 use storyline_crypto::Keyring;
 use storyline_domain::ChatId;
 use storyline_domain::settings::{Hour, PostingWindow, PostsPerDay, SettingsDefaults, parse_time_zone};
@@ -73,6 +74,10 @@ pub struct Config {
     /// `SYNC_INTERVAL_MINUTES`: how often each workspace's library is synced with its media
     /// source (default 15).
     pub sync_interval: std::time::Duration,
+    /// `RATE_LIMIT_PERSON_PER_MINUTE` and `RATE_LIMIT_CHAT_PER_MINUTE`: how many commands and
+    /// button presses one person in a chat, and one chat, may send a minute (default 30 and 120;
+    /// 0 turns a limit off).
+    pub rate_limits: RateLimits,
 }
 
 /// What `storyline run` needs to reach Telegram.
@@ -325,7 +330,18 @@ impl Config {
                     invalid("SYNC_INTERVAL_MINUTES", "a whole number of minutes from 1 to 1440", &text)
                 })?,
             };
+        let person_rate = per_minute(
+            "RATE_LIMIT_PERSON_PER_MINUTE",
+            get("RATE_LIMIT_PERSON_PER_MINUTE"),
+            RateLimits::DEFAULT_PERSON_PER_MINUTE,
+        )?;
+        let chat_rate = per_minute(
+            "RATE_LIMIT_CHAT_PER_MINUTE",
+            get("RATE_LIMIT_CHAT_PER_MINUTE"),
+            RateLimits::DEFAULT_CHAT_PER_MINUTE,
+        )?;
         Ok(Self {
+            rate_limits: RateLimits::per_minute(person_rate, chat_rate),
             drive_api_url,
             google_token_url,
             sync_interval: std::time::Duration::from_secs(sync_minutes * 60),
@@ -410,6 +426,20 @@ fn flag(variable: &'static str, value: Option<String>, default: bool) -> Result<
     }
 }
 
+/// The most a rate limit may allow a minute: 100 a second.
+const MAX_PER_MINUTE: u32 = 6000;
+
+fn per_minute(variable: &'static str, value: Option<String>, default: u32) -> Result<u32, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n <= MAX_PER_MINUTE)
+            .ok_or_else(|| invalid(variable, "a whole number a minute from 0 (no limit) to 6000", &text)),
+    }
+}
+
 fn hour(variable: &'static str, value: Option<String>, default: Hour) -> Result<Hour, ConfigError> {
     match value {
         None => Ok(default),
@@ -453,6 +483,7 @@ mod tests {
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(config.defaults, SettingsDefaults::default());
         assert!(config.telegram_token.is_none() && config.telegram_chat.is_none() && config.admin_ids.is_empty());
+        assert_eq!(config.rate_limits, RateLimits::per_minute(30, 120));
         Ok(())
     }
 
@@ -486,7 +517,11 @@ mod tests {
             ("POSTING_HOURS_END", "3"),
             ("POSTING_TIMEZONE", "Europe/Berlin"),
             ("LOG_FORMAT", "JSON"),
+            ("RATE_LIMIT_PERSON_PER_MINUTE", "0"),
+            ("RATE_LIMIT_CHAT_PER_MINUTE", "600"),
         ])?;
+        assert_eq!(config.rate_limits, RateLimits::per_minute(0, 600));
+        assert!(config.rate_limits.person.is_none(), "0 turns it off");
         assert!(!config.defaults.dry_run && config.defaults.instagram_api);
         assert_eq!(config.defaults.posts_per_day.get(), 12);
         assert!(config.defaults.window.wraps_midnight());
@@ -526,6 +561,12 @@ mod tests {
                 "SYNC_INTERVAL_MINUTES must be a whole number of minutes from 1 to 1440",
             ),
             (vec![("SYNC_INTERVAL_MINUTES", "1441")], "SYNC_INTERVAL_MINUTES must be a whole number"),
+            (
+                vec![("RATE_LIMIT_PERSON_PER_MINUTE", "-1")],
+                "RATE_LIMIT_PERSON_PER_MINUTE must be a whole number a minute from 0 (no limit) to 6000",
+            ),
+            (vec![("RATE_LIMIT_CHAT_PER_MINUTE", "6001")], "RATE_LIMIT_CHAT_PER_MINUTE must be a whole number"),
+            (vec![("RATE_LIMIT_CHAT_PER_MINUTE", "fast")], "RATE_LIMIT_CHAT_PER_MINUTE must be a whole number"),
         ] {
             let error = config(&vars).expect_err(expected).to_string();
             assert!(error.starts_with(expected), "{error}");

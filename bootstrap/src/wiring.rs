@@ -6,7 +6,7 @@ use anyhow::Context;
 use chrono::{DateTime, SubsecRound, Utc};
 use storyline_application::SettingsService;
 use storyline_application::accounts::AccountService;
-use storyline_application::bot::{Bot, BotConfig, BotPorts};
+use storyline_application::bot::{Bot, BotConfig, BotPorts, RateLimits};
 use storyline_application::library::{LibraryService, SyncService};
 use storyline_application::posting::{Publishing, QueueDesk, Stories, StoryPorts};
 use storyline_application::scheduling::Scheduler;
@@ -254,6 +254,8 @@ pub struct App {
     pub urls: Arc<SignedUrls>,
     /// How often the posting loop ticks (`POSTING_INTERVAL_SECONDS`); the bot says it.
     pub posting_interval: std::time::Duration,
+    /// The bot's limits on commands and presses (`RATE_LIMIT_*_PER_MINUTE`).
+    pub rate_limits: RateLimits,
     /// Syncs each workspace's library with its media source (FEATURES M3); it tells no chat
     /// until given a notifier ([`SyncService::telling`]).
     pub sync: SyncService,
@@ -297,6 +299,7 @@ impl App {
             .with_media_sources(self.media_sources.clone(), self.stores.library.clone())
             .posting_every(self.posting_interval)
             .with_init(self.stores.wizards.clone())
+            .with_rate_limits(self.rate_limits)
     }
 
     /// The queue desk for the read-side commands (`list-queue`, `clear-queue`).
@@ -380,6 +383,7 @@ impl App {
             publisher,
             urls,
             posting_interval,
+            rate_limits: config.rate_limits,
             sync,
         })
     }

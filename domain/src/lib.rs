@@ -11,6 +11,7 @@
 //! - [`init`]: the `/init` wizard a new team sets its workspace up with.
 //! - [`library`]: media items, categories, the category mix and Instagram's rules for stories.
 //! - [`queue`]: slots with their media, the posting history, locks.
+//! - [`rate_limit`]: the token bucket behind the limits on commands and presses.
 //! - [`reference`]: short references tying a message in the chat to its log line.
 //! - [`schedule`]: when slots fall and which media fills them (pure).
 //! - [`text`]: text from outside as every store can keep it (no NUL).
@@ -28,6 +29,7 @@ pub mod library;
 pub mod ports;
 pub mod publishing;
 pub mod queue;
+pub mod rate_limit;
 pub mod reference;
 pub mod schedule;
 pub mod settings;

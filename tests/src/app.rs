@@ -84,7 +84,8 @@ impl TestBot {
         Ok(Self::start_with(config(telegram, database_url)?))
     }
 
-    /// Starts the bot with `config` (see [`config_with`]); a restart keeps it.
+    /// Starts the bot with `config` (see [`config_with`]; the rate limits off for a test that
+    /// floods the bot on purpose, say); a restart keeps it.
     #[must_use]
     pub fn start_with(config: Config) -> Self {
         let (shutdown, listen) = watch::channel(false);

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use serde_json::Value;
+use storyline_application::bot::RateLimits;
 use storyline_domain::ChatId;
 use storyline_domain::ports::AuditQuery;
 use storyline_domain::settings::ChatSettings;
@@ -434,12 +435,18 @@ pub async fn a_crash_during_a_burst_loses_at_most_the_update_in_flight(backend: 
     // One batch of presses, each slow to answer; the bot is killed a few presses in.
     let ids: Vec<String> = (0..PRESSES).map(|_| telegram.push_press(TEAM_CHAT, &admin(), menu_id, &toggle)).collect();
     telegram.delay("answerCallbackQuery", Duration::from_millis(100));
-    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    // 30 presses at once from one person: over the inbound limit, which is not what this tests.
+    let unlimited = || -> anyhow::Result<storyline::config::Config> {
+        let mut config = storyline_tests::app::config(&telegram, &url(&backend)?)?;
+        config.rate_limits = RateLimits::OFF;
+        Ok(config)
+    };
+    let bot = TestBot::start_with(unlimited()?);
     telegram.wait_for("answerCallbackQuery", 5, WAIT).await?;
     bot.kill();
     telegram.delay("answerCallbackQuery", Duration::ZERO);
 
-    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    let bot = TestBot::start_with(unlimited()?);
     telegram.wait_until(WAIT, |t| t.count("answerCallbackQuery") >= PRESSES - 1).await?;
     // Give a press handled twice the time to show.
     telegram.push_text(TEAM_CHAT, &admin(), "/help");
@@ -458,6 +465,32 @@ pub async fn a_crash_during_a_burst_loses_at_most_the_update_in_flight(backend: 
     let presses = log.iter().filter(|e| e.action == storyline_domain::audit::AuditAction::Button).count();
     ensure!((PRESSES - 1..=PRESSES).contains(&presses), "each press audited once: {presses}");
     Ok(())
+}
+
+/// T4 with the configured defaults: one person's burst of presses past their limit (10 at once)
+/// gets one "slow down" answer, the rest none, and none of it is handled; another person is not
+/// held up.
+pub async fn a_burst_of_presses_past_the_limit_is_answered_once_and_not_handled(backend: Backend) -> TestResult {
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    let (menu_id, menu) = open_settings(&telegram, &admin()).await?;
+    let toggle = button(&menu, "Dry run")?;
+    // /settings took one of the ten; nine presses are handled, the tenth is told, five are not.
+    for _ in 0..15 {
+        telegram.push_press(TEAM_CHAT, &admin(), menu_id, &toggle);
+    }
+    let answers = telegram.wait_for("answerCallbackQuery", 10, WAIT).await?;
+    let sent = telegram.calls("sendMessage").len();
+    telegram.push_text(TEAM_CHAT, &member(), "/help");
+    telegram.wait_for("sendMessage", sent + 1, WAIT).await?;
+    let answers_now = telegram.calls("answerCallbackQuery");
+    ensure!(answers_now.len() == 10, "the rest of the burst is not answered: {answers_now:?}");
+    let slow: Vec<&Value> =
+        answers.iter().filter(|a| a["text"].as_str().is_some_and(|t| t.starts_with("Slow down"))).collect();
+    ensure!(slow.len() == 1, "one slow-down answer: {answers:?}");
+    ensure!(slow[0]["text"] == "Slow down: try again in 2 s.", "{}", slow[0]);
+    ensure!(!settings(&backend).await?.dry_run, "nine flips from on, none of the refused ones");
+    bot.stop().await
 }
 
 pub async fn a_nul_in_a_press_a_command_or_a_name_is_stored_and_audited(backend: Backend) -> TestResult {
@@ -546,6 +579,7 @@ macro_rules! every_test {
             a_saved_toggle_is_never_reported_as_unchanged,
             the_command_menu_is_registered_for_members_and_for_administrators,
             a_failing_command_menu_does_not_stop_the_bot,
+            a_burst_of_presses_past_the_limit_is_answered_once_and_not_handled,
         );
     };
 }

@@ -9,6 +9,7 @@ use super::library::MixCommand;
 use super::settings::SettingsCommand;
 use super::sources::SourceCommand;
 use super::users::UsersCommand;
+use super::workspaces::WorkspacesCommand;
 
 /// What `command` does, as the table knows it.
 pub(super) const fn operation(command: &Command) -> CliOperation {
@@ -24,7 +25,8 @@ pub(super) const fn operation(command: &Command) -> CliOperation {
         | Command::ListCategories { .. }
         | Command::ListQueue { .. }
         | Command::ListInstagramAccounts { .. }
-        | Command::MediaSource(SourceCommand::Show { .. }) => CliOperation::Read,
+        | Command::MediaSource(SourceCommand::Show { .. })
+        | Command::Workspaces(WorkspacesCommand::List { .. } | WorkspacesCommand::Show { .. }) => CliOperation::Read,
         Command::Settings(SettingsCommand::Set { .. }) | Command::CategoryMix(MixCommand::Set { .. }) => {
             CliOperation::ChangeSettings
         }
@@ -84,6 +86,8 @@ mod tests {
             (&["sync-media"], CliOperation::ChangeQueue),
             (&["refresh-instagram-tokens"], CliOperation::ChangeAccounts),
             (&["media-source", "show"], CliOperation::Read),
+            (&["workspaces", "list"], CliOperation::Read),
+            (&["workspaces", "show", "--chat", "-100"], CliOperation::Read),
             (&["media-source", "set", "local", "/srv/media"], CliOperation::ChangeSource),
         ] {
             let command = parsed(args);
