@@ -80,6 +80,7 @@ pub struct Rule {
 
 impl Rule {
     const MEMBER: Self = Self { role: Role::Member, refusal: "" };
+    const OWNER: Self = Self { role: Role::Owner, refusal: OWNER_REFUSED };
 
     const fn admin(refusal: &'static str) -> Self {
         Self { role: Role::Admin, refusal }
@@ -111,6 +112,7 @@ pub const fn rule(operation: Operation) -> Rule {
             CommandName::Next | CommandName::Schedule | CommandName::Clear => Rule::admin(QUEUE_REFUSED),
             CommandName::Pause | CommandName::Resume | CommandName::DryRun => Rule::admin(SETTINGS_REFUSED),
             CommandName::Sync => Rule::admin(SYNC_REFUSED),
+            CommandName::Admins => Rule::OWNER,
         },
         Operation::Button(action) => match action {
             Action::Settings
@@ -129,6 +131,7 @@ pub const fn rule(operation: Operation) -> Rule {
             }
             Action::SelectAccount(_) | Action::AddAccount => Rule::admin(ACCOUNTS_REFUSED),
             Action::MediaSource | Action::PickSource(_) => Rule::admin(SOURCE_REFUSED),
+            Action::SetRole(..) => Rule::OWNER,
         },
         Operation::Answer(kind) => match kind {
             PromptKind::PostsPerDay | PromptKind::PostingHours | PromptKind::TimeZone => Rule::admin(SETTINGS_REFUSED),
@@ -150,9 +153,7 @@ pub const fn rule(operation: Operation) -> Rule {
             CliOperation::ChangeQueue => Rule::admin(QUEUE_REFUSED),
             CliOperation::ChangeAccounts => Rule::admin(ACCOUNTS_REFUSED),
             CliOperation::ChangeSource => Rule::admin(SOURCE_REFUSED),
-            CliOperation::Serve | CliOperation::Maintain | CliOperation::ChangeRoles => {
-                Rule { role: Role::Owner, refusal: OWNER_REFUSED }
-            }
+            CliOperation::Serve | CliOperation::Maintain | CliOperation::ChangeRoles => Rule::OWNER,
         },
     }
 }
@@ -183,8 +184,9 @@ mod tests {
     use crate::action::OverdueChoice;
 
     /// Every command with the role it must need. The list must name each command once.
-    const COMMANDS: [(CommandName, Role); 17] = [
+    const COMMANDS: [(CommandName, Role); 18] = [
         (CommandName::Start, Role::Member),
+        (CommandName::Admins, Role::Owner),
         (CommandName::Init, Role::Member),
         (CommandName::Help, Role::Member),
         (CommandName::Settings, Role::Member),
@@ -233,6 +235,8 @@ mod tests {
             (Action::Accounts, Role::Member),
             (Action::SelectAccount(AccountId::new()), Role::Admin),
             (Action::AddAccount, Role::Admin),
+            (Action::SetRole(storyline_domain::user::TelegramUserId(42), Role::Admin), Role::Owner),
+            (Action::SetRole(storyline_domain::user::TelegramUserId(42), Role::Member), Role::Owner),
             (Action::MediaSource, Role::Admin),
             (Action::PickSource(storyline_domain::source::SourceKind::Local), Role::Admin),
             (Action::PickSource(storyline_domain::source::SourceKind::S3), Role::Admin),
@@ -319,7 +323,8 @@ mod tests {
     fn the_menu_shows_members_their_commands_and_admins_all() {
         let members = menu(Role::Member);
         let admins = menu(Role::Admin);
-        assert_eq!(admins, CommandName::ALL.to_vec());
+        assert_eq!(menu(Role::Owner), CommandName::ALL.to_vec());
+        assert_eq!(admins, CommandName::ALL.into_iter().filter(|c| *c != CommandName::Admins).collect::<Vec<_>>());
         assert!(members.contains(&CommandName::Settings) && members.contains(&CommandName::Queue));
         for admin_only in [CommandName::Next, CommandName::Schedule, CommandName::Clear, CommandName::Pause] {
             assert!(!members.contains(&admin_only), "{admin_only:?}");

@@ -12,6 +12,7 @@ use storyline_domain::queue::QueueItemId;
 use storyline_domain::schedule::MAX_DAYS;
 use storyline_domain::settings::Toggle;
 use storyline_domain::source::SourceKind;
+use storyline_domain::user::{Role, TelegramUserId};
 
 /// Telegram refuses callback data longer than this.
 pub const MAX_CALLBACK_BYTES: usize = 64;
@@ -52,6 +53,8 @@ pub enum Action {
     MediaSource,
     /// Start the media source dialogue for this kind.
     PickSource(SourceKind),
+    /// `/admins`: give a person the role admin or member (the owner only).
+    SetRole(TelegramUserId, Role),
 }
 
 /// What a button on a story does.
@@ -132,6 +135,10 @@ impl Action {
         if let Self::ScheduleDays(days) = self {
             return format!("sched.{days}");
         }
+        if let Self::SetRole(user, role) = self {
+            let letter = if role == Role::Admin { 'a' } else { 'm' };
+            return format!("r.{letter}.{}", user.0);
+        }
         Self::TABLE.iter().find(|(action, _)| *action == self).map_or_else(String::new, |(_, code)| (*code).to_owned())
     }
 
@@ -143,6 +150,20 @@ impl Action {
             }
             let days = days.parse::<u8>().ok()?;
             return (1..=MAX_DAYS).contains(&u32::from(days)).then_some(Self::ScheduleDays(days));
+        }
+        if let Some(rest) = code.strip_prefix("r.") {
+            let (letter, user) = rest.split_once('.')?;
+            let role = match letter {
+                "a" => Role::Admin,
+                "m" => Role::Member,
+                _ => return None,
+            };
+            // A positive whole number, one spelling: digits only, no leading zero.
+            if user.is_empty() || user.len() > 15 || user.starts_with('0') || !user.bytes().all(|b| b.is_ascii_digit())
+            {
+                return None;
+            }
+            return user.parse::<i64>().ok().map(|id| Self::SetRole(TelegramUserId(id), role));
         }
         if let Some(account) = code.strip_prefix("a.s.") {
             if account.len() != 32 || !account.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -214,6 +235,11 @@ mod tests {
         let stories = StoryMove::CODES.map(|(step, _)| step).map(|step| Action::Story(step, QueueItemId::new()));
         let account = Action::SelectAccount(AccountId::new());
         let days = (1..=30).map(Action::ScheduleDays);
+        let roles = [
+            Action::SetRole(TelegramUserId(1), Role::Admin),
+            Action::SetRole(TelegramUserId(999_999_999_999_999), Role::Member),
+        ];
+        let days = days.chain(roles);
         for action in Action::TABLE.map(|(action, _)| action).into_iter().chain(stories).chain([account]).chain(days) {
             let data = action.encode(workspace);
             assert!(data.len() <= MAX_CALLBACK_BYTES, "{data}");
@@ -247,6 +273,12 @@ mod tests {
             format!("1:{tag}:sched."),
             format!("1:{tag}:sched.255"),
             format!("1:{tag}:sched.99999999999"),
+            format!("1:{tag}:r.o.42"),
+            format!("1:{tag}:r.a.042"),
+            format!("1:{tag}:r.a.-42"),
+            format!("1:{tag}:r.a."),
+            format!("1:{tag}:r.m.4x2"),
+            format!("1:{tag}:r.a.9999999999999999"),
         ];
         for junk in story_junk.iter().map(String::as_str) {
             assert_eq!(Action::decode(junk, workspace), Err(ActionError::Malformed), "{junk:?}");

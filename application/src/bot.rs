@@ -51,6 +51,7 @@ use outage::Outage;
 use recent::Recent;
 
 mod accounts;
+mod admins;
 mod commands;
 mod desk;
 mod init;

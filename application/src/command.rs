@@ -32,11 +32,12 @@ pub enum CommandName {
     DryRun,
     Sync,
     Init,
+    Admins,
 }
 
 impl CommandName {
     /// Every command, in the order the command menu shows them.
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 18] = [
         Self::Settings,
         Self::Status,
         Self::Queue,
@@ -54,6 +55,7 @@ impl CommandName {
         Self::DryRun,
         Self::Sync,
         Self::Init,
+        Self::Admins,
     ];
 
     /// The word after the slash.
@@ -77,6 +79,7 @@ impl CommandName {
             Self::DryRun => "dryrun",
             Self::Sync => "sync",
             Self::Init => "init",
+            Self::Admins => "admins",
         }
     }
 
@@ -101,6 +104,7 @@ impl CommandName {
             Self::DryRun => "Switch dry run (/dryrun on, /dryrun off)",
             Self::Sync => "Sync the library with its media source now",
             Self::Init => "Set up a workspace for this chat",
+            Self::Admins => "Who is an admin here; the owner promotes and demotes",
         }
     }
 
@@ -155,6 +159,8 @@ pub enum Command {
     Sync,
     /// Set up this chat's workspace (a chat without one).
     Init,
+    /// Who is an admin; the owner promotes and demotes.
+    Admins,
 }
 
 /// Why a command was not understood; its text says what is allowed.
@@ -208,6 +214,7 @@ impl Command {
             }),
             CommandName::Sync => Self::Sync,
             CommandName::Init => Self::Init,
+            CommandName::Admins => Self::Admins,
         })
     }
 
@@ -232,6 +239,7 @@ impl Command {
             Self::DryRun(_) => CommandName::DryRun,
             Self::Sync => CommandName::Sync,
             Self::Init => CommandName::Init,
+            Self::Admins => CommandName::Admins,
         }
     }
 }

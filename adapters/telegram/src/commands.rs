@@ -1,6 +1,7 @@
 //! Telegram's command menu, from the application's one list of commands and its access table:
 //! the commands every member may use for the default scope, and all of them for the chats'
-//! administrators (the admin-only ones are refused to others anyway).
+//! administrators (the admin-only ones are refused to others anyway; a workspace's owner is
+//! usually one of them, so the owner's `/admins` is shown there too).
 
 use storyline_application::access::{self, Role};
 use teloxide::payloads::SetMyCommandsSetters as _;
@@ -21,7 +22,7 @@ pub fn menu(role: Role) -> Vec<BotCommand> {
 pub async fn register(bot: &TelegramBot) {
     for (role, scope, label) in [
         (Role::Member, BotCommandScope::Default, "members"),
-        (Role::Admin, BotCommandScope::AllChatAdministrators, "chat administrators"),
+        (Role::Owner, BotCommandScope::AllChatAdministrators, "chat administrators"),
     ] {
         match bot.set_my_commands(menu(role)).scope(scope).await {
             Ok(_) => tracing::info!(scope = label, "registered the command menu"),

@@ -60,6 +60,7 @@ impl Bot {
             Command::DryRun(on) => self.set_flag(turn, Toggle::DryRun, on).await,
             Command::Cancel => self.cancel_prompt(turn).await,
             Command::Sync => self.sync_now(turn).await,
+            Command::Admins => self.admins_command(turn).await,
             Command::Init => {
                 let text = format!("This chat already has a workspace, {}; /settings changes it.", turn.workspace.name);
                 self.say(turn, text).await.map(|_| ())

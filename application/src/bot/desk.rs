@@ -153,7 +153,8 @@ impl Bot {
             | Command::Resume
             | Command::DryRun(_)
             | Command::Sync
-            | Command::Init => return Ok(()),
+            | Command::Init
+            | Command::Admins => return Ok(()),
         };
         self.say(turn, screen).await.map(|_| ())
     }

@@ -82,6 +82,7 @@ impl Bot {
             Action::Accounts | Action::SelectAccount(_) | Action::AddAccount => {
                 self.account_press(turn, press, action, message).await
             }
+            Action::SetRole(user, role) => self.set_role_press(turn, press, user, role, message).await,
             Action::Close => {
                 self.ports.notifier.answer(press, "Closed", false).await?;
                 match message {

@@ -330,7 +330,12 @@ pub fn help() -> Screen {
         text = line(text, *command);
     }
     text = text.line().line().bold("For admins");
-    for command in access::menu(Role::Admin).into_iter().filter(|c| !everyone.contains(c)) {
+    let admins = access::menu(Role::Admin);
+    for command in admins.iter().copied().filter(|c| !everyone.contains(c)) {
+        text = line(text, command);
+    }
+    text = text.line().line().bold("For the owner");
+    for command in access::menu(Role::Owner).into_iter().filter(|c| !admins.contains(c)) {
         text = line(text, command);
     }
     Screen::new(
@@ -379,11 +384,18 @@ mod tests {
     #[test]
     fn help_names_every_command_once_with_the_admin_ones_apart() {
         let shown = help().text.to_plain();
-        let (everyone, admins) = shown.split_once("For admins").unwrap_or_default();
+        let (everyone, rest) = shown.split_once("For admins").unwrap_or_default();
+        let (admins, owner) = rest.split_once("For the owner").unwrap_or_default();
         for command in CommandName::ALL {
             let word = format!("/{} — ", command.as_str());
             assert_eq!(shown.matches(&word).count(), 1, "{word} in {shown}");
-            let part = if access::menu(Role::Member).contains(&command) { everyone } else { admins };
+            let part = if access::menu(Role::Member).contains(&command) {
+                everyone
+            } else if access::menu(Role::Admin).contains(&command) {
+                admins
+            } else {
+                owner
+            };
             assert!(part.contains(&word), "{word} in the wrong part of {shown}");
         }
     }

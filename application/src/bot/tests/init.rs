@@ -393,3 +393,40 @@ async fn start_in_a_private_chat_lists_the_persons_own_workspaces_with_role_and_
     assert!(listed.contains("Acme Stories — member, dry run"), "{listed}");
     assert_eq!(listed.matches('•').count(), 1, "only Bob's own: {listed}");
 }
+
+#[tokio::test]
+async fn the_owner_promotes_and_demotes_with_admins_and_nobody_else_can() {
+    let mut world = Many::new(None);
+    let workspace = set_up(&mut world, ACME).await;
+    world.say(ACME, BOB, "/settings").await;
+    world.say(ACME, BOB, "/admins").await;
+    assert_eq!(world.text(ACME), crate::access::OWNER_REFUSED, "a member may not");
+    world.say(ACME, ALICE, "/admins").await;
+    let listed = world.text(ACME);
+    assert!(listed.contains("@alice — owner") && listed.contains("@bob — member"), "{listed}");
+    let (menu, screen) = world.shown(ACME);
+    let promote = button_data(&screen, "@bob: make admin");
+    // Bob pressing the owner's button himself is refused.
+    world.press(ACME, BOB, menu, &promote).await;
+    assert_eq!(world.answers().last().map(String::as_str), Some(crate::access::OWNER_REFUSED));
+    let role = |store: MemoryStore| async move { store.member(workspace.id, BOB).await.ok().flatten().map(|m| m.role) };
+    assert_eq!(role(world.store.clone()).await, Some(Role::Member));
+    world.press(ACME, ALICE, menu, &promote).await;
+    assert_eq!(world.answers().last().map(String::as_str), Some("@bob is now admin."));
+    assert_eq!(role(world.store.clone()).await, Some(Role::Admin));
+    // At once an admin: Bob may change settings now.
+    world.say(ACME, BOB, "/pause").await;
+    assert!(world.store.settings(workspace.id).await.is_ok_and(|s| s.is_paused()), "{}", world.text(ACME));
+    let demote = button_data(&world.chat.message(ACME, menu).unwrap_or_default(), "@bob: make member");
+    world.press(ACME, ALICE, menu, &demote).await;
+    assert_eq!(role(world.store.clone()).await, Some(Role::Member));
+    // A forged press naming someone who is not in the workspace, or the owner, changes nothing.
+    let stranger = crate::action::Action::SetRole(TelegramUserId(999), Role::Admin).encode(workspace.id);
+    world.press(ACME, ALICE, menu, &stranger).await;
+    assert!(world.answers().last().is_some_and(|a| a.contains("not in this workspace")));
+    let owner = crate::action::Action::SetRole(ALICE, Role::Member).encode(workspace.id);
+    world.press(ACME, ALICE, menu, &owner).await;
+    assert_eq!(world.store.member(workspace.id, ALICE).await.ok().flatten().map(|m| m.role), Some(Role::Owner));
+    let audit = world.store.entries(workspace.id, AuditQuery { action: Some(AuditAction::Role), limit: 10 }).await;
+    assert_eq!(audit.map(|a| a.len()).unwrap_or_default(), 3, "owner, promote, demote");
+}
