@@ -138,7 +138,7 @@ where
         &self,
         workspace: WorkspaceId,
         settings: &ImportedSettings,
-        mix: Option<&CategoryMix>,
+        mix: Option<CategoryMix>,
         actor: &Actor,
         at: DateTime<Utc>,
     ) -> Result<AppliedImport, StoreError> {
@@ -193,10 +193,10 @@ where
         if let Some(mix) = mix {
             Self::lock_mix(&mut tx, workspace).await?;
             let old = Self::current_mix(&mut tx, workspace).await?;
-            if old.as_ref() != Some(mix) {
+            if old.as_ref() != Some(&mix) {
                 let old = old.map(|m| m.to_string()).unwrap_or_default();
                 Self::audit_setting(&mut tx, workspace, actor, at, "category_mix", &old, &mix.to_string()).await?;
-                Self::write_mix(&mut tx, workspace, mix, actor, at).await?;
+                Self::write_mix(&mut tx, workspace, &mix, actor, at).await?;
                 mix_changed = true;
             }
         }

@@ -108,7 +108,7 @@ pub trait SettingsStore: Send + Sync {
         &self,
         workspace: WorkspaceId,
         settings: &ImportedSettings,
-        mix: Option<&CategoryMix>,
+        mix: Option<CategoryMix>,
         actor: &Actor,
         at: DateTime<Utc>,
     ) -> Result<AppliedImport, StoreError>;

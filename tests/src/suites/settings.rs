@@ -264,7 +264,7 @@ pub async fn an_import_writes_every_setting_and_the_mix_as_one_version(backend: 
     let (workspace, other) = two_workspaces(stores).await?;
     let (settings, mix) = imported()?;
     let alice = Actor::User(TelegramUserId(42));
-    let applied = stores.settings.import(workspace.id, &settings, Some(&mix), &alice, instant(10)).await?;
+    let applied = stores.settings.import(workspace.id, &settings, Some(mix.clone()), &alice, instant(10)).await?;
     ensure!(applied.changes.len() == 7 && applied.mix_changed && applied.version == 2, "{applied:?}");
 
     let now = stores.settings.settings(workspace.id).await?;
@@ -298,9 +298,9 @@ pub async fn importing_what_already_is_writes_nothing(backend: &Backend) -> Test
     let stores = backend.stores();
     let (workspace, _) = two_workspaces(stores).await?;
     let (settings, mix) = imported()?;
-    stores.settings.import(workspace.id, &settings, Some(&mix), &Actor::Cli, instant(10)).await?;
+    stores.settings.import(workspace.id, &settings, Some(mix.clone()), &Actor::Cli, instant(10)).await?;
     let pause = stores.settings.settings(workspace.id).await?.pause;
-    let again = stores.settings.import(workspace.id, &settings, Some(&mix), &Actor::System, instant(20)).await?;
+    let again = stores.settings.import(workspace.id, &settings, Some(mix.clone()), &Actor::System, instant(20)).await?;
     ensure!(again.changes.is_empty() && !again.mix_changed && again.version == 2, "{again:?}");
     ensure!(stores.settings.settings(workspace.id).await?.pause == pause, "a pause in force keeps who and when");
     ensure!(stores.settings.history(workspace.id).await?.len() == 2);
@@ -319,7 +319,7 @@ pub async fn an_import_into_no_workspace_is_refused(backend: &Backend) -> TestRe
     let stores = backend.stores();
     let (settings, mix) = imported()?;
     let missing = WorkspaceId::new();
-    let result = stores.settings.import(missing, &settings, Some(&mix), &Actor::Cli, instant(1)).await;
+    let result = stores.settings.import(missing, &settings, Some(mix.clone()), &Actor::Cli, instant(1)).await;
     ensure!(matches!(result, Err(StoreError::WorkspaceNotFound(id)) if id == missing), "{result:?}");
     ensure!(stores.library.mix_history(missing).await?.is_empty());
     Ok(())
@@ -338,7 +338,7 @@ pub async fn an_import_racing_toggles_loses_none_of_them(backend: &Backend) -> T
     });
     let store = stores.settings.clone();
     let import = tokio::spawn(async move {
-        store.import(workspace.id, &settings, Some(&mix), &Actor::Cli, instant(1)).await.map(|_| ())
+        store.import(workspace.id, &settings, Some(mix.clone()), &Actor::Cli, instant(1)).await.map(|_| ())
     });
     for toggle in join_all(toggles).await {
         toggle??;

@@ -90,7 +90,7 @@ impl SettingsStore for MemoryStore {
         &self,
         workspace: WorkspaceId,
         settings: &ImportedSettings,
-        mix: Option<&CategoryMix>,
+        mix: Option<CategoryMix>,
         actor: &Actor,
         at: DateTime<Utc>,
     ) -> Result<AppliedImport, StoreError> {
@@ -100,7 +100,8 @@ impl SettingsStore for MemoryStore {
         let (after, changes) = before.imported(settings, actor, at);
         let version = tenant.write_settings(&after, &changes, actor, at)?;
         let old_mix = tenant.library.current_mix().cloned();
-        let new_mix = mix.filter(|&mix| old_mix.as_ref() != Some(mix));
+        let new_mix = mix.filter(|mix| old_mix.as_ref() != Some(mix));
+        let mix_changed = new_mix.is_some();
         if let Some(mix) = new_mix {
             tenant.audit.push(AuditEntry {
                 at,
@@ -110,9 +111,9 @@ impl SettingsStore for MemoryStore {
                 old: Some(old_mix.map(|m| m.to_string()).unwrap_or_default()),
                 new: Some(mix.to_string()),
             });
-            tenant.library.set_mix(mix, actor, at);
+            tenant.library.set_mix(&mix, actor, at);
         }
-        Ok(AppliedImport { before, after, changes, mix_changed: new_mix.is_some(), version })
+        Ok(AppliedImport { before, after, changes, mix_changed, version })
     }
 
     async fn history(&self, workspace: WorkspaceId) -> Result<Vec<SettingsVersion>, StoreError> {
