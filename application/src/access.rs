@@ -55,10 +55,11 @@ pub enum CliOperation {
     Serve,
     /// `migrate`, `backup`, `generate-key`, `rotate-keys`: the database and the keys.
     Maintain,
-    /// `settings show`, `settings history`, `users list`, `list-media`, `list-categories`,
-    /// `category-mix show`, `list-queue`, `list-instagram-accounts`, `media-source show`: reading.
+    /// `settings show`, `settings history`, `settings export`, `users list`, `list-media`,
+    /// `list-categories`, `category-mix show`, `list-queue`, `list-instagram-accounts`,
+    /// `media-source show`: reading.
     Read,
-    /// `settings set`, `category-mix set`: the settings.
+    /// `settings set`, `settings import`, `category-mix set`: the settings.
     ChangeSettings,
     /// `users promote`: who is an admin.
     ChangeRoles,

@@ -10,6 +10,7 @@ use storyline_application::bot::{Bot, BotConfig, BotPorts};
 use storyline_application::library::{LibraryService, SyncService};
 use storyline_application::posting::{Publishing, QueueDesk, Stories, StoryPorts};
 use storyline_application::scheduling::Scheduler;
+use storyline_application::settings::transfer::SettingsTransfer;
 use storyline_application::sources::SourceService;
 use storyline_crypto::Keyring;
 use storyline_domain::ports::{
@@ -233,6 +234,8 @@ pub fn media_urls(config: &Config) -> SignedUrls {
 pub struct App {
     pub stores: Stores,
     pub settings: SettingsService,
+    /// Exports and imports workspaces' settings (FEATURES T3).
+    pub transfer: SettingsTransfer,
     pub library: LibraryService,
     pub scheduler: Scheduler,
     pub clock: Arc<dyn Clock>,
@@ -338,6 +341,13 @@ impl App {
         let settings =
             SettingsService::new(stores.settings.clone(), stores.audit.clone(), clock.clone(), config.defaults);
         let library = LibraryService::new(stores.library.clone(), clock.clone());
+        let transfer = SettingsTransfer::new(
+            stores.settings.clone(),
+            stores.library.clone(),
+            stores.accounts.clone(),
+            stores.sources.clone(),
+            clock.clone(),
+        );
         let scheduler =
             Scheduler::new(stores.settings.clone(), stores.library.clone(), stores.queue.clone(), clock.clone());
         let source_factory: Arc<dyn SourceFactory> =
@@ -362,6 +372,7 @@ impl App {
         Ok(Self {
             stores,
             settings,
+            transfer,
             library,
             scheduler,
             clock,

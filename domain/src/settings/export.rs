@@ -195,7 +195,7 @@ pub enum ImportError {
 
 impl ImportError {
     fn field(field: impl Into<String>, problem: impl fmt::Display) -> Self {
-        Self::Field { field: field.into(), problem: truncate(&problem.to_string(), 200) }
+        Self::Field { field: field.into(), problem: truncate(&problem.to_string(), 300) }
     }
 }
 
