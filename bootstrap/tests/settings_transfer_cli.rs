@@ -213,6 +213,11 @@ async fn every_refused_file_names_the_field_and_changes_nothing(backend: &Backen
         assert_eq!(output.status.code(), Some(2), "{said}");
         assert!(said.contains(expected), "{expected:?} in {said}");
     }
+    let file = file.to_string_lossy().into_owned();
+    let output = cli.run(&["settings", "import", &file, "--chat", "-100999"]);
+    let said = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(said.contains("no workspace for chat -100999") && said.contains("nothing was created"), "{said}");
     let mix = cli.ok(&["category-mix", "history", "--chat", B]);
     assert!(!mix.contains("memes="), "B's mix is untouched: {mix}");
     Ok(())
