@@ -32,6 +32,8 @@ pub const ACCOUNTS_REFUSED: &str = "Admins only: ask an admin of this chat to ch
 pub const SYNC_REFUSED: &str = "Admins only: ask an admin of this chat to sync the library.";
 /// Refuses changing the media source.
 pub const SOURCE_REFUSED: &str = "Admins only: ask an admin of this chat to change the media source.";
+/// Refuses exporting the settings (the file names the accounts and the media source).
+pub const EXPORT_REFUSED: &str = "Admins only: ask an admin of this chat to export the settings.";
 /// Refuses what only the owner may do.
 pub const OWNER_REFUSED: &str = "Owners only: ask the owner of this workspace.";
 
@@ -110,6 +112,7 @@ pub const fn rule(operation: Operation) -> Rule {
             CommandName::Next | CommandName::Schedule | CommandName::Clear => Rule::admin(QUEUE_REFUSED),
             CommandName::Pause | CommandName::Resume | CommandName::DryRun => Rule::admin(SETTINGS_REFUSED),
             CommandName::Sync => Rule::admin(SYNC_REFUSED),
+            CommandName::Export => Rule::admin(EXPORT_REFUSED),
         },
         Operation::Button(action) => match action {
             Action::Settings
@@ -182,7 +185,7 @@ mod tests {
     use crate::action::OverdueChoice;
 
     /// Every command with the role it must need. The list must name each command once.
-    const COMMANDS: [(CommandName, Role); 16] = [
+    const COMMANDS: [(CommandName, Role); 17] = [
         (CommandName::Start, Role::Member),
         (CommandName::Help, Role::Member),
         (CommandName::Settings, Role::Member),
@@ -199,6 +202,7 @@ mod tests {
         (CommandName::Resume, Role::Admin),
         (CommandName::DryRun, Role::Admin),
         (CommandName::Sync, Role::Admin),
+        (CommandName::Export, Role::Admin),
     ];
 
     fn every_action() -> Vec<(Action, Role)> {

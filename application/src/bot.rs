@@ -43,6 +43,7 @@ use crate::concurrently;
 use crate::errors::error_chain;
 use crate::library::SyncService;
 use crate::posting::Stories;
+use crate::settings::transfer::SettingsTransfer;
 use crate::settings::{SettingsError, SettingsService};
 use crate::sources::SourceService;
 use outage::Outage;
@@ -51,6 +52,7 @@ use recent::Recent;
 mod accounts;
 mod commands;
 mod desk;
+mod export;
 mod menus;
 mod presses;
 mod prompts;
@@ -153,6 +155,8 @@ pub struct Bot {
     outage: Outage,
     /// `/sync`: the sync and each workspace's source; without it `/sync` says it is off.
     sync: Option<(SyncService, Arc<dyn WorkspaceSources>)>,
+    /// `/settings export`; without it the command says it is off.
+    transfer: Option<SettingsTransfer>,
 }
 
 /// A refusal is said again to the same person in the same chat only after this long without
@@ -207,7 +211,15 @@ impl Bot {
             refusals: Recent::new(REFUSAL_QUIET),
             outage: Outage::default(),
             sync: None,
+            transfer: None,
         }
+    }
+
+    /// Adds `/settings export`: the workspace's settings sent as a JSON file (FEATURES T3).
+    #[must_use]
+    pub fn with_transfer(mut self, transfer: SettingsTransfer) -> Self {
+        self.transfer = Some(transfer);
+        self
     }
 
     /// Adds `/sync`: the library synced with each workspace's source on demand.

@@ -18,6 +18,7 @@ pub enum CommandName {
     Start,
     Help,
     Settings,
+    Export,
     Status,
     Queue,
     Stats,
@@ -35,8 +36,9 @@ pub enum CommandName {
 
 impl CommandName {
     /// Every command, in the order the command menu shows them.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::Settings,
+        Self::Export,
         Self::Status,
         Self::Queue,
         Self::Stats,
@@ -61,6 +63,7 @@ impl CommandName {
             Self::Start => "start",
             Self::Help => "help",
             Self::Settings => "settings",
+            Self::Export => "export",
             Self::Status => "status",
             Self::Queue => "queue",
             Self::Stats => "stats",
@@ -84,6 +87,7 @@ impl CommandName {
             Self::Start => "Say hello and what this bot does",
             Self::Help => "Every command",
             Self::Settings => "The settings menu",
+            Self::Export => "The settings as a JSON file (also /settings export)",
             Self::Status => "What the bot is doing",
             Self::Queue => "The next stories",
             Self::Stats => "Counts of queued and handled stories",
@@ -128,6 +132,8 @@ pub enum Command {
     Start,
     Help,
     Settings,
+    /// The workspace's settings as a JSON file (`/export`, `/settings export`).
+    Export,
     Status,
     Queue,
     Stats,
@@ -178,7 +184,9 @@ impl Command {
         Ok(match name {
             CommandName::Start => Self::Start,
             CommandName::Help => Self::Help,
+            CommandName::Settings if args.eq_ignore_ascii_case("export") => Self::Export,
             CommandName::Settings => Self::Settings,
+            CommandName::Export => Self::Export,
             CommandName::Status => Self::Status,
             CommandName::Queue => Self::Queue,
             CommandName::Stats => Self::Stats,
@@ -211,6 +219,7 @@ impl Command {
             Self::Start => CommandName::Start,
             Self::Help => CommandName::Help,
             Self::Settings => CommandName::Settings,
+            Self::Export => CommandName::Export,
             Self::Status => CommandName::Status,
             Self::Queue => CommandName::Queue,
             Self::Stats => CommandName::Stats,

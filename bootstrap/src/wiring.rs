@@ -294,6 +294,7 @@ impl App {
             .with_stories(stories)
             .with_accounts(self.accounts.clone())
             .with_media_sources(self.media_sources.clone(), self.stores.library.clone())
+            .with_transfer(self.transfer.clone())
             .posting_every(self.posting_interval)
     }
 

@@ -60,6 +60,7 @@ impl Bot {
             Command::DryRun(on) => self.set_flag(turn, Toggle::DryRun, on).await,
             Command::Cancel => self.cancel_prompt(turn).await,
             Command::Sync => self.sync_now(turn).await,
+            Command::Export => self.export_settings(turn).await,
             Command::Queue
             | Command::Next
             | Command::Schedule { .. }

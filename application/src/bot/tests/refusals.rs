@@ -117,7 +117,7 @@ async fn a_member_is_refused_every_admin_command_with_its_one_sentence_and_nothi
 
     let admin_only: Vec<_> =
         CommandName::ALL.into_iter().filter(|&c| !access::menu(Role::Member).contains(&c)).collect();
-    assert_eq!(admin_only.len(), 7, "{admin_only:?}");
+    assert_eq!(admin_only.len(), 8, "{admin_only:?}");
     for command in admin_only {
         let refusal = access::rule(Operation::Command(command)).refusal;
         // With and without arguments: wrong arguments from a member are refused the same way.
