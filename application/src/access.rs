@@ -32,6 +32,8 @@ pub const ACCOUNTS_REFUSED: &str = "Admins only: ask an admin of this chat to ch
 pub const SYNC_REFUSED: &str = "Admins only: ask an admin of this chat to sync the library.";
 /// Refuses changing the media source.
 pub const SOURCE_REFUSED: &str = "Admins only: ask an admin of this chat to change the media source.";
+/// Refuses exporting the settings (the file names the accounts and the media source).
+pub const EXPORT_REFUSED: &str = "Admins only: ask an admin of this chat to export the settings.";
 /// Refuses what only the owner may do.
 pub const OWNER_REFUSED: &str = "Owners only: ask the owner of this workspace.";
 
@@ -55,10 +57,11 @@ pub enum CliOperation {
     Serve,
     /// `migrate`, `backup`, `generate-key`, `rotate-keys`: the database and the keys.
     Maintain,
-    /// `settings show`, `settings history`, `users list`, `list-media`, `list-categories`,
-    /// `category-mix show`, `list-queue`, `list-instagram-accounts`, `media-source show`: reading.
+    /// `settings show`, `settings history`, `settings export`, `users list`, `list-media`,
+    /// `list-categories`, `category-mix show`, `list-queue`, `list-instagram-accounts`,
+    /// `media-source show`: reading.
     Read,
-    /// `settings set`, `category-mix set`: the settings.
+    /// `settings set`, `settings import`, `category-mix set`: the settings.
     ChangeSettings,
     /// `users promote`: who is an admin.
     ChangeRoles,
@@ -113,6 +116,7 @@ pub const fn rule(operation: Operation) -> Rule {
             CommandName::Pause | CommandName::Resume | CommandName::DryRun => Rule::admin(SETTINGS_REFUSED),
             CommandName::Sync => Rule::admin(SYNC_REFUSED),
             CommandName::Admins => Rule::OWNER,
+            CommandName::Export => Rule::admin(EXPORT_REFUSED),
         },
         Operation::Button(action) => match action {
             Action::Settings
@@ -184,7 +188,7 @@ mod tests {
     use crate::action::OverdueChoice;
 
     /// Every command with the role it must need. The list must name each command once.
-    const COMMANDS: [(CommandName, Role); 18] = [
+    const COMMANDS: [(CommandName, Role); 19] = [
         (CommandName::Start, Role::Member),
         (CommandName::Admins, Role::Owner),
         (CommandName::Init, Role::Member),
@@ -203,6 +207,7 @@ mod tests {
         (CommandName::Resume, Role::Admin),
         (CommandName::DryRun, Role::Admin),
         (CommandName::Sync, Role::Admin),
+        (CommandName::Export, Role::Admin),
     ];
 
     fn every_action() -> Vec<(Action, Role)> {

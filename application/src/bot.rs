@@ -45,6 +45,7 @@ use crate::concurrently;
 use crate::errors::error_chain;
 use crate::library::SyncService;
 use crate::posting::Stories;
+use crate::settings::transfer::SettingsTransfer;
 use crate::settings::{SettingsError, SettingsService};
 use crate::sources::SourceService;
 use outage::Outage;
@@ -56,6 +57,7 @@ mod commands;
 mod desk;
 mod init;
 mod life;
+mod export;
 mod menus;
 mod presses;
 mod private;
@@ -174,6 +176,8 @@ pub struct Bot {
     wizards: Option<Arc<dyn storyline_domain::ports::InitWizards>>,
     /// Commands and presses per person and per chat ([`Bot::with_rate_limits`]); none without.
     limiter: Option<limits::Limiter>,
+    /// `/settings export`; without it the command says it is off.
+    transfer: Option<SettingsTransfer>,
 }
 
 /// A refusal is said again to the same person in the same chat only after this long without
@@ -230,7 +234,15 @@ impl Bot {
             sync: None,
             wizards: None,
             limiter: None,
+            transfer: None,
         }
+    }
+
+    /// Adds `/settings export`: the workspace's settings sent as a JSON file (FEATURES T3).
+    #[must_use]
+    pub fn with_transfer(mut self, transfer: SettingsTransfer) -> Self {
+        self.transfer = Some(transfer);
+        self
     }
 
     /// Adds `/sync`: the library synced with each workspace's source on demand.

@@ -18,6 +18,7 @@ pub enum CommandName {
     Start,
     Help,
     Settings,
+    Export,
     Status,
     Queue,
     Stats,
@@ -37,8 +38,9 @@ pub enum CommandName {
 
 impl CommandName {
     /// Every command, in the order the command menu shows them.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 19] = [
         Self::Settings,
+        Self::Export,
         Self::Status,
         Self::Queue,
         Self::Stats,
@@ -65,6 +67,7 @@ impl CommandName {
             Self::Start => "start",
             Self::Help => "help",
             Self::Settings => "settings",
+            Self::Export => "export",
             Self::Status => "status",
             Self::Queue => "queue",
             Self::Stats => "stats",
@@ -90,6 +93,7 @@ impl CommandName {
             Self::Start => "Say hello and what this bot does",
             Self::Help => "Every command",
             Self::Settings => "The settings menu",
+            Self::Export => "The settings as a JSON file (also /settings export)",
             Self::Status => "What the bot is doing",
             Self::Queue => "The next stories",
             Self::Stats => "Counts of queued and handled stories",
@@ -136,6 +140,8 @@ pub enum Command {
     Start,
     Help,
     Settings,
+    /// The workspace's settings as a JSON file (`/export`, `/settings export`).
+    Export,
     Status,
     Queue,
     Stats,
@@ -190,7 +196,9 @@ impl Command {
         Ok(match name {
             CommandName::Start => Self::Start,
             CommandName::Help => Self::Help,
+            CommandName::Settings if args.eq_ignore_ascii_case("export") => Self::Export,
             CommandName::Settings => Self::Settings,
+            CommandName::Export => Self::Export,
             CommandName::Status => Self::Status,
             CommandName::Queue => Self::Queue,
             CommandName::Stats => Self::Stats,
@@ -225,6 +233,7 @@ impl Command {
             Self::Start => CommandName::Start,
             Self::Help => CommandName::Help,
             Self::Settings => CommandName::Settings,
+            Self::Export => CommandName::Export,
             Self::Status => CommandName::Status,
             Self::Queue => CommandName::Queue,
             Self::Stats => CommandName::Stats,

@@ -13,6 +13,8 @@ use storyline_domain::settings::{
 use storyline_domain::user::Actor;
 use storyline_domain::{ChatId, Workspace, WorkspaceId};
 
+pub mod transfer;
+
 /// Why a settings operation failed. `Invalid` and `Input` carry a message for the person who
 /// typed the value; nothing was changed in any case.
 #[derive(Debug, thiserror::Error)]

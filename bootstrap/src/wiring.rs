@@ -10,6 +10,7 @@ use storyline_application::bot::{Bot, BotConfig, BotPorts, RateLimits};
 use storyline_application::library::{LibraryService, SyncService};
 use storyline_application::posting::{Publishing, QueueDesk, Stories, StoryPorts};
 use storyline_application::scheduling::Scheduler;
+use storyline_application::settings::transfer::SettingsTransfer;
 use storyline_application::sources::SourceService;
 use storyline_crypto::Keyring;
 use storyline_domain::ports::{
@@ -237,6 +238,8 @@ pub fn media_urls(config: &Config) -> SignedUrls {
 pub struct App {
     pub stores: Stores,
     pub settings: SettingsService,
+    /// Exports and imports workspaces' settings (FEATURES T3).
+    pub transfer: SettingsTransfer,
     pub library: LibraryService,
     pub scheduler: Scheduler,
     pub clock: Arc<dyn Clock>,
@@ -297,6 +300,7 @@ impl App {
             .with_stories(stories)
             .with_accounts(self.accounts.clone())
             .with_media_sources(self.media_sources.clone(), self.stores.library.clone())
+            .with_transfer(self.transfer.clone())
             .posting_every(self.posting_interval)
             .with_init(self.stores.wizards.clone())
             .with_rate_limits(self.rate_limits)
@@ -346,6 +350,13 @@ impl App {
         let settings =
             SettingsService::new(stores.settings.clone(), stores.audit.clone(), clock.clone(), config.defaults);
         let library = LibraryService::new(stores.library.clone(), clock.clone());
+        let transfer = SettingsTransfer::new(
+            stores.settings.clone(),
+            stores.library.clone(),
+            stores.accounts.clone(),
+            stores.sources.clone(),
+            clock.clone(),
+        );
         let scheduler =
             Scheduler::new(stores.settings.clone(), stores.library.clone(), stores.queue.clone(), clock.clone());
         let source_factory: Arc<dyn SourceFactory> = Arc::new(
@@ -372,6 +383,7 @@ impl App {
         Ok(Self {
             stores,
             settings,
+            transfer,
             library,
             scheduler,
             clock,

@@ -36,7 +36,7 @@ pub use publisher::{
     PublishingQuota, RefreshedToken, StoryPublisher,
 };
 pub use queue::{History, Locks, Pending, Queue, SendFailure};
-pub use settings_store::{AppliedChange, ApplySettingError, SettingsStore};
+pub use settings_store::{AppliedChange, AppliedImport, ApplySettingError, SettingsStore};
 pub use source_store::{SourceStore, source_secret_binding};
 pub use update_cursor::UpdateCursor;
 pub use users::Users;

@@ -7,6 +7,7 @@
 
 mod change;
 mod chat_settings;
+pub mod export;
 mod stored;
 mod values;
 

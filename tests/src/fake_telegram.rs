@@ -16,10 +16,11 @@
 //!   pushes an update. Updates are scripted with [`FakeTelegram::push_text`],
 //!   [`FakeTelegram::push_channel_post`], [`FakeTelegram::push_press`] and
 //!   [`FakeTelegram::push_raw`].
-//! - **sendMessage / sendPhoto / sendVideo** store the message (ids count up from 1, shared by
+//! - **sendMessage / sendPhoto / sendVideo / sendDocument** store the message (ids count up from 1, shared by
 //!   every chat and by the scripted messages) and answer a full `Message`. The text is kept as
 //!   sent (HTML is not rendered); [`FakeTelegram::message`] also shows the `parse_mode` used. Only
-//!   an inline keyboard comes back as `reply_markup`, as with Telegram.
+//!   an inline keyboard comes back as `reply_markup`, as with Telegram. An uploaded file is
+//!   recorded by name and size, and a small `.json` or `.txt` one (up to 64 KiB) with its `text`.
 //! - **editMessageText / editMessageCaption / editMessageReplyMarkup** change a stored message, with Telegram's errors:
 //!   "message to edit not found", "message can't be edited" (not the bot's), "there is no text in
 //!   the message to edit" and "message is not modified" (same text and keyboard; an edit without

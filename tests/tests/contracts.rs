@@ -33,6 +33,10 @@ macro_rules! every_suite {
                 looking_workspaces_up_lists_them_and_creates_none,
                 a_nul_in_a_chat_title_is_stored_safely,
                 a_workspace_moves_to_a_new_chat_with_everything_it_had,
+                an_import_writes_every_setting_and_the_mix_as_one_version,
+                importing_what_already_is_writes_nothing,
+                an_import_into_no_workspace_is_refused,
+                an_import_racing_toggles_loses_none_of_them,
             }
             audit {
                 entries_come_back_newest_first_filtered_and_limited,

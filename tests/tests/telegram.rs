@@ -375,13 +375,35 @@ pub async fn the_command_menu_is_registered_for_members_and_for_administrators(b
         ensure!(members.iter().any(|c| c == everyone), "{everyone} missing for members: {members:?}");
         ensure!(admins.iter().any(|c| c == everyone), "{everyone} missing for admins: {admins:?}");
     }
-    for admin_only in ["schedule", "clear", "next", "pause", "resume", "dryrun"] {
+    for admin_only in ["schedule", "clear", "next", "pause", "resume", "dryrun", "export"] {
         ensure!(!members.iter().any(|c| c == admin_only), "{admin_only} shown to members: {members:?}");
         ensure!(admins.iter().any(|c| c == admin_only), "{admin_only} missing for admins: {admins:?}");
     }
     let typed: Vec<String> =
         storyline_application::command::CommandName::ALL.iter().map(|c| c.as_str().to_owned()).collect();
     ensure!(admins == typed, "the menu is the bot's own command list: {admins:?}");
+    bot.stop().await
+}
+
+/// `/settings export`: the settings as a JSON document in the chat, which reads back as an import.
+pub async fn settings_export_sends_the_settings_as_a_json_file(backend: Backend) -> TestResult {
+    let telegram = FakeTelegram::start().await?;
+    let bot = TestBot::start(&telegram, &url(&backend)?)?;
+    telegram.push_text(TEAM_CHAT, &member(), "/settings export");
+    telegram.wait_for("sendMessage", 1, WAIT).await?;
+    telegram.push_text(TEAM_CHAT, &admin(), "/settings export");
+    let sent = telegram.wait_for("sendDocument", 1, WAIT).await?;
+    ensure!(telegram.count("sendDocument") == 1, "the member got no file");
+    // teloxide names the upload `attach://<part>` and sends the file as that part.
+    let field = &sent[0]["document"];
+    let document = field.as_str().and_then(|d| d.strip_prefix("attach://")).map_or(field, |part| &sent[0][part]);
+    ensure!(document["file_name"] == format!("storyline-settings-{TEAM_CHAT}.json"), "{document}");
+    let text = document["text"].as_str().context("the file's text")?;
+    let import = storyline_domain::settings::export::parse(text)?;
+    ensure!(import.settings.dry_run == settings(&backend).await?.dry_run, "{text}");
+    ensure!(sent[0]["caption"].as_str().is_some_and(|c| c.contains("no tokens, no secrets")), "{sent:?}");
+    let stored = telegram.message(TEAM_CHAT, telegram.last_message_id()).context("the document was not stored")?;
+    ensure!(stored["document"]["file_size"] == document["size"], "{stored}");
     bot.stop().await
 }
 
@@ -580,6 +602,7 @@ macro_rules! every_test {
             the_command_menu_is_registered_for_members_and_for_administrators,
             a_failing_command_menu_does_not_stop_the_bot,
             a_burst_of_presses_past_the_limit_is_answered_once_and_not_handled,
+            settings_export_sends_the_settings_as_a_json_file,
         );
     };
 }

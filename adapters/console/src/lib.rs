@@ -118,6 +118,23 @@ impl ChatNotifier for ConsoleChat {
         self.send(chat, screen).await
     }
 
+    async fn send_document(
+        &self,
+        _chat: ChatId,
+        file_name: &str,
+        bytes: Vec<u8>,
+        caption: &str,
+    ) -> Result<MessageId, NotifyError> {
+        // The terminal shows a file made here as it is: it is text (a settings export).
+        let mut state = self.state();
+        state.next_message += 1;
+        let message = MessageId(state.next_message);
+        writeln!(state.out, "── file {file_name} ({} bytes): {caption} ──", bytes.len()).map_err(io)?;
+        writeln!(state.out, "{}", String::from_utf8_lossy(&bytes)).map_err(io)?;
+        state.out.flush().map_err(io)?;
+        Ok(message)
+    }
+
     async fn edit_caption(&self, chat: ChatId, message: MessageId, screen: &Screen) -> Result<(), NotifyError> {
         self.edit(chat, message, screen).await
     }

@@ -12,6 +12,7 @@ use storyline_domain::user::TelegramUserId;
 pub enum ChatCall {
     Sent { chat: ChatId, message: MessageId, screen: Screen },
     SentMedia { chat: ChatId, message: MessageId, location: String, screen: Screen },
+    SentDocument { chat: ChatId, message: MessageId, file_name: String, bytes: Vec<u8>, caption: String },
     Edited { chat: ChatId, message: MessageId, screen: Screen },
     Deleted { chat: ChatId, message: MessageId },
     Answered { press: PressId, note: String, alert: bool },
@@ -90,6 +91,21 @@ impl ChatNotifier for RecordingChat {
         recording.messages.insert((chat, message), screen.clone());
         let location = media.location.clone();
         recording.calls.push(ChatCall::SentMedia { chat, message, location, screen: screen.clone() });
+        Ok(message)
+    }
+
+    async fn send_document(
+        &self,
+        chat: ChatId,
+        file_name: &str,
+        bytes: Vec<u8>,
+        caption: &str,
+    ) -> Result<MessageId, NotifyError> {
+        let mut recording = self.recording();
+        recording.next_message += 1;
+        let message = MessageId(recording.next_message);
+        let (file_name, caption) = (file_name.to_owned(), caption.to_owned());
+        recording.calls.push(ChatCall::SentDocument { chat, message, file_name, bytes, caption });
         Ok(message)
     }
 

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::Transaction;
 use storyline_domain::WorkspaceId;
 use storyline_domain::library::{CategoryMix, CategoryStats, MediaId, MediaItem, MixVersion, NewMedia};
 use storyline_domain::ports::{AddReport, MediaLibrary, MediaQuery, StoreError};
@@ -162,42 +163,8 @@ where
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        // Concurrent changes of one workspace's mix take turns.
-        sqlx::query(&format!("SELECT 1 FROM workspaces WHERE id = $1{}", D::FOR_NO_KEY_UPDATE))
-            .bind(workspace.as_uuid())
-            .execute(&mut *tx)
-            .await
-            .map_err(db::<D>)?;
-        let current: Option<(i64, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT version, valid_from FROM category_mix_versions WHERE workspace_id = $1 \
-             ORDER BY version DESC LIMIT 1",
-        )
-        .bind(workspace.as_uuid())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db::<D>)?;
-        let (version, valid_from) = match current {
-            Some((version, current_from)) => (version + 1, at.max(current_from)),
-            None => (1, at),
-        };
-        sqlx::query("UPDATE category_mix_versions SET valid_to = $1 WHERE workspace_id = $2 AND valid_to IS NULL")
-            .bind(valid_from)
-            .bind(workspace.as_uuid())
-            .execute(&mut *tx)
-            .await
-            .map_err(db::<D>)?;
-        sqlx::query(
-            "INSERT INTO category_mix_versions (workspace_id, version, mix, valid_from, valid_to, set_by) \
-             VALUES ($1, $2, $3, $4, NULL, $5)",
-        )
-        .bind(workspace.as_uuid())
-        .bind(version)
-        .bind(mix.to_string())
-        .bind(valid_from)
-        .bind(actor.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(db::<D>)?;
+        Self::lock_mix(&mut tx, workspace).await?;
+        Self::write_mix(&mut tx, workspace, mix, actor, at).await?;
         tx.commit().await.map_err(db::<D>)?;
         Ok(())
     }
@@ -214,5 +181,101 @@ where
         .into_iter()
         .map(TryInto::try_into)
         .collect()
+    }
+}
+
+impl<D: Dialect> Store<D>
+where
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
+    for<'q> Arguments<'q, D>: IntoArguments<'q, D::Db>,
+    for<'a> &'a str: ColumnIndex<Row<D>> + Encode<'a, D::Db> + Type<D::Db>,
+    usize: ColumnIndex<Row<D>>,
+    Uuid: Value<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    DateTime<Utc>: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    for<'a> Option<&'a str>: Encode<'a, D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<i32>: Value<D::Db>,
+    Option<Uuid>: Value<D::Db>,
+    Option<DateTime<Utc>>: Value<D::Db>,
+    for<'a> Cow<'a, str>: Encode<'a, D::Db> + Type<D::Db>,
+    for<'a> Option<Cow<'a, str>>: Encode<'a, D::Db>,
+{
+    /// Takes the workspace's row until commit, so changes of its mix take turns.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn lock_mix(tx: &mut Transaction<'static, D::Db>, workspace: WorkspaceId) -> Result<(), StoreError> {
+        sqlx::query(&format!("SELECT 1 FROM workspaces WHERE id = $1{}", D::FOR_NO_KEY_UPDATE))
+            .bind(workspace.as_uuid())
+            .execute(&mut **tx)
+            .await
+            .map_err(db::<D>)?;
+        Ok(())
+    }
+
+    /// The current mix, if any, inside `tx`.
+    ///
+    /// # Errors
+    /// When the database fails or the stored mix is corrupt.
+    pub async fn current_mix(
+        tx: &mut Transaction<'static, D::Db>,
+        workspace: WorkspaceId,
+    ) -> Result<Option<CategoryMix>, StoreError> {
+        let text: Option<String> =
+            sqlx::query_scalar("SELECT mix FROM category_mix_versions WHERE workspace_id = $1 AND valid_to IS NULL")
+                .bind(workspace.as_uuid())
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db::<D>)?;
+        text.map(|text| CategoryMix::parse(&text).map_err(StoreError::unknown)).transpose()
+    }
+
+    /// Makes `mix` the current mix from `at` (call [`Self::lock_mix`] first).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn write_mix(
+        tx: &mut Transaction<'static, D::Db>,
+        workspace: WorkspaceId,
+        mix: &CategoryMix,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let current: Option<(i64, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT version, valid_from FROM category_mix_versions WHERE workspace_id = $1 \
+             ORDER BY version DESC LIMIT 1",
+        )
+        .bind(workspace.as_uuid())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db::<D>)?;
+        let (version, valid_from) = match current {
+            Some((version, current_from)) => (version + 1, at.max(current_from)),
+            None => (1, at),
+        };
+        sqlx::query("UPDATE category_mix_versions SET valid_to = $1 WHERE workspace_id = $2 AND valid_to IS NULL")
+            .bind(valid_from)
+            .bind(workspace.as_uuid())
+            .execute(&mut **tx)
+            .await
+            .map_err(db::<D>)?;
+        sqlx::query(
+            "INSERT INTO category_mix_versions (workspace_id, version, mix, valid_from, valid_to, set_by) \
+             VALUES ($1, $2, $3, $4, NULL, $5)",
+        )
+        .bind(workspace.as_uuid())
+        .bind(version)
+        .bind(mix.to_string())
+        .bind(valid_from)
+        .bind(actor.to_string())
+        .execute(&mut **tx)
+        .await
+        .map_err(db::<D>)?;
+        Ok(())
     }
 }

@@ -6,7 +6,10 @@ use std::borrow::Cow;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Transaction};
-use storyline_domain::ports::{AppliedChange, ApplySettingError, SettingsStore, StoreError};
+use storyline_domain::audit::AuditAction;
+use storyline_domain::library::CategoryMix;
+use storyline_domain::ports::{AppliedChange, AppliedImport, ApplySettingError, SettingsStore, StoreError};
+use storyline_domain::settings::export::ImportedSettings;
 use storyline_domain::settings::{ChatSettings, SettingChange, SettingsDefaults, SettingsVersion, StoredSettings};
 use storyline_domain::text::storable;
 use storyline_domain::user::Actor;
@@ -14,7 +17,7 @@ use storyline_domain::{ChatId, Workspace, WorkspaceId};
 use uuid::Uuid;
 
 use crate::bounds::{Arguments, ColumnIndex, Connection, Encode, Executor, IntoArguments, Row, Type, Value};
-use crate::rows::{SETTINGS_COLUMNS, SettingsRow, VersionRow, WorkspaceRow};
+use crate::rows::{CurrentRow, SETTINGS_COLUMNS, SettingsRow, VersionRow, WorkspaceRow};
 use crate::{Dialect, SettingsDialect, Store, db};
 
 #[async_trait]
@@ -153,6 +156,76 @@ where
         D::apply(self, workspace, change, actor, at).await
     }
 
+    async fn import(
+        &self,
+        workspace: WorkspaceId,
+        settings: &ImportedSettings,
+        mix: Option<CategoryMix>,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<AppliedImport, StoreError> {
+        let mut tx = self.write().await?;
+        // The settings row is held until commit: a racing change waits (PostgreSQL's optimistic
+        // one then finds a newer version and is applied again on top of this import).
+        let current = sqlx::query_as::<_, CurrentRow>(&format!(
+            "SELECT {SETTINGS_COLUMNS}, version, updated_at AS current_from \
+             FROM chat_settings WHERE workspace_id = $1{}",
+            D::FOR_UPDATE
+        ))
+        .bind(workspace.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db::<D>)?
+        .ok_or(StoreError::WorkspaceNotFound(workspace))?;
+        let before = ChatSettings::try_from(current.settings)?;
+        let (after, changes) = before.imported(settings, actor, at);
+        let mut version = current.version;
+        if !changes.is_empty() {
+            version += 1;
+            let valid_from = at.max(current.current_from);
+            let stored = StoredSettings::from(&after);
+            Self::bind_settings(
+                sqlx::query(
+                    "UPDATE chat_settings SET dry_run_mode = $1, enable_instagram_api = $2, is_paused = $3, \
+                     paused_at = $4, paused_by = $5, posts_per_day = $6, posting_hours_start = $7, \
+                     posting_hours_end = $8, posting_timezone = $9, version = $10, updated_at = $11 \
+                     WHERE workspace_id = $12",
+                ),
+                &stored,
+            )
+            .bind(version)
+            .bind(valid_from)
+            .bind(workspace.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db::<D>)?;
+            sqlx::query("UPDATE chat_settings_history SET valid_to = $1 WHERE workspace_id = $2 AND version = $3")
+                .bind(valid_from)
+                .bind(workspace.as_uuid())
+                .bind(current.version)
+                .execute(&mut *tx)
+                .await
+                .map_err(db::<D>)?;
+            Self::insert_version(&mut tx, workspace, version, &stored, valid_from, actor).await?;
+            for field in &changes {
+                Self::audit_setting(&mut tx, workspace, actor, at, field.key.as_str(), &field.old, &field.new).await?;
+            }
+        }
+        let mut mix_changed = false;
+        if let Some(mix) = mix {
+            Self::lock_mix(&mut tx, workspace).await?;
+            let old = Self::current_mix(&mut tx, workspace).await?;
+            if old.as_ref() != Some(&mix) {
+                let old = old.map(|m| m.to_string()).unwrap_or_default();
+                Self::audit_setting(&mut tx, workspace, actor, at, "category_mix", &old, &mix.to_string()).await?;
+                Self::write_mix(&mut tx, workspace, &mix, actor, at).await?;
+                mix_changed = true;
+            }
+        }
+        tx.commit().await.map_err(db::<D>)?;
+        Ok(AppliedImport { before, after, changes, mix_changed, version })
+    }
+
     async fn history(&self, workspace: WorkspaceId) -> Result<Vec<SettingsVersion>, StoreError> {
         sqlx::query_as::<_, VersionRow>(&format!(
             "SELECT {SETTINGS_COLUMNS}, version, valid_from, valid_to, changed_by \
@@ -288,6 +361,46 @@ where
         )
         .bind(valid_from)
         .bind(actor.to_string())
+        .execute(&mut **tx)
+        .await
+        .map_err(db::<D>)?;
+        Ok(())
+    }
+}
+
+impl<D: Dialect> Store<D>
+where
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
+    for<'q> Arguments<'q, D>: IntoArguments<'q, D::Db>,
+    Uuid: Value<D::Db>,
+    String: Value<D::Db>,
+    DateTime<Utc>: Value<D::Db>,
+    for<'a> &'a str: Encode<'a, D::Db> + Type<D::Db>,
+{
+    /// One audit entry for a changed setting (`subject` its name).
+    ///
+    /// # Errors
+    /// When the database fails.
+    async fn audit_setting(
+        tx: &mut Transaction<'static, D::Db>,
+        workspace: WorkspaceId,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        subject: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_log (workspace_id, at, actor, action, subject, old_value, new_value) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(workspace.as_uuid())
+        .bind(at)
+        .bind(actor.to_string())
+        .bind(AuditAction::Setting.as_str())
+        .bind(subject)
+        .bind(old)
+        .bind(new)
         .execute(&mut **tx)
         .await
         .map_err(db::<D>)?;

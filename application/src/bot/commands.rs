@@ -65,6 +65,7 @@ impl Bot {
                 let text = format!("This chat already has a workspace, {}; /settings changes it.", turn.workspace.name);
                 self.say(turn, text).await.map(|_| ())
             }
+            Command::Export => self.export_settings(turn).await,
             Command::Queue
             | Command::Next
             | Command::Schedule { .. }

@@ -147,6 +147,7 @@ impl Bot {
             Command::Start
             | Command::Help
             | Command::Settings
+            | Command::Export
             | Command::Status
             | Command::Cancel
             | Command::Pause

@@ -536,6 +536,7 @@ async fn a_refusal_is_said_once_per_burst_to_one_person() {
 
 mod init;
 mod limits;
+mod export;
 mod refusals;
 mod sources;
 

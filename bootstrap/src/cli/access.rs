@@ -18,7 +18,9 @@ pub(super) const fn operation(command: &Command) -> CliOperation {
         Command::Migrate | Command::Backup { .. } | Command::RotateKeys | Command::GenerateKey => {
             CliOperation::Maintain
         }
-        Command::Settings(SettingsCommand::Show { .. } | SettingsCommand::History { .. })
+        Command::Settings(
+            SettingsCommand::Show { .. } | SettingsCommand::History { .. } | SettingsCommand::Export { .. },
+        )
         | Command::Users(UsersCommand::List { .. })
         | Command::CategoryMix(MixCommand::History { .. })
         | Command::ListMedia { .. }
@@ -27,9 +29,8 @@ pub(super) const fn operation(command: &Command) -> CliOperation {
         | Command::ListInstagramAccounts { .. }
         | Command::MediaSource(SourceCommand::Show { .. })
         | Command::Workspaces(WorkspacesCommand::List { .. } | WorkspacesCommand::Show { .. }) => CliOperation::Read,
-        Command::Settings(SettingsCommand::Set { .. }) | Command::CategoryMix(MixCommand::Set { .. }) => {
-            CliOperation::ChangeSettings
-        }
+        Command::Settings(SettingsCommand::Set { .. } | SettingsCommand::Import { .. })
+        | Command::CategoryMix(MixCommand::Set { .. }) => CliOperation::ChangeSettings,
         Command::Users(UsersCommand::Promote { .. }) => CliOperation::ChangeRoles,
         Command::IndexMedia { .. }
         | Command::SyncMedia { .. }
@@ -80,6 +81,8 @@ mod tests {
             (&["settings", "show"], CliOperation::Read),
             (&["list-queue"], CliOperation::Read),
             (&["settings", "set", "posts_per_day", "3"], CliOperation::ChangeSettings),
+            (&["settings", "export", "--output", "settings.json"], CliOperation::Read),
+            (&["settings", "import", "settings.json", "--yes"], CliOperation::ChangeSettings),
             (&["users", "promote", "7", "--role", "admin"], CliOperation::ChangeRoles),
             (&["create-schedule"], CliOperation::ChangeQueue),
             (&["clear-queue", "--yes"], CliOperation::ChangeQueue),

@@ -1,4 +1,4 @@
-//! `storyline settings show | set | history`.
+//! `storyline settings show | set | history | export | import`.
 
 use std::io::Write;
 
@@ -6,8 +6,10 @@ use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use storyline_application::SettingsError;
+use storyline_application::settings::transfer::ImportPlan;
 use storyline_domain::Workspace;
-use storyline_domain::settings::{ChatSettings, SettingChange, SettingInputError, SettingKey};
+use storyline_domain::settings::export;
+use storyline_domain::settings::{ChatSettings, FieldChange, SettingChange, SettingInputError, SettingKey};
 use storyline_domain::user::{Actor, TelegramUserId};
 
 use super::Outcome;
@@ -52,7 +54,31 @@ pub enum SettingsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write the chat's settings, category mix, Instagram account identities (no tokens) and media
+    /// source (no secret) as a JSON file, version 1.
+    Export {
+        #[command(flatten)]
+        chat: ChatArg,
+        /// Write the file here (replacing it) instead of to stdout.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Check a settings export and show what importing it into the chat would change; with
+    /// --yes, apply its settings and category mix in one audited change. Accounts and the media
+    /// source are never imported (the file has no tokens or secrets): they are listed.
+    Import {
+        #[command(flatten)]
+        chat: ChatArg,
+        /// The file `settings export` wrote.
+        file: std::path::PathBuf,
+        /// Apply the changes (without it nothing changes).
+        #[arg(long)]
+        yes: bool,
+    },
 }
+
+/// The largest import file read: an export is a few kilobytes.
+const MAX_IMPORT_BYTES: u64 = 1024 * 1024;
 
 pub(super) async fn run(
     command: SettingsCommand,
@@ -105,14 +131,7 @@ pub(super) async fn run(
                     for change in &applied.changes {
                         writeln!(out, "{}: {} → {}", change.key, change.old, change.new)?;
                     }
-                    if applied.changes.iter().any(|c| c.key.shapes_the_schedule()) {
-                        let seed = u64::try_from(app.clock.now().timestamp_nanos_opt().unwrap_or(1)).unwrap_or(1);
-                        let mut jitter = storyline_application::scheduling::SeededJitter::new(seed);
-                        let moved = app.scheduler.replan(workspace.id, &mut jitter).await?;
-                        if moved > 0 {
-                            writeln!(out, "moved {moved} upcoming stories to the new schedule")?;
-                        }
-                    }
+                    replan(app, &workspace, &applied.changes, out).await?;
                     Ok(Outcome::Done)
                 }
                 Err(SettingsError::Input(SettingInputError::UnknownKey(typed))) => {
@@ -153,7 +172,122 @@ pub(super) async fn run(
             writeln!(out, "{table}")?;
             Ok(Outcome::Done)
         }
+        SettingsCommand::Export { chat, output } => {
+            let workspace = workspace(app, config, &chat, Access::Read, err).await?;
+            let json = app.transfer.export(workspace.id).await?.to_json();
+            match output {
+                None => writeln!(out, "{json}")?,
+                Some(path) => {
+                    std::fs::write(&path, format!("{json}\n"))
+                        .map_err(|e| anyhow::anyhow!("could not write {}: {e}", path.display()))?;
+                    writeln!(out, "wrote the settings of chat {} to {}", workspace.chat_id, path.display())?;
+                }
+            }
+            Ok(Outcome::Done)
+        }
+        SettingsCommand::Import { chat, file, yes } => import(app, config, &chat, &file, yes, out, err).await,
     }
+}
+
+/// `settings import FILE [--yes]`: the file is checked before any workspace is looked up; without
+/// --yes only a workspace that exists is compared with it, and nothing changes.
+async fn import(
+    app: &App,
+    config: &Config,
+    chat: &ChatArg,
+    file: &std::path::Path,
+    yes: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let text = match read_import(file) {
+        Ok(text) => text,
+        Err(refused) => {
+            writeln!(err, "storyline: {refused}; nothing changed")?;
+            return Ok(Outcome::Refused);
+        }
+    };
+    if let Err(refused) = export::parse(&text) {
+        writeln!(err, "storyline: {refused}; nothing changed")?;
+        return Ok(Outcome::Refused);
+    }
+    let access = if yes { Access::Write } else { Access::Read };
+    let workspace = workspace(app, config, chat, access, err).await?;
+    let result = if yes {
+        app.transfer.import(workspace.id, &text, &Actor::Cli).await.map(|(plan, applied)| (plan, Some(applied)))
+    } else {
+        app.transfer.plan(workspace.id, &text).await.map(|plan| (plan, None))
+    };
+    let (plan, applied) = match result {
+        Ok(done) => done,
+        Err(refused) if refused.is_refusal() => {
+            writeln!(err, "storyline: {refused}; nothing changed")?;
+            return Ok(Outcome::Refused);
+        }
+        Err(failed) => return Err(failed.into()),
+    };
+    let ImportPlan { changes, not_imported, .. } = &plan;
+    match &applied {
+        None if changes.is_empty() => {
+            writeln!(out, "the file matches the settings of chat {}; nothing to change", workspace.chat_id)?;
+        }
+        None => {
+            writeln!(out, "importing into chat {} would change:", workspace.chat_id)?;
+            for change in changes {
+                writeln!(out, "  {change}")?;
+            }
+        }
+        Some(applied) if applied.changes.is_empty() && !applied.mix_changed => {
+            writeln!(out, "the file matches the settings of chat {}; nothing changed", workspace.chat_id)?;
+        }
+        Some(applied) => {
+            writeln!(out, "imported into chat {}:", workspace.chat_id)?;
+            for change in &applied.changes {
+                writeln!(out, "  {}: {} → {}", change.key, change.old, change.new)?;
+            }
+            if applied.mix_changed
+                && let Some(mix) = changes.iter().find(|c| matches!(c, export::ImportChange::Mix { .. }))
+            {
+                writeln!(out, "  {mix}")?;
+            }
+        }
+    }
+    for note in not_imported {
+        writeln!(out, "{note}")?;
+    }
+    match &applied {
+        Some(applied) => replan(app, &workspace, &applied.changes, out).await?,
+        None if !changes.is_empty() => writeln!(out, "nothing changed: run again with --yes to apply")?,
+        None => {}
+    }
+    Ok(Outcome::Done)
+}
+
+/// The import file's text, at most [`MAX_IMPORT_BYTES`]; else why not, in one line.
+fn read_import(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read;
+    let shown = path.display();
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_IMPORT_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("could not read {shown}: {e}"))?;
+    if bytes.len() as u64 > MAX_IMPORT_BYTES {
+        return Err(format!("{shown} is over 1 MB; a settings export is a few KB"));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("{shown} is not UTF-8 text, so not a settings export"))
+}
+
+/// After settings that shape the schedule changed: the upcoming stories moved to it.
+async fn replan(app: &App, workspace: &Workspace, changes: &[FieldChange], out: &mut dyn Write) -> anyhow::Result<()> {
+    if changes.iter().any(|c| c.key.shapes_the_schedule()) {
+        let seed = u64::try_from(app.clock.now().timestamp_nanos_opt().unwrap_or(1)).unwrap_or(1);
+        let mut jitter = storyline_application::scheduling::SeededJitter::new(seed);
+        let moved = app.scheduler.replan(workspace.id, &mut jitter).await?;
+        if moved > 0 {
+            writeln!(out, "moved {moved} upcoming stories to the new schedule")?;
+        }
+    }
+    Ok(())
 }
 
 /// The setting key closest to what was typed (`post_per_day` → posts_per_day), if one is close.

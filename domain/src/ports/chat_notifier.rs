@@ -94,6 +94,19 @@ pub trait ChatNotifier: Send + Sync {
     /// [`NotifyError::Unknown`] when the chat cannot be reached.
     async fn send_media(&self, chat: ChatId, media: &Attachment, screen: &Screen) -> Result<MessageId, NotifyError>;
 
+    /// Sends a small file made here (a settings export: a few kilobytes, held in memory) with
+    /// `caption` as its plain-text caption.
+    ///
+    /// # Errors
+    /// [`NotifyError::Unknown`] when the chat cannot be reached.
+    async fn send_document(
+        &self,
+        chat: ChatId,
+        file_name: &str,
+        bytes: Vec<u8>,
+        caption: &str,
+    ) -> Result<MessageId, NotifyError>;
+
     /// Replaces the caption and buttons of a message sent with [`Self::send_media`]. Editing to
     /// what is already shown succeeds.
     ///

@@ -2,6 +2,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
+use crate::library::CategoryMix;
+use crate::settings::export::ImportedSettings;
 use crate::settings::{ChatSettings, FieldChange, SettingChange, SettingValueError, SettingsDefaults, SettingsVersion};
 use crate::user::Actor;
 use crate::{ChatId, Workspace, WorkspaceId};
@@ -14,6 +16,19 @@ pub struct AppliedChange {
     /// What changed; empty when the change asked for what already was (nothing was written).
     pub changes: Vec<FieldChange>,
     /// The history version now current.
+    pub version: i64,
+}
+
+/// An import (FEATURES T3) as the store applied it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedImport {
+    pub before: ChatSettings,
+    pub after: ChatSettings,
+    /// The settings that changed; empty when the file's settings were those already in force.
+    pub changes: Vec<FieldChange>,
+    /// Whether the category mix was replaced (a new mix version, audited as `category_mix`).
+    pub mix_changed: bool,
+    /// The settings history version now current.
     pub version: i64,
 }
 
@@ -92,6 +107,24 @@ pub trait SettingsStore: Send + Sync {
         actor: &Actor,
         at: DateTime<Utc>,
     ) -> Result<AppliedChange, ApplySettingError>;
+
+    /// Makes `settings` the workspace's settings (by [`ChatSettings::imported`]) and, when `mix`
+    /// is given and differs from the current one, makes it the current mix, all in one
+    /// transaction with one audit entry per changed setting (and one for the mix, subject
+    /// `category_mix`) and one new history version valid from `at`. Nothing is written when
+    /// nothing differs. It serialises with [`Self::apply`].
+    ///
+    /// # Errors
+    /// [`StoreError::WorkspaceNotFound`], or [`StoreError::Unknown`] when the store fails;
+    /// nothing is written in either case.
+    async fn import(
+        &self,
+        workspace: WorkspaceId,
+        settings: &ImportedSettings,
+        mix: Option<CategoryMix>,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<AppliedImport, StoreError>;
 
     /// Every version of the workspace's settings, oldest first.
     ///

@@ -133,14 +133,19 @@ impl ChatSettings {
             SettingChange::Window(window) => next.window = window,
             SettingChange::TimeZone(zone) => next.time_zone = zone,
         }
-        let changes = SettingKey::ALL
+        let changes = self.changes_to(&next);
+        Ok((next, changes))
+    }
+
+    /// The fields that differ from these settings in `next`, in [`SettingKey::ALL`] order.
+    pub(super) fn changes_to(&self, next: &Self) -> Vec<FieldChange> {
+        SettingKey::ALL
             .into_iter()
             .filter_map(|key| {
                 let (old, new) = (self.value_of(key), next.value_of(key));
                 (old != new).then_some(FieldChange { key, old, new })
             })
-            .collect();
-        Ok((next, changes))
+            .collect()
     }
 
     fn set_flag(&mut self, toggle: Toggle, on: bool, actor: &Actor, at: DateTime<Utc>) {

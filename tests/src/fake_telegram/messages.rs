@@ -1,4 +1,4 @@
-//! sendMessage, sendPhoto, sendVideo, the edits and deleteMessage, with Telegram's errors.
+//! sendMessage, sendPhoto, sendVideo, sendDocument, the edits and deleteMessage, with Telegram's errors.
 
 use serde_json::{Value, json};
 
@@ -84,6 +84,19 @@ pub(super) fn send(shared: &Shared, method: &str, params: &Value) -> Answer {
                 message["video"] = json!({
                     "file_id": file_id(params, "video", id), "file_unique_id": format!("u-{id}"), "file_size": 1_048_576,
                     "width": 720, "height": 1280, "duration": 5, "mime_type": "video/mp4",
+                });
+            }
+            ("sendDocument", _) => {
+                // teloxide names the upload `attach://<part>` and sends it as that part.
+                let upload = match params["document"].as_str().and_then(|d| d.strip_prefix("attach://")) {
+                    Some(part) => &params[part],
+                    None => &params["document"],
+                };
+                let name = upload["file_name"].as_str().unwrap_or("document");
+                let size = upload["size"].as_u64().unwrap_or(0);
+                message["document"] = json!({
+                    "file_id": file_id(params, "document", id), "file_unique_id": format!("u-{id}"),
+                    "file_name": name, "file_size": size,
                 });
             }
             (_, text) => {

@@ -26,6 +26,7 @@ const METHODS: &[&str] = &[
     "sendMessage",
     "sendPhoto",
     "sendVideo",
+    "sendDocument",
     "editMessageText",
     "editMessageCaption",
     "editMessageReplyMarkup",
@@ -207,7 +208,7 @@ async fn dispatch(shared: &Shared, method: &str, params: &Value) -> Answer {
     match method {
         "getUpdates" => get_updates(shared, params).await,
         "getMe" => Ok(get_me()),
-        "sendMessage" | "sendPhoto" | "sendVideo" => messages::send(shared, method, params),
+        "sendMessage" | "sendPhoto" | "sendVideo" | "sendDocument" => messages::send(shared, method, params),
         "editMessageText" => messages::edit(shared, params, Edit::Text),
         "editMessageCaption" => messages::edit(shared, params, Edit::Caption),
         "editMessageReplyMarkup" => messages::edit(shared, params, Edit::Markup),

@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use anyhow::ensure;
 use futures::future::join_all;
 use storyline_domain::audit::AuditAction;
+use storyline_domain::library::CategoryMix;
 use storyline_domain::ports::{ApplySettingError, AuditQuery, StoreError};
+use storyline_domain::settings::export::ImportedSettings;
 use storyline_domain::settings::{
     ChatSettings, Hour, PostingWindow, PostsPerDay, SettingChange, SettingValueError, SettingsDefaults, Toggle,
 };
@@ -263,5 +265,113 @@ pub async fn a_workspace_moves_to_a_new_chat_with_everything_it_had(backend: &Ba
     ensure!(restarted.settings.move_workspace(a.id, b.chat_id, instant(3)).await?.is_none());
     ensure!(restarted.settings.workspace_by_chat(b.chat_id).await?.map(|w| w.id) == Some(b.id));
     ensure!(restarted.settings.workspace_by_chat(supergroup).await?.map(|w| w.id) == Some(a.id));
+    Ok(())
+}
+
+/// What an import of every setting at once, with a mix, sets.
+fn imported() -> anyhow::Result<(ImportedSettings, CategoryMix)> {
+    let settings = ImportedSettings {
+        dry_run: false,
+        instagram_api: true,
+        paused: true,
+        posts_per_day: PostsPerDay::new(9)?,
+        window: PostingWindow::new(Hour::new(8)?, Hour::new(20)?)?,
+        time_zone: chrono_tz::Asia::Tokyo,
+    };
+    Ok((settings, CategoryMix::parse("memes=70 merch=30")?))
+}
+
+pub async fn an_import_writes_every_setting_and_the_mix_as_one_version(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (workspace, other) = two_workspaces(stores).await?;
+    let (settings, mix) = imported()?;
+    let alice = Actor::User(TelegramUserId(42));
+    let applied = stores.settings.import(workspace.id, &settings, Some(mix.clone()), &alice, instant(10)).await?;
+    ensure!(applied.changes.len() == 7 && applied.mix_changed && applied.version == 2, "{applied:?}");
+
+    let now = stores.settings.settings(workspace.id).await?;
+    ensure!(!now.dry_run && now.instagram_api && now.posts_per_day.get() == 9);
+    ensure!(now.window == settings.window && now.time_zone == chrono_tz::Asia::Tokyo);
+    ensure!(now.pause.as_ref().is_some_and(|p| p.by == alice && p.at == instant(10)), "{:?}", now.pause);
+    ensure!(now == applied.after);
+    let history = stores.settings.history(workspace.id).await?;
+    ensure!(history.len() == 2, "one new version for the whole import, got {}", history.len());
+    ensure!(history[0].valid_to == Some(instant(10)) && history[1].changed_by == alice);
+    let mixes = stores.library.mix_history(workspace.id).await?;
+    ensure!(mixes.len() == 1 && mixes[0].mix == mix && mixes[0].set_by == alice, "{mixes:?}");
+
+    let audit = stores.audit.entries(workspace.id, all_audit()).await?;
+    ensure!(audit.len() == 8, "seven settings and the mix, got {}", audit.len());
+    ensure!(audit.iter().all(|e| e.action == AuditAction::Setting && e.actor == alice && e.at == instant(10)));
+    let mix_entry = audit.iter().find(|e| e.subject == "category_mix");
+    ensure!(
+        mix_entry.is_some_and(|e| e.old.as_deref() == Some("") && e.new.as_deref() == Some("memes=70 merch=30")),
+        "{mix_entry:?}"
+    );
+
+    ensure!(stores.settings.settings(other.id).await? == ChatSettings::from_defaults(&SettingsDefaults::default()));
+    ensure!(stores.settings.history(other.id).await?.len() == 1, "the other workspace is untouched");
+    ensure!(stores.library.mix_history(other.id).await?.is_empty());
+    ensure!(stores.audit.entries(other.id, all_audit()).await?.is_empty());
+    Ok(())
+}
+
+pub async fn importing_what_already_is_writes_nothing(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (workspace, _) = two_workspaces(stores).await?;
+    let (settings, mix) = imported()?;
+    stores.settings.import(workspace.id, &settings, Some(mix.clone()), &Actor::Cli, instant(10)).await?;
+    let pause = stores.settings.settings(workspace.id).await?.pause;
+    let again = stores.settings.import(workspace.id, &settings, Some(mix.clone()), &Actor::System, instant(20)).await?;
+    ensure!(again.changes.is_empty() && !again.mix_changed && again.version == 2, "{again:?}");
+    ensure!(stores.settings.settings(workspace.id).await?.pause == pause, "a pause in force keeps who and when");
+    ensure!(stores.settings.history(workspace.id).await?.len() == 2);
+    ensure!(stores.library.mix_history(workspace.id).await?.len() == 1);
+    ensure!(stores.audit.entries(workspace.id, all_audit()).await?.len() == 8);
+
+    // Without a mix the current one stays; a setting alone still makes one version.
+    let fewer = ImportedSettings { posts_per_day: PostsPerDay::new(4)?, ..settings };
+    let applied = stores.settings.import(workspace.id, &fewer, None, &Actor::Cli, instant(30)).await?;
+    ensure!(applied.changes.len() == 1 && !applied.mix_changed && applied.version == 3, "{applied:?}");
+    ensure!(stores.library.mix_history(workspace.id).await?.len() == 1);
+    Ok(())
+}
+
+pub async fn an_import_into_no_workspace_is_refused(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (settings, mix) = imported()?;
+    let missing = WorkspaceId::new();
+    let result = stores.settings.import(missing, &settings, Some(mix.clone()), &Actor::Cli, instant(1)).await;
+    ensure!(matches!(result, Err(StoreError::WorkspaceNotFound(id)) if id == missing), "{result:?}");
+    ensure!(stores.library.mix_history(missing).await?.is_empty());
+    Ok(())
+}
+
+pub async fn an_import_racing_toggles_loses_none_of_them(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (workspace, _) = two_workspaces(stores).await?;
+    let (settings, mix) = imported()?;
+    let toggles = (0..20).map(|i| {
+        let store = stores.settings.clone();
+        let actor = Actor::User(TelegramUserId(i));
+        tokio::spawn(async move {
+            store.apply(workspace.id, SettingChange::Toggle(Toggle::InstagramApi), &actor, instant(1)).await.map(|_| ())
+        })
+    });
+    let store = stores.settings.clone();
+    let import = tokio::spawn(async move {
+        store.import(workspace.id, &settings, Some(mix.clone()), &Actor::Cli, instant(1)).await.map(|_| ())
+    });
+    for toggle in join_all(toggles).await {
+        toggle??;
+    }
+    import.await??;
+    let history = stores.settings.history(workspace.id).await?;
+    let versions: Vec<i64> = history.iter().map(|v| v.version).collect();
+    ensure!(versions == (1..=22).collect::<Vec<_>>(), "the first version, 20 toggles and the import: {versions:?}");
+    ensure!(history.iter().filter(|v| v.valid_to.is_none()).count() == 1, "exactly one version is current");
+    let toggled = stores.audit.entries(workspace.id, all_audit()).await?;
+    let flips = toggled.iter().filter(|e| e.subject == "enable_instagram_api" && e.actor != Actor::Cli).count();
+    ensure!(flips == 20, "every toggle was applied: {flips}");
     Ok(())
 }

@@ -62,6 +62,21 @@ impl MediaLock {
 }
 
 impl Library {
+    /// Makes `mix` current from `at`, ending the current version.
+    pub(super) fn set_mix(&mut self, mix: &CategoryMix, actor: &Actor, at: DateTime<Utc>) {
+        let mut valid_from = at;
+        if let Some(current) = self.mixes.last_mut().filter(|v| v.valid_to.is_none()) {
+            valid_from = at.max(current.valid_from);
+            current.valid_to = Some(valid_from);
+        }
+        self.mixes.push(MixVersion { mix: mix.clone(), valid_from, valid_to: None, set_by: actor.clone() });
+    }
+
+    /// The current mix, if any.
+    pub(super) fn current_mix(&self) -> Option<&CategoryMix> {
+        self.mixes.last().filter(|v| v.valid_to.is_none()).map(|v| &v.mix)
+    }
+
     /// Media that may be scheduled at `now`: active, not queued, not locked.
     pub(super) fn available(&self, now: DateTime<Utc>) -> impl Iterator<Item = &MediaItem> {
         let queued: HashSet<MediaId> = self.queue.iter().filter(|s| s.is_queued()).map(|s| s.item.media).collect();
@@ -183,14 +198,7 @@ impl MediaLibrary for MemoryStore {
         actor: &Actor,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut state = self.state();
-        let mixes = &mut state.tenant(workspace)?.library.mixes;
-        let mut valid_from = at;
-        if let Some(current) = mixes.last_mut().filter(|v| v.valid_to.is_none()) {
-            valid_from = at.max(current.valid_from);
-            current.valid_to = Some(valid_from);
-        }
-        mixes.push(MixVersion { mix: mix.clone(), valid_from, valid_to: None, set_by: actor.clone() });
+        self.state().tenant(workspace)?.library.set_mix(mix, actor, at);
         Ok(())
     }
 

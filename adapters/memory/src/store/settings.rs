@@ -5,8 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use storyline_domain::audit::{AuditAction, AuditEntry};
-use storyline_domain::ports::{AppliedChange, ApplySettingError, SettingsStore, StoreError};
-use storyline_domain::settings::{ChatSettings, SettingChange, SettingsDefaults, SettingsVersion};
+use storyline_domain::library::CategoryMix;
+use storyline_domain::ports::{AppliedChange, AppliedImport, ApplySettingError, SettingsStore, StoreError};
+use storyline_domain::settings::export::ImportedSettings;
+use storyline_domain::settings::{ChatSettings, FieldChange, SettingChange, SettingsDefaults, SettingsVersion};
 use storyline_domain::text::storable;
 use storyline_domain::user::Actor;
 use storyline_domain::{ChatId, Workspace, WorkspaceId};
@@ -82,30 +84,38 @@ impl SettingsStore for MemoryStore {
         let tenant = state.tenant(workspace)?;
         let before = tenant.settings.clone();
         let (after, changes) = before.apply(change, actor, at)?;
-        let current = tenant.history.last_mut().ok_or(StoreError::WorkspaceNotFound(workspace))?;
-        let mut version = current.version;
-        if !changes.is_empty() {
-            let valid_from = at.max(current.valid_from);
-            current.valid_to = Some(valid_from);
-            version += 1;
-            tenant.history.push(SettingsVersion {
-                version,
-                settings: after.clone(),
-                valid_from,
-                valid_to: None,
-                changed_by: actor.clone(),
-            });
-            tenant.audit.extend(changes.iter().map(|field| AuditEntry {
+        let version = tenant.write_settings(&after, &changes, actor, at)?;
+        Ok(AppliedChange { before, after, changes, version })
+    }
+
+    async fn import(
+        &self,
+        workspace: WorkspaceId,
+        settings: &ImportedSettings,
+        mix: Option<CategoryMix>,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<AppliedImport, StoreError> {
+        let mut state = self.state();
+        let tenant = state.tenant(workspace)?;
+        let before = tenant.settings.clone();
+        let (after, changes) = before.imported(settings, actor, at);
+        let version = tenant.write_settings(&after, &changes, actor, at)?;
+        let old_mix = tenant.library.current_mix().cloned();
+        let new_mix = mix.filter(|mix| old_mix.as_ref() != Some(mix));
+        let mix_changed = new_mix.is_some();
+        if let Some(mix) = new_mix {
+            tenant.audit.push(AuditEntry {
                 at,
                 actor: actor.clone(),
                 action: AuditAction::Setting,
-                subject: field.key.as_str().to_owned(),
-                old: Some(field.old.clone()),
-                new: Some(field.new.clone()),
-            }));
-            tenant.settings = after.clone();
+                subject: "category_mix".to_owned(),
+                old: Some(old_mix.map(|m| m.to_string()).unwrap_or_default()),
+                new: Some(mix.to_string()),
+            });
+            tenant.library.set_mix(&mix, actor, at);
         }
-        Ok(AppliedChange { before, after, changes, version })
+        Ok(AppliedImport { before, after, changes, mix_changed, version })
     }
 
     async fn history(&self, workspace: WorkspaceId) -> Result<Vec<SettingsVersion>, StoreError> {
@@ -155,5 +165,43 @@ impl State {
             },
         );
         workspace
+    }
+}
+
+impl Tenant {
+    /// Makes `after` current when `changes` is not empty: a new history version and one audit
+    /// entry per changed field. Returns the version now current.
+    fn write_settings(
+        &mut self,
+        after: &ChatSettings,
+        changes: &[FieldChange],
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let id = self.workspace.id;
+        let current = self.history.last_mut().ok_or(StoreError::WorkspaceNotFound(id))?;
+        let mut version = current.version;
+        if !changes.is_empty() {
+            let valid_from = at.max(current.valid_from);
+            current.valid_to = Some(valid_from);
+            version += 1;
+            self.history.push(SettingsVersion {
+                version,
+                settings: after.clone(),
+                valid_from,
+                valid_to: None,
+                changed_by: actor.clone(),
+            });
+            self.audit.extend(changes.iter().map(|field| AuditEntry {
+                at,
+                actor: actor.clone(),
+                action: AuditAction::Setting,
+                subject: field.key.as_str().to_owned(),
+                old: Some(field.old.clone()),
+                new: Some(field.new.clone()),
+            }));
+            self.settings = after.clone();
+        }
+        Ok(version)
     }
 }

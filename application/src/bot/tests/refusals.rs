@@ -118,7 +118,7 @@ async fn a_member_is_refused_every_admin_command_with_its_one_sentence_and_nothi
     // Every command a member may not use: the admins' and the owner's (/admins).
     let admin_only: Vec<_> =
         CommandName::ALL.into_iter().filter(|&c| !access::menu(Role::Member).contains(&c)).collect();
-    assert_eq!(admin_only.len(), 8, "{admin_only:?}");
+    assert_eq!(admin_only.len(), 9, "{admin_only:?}");
     for command in admin_only {
         let refusal = access::rule(Operation::Command(command)).refusal;
         // With and without arguments: wrong arguments from a member are refused the same way.

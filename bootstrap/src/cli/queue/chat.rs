@@ -56,6 +56,16 @@ impl ChatNotifier for Recording {
         Ok(message)
     }
 
+    async fn send_document(
+        &self,
+        chat: ChatId,
+        file_name: &str,
+        bytes: Vec<u8>,
+        caption: &str,
+    ) -> Result<MessageId, NotifyError> {
+        self.inner.send_document(chat, file_name, bytes, caption).await
+    }
+
     async fn edit_caption(&self, chat: ChatId, message: MessageId, screen: &Screen) -> Result<(), NotifyError> {
         self.inner.edit_caption(chat, message, screen).await
     }
@@ -89,6 +99,19 @@ impl ChatNotifier for Terminal {
     async fn send_media(&self, chat: ChatId, media: &Attachment, screen: &Screen) -> Result<MessageId, NotifyError> {
         writeln!(std::io::stdout(), "── {} {} ──", media.kind, media.location).map_err(terminal)?;
         self.send(chat, screen).await
+    }
+
+    async fn send_document(
+        &self,
+        _chat: ChatId,
+        file_name: &str,
+        bytes: Vec<u8>,
+        caption: &str,
+    ) -> Result<MessageId, NotifyError> {
+        let mut out = std::io::stdout();
+        writeln!(out, "── file {file_name}: {caption} ──").map_err(terminal)?;
+        writeln!(out, "{}", String::from_utf8_lossy(&bytes)).map_err(terminal)?;
+        Ok(MessageId(0))
     }
 
     async fn edit_caption(&self, _chat: ChatId, _message: MessageId, _screen: &Screen) -> Result<(), NotifyError> {
