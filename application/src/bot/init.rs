@@ -309,8 +309,9 @@ impl Bot {
         let Some(wizards) = &self.wizards else { return Ok(()) };
         let chat = incoming.chat;
         let Some(user) = &incoming.from else {
-            let text = "/init needs a person: in a channel, sign messages (channel settings → Sign messages) and \
-                        send /init again.";
+            let text = "/init needs to know who will own the workspace, and a channel post names no sender. \
+                        The operator can set this channel up on the server: `storyline settings set --chat \
+                        <this chat's id> …` creates its workspace and `storyline users promote` names its owner.";
             return self.tell(chat, Screen::new(text)).await;
         };
         if chat.0 == user.telegram_id.0 {

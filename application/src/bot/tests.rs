@@ -534,9 +534,9 @@ async fn a_refusal_is_said_once_per_burst_to_one_person() {
     assert_eq!(refusals(&world), 3, "a new burst is answered again");
 }
 
+mod export;
 mod init;
 mod limits;
-mod export;
 mod refusals;
 mod sources;
 

@@ -1,0 +1,161 @@
+//! Many workspaces in one bot, measured on the real binary (issue 13 targets: toggles spread over
+//! 1,000 workspaces ≥ 2,000 updates/s handled by one process with p99 press → edit ≤ 20 ms; idle
+//! RSS with 10,000 workspaces in the database ≤ 30 MB).
+//!
+//! Run: `cargo bench -p storyline-tests --bench workspaces` (PostgreSQL from `TEST_DATABASE_URL`,
+//! by default the local server). It fills a fresh database with 10,000 workspaces, runs
+//! `storyline run` without `TELEGRAM_CHAT_ID` (every workspace's chat served) against a fake Bot
+//! API on loopback, opens a menu in 1,000 of the chats, then presses toggles: one at a time round
+//! the chats for the latency, then a burst across them for the throughput. The posting tick with
+//! 10,000 workspaces is in the `scheduler` benchmark.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, ensure};
+use chrono::Utc;
+use comfy_table::Table;
+use storyline_domain::ChatId;
+use storyline_domain::settings::SettingsDefaults;
+use storyline_tests::Backend;
+use storyline_tests::bench::{cpu_time, release_binary, rss_kib};
+use storyline_tests::fake_telegram::{FakeTelegram, FakeUser};
+
+const WORKSPACES: usize = 10_000;
+const CHATS: usize = 1_000;
+const SEQUENTIAL: usize = 2_000;
+const BURST_ROUNDS: usize = 4;
+const WAIT: Duration = Duration::from_secs(120);
+const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const ADMIN: i64 = 10;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn chat(n: usize) -> i64 {
+    -1_000_000_000 - i64::try_from(n).unwrap_or(0)
+}
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let server = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| LOCAL_POSTGRES.to_owned());
+    let binary = release_binary()?;
+    let backend = Backend::postgres_on(&server).await?;
+    let database_url = backend.database_url().context("no database URL")?.to_owned();
+
+    eprintln!("filling: {WORKSPACES} workspaces…");
+    let stores = backend.stores();
+    let defaults = SettingsDefaults::default();
+    for n in 0..WORKSPACES {
+        stores.settings.ensure_workspace(ChatId(chat(n)), &format!("Team {n}"), &defaults, Utc::now()).await?;
+    }
+
+    let media = tempfile::tempdir()?;
+    let telegram = FakeTelegram::start().await?;
+    let child = Command::new(&binary)
+        .arg("run")
+        .env_clear()
+        .env("DATABASE_URL", &database_url)
+        .env("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN)
+        .env("TELEGRAM_API_URL", telegram.api_url())
+        .env("ADMIN_TELEGRAM_USER_IDS", ADMIN.to_string())
+        .env("MEDIA_DIR", media.path())
+        // One admin pressing in a thousand chats at once: the inbound limits would refuse it.
+        .env("RATE_LIMIT_PERSON_PER_MINUTE", "0")
+        .env("RATE_LIMIT_CHAT_PER_MINUTE", "0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()?;
+    let pid = child.id();
+    let bot = Running(child);
+    telegram.wait_until(WAIT, |telegram| telegram.get_updates_calls() >= 1).await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle_rss = rss_kib(pid)?;
+
+    // A menu in each of the first CHATS chats.
+    let admin = FakeUser::new(ADMIN, "Ada");
+    for n in 0..CHATS {
+        telegram.push_text(chat(n), &admin, "/settings");
+    }
+    telegram.wait_for("sendMessage", CHATS, WAIT).await?;
+    let mut menus = Vec::with_capacity(CHATS);
+    for n in 0..CHATS {
+        let id = *telegram.sent_message_ids(chat(n)).last().context("no menu")?;
+        let menu = telegram.message(chat(n), id).context("menu not stored")?;
+        let toggle =
+            menu["reply_markup"]["inline_keyboard"][0][0]["callback_data"].as_str().context("no toggle")?.to_owned();
+        menus.push((chat(n), id, toggle));
+    }
+
+    // One press at a time, each in the next chat round the thousand.
+    let mut latencies = Vec::with_capacity(SEQUENTIAL);
+    for i in 0..SEQUENTIAL {
+        let (chat, menu, toggle) = &menus[i % CHATS];
+        let pressed = Instant::now();
+        telegram.push_press(*chat, &admin, *menu, toggle);
+        telegram.wait_until(WAIT, |t| t.count("editMessageText") > i && t.count("answerCallbackQuery") > i).await?;
+        latencies.push(pressed.elapsed());
+    }
+    latencies.sort();
+    let before_burst = cpu_time(pid)?;
+
+    // A burst spread over the thousand chats: how many updates a second one process handles.
+    let presses = CHATS * BURST_ROUNDS;
+    let burst_started = Instant::now();
+    for _ in 0..BURST_ROUNDS {
+        for (chat, menu, toggle) in &menus {
+            telegram.push_press(*chat, &admin, *menu, toggle);
+        }
+    }
+    let total = SEQUENTIAL + presses;
+    telegram
+        .wait_until(WAIT, |t| t.count("editMessageText") >= total && t.count("answerCallbackQuery") >= total)
+        .await?;
+    let burst = burst_started.elapsed();
+    ensure!(telegram.count("answerCallbackQuery") == total, "every press answered once");
+    let burst_cpu = cpu_time(pid)?.saturating_sub(before_burst);
+    let loaded_rss = rss_kib(pid)?;
+    drop(bot);
+
+    let mut table = Table::new();
+    table.set_header(["measure", "result", "target"]);
+    table.add_row([
+        format!("idle RSS, {WORKSPACES} workspaces in the database"),
+        format!("{:.1} MB", idle_rss as f64 / 1024.0),
+        "≤ 30 MB".to_owned(),
+    ]);
+    table.add_row([
+        format!("press → edit p50 ({SEQUENTIAL} one at a time over {CHATS} chats)"),
+        format!("{:.2} ms", percentile(&latencies, 0.5).as_secs_f64() * 1e3),
+        "—".to_owned(),
+    ]);
+    table.add_row([
+        "press → edit p99".to_owned(),
+        format!("{:.2} ms", percentile(&latencies, 0.99).as_secs_f64() * 1e3),
+        "≤ 20 ms".to_owned(),
+    ]);
+    table.add_row([
+        format!("updates/s, {presses} presses over {CHATS} chats at once"),
+        format!("{:.0}", presses as f64 / burst.as_secs_f64()),
+        "≥ 2,000".to_owned(),
+    ]);
+    table.add_row([
+        "bot CPU per press in the burst".to_owned(),
+        format!("{:.2} ms", burst_cpu.as_secs_f64() * 1e3 / presses as f64),
+        "—".to_owned(),
+    ]);
+    table.add_row(["RSS after the load".to_owned(), format!("{:.1} MB", loaded_rss as f64 / 1024.0), "—".to_owned()]);
+    println!("{table}");
+    Ok(())
+}
