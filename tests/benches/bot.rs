@@ -6,34 +6,20 @@
 //! default the local server). It builds `storyline` in release mode, runs `storyline run` against
 //! a fake Bot API on loopback and a fresh PostgreSQL database, and prints a table.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
 use comfy_table::Table;
 use storyline_tests::Backend;
 use storyline_tests::app::{ADMIN, TEAM_CHAT};
-use storyline_tests::bench::{cpu_time, release_binary, rss_kib};
+use storyline_tests::bench::{Running, cpu_time, percentile, release_binary, rss_kib};
 use storyline_tests::fake_telegram::{FakeTelegram, FakeUser};
 
 const SEQUENTIAL: usize = 1_000;
 const BURST: usize = 3_000;
 const WAIT: Duration = Duration::from_secs(60);
 const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
-        let _ = self.0.wait();
-    }
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -9,7 +9,7 @@
 //! the chats for the latency, then a burst across them for the throughput. The posting tick with
 //! 10,000 workspaces is in the `scheduler` benchmark.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
@@ -18,7 +18,7 @@ use comfy_table::Table;
 use storyline_domain::ChatId;
 use storyline_domain::settings::SettingsDefaults;
 use storyline_tests::Backend;
-use storyline_tests::bench::{cpu_time, release_binary, rss_kib};
+use storyline_tests::bench::{Running, cpu_time, percentile, release_binary, rss_kib};
 use storyline_tests::fake_telegram::{FakeTelegram, FakeUser};
 
 const WORKSPACES: usize = 10_000;
@@ -29,22 +29,8 @@ const WAIT: Duration = Duration::from_secs(120);
 const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const ADMIN: i64 = 10;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
-
 fn chat(n: usize) -> i64 {
     -1_000_000_000 - i64::try_from(n).unwrap_or(0)
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
-        let _ = self.0.wait();
-    }
 }
 
 #[tokio::main]

@@ -70,3 +70,25 @@ fn clock_ticks() -> u64 {
         .filter(|&ticks| ticks > 0)
         .unwrap_or(100)
 }
+
+/// The `p` quantile (0 to 1) of sorted samples.
+///
+/// # Panics
+/// When `sorted` is empty.
+#[must_use]
+pub fn percentile(sorted: &[std::time::Duration], p: f64) -> std::time::Duration {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+/// A process under measurement, stopped with SIGTERM (and waited for) when dropped.
+#[derive(Debug)]
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
+    }
+}

@@ -565,23 +565,7 @@ pub async fn a_saved_toggle_is_never_reported_as_unchanged(backend: Backend) -> 
     bot.stop().await
 }
 
-macro_rules! end_to_end {
-    ($open:path; $($test:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $test() -> TestResult {
-                match $open().await? {
-                    Some(backend) => super::$test(backend).await,
-                    None => Ok(()),
-                }
-            }
-        )*
-    };
-}
-
-macro_rules! every_test {
-    ($open:path) => {
-        end_to_end!($open;
+storyline_tests::on_backends!([sqlite, postgres] [
             a_toggle_edits_the_menu_in_place_and_the_database_agrees,
             change_posts_per_day_refuses_bad_answers_and_takes_a_good_one,
             a_member_is_told_admins_only_and_a_chat_administrator_is_not,
@@ -603,19 +587,7 @@ macro_rules! every_test {
             a_failing_command_menu_does_not_stop_the_bot,
             a_burst_of_presses_past_the_limit_is_answered_once_and_not_handled,
             settings_export_sends_the_settings_as_a_json_file,
-        );
-    };
-}
-
-mod sqlite {
-    use super::TestResult;
-    every_test!(storyline_tests::Backend::sqlite);
-}
-
-mod postgres {
-    use super::TestResult;
-    every_test!(storyline_tests::Backend::postgres);
-}
+]);
 
 /// The database stops answering for a while: the bot says so — at once once it knows — keeps
 /// polling, and recovers by itself within a moment of the database's return.

@@ -228,36 +228,8 @@ pub async fn removed_it_pauses_added_back_it_resumes_and_a_new_supergroup_keeps_
     bot.stop().await
 }
 
-macro_rules! end_to_end {
-    ($open:path; $($test:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $test() -> TestResult {
-                match $open().await? {
-                    Some(backend) => super::$test(backend).await,
-                    None => Ok(()),
-                }
-            }
-        )*
-    };
-}
-
-macro_rules! every_test {
-    ($open:path) => {
-        end_to_end!($open;
-            a_team_sets_up_its_workspace_with_init_and_another_chat_is_untouched,
-            the_wizard_survives_a_restart_and_a_cancel_creates_nothing,
-            removed_it_pauses_added_back_it_resumes_and_a_new_supergroup_keeps_the_workspace,
-        );
-    };
-}
-
-mod sqlite {
-    use super::TestResult;
-    every_test!(storyline_tests::Backend::sqlite);
-}
-
-mod postgres {
-    use super::TestResult;
-    every_test!(storyline_tests::Backend::postgres);
-}
+storyline_tests::on_backends!([sqlite, postgres] [
+    a_team_sets_up_its_workspace_with_init_and_another_chat_is_untouched,
+    the_wizard_survives_a_restart_and_a_cancel_creates_nothing,
+    removed_it_pauses_added_back_it_resumes_and_a_new_supergroup_keeps_the_workspace,
+]);

@@ -10,7 +10,9 @@ use storyline_domain::audit::AuditAction;
 use storyline_domain::library::CategoryMix;
 use storyline_domain::ports::{AppliedChange, AppliedImport, ApplySettingError, SettingsStore, StoreError};
 use storyline_domain::settings::export::ImportedSettings;
-use storyline_domain::settings::{ChatSettings, SettingChange, SettingsDefaults, SettingsVersion, StoredSettings};
+use storyline_domain::settings::{
+    ChatSettings, FieldChange, SettingChange, SettingsDefaults, SettingsVersion, StoredSettings,
+};
 use storyline_domain::text::storable;
 use storyline_domain::user::Actor;
 use storyline_domain::{ChatId, Workspace, WorkspaceId};
@@ -179,38 +181,8 @@ where
         .ok_or(StoreError::WorkspaceNotFound(workspace))?;
         let before = ChatSettings::try_from(current.settings)?;
         let (after, changes) = before.imported(settings, actor, at);
-        let mut version = current.version;
-        if !changes.is_empty() {
-            version += 1;
-            let valid_from = at.max(current.current_from);
-            let stored = StoredSettings::from(&after);
-            Self::bind_settings(
-                sqlx::query(
-                    "UPDATE chat_settings SET dry_run_mode = $1, enable_instagram_api = $2, is_paused = $3, \
-                     paused_at = $4, paused_by = $5, posts_per_day = $6, posting_hours_start = $7, \
-                     posting_hours_end = $8, posting_timezone = $9, version = $10, updated_at = $11 \
-                     WHERE workspace_id = $12",
-                ),
-                &stored,
-            )
-            .bind(version)
-            .bind(valid_from)
-            .bind(workspace.as_uuid())
-            .execute(&mut *tx)
-            .await
-            .map_err(db::<D>)?;
-            sqlx::query("UPDATE chat_settings_history SET valid_to = $1 WHERE workspace_id = $2 AND version = $3")
-                .bind(valid_from)
-                .bind(workspace.as_uuid())
-                .bind(current.version)
-                .execute(&mut *tx)
-                .await
-                .map_err(db::<D>)?;
-            Self::insert_version(&mut tx, workspace, version, &stored, valid_from, actor).await?;
-            for field in &changes {
-                Self::audit_setting(&mut tx, workspace, actor, at, field.key.as_str(), &field.old, &field.new).await?;
-            }
-        }
+        let current = (current.version, current.current_from);
+        let version = Self::write_version(&mut tx, workspace, current, &after, &changes, actor, at).await?;
         let mut mix_changed = false;
         if let Some(mix) = mix {
             Self::lock_mix(&mut tx, workspace).await?;
@@ -279,6 +251,58 @@ where
     for<'a> Cow<'a, str>: Encode<'a, D::Db> + Type<D::Db>,
     for<'a> Option<Cow<'a, str>>: Encode<'a, D::Db>,
 {
+    /// Makes `after` the current settings when `changes` is not empty, in `tx`: the row, the old
+    /// version closed and the new one opened (valid from `at`, or the current one's start if
+    /// later), one audit entry per changed field. Returns the version now current.
+    ///
+    /// # Errors
+    /// When the database fails.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn write_version(
+        tx: &mut Transaction<'static, D::Db>,
+        workspace: WorkspaceId,
+        current: (i64, DateTime<Utc>),
+        after: &ChatSettings,
+        changes: &[FieldChange],
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let (current_version, current_from) = current;
+        if changes.is_empty() {
+            return Ok(current_version);
+        }
+        let version = current_version + 1;
+        let valid_from = at.max(current_from);
+        let stored = StoredSettings::from(after);
+        Self::bind_settings(
+            sqlx::query(
+                "UPDATE chat_settings SET dry_run_mode = $1, enable_instagram_api = $2, is_paused = $3, \
+                 paused_at = $4, paused_by = $5, posts_per_day = $6, posting_hours_start = $7, \
+                 posting_hours_end = $8, posting_timezone = $9, version = $10, updated_at = $11 \
+                 WHERE workspace_id = $12",
+            ),
+            &stored,
+        )
+        .bind(version)
+        .bind(valid_from)
+        .bind(workspace.as_uuid())
+        .execute(&mut **tx)
+        .await
+        .map_err(db::<D>)?;
+        sqlx::query("UPDATE chat_settings_history SET valid_to = $1 WHERE workspace_id = $2 AND version = $3")
+            .bind(valid_from)
+            .bind(workspace.as_uuid())
+            .bind(current_version)
+            .execute(&mut **tx)
+            .await
+            .map_err(db::<D>)?;
+        Self::insert_version(tx, workspace, version, &stored, valid_from, actor).await?;
+        for field in changes {
+            Self::audit_setting(tx, workspace, actor, at, field.key.as_str(), &field.old, &field.new).await?;
+        }
+        Ok(version)
+    }
+
     /// Creates the workspace of `chat` named `name`, its settings from `defaults` and their
     /// first history version (by `actor`), in `tx`; `None` when the chat has one already (a
     /// racing creator makes the insert wait on the unique chat id, then do nothing).
