@@ -93,26 +93,31 @@ async fn main() -> anyhow::Result<()> {
     // 1,000 workspaces with stories due at once: the tick's database work, claims and marks,
     // without the sending (Telegram's limits pace that). A tick claims at most CLAIMS_PER_TICK.
     eprintln!("queueing a day for {DUE} workspaces…");
+    // Only these workspaces have stories: the big one's schedule runs are done with.
+    stores.queue.clear(big, None).await?;
     for workspace in workspaces.iter().skip(1).take(DUE) {
         stores.library.add(workspace.id, &[item(0)?], start).await?;
         let report = scheduler.schedule(workspace.id, 1, &mut SeededJitter::new(7)).await?;
         ensure!(report.queued >= 1, "{report:?}");
     }
     let later = start + chrono::Duration::days(3);
-    let began = Instant::now();
     let (mut claims, mut ticks) = (0, 0);
+    let (mut claiming, mut marking) = (Duration::ZERO, Duration::ZERO);
     loop {
+        let began = Instant::now();
         let claimed = stores.queue.claim_due(later, chrono::Duration::minutes(5), CLAIMS_PER_TICK).await?;
+        claiming += began.elapsed();
         if claimed.is_empty() {
             break;
         }
         ticks += 1;
+        let began = Instant::now();
         for claim in &claimed {
             ensure!(stores.queue.mark_sent(claim.entry.item.workspace, claim.entry.item.id, 1, later).await?);
         }
+        marking += began.elapsed();
         claims += claimed.len();
     }
-    let due_work = began.elapsed();
     ensure!(claims == DUE, "one story claimed per workspace: {claims}");
 
     let mut table = Table::new();
@@ -130,9 +135,14 @@ async fn main() -> anyhow::Result<()> {
         "≤ 20 ms".to_owned(),
     ]);
     table.add_row(vec![
-        format!("{DUE} stories due: claims and marks ({ticks} ticks, once)"),
-        format!("{:.1} ms", due_work.as_secs_f64() * 1e3),
+        format!("{DUE} stories due: the ticks' claims ({ticks} ticks)"),
+        format!("{:.1} ms", claiming.as_secs_f64() * 1e3),
         "≤ 200 ms".to_owned(),
+    ]);
+    table.add_row(vec![
+        format!("  and marking each of the {DUE} sent (one transaction each)"),
+        format!("{:.1} ms", marking.as_secs_f64() * 1e3),
+        "—".to_owned(),
     ]);
     println!("{table}");
     Ok(())
