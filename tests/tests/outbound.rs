@@ -79,7 +79,11 @@ pub async fn a_story_due_in_every_workspace_at_once_is_sent_once_each_without_a_
     // 30 a second at best; the slack covers ticks, the store and a busy machine.
     let wait = Duration::from_secs(u64::try_from(WORKSPACES / 20)? + 60);
     telegram.wait_until(wait, |t| t.count("sendPhoto") >= WORKSPACES).await.with_context(|| {
-        format!("{} of {WORKSPACES} stories sent, {} answered 429", telegram.count("sendPhoto"), telegram.too_many_requests())
+        format!(
+            "{} of {WORKSPACES} stories sent, {} answered 429",
+            telegram.count("sendPhoto"),
+            telegram.too_many_requests()
+        )
     })?;
     let took = sending.elapsed();
     eprintln!("{WORKSPACES} stories sent in {took:?}");
@@ -109,4 +113,6 @@ pub async fn a_story_due_in_every_workspace_at_once_is_sent_once_each_without_a_
     Ok(())
 }
 
-storyline_tests::on_backends!([sqlite, postgres] [a_story_due_in_every_workspace_at_once_is_sent_once_each_without_a_429]);
+storyline_tests::on_backends!(
+    [sqlite, postgres][a_story_due_in_every_workspace_at_once_is_sent_once_each_without_a_429]
+);
