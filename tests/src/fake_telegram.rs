@@ -37,9 +37,15 @@
 //! `reply_markup`), and uploaded files `{"file_name":…,"size":…}`. Calls failed on purpose with
 //! [`FakeTelegram::fail_next`] are recorded like the rest (they did arrive) and also listed by
 //! [`FakeTelegram::failed_calls`]. [`FakeTelegram::delay`] makes every call of a method slow.
+//!
+//! Flood limits: off by default; [`FakeTelegram::enforce_limits`] turns on Telegram's (30
+//! requests a second for the bot, 1 new message a second per chat, 20 a minute per group; edits
+//! and deletions count against the 30 only), answering one over with 429 and `retry_after`, and
+//! [`FakeTelegram::too_many_requests`] counts those answers.
 
 mod commands;
 mod inspect;
+mod limits;
 mod messages;
 mod methods;
 mod multipart;

@@ -206,6 +206,42 @@ async fn failures_map_to_teloxide_errors() -> anyhow::Result<()> {
     Ok(())
 }
 
+#[tokio::test]
+async fn flood_limits_are_off_until_turned_on_then_answered_with_retry_after() -> anyhow::Result<()> {
+    let (telegram, bot) = start().await?;
+    // Off by default: a burst to one chat all goes.
+    for n in 0..5 {
+        bot.send_message(ChatId(1), format!("m{n}")).await?;
+    }
+    assert_eq!(telegram.too_many_requests(), 0);
+
+    telegram.enforce_limits();
+    let began = Instant::now();
+    let first = bot.send_message(ChatId(2), "one").await?;
+    // One a second per chat.
+    let again = bot.send_message(ChatId(2), "two").await;
+    assert!(matches!(&again, Err(RequestError::RetryAfter(s)) if *s == Seconds::from_seconds(1)), "{again:?}");
+    // An edit counts against the bot's 30 a second only, and an answer to a press not at all.
+    bot.edit_message_text(ChatId(2), first.id, "one, edited").await?;
+    let press = telegram.push_press(2, &ada(), first.id.0, "x");
+    bot.answer_callback_query(CallbackQueryId(press)).await?;
+    // 30 a second for the whole bot: two went, 28 more may, the next one not.
+    for chat in 100..128 {
+        bot.send_message(ChatId(chat), "hi").await?;
+    }
+    let over = bot.send_message(ChatId(200), "over").await;
+    let elapsed = began.elapsed();
+    ensure!(elapsed < Duration::from_secs(1), "the burst took {elapsed:?}: too slow to test the limit");
+    assert!(matches!(&over, Err(RequestError::RetryAfter(_))), "{over:?}");
+    assert_eq!(telegram.too_many_requests(), 2);
+    // Refused requests are not counted: once the second is over, both go.
+    tokio::time::sleep(Duration::from_secs(1).saturating_sub(elapsed) + Duration::from_millis(50)).await;
+    bot.send_message(ChatId(200), "over").await?;
+    bot.send_message(ChatId(2), "two").await?;
+    assert_eq!(telegram.too_many_requests(), 2);
+    Ok(())
+}
+
 /// teloxide sleeps 10 s after any 5xx answer before it returns the error.
 #[tokio::test]
 async fn server_error_is_an_api_error() -> anyhow::Result<()> {

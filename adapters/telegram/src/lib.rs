@@ -4,9 +4,11 @@
 //!   for the transport-free bot, with the intake cursor kept in the store so a restart never
 //!   handles an update twice.
 //! - [`notifier`]: [`storyline_domain::ports::ChatNotifier`] and
-//!   [`storyline_domain::ports::ChatAdmins`] out, through teloxide's `Throttle` adaptor so
-//!   Telegram's limits are respected; `retry_after` is honoured and "message is not modified"
-//!   counts as success.
+//!   [`storyline_domain::ports::ChatAdmins`] out, every message, edit and story paced by one
+//!   [`pacer::Pacer`] so the whole bot keeps to Telegram's limits; `retry_after` is honoured and
+//!   "message is not modified" counts as success.
+//! - [`pacer`]: Telegram's limits (about 30 messages a second in all, 1 a second per chat, 20 a
+//!   minute per group), waited for, nothing dropped.
 //! - [`commands`]: the command menu (`setMyCommands`) from the application's command list,
 //!   admin-only commands scoped to chat administrators.
 //! - [`render`]: a [`storyline_domain::chat::Screen`] as HTML (every span escaped) and an inline
@@ -17,24 +19,27 @@
 
 pub mod commands;
 pub mod notifier;
+pub mod pacer;
 pub mod polling;
 pub mod render;
 mod translate;
 
 use secrecy::{ExposeSecret, SecretString};
-use teloxide::adaptors::Throttle;
-use teloxide::adaptors::throttle::Limits;
 use teloxide::prelude::Requester;
 use teloxide::{ApiError, Bot, RequestError};
 
 pub use notifier::TelegramNotifier;
+pub use pacer::Pacer;
 pub use polling::{PollOutcome, PollSettings, poll};
 
-/// The teloxide bot Storyline talks through: throttled to Telegram's limits.
-pub type TelegramBot = Throttle<Bot>;
+/// The teloxide bot Storyline talks through. Not teloxide's `Throttle` adaptor: what the bot
+/// sends is paced by the [`TelegramNotifier`]'s [`Pacer`], one budget for messages, edits and
+/// stories alike (`Throttle` paced new messages only, and retried a flood-limited upload by
+/// reading its file whole into memory).
+pub type TelegramBot = Bot;
 
 /// Connects to the Bot API at `api_url` (Telegram's own when `None`; `TELEGRAM_API_URL` points
-/// it at a self-hosted Bot API server or a test fake). Must run inside a tokio runtime.
+/// it at a self-hosted Bot API server or a test fake).
 ///
 /// # Errors
 /// When `api_url` is not a URL.
@@ -44,7 +49,7 @@ pub fn connect(token: &SecretString, api_url: Option<&str>) -> anyhow::Result<Te
         let url = url.parse().map_err(|e| anyhow::anyhow!("TELEGRAM_API_URL is not a URL: {e}"))?;
         bot = bot.set_api_url(url);
     }
-    Ok(Throttle::new_spawn(bot, Limits::default()))
+    Ok(bot)
 }
 
 /// Why the bot cannot start on Telegram.

@@ -1,4 +1,6 @@
-//! Screens out to Telegram, and the chat's administrators in.
+//! Screens out to Telegram, and the chat's administrators in. Every message, edit, deletion and
+//! story waits for its turn with the notifier's [`Pacer`] right before it goes (a story's file
+//! is opened only then); answers to presses and reads are not paced.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -20,6 +22,7 @@ use teloxide::types::{CallbackQueryId, InputFile, ParseMode};
 use teloxide::{ApiError, RequestError};
 
 use crate::TelegramBot;
+use crate::pacer::Pacer;
 use crate::render::{html, keyboard};
 
 /// How long the chat's administrator list is trusted before asking Telegram again.
@@ -34,6 +37,8 @@ type AdminCache = HashMap<ChatId, (Instant, Vec<TelegramUserId>)>;
 #[derive(Clone)]
 pub struct TelegramNotifier {
     bot: TelegramBot,
+    /// Shared by clones: the whole bot's one budget.
+    pacer: Pacer,
     admins: Arc<Mutex<AdminCache>>,
 }
 
@@ -45,9 +50,16 @@ impl std::fmt::Debug for TelegramNotifier {
 }
 
 impl TelegramNotifier {
+    /// A notifier pacing to Telegram's limits ([`crate::pacer::Limits::telegram`]).
     #[must_use]
     pub fn new(bot: TelegramBot) -> Self {
-        Self { bot, admins: Arc::new(Mutex::new(HashMap::new())) }
+        Self::with_pacer(bot, Pacer::default())
+    }
+
+    /// A notifier taking its turns from `pacer` (shared with whatever else holds a clone).
+    #[must_use]
+    pub fn with_pacer(bot: TelegramBot, pacer: Pacer) -> Self {
+        Self { bot, pacer, admins: Arc::new(Mutex::new(HashMap::new())) }
     }
 }
 
@@ -106,7 +118,10 @@ impl ChatNotifier for TelegramNotifier {
             if let Some(markup) = &markup {
                 request = request.reply_markup(markup.clone());
             }
-            async move { request.await }
+            async move {
+                self.pacer.message(chat.0).await;
+                request.await
+            }
         })
         .await
         .map_err(failed)?;
@@ -136,13 +151,15 @@ impl ChatNotifier for TelegramNotifier {
         let caption = html(screen);
         let markup = keyboard(screen);
         let to = teloxide::types::ChatId(chat.0);
-        // Straight to the Bot API, not through the `Throttle` adaptor: it retries a flood-limited
-        // request by sending a shared copy of it, and teloxide reads a shared file whole into
-        // memory first (a 100 MB video raised the RSS by 94 MB). Stories go out one per slot, and
-        // a `retry_after` is waited out below.
-        let bot = self.bot.inner();
+        // Not through teloxide's `Throttle` adaptor: it retried a flood-limited request by
+        // sending a shared copy of it, and teloxide reads a shared file whole into memory first
+        // (a 100 MB video raised the RSS by 94 MB). Paced here, and a `retry_after` is waited
+        // out below.
+        let bot = &self.bot;
         let mut attempt = 0;
         loop {
+            // Its turn first, then the file: nothing is opened (or buffered) while it waits.
+            self.pacer.message(chat.0).await;
             // Streamed: the file goes out as the source gives it, never whole in memory.
             let file = InputFile::read(reader(media.body().await.map_err(NotifyError::Media)?))
                 .file_name(media.file_name.clone());
@@ -185,7 +202,10 @@ impl ChatNotifier for TelegramNotifier {
             if let Some(markup) = &markup {
                 request = request.reply_markup(markup.clone());
             }
-            async move { request.await }
+            async move {
+                self.pacer.edit().await;
+                request.await
+            }
         })
         .await;
         unchanged_is_fine(edited)
@@ -202,7 +222,10 @@ impl ChatNotifier for TelegramNotifier {
             if let Some(markup) = &markup {
                 request = request.reply_markup(markup.clone());
             }
-            async move { request.await }
+            async move {
+                self.pacer.edit().await;
+                request.await
+            }
         })
         .await;
         unchanged_is_fine(edited)
@@ -210,9 +233,12 @@ impl ChatNotifier for TelegramNotifier {
 
     async fn delete(&self, chat: ChatId, message: MessageId) -> Result<(), NotifyError> {
         with_retry(|| {
-            self.bot
-                .delete_message(teloxide::types::ChatId(chat.0), teloxide::types::MessageId(message.0))
-                .into_future()
+            let request =
+                self.bot.delete_message(teloxide::types::ChatId(chat.0), teloxide::types::MessageId(message.0));
+            async move {
+                self.pacer.edit().await;
+                request.await
+            }
         })
         .await
         .map(|_| ())

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -146,8 +146,17 @@ async fn handle(
         let failure = state.failures.get_mut(&method).and_then(VecDeque::pop_front);
         if let Some(failure) = &failure {
             state.failed.push((method.clone(), params.clone(), failure.clone()));
+            return Some(failure.clone());
         }
-        failure
+        let over = match &mut state.limits {
+            Some(limits) if malformed.is_none() => limits.admit(&method, &params, Instant::now()).err(),
+            _ => None,
+        };
+        // Telegram's retry_after is in whole seconds, at least one.
+        over.map(|wait| {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            Failure::RetryAfter(u32::try_from(seconds.max(1)).unwrap_or(u32::MAX))
+        })
     });
     let answer = match (failure, malformed) {
         (Some(failure), _) => Err(Refusal::from(&failure)),

@@ -52,6 +52,8 @@ pub(super) struct State {
     pub(super) failed: Vec<(String, Value, Failure)>,
     pub(super) get_updates_calls: usize,
     pub(super) last_offset: Option<i64>,
+    /// Telegram's flood limits, when enforced.
+    pub(super) limits: Option<super::limits::Limits>,
 }
 
 impl Default for State {
@@ -73,6 +75,7 @@ impl Default for State {
             failed: Vec::new(),
             get_updates_calls: 0,
             last_offset: None,
+            limits: None,
         }
     }
 }

@@ -1,0 +1,219 @@
+//! One pacer for everything the bot sends, so the whole bot stays within Telegram's limits: about
+//! 30 messages a second in all, one a second per chat, 20 a minute per group, supergroup or
+//! channel (a negative chat id). A request over a limit waits for its turn; nothing is dropped.
+//!
+//! - A new message ([`Pacer::message`]: text, photo, video) counts against all three limits.
+//! - An edit or a deletion ([`Pacer::edit`]) counts against the bot's overall budget only:
+//!   Telegram documents its per-chat limits for messages sent, and an edit answering a press
+//!   must not wait a second behind the message it edits.
+//! - Answers to button presses and reads (getUpdates, getChatAdministrators, getMe) are not paced.
+//!
+//! Each limit is a sliding window ("at most `count` in any `span`") over the instants requests
+//! were let go, each span lengthened by [`MARGIN`] so that a request that takes a little longer
+//! than its predecessor to reach Telegram is not counted inside the same window. Waiting is fair:
+//! requests to one chat go in the order they came, and the overall budget is taken in arrival
+//! order too, so a busy group never holds up a private chat. Memory is bounded: a chat's lane is
+//! forgotten once it has sent nothing for longer than the longest window.
+//!
+//! Not `governor`: it cannot take a slot from several limiters at once (taking the chat's, then
+//! waiting for the overall one, lets two messages of one chat reach Telegram closer than a
+//! second apart), and it waits on a clock of its own rather than tokio's, which tests pause.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// Added to every window: a request let go on time may still reach Telegram a little late or
+/// early after the one before it (the network, a busy machine).
+pub const MARGIN: Duration = Duration::from_millis(100);
+
+/// Lanes kept before idle ones are looked for (then again each time the map doubles, and at
+/// least once per longest window).
+const SWEEP_FROM: usize = 1024;
+
+/// At most `count` requests in any `span`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub count: usize,
+    pub span: Duration,
+}
+
+impl Window {
+    /// The earliest instant one more request fits, given the instants `sent` (oldest first);
+    /// `None` when it fits now.
+    fn free_at(self, sent: &VecDeque<Instant>, now: Instant) -> Option<Instant> {
+        let count = self.count.max(1);
+        let oldest_in_window = sent.len().checked_sub(count).and_then(|i| sent.get(i))?;
+        let free = *oldest_in_window + self.span;
+        (free > now).then_some(free)
+    }
+}
+
+/// The windows a [`Pacer`] keeps to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Every message, edit and deletion of the bot.
+    pub overall: Window,
+    /// New messages to one chat.
+    pub per_chat: Window,
+    /// New messages to one group, supergroup or channel (a negative chat id).
+    pub per_group: Window,
+}
+
+impl Limits {
+    /// Telegram's: 30 a second in all, 1 a second per chat, 20 a minute per group, each window
+    /// [`MARGIN`] longer.
+    #[must_use]
+    pub const fn telegram() -> Self {
+        Self {
+            overall: Window { count: 30, span: Duration::from_secs(1).saturating_add(MARGIN) },
+            per_chat: Window { count: 1, span: Duration::from_secs(1).saturating_add(MARGIN) },
+            per_group: Window { count: 20, span: Duration::from_secs(60).saturating_add(MARGIN) },
+        }
+    }
+
+    fn longest(&self) -> Duration {
+        self.overall.span.max(self.per_chat.span).max(self.per_group.span)
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::telegram()
+    }
+}
+
+/// When one chat's last new messages were let go, oldest first.
+#[derive(Default)]
+struct Lane {
+    sent: VecDeque<Instant>,
+}
+
+/// The chats' lanes, and when to look for idle ones next.
+struct Lanes {
+    by_chat: HashMap<i64, Arc<tokio::sync::Mutex<Lane>>>,
+    /// How many lanes make the next look.
+    sweep_at: usize,
+    /// When idle lanes were last looked for.
+    swept: Instant,
+}
+
+struct Inner {
+    limits: Limits,
+    /// The instants of the bot's last requests, oldest first; the lock is its queue.
+    overall: tokio::sync::Mutex<VecDeque<Instant>>,
+    lanes: Mutex<Lanes>,
+}
+
+/// Paces the bot's requests to Telegram's limits. Clones share one budget.
+#[derive(Clone)]
+pub struct Pacer {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Pacer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pacer").field("limits", &self.inner.limits).finish_non_exhaustive()
+    }
+}
+
+impl Default for Pacer {
+    fn default() -> Self {
+        Self::new(Limits::telegram())
+    }
+}
+
+/// Keeps the last `keep` instants of `sent`.
+fn push(sent: &mut VecDeque<Instant>, at: Instant, keep: usize) {
+    sent.push_back(at);
+    while sent.len() > keep.max(1) {
+        sent.pop_front();
+    }
+}
+
+impl Pacer {
+    #[must_use]
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                limits,
+                overall: tokio::sync::Mutex::new(VecDeque::new()),
+                lanes: Mutex::new(Lanes { by_chat: HashMap::new(), sweep_at: SWEEP_FROM, swept: Instant::now() }),
+            }),
+        }
+    }
+
+    /// Waits until a new message to `chat` may go, and counts it as gone: call right before
+    /// sending (and before opening what it uploads).
+    pub async fn message(&self, chat: i64) {
+        let limits = self.inner.limits;
+        let lane = self.lane(chat);
+        // Held until the message is let go: the chat's messages go in the order they came.
+        let mut lane = lane.lock().await;
+        loop {
+            let now = Instant::now();
+            let chat_free = limits.per_chat.free_at(&lane.sent, now);
+            let group_free = if chat < 0 { limits.per_group.free_at(&lane.sent, now) } else { None };
+            match chat_free.max(group_free) {
+                Some(free) => tokio::time::sleep_until(free).await,
+                None => break,
+            }
+        }
+        // The chat's limits hold from now on (only this lane's holder adds to it), so the
+        // instant the overall budget lets it go counts for both.
+        let at = self.overall().await;
+        let keep = if chat < 0 { limits.per_chat.count.max(limits.per_group.count) } else { limits.per_chat.count };
+        push(&mut lane.sent, at, keep);
+    }
+
+    /// Waits until an edit or a deletion may go, and counts it as gone.
+    pub async fn edit(&self) {
+        self.overall().await;
+    }
+
+    /// Takes the bot's overall budget in arrival order: the instant the request was let go.
+    async fn overall(&self) -> Instant {
+        let window = self.inner.limits.overall;
+        let mut sent = self.inner.overall.lock().await;
+        loop {
+            let now = Instant::now();
+            match window.free_at(&sent, now) {
+                Some(free) => tokio::time::sleep_until(free).await,
+                None => {
+                    push(&mut sent, now, window.count);
+                    return now;
+                }
+            }
+        }
+    }
+
+    /// `chat`'s lane, made when missing; idle lanes are forgotten now and then.
+    fn lane(&self, chat: i64) -> Arc<tokio::sync::Mutex<Lane>> {
+        let mut lanes = self.inner.lanes.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(lane) = lanes.by_chat.get(&chat) {
+            return lane.clone();
+        }
+        let (now, idle) = (Instant::now(), self.inner.limits.longest());
+        if lanes.by_chat.len() >= lanes.sweep_at || now - lanes.swept >= idle {
+            lanes.by_chat.retain(|_, lane| {
+                // In use (held or waited for elsewhere), or sent within its longest window.
+                Arc::strong_count(lane) > 1
+                    || lane.try_lock().map_or(true, |lane| lane.sent.back().is_some_and(|last| now - *last < idle))
+            });
+            lanes.sweep_at = (lanes.by_chat.len() * 2).max(SWEEP_FROM);
+            lanes.swept = now;
+        }
+        lanes.by_chat.entry(chat).or_default().clone()
+    }
+
+    /// How many chats' lanes are kept.
+    #[must_use]
+    pub fn lanes(&self) -> usize {
+        self.inner.lanes.lock().unwrap_or_else(PoisonError::into_inner).by_chat.len()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,118 @@
+//! Outbound messages within Telegram's limits for the whole bot (FEATURES T4): `storyline run`
+//! serving many workspaces (no `TELEGRAM_CHAT_ID`) against the fake Bot API enforcing Telegram's
+//! flood limits, on SQLite and on PostgreSQL. A story falls due in every workspace at once; each
+//! is sent exactly once, and Telegram never has to answer 429. Test names read
+//! `backend::behaviour`.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, ensure};
+use chrono::Utc;
+use storyline_domain::ChatId;
+use storyline_domain::library::{Category, ContentHash, MediaKind, NewMedia};
+use storyline_domain::ports::MediaQuery;
+use storyline_domain::settings::SettingsDefaults;
+use storyline_tests::app::{TestBot, config_with};
+use storyline_tests::fake_telegram::FakeTelegram;
+use storyline_tests::files::png;
+use storyline_tests::{Backend, TestResult};
+
+/// Workspaces with a story due at once. At Telegram's 30 messages a second (the pacer keeps a
+/// margin: 30 in every 1.1 s) they take about 37 s to send.
+const WORKSPACES: usize = 1_000;
+/// The chat of workspace `n`: supergroups, as most teams are.
+fn chat(n: usize) -> i64 {
+    -1_000_000_000 - i64::try_from(n).unwrap_or_default()
+}
+
+/// `WORKSPACES` workspaces, each with one picture in its own folder under `media` and that
+/// picture due a minute ago.
+async fn fill(backend: &Backend, media: &std::path::Path) -> TestResult {
+    let stores = backend.stores();
+    let now = Utc::now();
+    let picture = media.join("story.png");
+    std::fs::write(&picture, png(108, 192, "story"))?;
+    let defaults = SettingsDefaults::default();
+    for n in 0..WORKSPACES {
+        let workspace = stores.settings.ensure_workspace(ChatId(chat(n)), &format!("Team {n}"), &defaults, now).await?;
+        let folder = media.join(workspace.id.to_string()).join("memes");
+        std::fs::create_dir_all(&folder)?;
+        std::fs::hard_link(&picture, folder.join("story.png"))?;
+        let item = NewMedia {
+            path: "memes/story.png".to_owned(),
+            category: Category::new("memes")?,
+            kind: MediaKind::Image,
+            hash: ContentHash::from_hex(&format!("{n:064x}")).context("hash")?,
+            size_bytes: 100,
+            width: Some(108),
+            height: Some(192),
+        };
+        stores.library.add(workspace.id, &[item], now).await?;
+        let media = stores.library.media(workspace.id, &MediaQuery { category: None, limit: 1 }).await?;
+        let media = media.first().context("the story was not added")?;
+        let queued = stores.queue.enqueue(workspace.id, &[(now - chrono::Duration::minutes(1), media.id)]).await?;
+        ensure!(queued == 1, "queued {queued}");
+    }
+    Ok(())
+}
+
+pub async fn a_story_due_in_every_workspace_at_once_is_sent_once_each_without_a_429(backend: Backend) -> TestResult {
+    let media = tempfile::tempdir()?;
+    let filling = Instant::now();
+    fill(&backend, media.path()).await?;
+    eprintln!("{WORKSPACES} workspaces filled in {:?}", filling.elapsed());
+    let telegram = FakeTelegram::start().await?;
+    telegram.enforce_limits();
+    let url = backend.database_url().context("an end-to-end test needs a database")?;
+    let config = config_with(
+        &telegram,
+        url,
+        &[
+            ("TELEGRAM_CHAT_ID", None),
+            ("MEDIA_DIR", Some(media.path().display().to_string())),
+            ("POSTING_INTERVAL_SECONDS", Some("1".to_owned())),
+        ],
+    )?;
+    let sending = Instant::now();
+    let bot = TestBot::start_with(config);
+    // 30 a second at best; the slack covers ticks, the store and a busy machine.
+    let wait = Duration::from_secs(u64::try_from(WORKSPACES / 20)? + 60);
+    telegram.wait_until(wait, |t| t.count("sendPhoto") >= WORKSPACES).await.with_context(|| {
+        format!(
+            "{} of {WORKSPACES} stories sent, {} answered 429",
+            telegram.count("sendPhoto"),
+            telegram.too_many_requests()
+        )
+    })?;
+    let took = sending.elapsed();
+    eprintln!("{WORKSPACES} stories sent in {took:?}");
+    // A few more ticks: nothing is sent again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    bot.stop().await?;
+
+    ensure!(telegram.too_many_requests() == 0, "{} requests answered 429", telegram.too_many_requests());
+    let mut per_chat: HashMap<i64, usize> = HashMap::new();
+    for call in telegram.calls("sendPhoto") {
+        *per_chat.entry(call["chat_id"].as_i64().context("no chat_id")?).or_default() += 1;
+    }
+    let twice: Vec<_> = per_chat.iter().filter(|(_, sent)| **sent != 1).collect();
+    ensure!(twice.is_empty(), "sent more than once: {twice:?}");
+    let missing: Vec<i64> = (0..WORKSPACES).map(chat).filter(|c| !per_chat.contains_key(c)).collect();
+    ensure!(missing.is_empty() && per_chat.len() == WORKSPACES, "never sent to {missing:?}");
+    // Within the limit: 1,000 stories at 30 a second take 33 s at least.
+    let least = Duration::from_secs_f64(WORKSPACES as f64 / 30.0) - Duration::from_secs(1);
+    ensure!(took >= least, "{WORKSPACES} stories in {took:?}: faster than Telegram allows");
+    // Every story is marked sent and waits for its press.
+    let stores = backend.reopen().await?;
+    let mut awaiting = 0;
+    for workspace in stores.settings.workspaces().await? {
+        awaiting += stores.queue.counts(workspace.id, Utc::now()).await?.awaiting_press;
+    }
+    ensure!(awaiting == u64::try_from(WORKSPACES)?, "{awaiting} stories wait for a press");
+    Ok(())
+}
+
+storyline_tests::on_backends!(
+    [sqlite, postgres][a_story_due_in_every_workspace_at_once_is_sent_once_each_without_a_429]
+);
