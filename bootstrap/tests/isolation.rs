@@ -29,7 +29,8 @@ use storyline_tests::files::jpeg;
 use storyline_tests::snapshot::Snapshot;
 use storyline_tests::{Backend, TestResult};
 
-const WAIT: Duration = Duration::from_secs(20);
+/// Long enough for Telegram's limit of 20 messages a minute in a group, which the bot keeps to.
+const WAIT: Duration = Duration::from_secs(120);
 /// The workspace everything is driven from, the one that must stay as it was, and a chat
 /// without a workspace for `/init`.
 const A: i64 = -100_601;
@@ -267,10 +268,13 @@ async fn press_every_button(
         pressed.insert(data.clone());
         press(telegram, workspace.chat_id.0, from, message, &data).await?;
         settle(telegram).await?;
-        if stores.conversations.pending(workspace.id, person, Utc::now()).await?.is_some() {
+        if let Some(prompt) = stores.conversations.pending(workspace.id, person, Utc::now()).await? {
             let before = shown_anywhere(telegram);
             telegram.push_text(workspace.chat_id.0, from, answer);
-            telegram.wait_until(WAIT, |t| shown_anywhere(t) > before).await.context("a prompt's answer")?;
+            telegram
+                .wait_until(WAIT, |t| shown_anywhere(t) > before)
+                .await
+                .with_context(|| format!("no answer to {answer:?} for {prompt:?} after {data:?}"))?;
             if stores.conversations.pending(workspace.id, person, Utc::now()).await?.is_some() {
                 say(telegram, workspace.chat_id.0, from, "/cancel").await?;
             }
