@@ -19,6 +19,7 @@ use storyline_application::command::CommandName;
 use storyline_domain::account::{DisplayName, InstagramUserId, LoginKind, NewAccount, NewToken, Username, parse_token};
 use storyline_domain::audit::AuditAction;
 use storyline_domain::library::CategoryMix;
+use storyline_domain::ports::MediaQuery;
 use storyline_domain::queue::QueueStatus;
 use storyline_domain::settings::{Hour, PostingWindow, PostsPerDay, SettingChange, SettingsDefaults, Toggle};
 use storyline_domain::user::{Actor, Role, TelegramUserId};
@@ -38,6 +39,8 @@ const B: i64 = -100_602;
 const C: i64 = -100_603;
 /// More presses than the menus of one workspace offer: a crawl that goes on past it loops.
 const MAX_PRESSES: usize = 400;
+/// The buttons that only open another screen.
+const NAVIGATION: [&str; 6] = ["acct", "queue", "sched", "status", "settings", "m.src"];
 /// Files in each workspace's folder: the same names and contents in both.
 const MEDIA_FILES: usize = 20;
 /// What the bot sends or edits in a chat.
@@ -143,6 +146,11 @@ async fn workspace(
     };
     stores.accounts.add(workspace.id, &account, &token, true, &Actor::Cli, now).await?;
     cli(backend, telegram, media, &["create-schedule", "--days", "3", "--chat", &chat])?;
+    // One story fell due while paused: `/resume` asks what becomes of it.
+    let queued: HashSet<_> = stores.queue.entries(workspace.id, 100).await?.into_iter().map(|e| e.item.media).collect();
+    let all = stores.library.media(workspace.id, &MediaQuery { category: None, limit: 100 }).await?;
+    let spare = all.iter().find(|m| !queued.contains(&m.id)).context("a media item not queued")?;
+    stores.queue.enqueue(workspace.id, &[(now - chrono::Duration::minutes(30), spare.id)]).await?;
     Ok(workspace)
 }
 
@@ -248,39 +256,76 @@ async fn settle(telegram: &FakeTelegram) -> anyhow::Result<()> {
     }
 }
 
-/// Presses every button the bot shows in `chat`, and every button that appears after, once
-/// each; a press that leaves `from` with a prompt is answered with `answer` (and the prompt
-/// cancelled when the answer is refused). Returns how many presses there were.
+/// Presses every button the bot shows in `workspace`'s chat, and every button that appears
+/// after, once each (by callback data), reopening the menus until a round finds nothing new: a
+/// press that edits a menu into another screen leaves the rest of it for the next round. A
+/// press that leaves `from` with a prompt is answered with `answer` (and the prompt cancelled
+/// when the answer is refused). Returns the callback data pressed.
 async fn press_every_button(
     telegram: &FakeTelegram,
     backend: &Backend,
     workspace: &Workspace,
     from: &FakeUser,
     answer: &str,
-) -> anyhow::Result<usize> {
-    let mut pressed = HashSet::new();
+) -> anyhow::Result<HashSet<String>> {
+    let (chat, person) = (workspace.chat_id.0, TelegramUserId(from.id));
     let stores = backend.reopen().await?;
-    let person = TelegramUserId(from.id);
-    while let Some((message, data)) =
-        buttons(telegram, workspace.chat_id.0).into_iter().find(|(_, data)| !pressed.contains(data))
-    {
-        ensure!(pressed.len() < MAX_PRESSES, "more than {MAX_PRESSES} buttons: {pressed:?}");
-        pressed.insert(data.clone());
-        press(telegram, workspace.chat_id.0, from, message, &data).await?;
-        settle(telegram).await?;
-        if let Some(prompt) = stores.conversations.pending(workspace.id, person, Utc::now()).await? {
-            let before = shown_anywhere(telegram);
-            telegram.push_text(workspace.chat_id.0, from, answer);
-            telegram
-                .wait_until(WAIT, |t| shown_anywhere(t) > before)
-                .await
-                .with_context(|| format!("no answer to {answer:?} for {prompt:?} after {data:?}"))?;
-            if stores.conversations.pending(workspace.id, person, Utc::now()).await?.is_some() {
-                say(telegram, workspace.chat_id.0, from, "/cancel").await?;
+    let (mut pressed, mut presses) = (HashSet::new(), HashSet::new());
+    // A button that only opens a screen is pressed again on each new message that shows it.
+    let key = |message: i32, data: &str| {
+        let opens = NAVIGATION.iter().any(|code| data.ends_with(&format!(":{code}")));
+        (opens.then_some(message), data.to_owned())
+    };
+    loop {
+        let round = pressed.len();
+        while let Some((message, data)) =
+            buttons(telegram, chat).into_iter().find(|(message, data)| !presses.contains(&key(*message, data)))
+        {
+            ensure!(presses.len() < MAX_PRESSES, "more than {MAX_PRESSES} presses: {pressed:?}");
+            presses.insert(key(message, &data));
+            pressed.insert(data.clone());
+            press(telegram, chat, from, message, &data).await?;
+            settle(telegram).await?;
+            if let Some(prompt) = stores.conversations.pending(workspace.id, person, Utc::now()).await? {
+                let before = shown_anywhere(telegram);
+                telegram.push_text(chat, from, answer);
+                telegram
+                    .wait_until(WAIT, |t| shown_anywhere(t) > before)
+                    .await
+                    .with_context(|| format!("no answer to {answer:?} for {prompt:?} after {data:?}"))?;
+                if stores.conversations.pending(workspace.id, person, Utc::now()).await?.is_some() {
+                    say(telegram, chat, from, "/cancel").await?;
+                }
             }
         }
+        if pressed.len() == round {
+            return Ok(pressed);
+        }
+        for menu in ["/settings", "/queue", "/status", "/clear"] {
+            say(telegram, chat, from, menu).await?;
+        }
     }
-    Ok(pressed.len())
+}
+
+/// The buttons a press of every button must have reached, by code (`…` for a story, an
+/// account or a number of days). The crawl reaches more (the overdue choices, Keep, the
+/// schedule's days) depending on which button of a screen it presses first.
+const REACHED: [&str; 21] = [
+    "t.dry", "t.api", "t.pause", "c.ppd", "c.hours", "c.tz", "acct", "a.s.…", "m.src", "m.local", "m.s3", "m.drive",
+    "settings", "status", "close", "q.clear", "s.p.…", "s.s.…", "s.r.…", "s.R.…", "s.i.…",
+];
+
+fn reached_everything(pressed: &HashSet<String>) -> TestResult {
+    let codes: HashSet<&str> = pressed.iter().filter_map(|data| data.splitn(3, ':').nth(2)).collect();
+    let missing: Vec<&str> = REACHED
+        .into_iter()
+        .filter(|wanted| match wanted.strip_suffix('…') {
+            Some(prefix) => !codes.iter().any(|code| code.starts_with(prefix)),
+            None => !codes.contains(wanted),
+        })
+        .collect();
+    ensure!(missing.is_empty(), "the crawl never pressed {missing:?}; it pressed {codes:?}");
+    Ok(())
 }
 
 /// Fails with what differs when `after` is not `before`.
@@ -297,12 +342,15 @@ pub async fn everything_driven_from_one_workspace_leaves_the_other_exactly_as_it
     let indexed = (a_before.media.len(), b_before.media.len());
     // (The generated images may repeat one another's content: then one is indexed.)
     ensure!(indexed.0 == indexed.1 && indexed.0 > MEDIA_FILES / 2, "both indexed alike: {indexed:?}");
-    ensure!(b_before.queue.len() == 9 && a_before.queue.len() == 9, "three days of three: {b_before:?}");
+    let queued = (a_before.queue.len(), b_before.queue.len());
+    ensure!(queued == (10, 10), "three days of three and one overdue: {queued:?}");
     ensure!(a_before.media.iter().map(|m| &m.path).eq(b_before.media.iter().map(|m| &m.path)), "the same names");
     let bot = start(&telegram, &backend, pair.media.path())?;
     let a = A.to_string();
 
-    // Every command, as A's owner in A's chat (a new command is covered by itself).
+    // Every command, as A's owner in A's chat (a new command is covered by itself); first the
+    // overdue story's question.
+    say(&telegram, A, &ann(), "/resume").await?;
     for name in CommandName::ALL {
         say(&telegram, A, &ann(), &format!("/{}", name.as_str())).await?;
         settle(&telegram).await?;
@@ -311,8 +359,8 @@ pub async fn everything_driven_from_one_workspace_leaves_the_other_exactly_as_it
     for text in ["/resume", "/schedule 2", "/next", "/next", "/next", "/next"] {
         say(&telegram, A, &ann(), text).await?;
     }
-    let presses = press_every_button(&telegram, &backend, &pair.a, &ann(), "5").await?;
-    ensure!(presses >= 20, "the crawl reached only {presses} buttons");
+    let pressed = press_every_button(&telegram, &backend, &pair.a, &ann(), "5").await?;
+    reached_everything(&pressed)?;
 
     // The /init wizard in a third chat.
     say(&telegram, C, &ann(), "/init").await?;
@@ -479,10 +527,7 @@ pub async fn each_workspace_s_stories_go_to_its_own_chat_only(backend: Backend) 
     let now = Utc::now();
     for workspace in [&pair.a, &pair.b] {
         stores.queue.clear(workspace.id, None).await?;
-        let media = stores
-            .library
-            .media(workspace.id, &storyline_domain::ports::MediaQuery { category: None, limit: 10 })
-            .await?;
+        let media = stores.library.media(workspace.id, &MediaQuery { category: None, limit: 10 }).await?;
         let plan: Vec<_> = media.iter().take(2).map(|m| (now - chrono::Duration::minutes(1), m.id)).collect();
         stores.queue.enqueue(workspace.id, &plan).await?;
         stores.settings.apply(workspace.id, SettingChange::Set(Toggle::Paused, false), &Actor::Cli, now).await?;
