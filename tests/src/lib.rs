@@ -16,6 +16,7 @@ pub mod fake_telegram;
 pub mod files;
 pub mod proxy;
 pub mod s3_server;
+pub mod snapshot;
 pub mod suites;
 
 pub use backend::{Backend, Raw, Stores};
