@@ -202,10 +202,7 @@ impl ChatNotifier for TelegramNotifier {
             if let Some(markup) = &markup {
                 request = request.reply_markup(markup.clone());
             }
-            async move {
-                self.pacer.edit().await;
-                request.await
-            }
+            std::future::IntoFuture::into_future(request)
         })
         .await;
         unchanged_is_fine(edited)
@@ -222,10 +219,7 @@ impl ChatNotifier for TelegramNotifier {
             if let Some(markup) = &markup {
                 request = request.reply_markup(markup.clone());
             }
-            async move {
-                self.pacer.edit().await;
-                request.await
-            }
+            std::future::IntoFuture::into_future(request)
         })
         .await;
         unchanged_is_fine(edited)
@@ -235,10 +229,7 @@ impl ChatNotifier for TelegramNotifier {
         with_retry(|| {
             let request =
                 self.bot.delete_message(teloxide::types::ChatId(chat.0), teloxide::types::MessageId(message.0));
-            async move {
-                self.pacer.edit().await;
-                request.await
-            }
+            std::future::IntoFuture::into_future(request)
         })
         .await
         .map(|_| ())

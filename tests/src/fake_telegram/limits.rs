@@ -4,11 +4,10 @@
 //! Requests: retry after N" with `parameters.retry_after`, N the whole seconds until it would
 //! fit, and is not counted.
 //!
-//! What counts, as with Telegram: new messages (every `send…` method but `sendChatAction`,
-//! `copyMessage`, `forwardMessage`) against all three limits; edits (`editMessage…`) and
-//! `deleteMessage` against the bot's 30 a second only (Telegram documents its per-chat limits
-//! for messages sent; edits have looser limits of their own). Answers to button presses and
-//! reads (`getUpdates`, `getMe`, `getChatAdministrators`, the command menu) are not limited.
+//! What counts, as Telegram documents it: new messages (every `send…` method but
+//! `sendChatAction`, `copyMessage`, `forwardMessage`) against all three limits. Edits, deletions,
+//! answers to button presses and reads (`getUpdates`, `getMe`, `getChatAdministrators`, the
+//! command menu) are not limited here.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -22,26 +21,10 @@ const OVERALL: (usize, Duration) = (30, Duration::from_secs(1));
 const PER_CHAT: (usize, Duration) = (1, Duration::from_secs(1));
 const PER_GROUP: (usize, Duration) = (20, Duration::from_secs(60));
 
-/// What a method counts against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Counted {
-    /// A new message: the bot's limit, its chat's and its group's.
-    Message,
-    /// An edit or a deletion: the bot's limit only.
-    Overall,
-}
-
-fn counted(method: &str) -> Option<Counted> {
-    if (method.starts_with("send") && method != "sendChatAction")
-        || method == "copyMessage"
-        || method == "forwardMessage"
-    {
-        Some(Counted::Message)
-    } else if method.starts_with("editMessage") || method == "deleteMessage" {
-        Some(Counted::Overall)
-    } else {
-        None
-    }
+/// Whether `method` sends a new message: counted against the bot's limit, its chat's and its
+/// group's.
+fn counted(method: &str) -> bool {
+    (method.starts_with("send") && method != "sendChatAction") || method == "copyMessage" || method == "forwardMessage"
 }
 
 /// The instants of the requests let through, per limit, oldest first.
@@ -61,8 +44,10 @@ fn wait((count, span): (usize, Duration), sent: &VecDeque<Instant>, now: Instant
 impl Limits {
     /// Lets the request through (and counts it), or says how long it must wait.
     pub(super) fn admit(&mut self, method: &str, params: &Value, now: Instant) -> Result<(), Duration> {
-        let Some(counted) = counted(method) else { return Ok(()) };
-        let chat = int(params, "chat_id").filter(|_| counted == Counted::Message);
+        if !counted(method) {
+            return Ok(());
+        }
+        let chat = int(params, "chat_id");
         let mut wait_for = wait(OVERALL, &self.overall, now);
         if let Some(chat) = chat {
             let sent = self.chats.entry(chat).or_default();

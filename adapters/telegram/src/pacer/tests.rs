@@ -12,7 +12,6 @@ type Log = Arc<Mutex<Vec<(usize, Duration)>>>;
 
 enum Request {
     Message(i64),
-    Edit,
 }
 
 /// Starts every request at once (in this order) and waits for all; returns when each went.
@@ -27,7 +26,6 @@ async fn burst(pacer: &Pacer, requests: Vec<Request>) -> Vec<(usize, Duration)> 
             tokio::spawn(async move {
                 match request {
                     Request::Message(chat) => pacer.message(chat).await,
-                    Request::Edit => pacer.edit().await,
                 }
                 log.lock().unwrap().push((label, start.elapsed()));
             })
@@ -90,19 +88,6 @@ async fn a_busy_chat_holds_up_no_other_chat() {
         burst(&pacer, vec![Request::Message(1), Request::Message(1), Request::Message(1), Request::Message(2)]).await;
     let window = SECOND + MARGIN;
     assert_eq!(log, vec![(0, Duration::ZERO), (3, Duration::ZERO), (1, window), (2, window * 2)]);
-}
-
-#[tokio::test(start_paused = true)]
-async fn edits_count_against_the_overall_limit_only() {
-    // An edit right after a message to the same chat does not wait for the chat's second…
-    let log = burst(&Pacer::default(), vec![Request::Message(5), Request::Edit, Request::Edit]).await;
-    assert_eq!(times(&log), vec![Duration::ZERO; 3]);
-    // …but 30 messages fill the bot's budget for edits too.
-    let mut requests: Vec<Request> = (100..130).map(Request::Message).collect();
-    requests.push(Request::Edit);
-    let log = burst(&Pacer::default(), requests).await;
-    assert_eq!(log.len(), 31);
-    assert_eq!(log.last(), Some(&(30, SECOND + MARGIN)));
 }
 
 #[tokio::test(start_paused = true)]
