@@ -44,7 +44,8 @@ const NAVIGATION: [&str; 6] = ["acct", "queue", "sched", "status", "settings", "
 /// Files in each workspace's folder: the same names and contents in both.
 const MEDIA_FILES: usize = 20;
 /// What the bot sends or edits in a chat.
-const SHOWN: [&str; 5] = ["sendMessage", "editMessageText", "editMessageCaption", "sendPhoto", "sendVideo"];
+const SHOWN: [&str; 6] =
+    ["sendMessage", "editMessageText", "editMessageCaption", "sendPhoto", "sendVideo", "sendDocument"];
 
 /// A's owner.
 fn ann() -> FakeUser {

@@ -135,12 +135,14 @@ impl ChatNotifier for TelegramNotifier {
         bytes: Vec<u8>,
         caption: &str,
     ) -> Result<MessageId, NotifyError> {
-        // A few kilobytes made here: through the `Throttle` like a message (its shared retry
-        // copy of so small a file costs nothing).
+        // A few kilobytes made here: a new message, paced like one.
         let sent = with_retry(|| {
             let file = InputFile::memory(bytes.clone()).file_name(file_name.to_owned());
             let request = self.bot.send_document(teloxide::types::ChatId(chat.0), file).caption(caption.to_owned());
-            async move { request.await }
+            async move {
+                self.pacer.message(chat.0).await;
+                request.await
+            }
         })
         .await
         .map_err(failed)?;
