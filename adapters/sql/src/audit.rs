@@ -92,3 +92,51 @@ where
             .collect()
     }
 }
+
+impl<D: Dialect> Store<D>
+where
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
+    for<'q> Arguments<'q, D>: IntoArguments<'q, D::Db>,
+    for<'a> &'a str: ColumnIndex<Row<D>> + Encode<'a, D::Db> + Type<D::Db>,
+    usize: ColumnIndex<Row<D>>,
+    Uuid: Value<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    DateTime<Utc>: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    for<'a> Option<&'a str>: Encode<'a, D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<i32>: Value<D::Db>,
+    Option<Uuid>: Value<D::Db>,
+    Option<DateTime<Utc>>: Value<D::Db>,
+    for<'a> Cow<'a, str>: Encode<'a, D::Db> + Type<D::Db>,
+    for<'a> Option<Cow<'a, str>>: Encode<'a, D::Db>,
+{
+    /// Writes `entry` in `tx`: an audit row that commits, or not, with the change it records.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn audit_in(
+        tx: &mut sqlx::Transaction<'static, D::Db>,
+        workspace: WorkspaceId,
+        entry: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_log (workspace_id, at, actor, action, subject, old_value, new_value) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(workspace.as_uuid())
+        .bind(entry.at)
+        .bind(entry.actor.to_string())
+        .bind(entry.action.as_str())
+        .bind(storable(&entry.subject))
+        .bind(storable_opt(entry.old.as_deref()))
+        .bind(storable_opt(entry.new.as_deref()))
+        .execute(&mut **tx)
+        .await
+        .map_err(db::<D>)?;
+        Ok(())
+    }
+}

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use storyline_domain::audit::AuditAction;
+use storyline_domain::audit::{AuditAction, AuditEntry};
 use storyline_domain::init::{Founding, InitWizard};
 use storyline_domain::ports::{Founded, InitWizards, SettingsStore, StoreError};
 use storyline_domain::text::{storable, storable_opt};
@@ -109,31 +109,18 @@ where
             .execute(&mut *tx)
             .await
             .map_err(db::<D>)?;
-            let entries = [
-                (
-                    AuditAction::Workspace,
-                    "created".to_owned(),
-                    None::<String>,
-                    Some(storable(&founding.name).into_owned()),
-                ),
-                (AuditAction::Role, format!("user:{}", owner.telegram_id), None, Some(Role::Owner.as_str().to_owned())),
-            ];
-            for (action, subject, old, new) in entries {
-                sqlx::query(
-                    "INSERT INTO audit_log (workspace_id, at, actor, action, subject, old_value, new_value) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(workspace.id.as_uuid())
-                .bind(at)
-                .bind(actor.to_string())
-                .bind(action.as_str())
-                .bind(subject)
-                .bind(old)
-                .bind(new)
-                .execute(&mut *tx)
-                .await
-                .map_err(db::<D>)?;
-            }
+            let entry = |action, subject: String, new: &str| AuditEntry {
+                at,
+                actor: actor.clone(),
+                action,
+                subject,
+                old: None,
+                new: Some(new.to_owned()),
+            };
+            let created = entry(AuditAction::Workspace, "created".to_owned(), &founding.name);
+            Self::audit_in(&mut tx, workspace.id, &created).await?;
+            let owned = entry(AuditAction::Role, format!("user:{}", owner.telegram_id), Role::Owner.as_str());
+            Self::audit_in(&mut tx, workspace.id, &owned).await?;
         }
         sqlx::query("DELETE FROM init_wizards WHERE telegram_chat_id = $1")
             .bind(chat.0)

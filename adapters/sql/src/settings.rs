@@ -118,20 +118,15 @@ where
         .fetch_one(&mut *tx)
         .await
         .map_err(db::<D>)?;
-        sqlx::query(
-            "INSERT INTO audit_log (workspace_id, at, actor, action, subject, old_value, new_value) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(workspace.as_uuid())
-        .bind(at)
-        .bind(Actor::System.to_string())
-        .bind(storyline_domain::audit::AuditAction::Workspace.as_str())
-        .bind("moved")
-        .bind(from.to_string())
-        .bind(to.0.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(db::<D>)?;
+        let entry = storyline_domain::audit::AuditEntry {
+            at,
+            actor: Actor::System,
+            action: AuditAction::Workspace,
+            subject: "moved".to_owned(),
+            old: Some(from.to_string()),
+            new: Some(to.0.to_string()),
+        };
+        Self::audit_in(&mut tx, workspace, &entry).await?;
         tx.commit().await.map_err(db::<D>)?;
         tracing::info!(workspace_id = %workspace, from_chat = from, to_chat = to.0, "workspace moved to a new chat id");
         Ok(Some(moved.into()))

@@ -426,18 +426,6 @@ impl Bot {
         self.ports.notifier.send(chat, &screen).await?;
         Ok(())
     }
-
-    /// Shows `screen` in place of `message` (or as a new message).
-    async fn replace(&self, chat: ChatId, message: Option<MessageId>, screen: &Screen) -> Result<(), BotError> {
-        if let Some(message) = message {
-            match self.ports.notifier.edit(chat, message, screen).await {
-                Ok(()) => return Ok(()),
-                Err(NotifyError::MessageGone) => {}
-                Err(error) => return Err(error.into()),
-            }
-        }
-        self.tell(chat, screen.clone()).await
-    }
 }
 
 #[cfg(test)]

@@ -138,14 +138,25 @@ impl Bot {
 
     /// Shows `screen` in place of `message`, or as a new message when that one is gone.
     pub(super) async fn show(&self, turn: &Turn, message: Option<MessageId>, screen: &Screen) -> Result<(), BotError> {
+        self.replace(turn.chat(), message, screen).await
+    }
+
+    /// Shows `screen` in place of `message` in `chat`, or as a new message when there is none
+    /// (or it is gone).
+    pub(super) async fn replace(
+        &self,
+        chat: ChatId,
+        message: Option<MessageId>,
+        screen: &Screen,
+    ) -> Result<(), BotError> {
         if let Some(message) = message {
-            match self.ports.notifier.edit(turn.chat(), message, screen).await {
+            match self.ports.notifier.edit(chat, message, screen).await {
                 Ok(()) => return Ok(()),
                 Err(NotifyError::MessageGone) => {}
                 Err(error) => return Err(error.into()),
             }
         }
-        self.ports.notifier.send(turn.chat(), screen).await?;
+        self.ports.notifier.send(chat, screen).await?;
         Ok(())
     }
 }
