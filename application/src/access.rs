@@ -34,6 +34,8 @@ pub const SYNC_REFUSED: &str = "Admins only: ask an admin of this chat to sync t
 pub const SOURCE_REFUSED: &str = "Admins only: ask an admin of this chat to change the media source.";
 /// Refuses exporting the settings (the file names the accounts and the media source).
 pub const EXPORT_REFUSED: &str = "Admins only: ask an admin of this chat to export the settings.";
+/// Refuses importing a settings file.
+pub const IMPORT_REFUSED: &str = "Admins only: ask an admin of this chat to import settings.";
 /// Refuses what only the owner may do.
 pub const OWNER_REFUSED: &str = "Owners only: ask the owner of this workspace.";
 
@@ -117,6 +119,7 @@ pub const fn rule(operation: Operation) -> Rule {
             CommandName::Sync => Rule::admin(SYNC_REFUSED),
             CommandName::Admins => Rule::OWNER,
             CommandName::Export => Rule::admin(EXPORT_REFUSED),
+            CommandName::Import => Rule::admin(IMPORT_REFUSED),
         },
         Operation::Button(action) => match action {
             Action::Settings
@@ -136,6 +139,7 @@ pub const fn rule(operation: Operation) -> Rule {
             Action::SelectAccount(_) | Action::AddAccount => Rule::admin(ACCOUNTS_REFUSED),
             Action::MediaSource | Action::PickSource(_) => Rule::admin(SOURCE_REFUSED),
             Action::SetRole(..) => Rule::OWNER,
+            Action::ApplyImport | Action::CancelImport => Rule::admin(IMPORT_REFUSED),
         },
         Operation::Answer(kind) => match kind {
             PromptKind::PostsPerDay | PromptKind::PostingHours | PromptKind::TimeZone => Rule::admin(SETTINGS_REFUSED),
@@ -150,6 +154,7 @@ pub const fn rule(operation: Operation) -> Rule {
             | PromptKind::SourceS3Secret
             | PromptKind::SourceDriveFolder
             | PromptKind::SourceDriveKey => Rule::admin(SOURCE_REFUSED),
+            PromptKind::SettingsFile | PromptKind::SettingsImport => Rule::admin(IMPORT_REFUSED),
         },
         Operation::Cli(operation) => match operation {
             CliOperation::Read => Rule::MEMBER,
@@ -188,7 +193,7 @@ mod tests {
     use crate::action::OverdueChoice;
 
     /// Every command with the role it must need. The list must name each command once.
-    const COMMANDS: [(CommandName, Role); 19] = [
+    const COMMANDS: [(CommandName, Role); 20] = [
         (CommandName::Start, Role::Member),
         (CommandName::Admins, Role::Owner),
         (CommandName::Init, Role::Member),
@@ -208,6 +213,7 @@ mod tests {
         (CommandName::DryRun, Role::Admin),
         (CommandName::Sync, Role::Admin),
         (CommandName::Export, Role::Admin),
+        (CommandName::Import, Role::Admin),
     ];
 
     fn every_action() -> Vec<(Action, Role)> {
@@ -246,6 +252,8 @@ mod tests {
             (Action::PickSource(storyline_domain::source::SourceKind::Local), Role::Admin),
             (Action::PickSource(storyline_domain::source::SourceKind::S3), Role::Admin),
             (Action::PickSource(storyline_domain::source::SourceKind::Drive), Role::Admin),
+            (Action::ApplyImport, Role::Admin),
+            (Action::CancelImport, Role::Admin),
         ]
     }
 
@@ -302,6 +310,10 @@ mod tests {
         for kind in PromptKind::ALL.into_iter().filter(|k| k.is_source()) {
             assert_needs(Operation::Answer(kind), Role::Admin);
             assert_eq!(rule(Operation::Answer(kind)).refusal, SOURCE_REFUSED);
+        }
+        for kind in [PromptKind::SettingsFile, PromptKind::SettingsImport] {
+            assert_needs(Operation::Answer(kind), Role::Admin);
+            assert_eq!(rule(Operation::Answer(kind)).refusal, rule(Operation::Command(CommandName::Import)).refusal);
         }
         for (operation, role) in [
             (CliOperation::Read, Role::Member),

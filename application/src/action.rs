@@ -55,6 +55,10 @@ pub enum Action {
     PickSource(SourceKind),
     /// `/admins`: give a person the role admin or member (the owner only).
     SetRole(TelegramUserId, Role),
+    /// `/settings import`: apply the settings file whose changes are shown (FEATURES T3).
+    ApplyImport,
+    /// `/settings import`: leave the settings as they are.
+    CancelImport,
 }
 
 /// What a button on a story does.
@@ -94,7 +98,7 @@ pub enum OverdueChoice {
 }
 
 impl Action {
-    const TABLE: [(Self, &'static str); 22] = [
+    const TABLE: [(Self, &'static str); 24] = [
         (Self::MediaSource, "m.src"),
         (Self::PickSource(SourceKind::Local), "m.local"),
         (Self::PickSource(SourceKind::S3), "m.s3"),
@@ -117,6 +121,8 @@ impl Action {
         (Self::Overdue(OverdueChoice::Reschedule), "o.move"),
         (Self::Overdue(OverdueChoice::Clear), "o.clear"),
         (Self::Overdue(OverdueChoice::SendNow), "o.send"),
+        (Self::ApplyImport, "imp.apply"),
+        (Self::CancelImport, "imp.cancel"),
     ];
 
     /// Every action without a variable part (the others carry a story, an account or days).

@@ -26,7 +26,7 @@ use storyline_domain::audit::{AuditAction, AuditEntry};
 use storyline_domain::chat::{MessageId, PressId, Screen};
 use storyline_domain::conversation::{PendingPrompt, PromptKind};
 use storyline_domain::ports::{
-    Audit, ChatAdmins, ChatNotifier, Clock, Conversations, MediaLibrary, NotifyError, StoreError, Users,
+    Audit, ChatAdmins, ChatFiles, ChatNotifier, Clock, Conversations, MediaLibrary, NotifyError, StoreError, Users,
     WorkspaceSources, is_unreachable,
 };
 use storyline_domain::settings::{ChatSettings, SettingChange, Toggle};
@@ -56,6 +56,7 @@ mod admins;
 mod commands;
 mod desk;
 mod export;
+mod import;
 mod init;
 mod life;
 mod menus;
@@ -123,6 +124,8 @@ pub enum BotError {
     Schedule(#[from] crate::scheduling::ScheduleError),
     #[error(transparent)]
     Account(#[from] storyline_domain::ports::AccountError),
+    #[error("a file sent to the chat could not be fetched")]
+    File(#[from] storyline_domain::ports::FileError),
     /// A change was saved; what came after it failed (so "nothing was changed" would be false).
     #[error("the change was saved, then")]
     Saved(#[source] Box<BotError>),
@@ -176,8 +179,11 @@ pub struct Bot {
     wizards: Option<Arc<dyn storyline_domain::ports::InitWizards>>,
     /// Commands and presses per person and per chat ([`Bot::with_rate_limits`]); none without.
     limiter: Option<limits::Limiter>,
-    /// `/settings export`; without it the command says it is off.
+    /// `/settings export` and `/settings import`; without it the commands say they are off.
     transfer: Option<SettingsTransfer>,
+    /// Files people send (a settings file for `/settings import`); without it the import says
+    /// to use the command line.
+    files: Option<Arc<dyn ChatFiles>>,
 }
 
 /// A refusal is said again to the same person in the same chat only after this long without
@@ -235,6 +241,7 @@ impl Bot {
             wizards: None,
             limiter: None,
             transfer: None,
+            files: None,
         }
     }
 
@@ -242,6 +249,14 @@ impl Bot {
     #[must_use]
     pub fn with_transfer(mut self, transfer: SettingsTransfer) -> Self {
         self.transfer = Some(transfer);
+        self
+    }
+
+    /// Adds `/settings import` by file: the settings file a person sends is fetched through
+    /// `files` (FEATURES T3).
+    #[must_use]
+    pub fn with_files(mut self, files: Arc<dyn ChatFiles>) -> Self {
+        self.files = Some(files);
         self
     }
 
@@ -303,7 +318,7 @@ impl Bot {
         let (chat, from) = (incoming.chat, incoming.from.as_ref().map(|u| u.telegram_id));
         let text = if self.outage.is_down() {
             // Plain messages are mostly not for the bot: they get no answer meanwhile.
-            if matches!(incoming.event, Event::Text { .. })
+            if matches!(incoming.event, Event::Text { .. } | Event::Document { .. })
                 || incoming.event.is_life_cycle()
                 || (press.is_none() && !self.first_refusal(chat, from, "database"))
             {
@@ -411,6 +426,7 @@ impl Bot {
         match incoming.event {
             Event::Command { name, args, message } => self.command(&turn, &name, &args, message).await,
             Event::Text { text, message } => self.answer_prompt(&turn, &text, message).await,
+            Event::Document { file, message } => self.settings_file(&turn, &file, message).await,
             Event::Press { id, data, message } => self.press(&turn, &id, &data, message).await,
             Event::Joined | Event::Left | Event::MovedTo(_) => Ok(()),
         }
@@ -431,7 +447,7 @@ impl Bot {
                 }
             }
             Event::Press { id, .. } => notifier.answer(id, "This bot does not serve this chat.", false).await?,
-            Event::Text { .. } | Event::Joined | Event::Left | Event::MovedTo(_) => {}
+            Event::Text { .. } | Event::Document { .. } | Event::Joined | Event::Left | Event::MovedTo(_) => {}
         }
         Ok(())
     }

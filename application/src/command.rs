@@ -19,6 +19,7 @@ pub enum CommandName {
     Help,
     Settings,
     Export,
+    Import,
     Status,
     Queue,
     Stats,
@@ -38,9 +39,10 @@ pub enum CommandName {
 
 impl CommandName {
     /// Every command, in the order the command menu shows them.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 20] = [
         Self::Settings,
         Self::Export,
+        Self::Import,
         Self::Status,
         Self::Queue,
         Self::Stats,
@@ -68,6 +70,7 @@ impl CommandName {
             Self::Help => "help",
             Self::Settings => "settings",
             Self::Export => "export",
+            Self::Import => "import",
             Self::Status => "status",
             Self::Queue => "queue",
             Self::Stats => "stats",
@@ -94,6 +97,7 @@ impl CommandName {
             Self::Help => "Every command",
             Self::Settings => "The settings menu",
             Self::Export => "The settings as a JSON file (also /settings export)",
+            Self::Import => "Apply a settings file: shows what changes first (also /settings import)",
             Self::Status => "What the bot is doing",
             Self::Queue => "The next stories",
             Self::Stats => "Counts of queued and handled stories",
@@ -142,6 +146,8 @@ pub enum Command {
     Settings,
     /// The workspace's settings as a JSON file (`/export`, `/settings export`).
     Export,
+    /// Asks for a settings file to apply (`/import`, `/settings import`).
+    Import,
     Status,
     Queue,
     Stats,
@@ -197,8 +203,10 @@ impl Command {
             CommandName::Start => Self::Start,
             CommandName::Help => Self::Help,
             CommandName::Settings if args.eq_ignore_ascii_case("export") => Self::Export,
+            CommandName::Settings if args.eq_ignore_ascii_case("import") => Self::Import,
             CommandName::Settings => Self::Settings,
             CommandName::Export => Self::Export,
+            CommandName::Import => Self::Import,
             CommandName::Status => Self::Status,
             CommandName::Queue => Self::Queue,
             CommandName::Stats => Self::Stats,
@@ -234,6 +242,7 @@ impl Command {
             Self::Help => CommandName::Help,
             Self::Settings => CommandName::Settings,
             Self::Export => CommandName::Export,
+            Self::Import => CommandName::Import,
             Self::Status => CommandName::Status,
             Self::Queue => CommandName::Queue,
             Self::Stats => CommandName::Stats,

@@ -67,15 +67,19 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
     let menu_api = api.clone();
     tokio::spawn(async move { storyline_telegram::commands::register(&menu_api).await });
     let notifier = Arc::new(TelegramNotifier::new(api.clone()));
-    let bot = Arc::new(app.bot(
-        notifier.clone(),
-        notifier.clone(),
-        BotConfig {
-            team_chat: telegram.chat,
-            admin_ids: config.admin_ids.clone(),
-            init_allowed: config.init_allowed.clone(),
-        },
-    ));
+    let bot = Arc::new(
+        app.bot(
+            notifier.clone(),
+            notifier.clone(),
+            BotConfig {
+                team_chat: telegram.chat,
+                admin_ids: config.admin_ids.clone(),
+                init_allowed: config.init_allowed.clone(),
+            },
+        )
+        // A settings file sent for `/settings import` is fetched from Telegram.
+        .with_files(notifier.clone()),
+    );
     // A long poll answers within its timeout; two seconds more for handling and the network.
     let polling = LoopHealth::new("telegram_polling", poll.long_poll + std::time::Duration::from_secs(2));
     // One story desk for the bot and the loop: what the chat was told once stays told once.

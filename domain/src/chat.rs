@@ -20,6 +20,18 @@ impl fmt::Display for MessageId {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PressId(pub String);
 
+/// A file a person sent to a chat (a document), by the platform's handle for it: the bytes are
+/// fetched only when the bot has a use for them ([`crate::ports::ChatFiles`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SentFile {
+    /// The platform's id for downloading it (Telegram's `file_id`).
+    pub id: String,
+    /// The file's name as the sender's app gave it.
+    pub name: Option<String>,
+    /// Its size in bytes, when the platform says.
+    pub size: Option<u64>,
+}
+
 /// How a piece of text is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Style {

@@ -31,6 +31,11 @@ pub enum PromptKind {
     SourceDriveFolder,
     /// The service account's JSON key: only in a private chat with the bot; deleted.
     SourceDriveKey,
+    /// `/settings import`: the settings file, sent as a document (FEATURES T3).
+    SettingsFile,
+    /// A settings file checked and its changes shown, waiting for Apply or Cancel; the file's
+    /// text rides in [`PendingPrompt::draft`] (it holds no token and no secret).
+    SettingsImport,
 }
 
 impl PromptKind {
@@ -51,11 +56,13 @@ impl PromptKind {
             Self::SourceS3Secret => "source_s3_secret",
             Self::SourceDriveFolder => "source_drive_folder",
             Self::SourceDriveKey => "source_drive_key",
+            Self::SettingsFile => "settings_file",
+            Self::SettingsImport => "settings_import",
         }
     }
 
     /// Every kind.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 16] = [
         Self::PostsPerDay,
         Self::PostingHours,
         Self::TimeZone,
@@ -70,12 +77,28 @@ impl PromptKind {
         Self::SourceS3Secret,
         Self::SourceDriveFolder,
         Self::SourceDriveKey,
+        Self::SettingsFile,
+        Self::SettingsImport,
     ];
 
     /// Whether this prompt belongs to the media source dialogue.
     #[must_use]
     pub const fn is_source(self) -> bool {
-        !matches!(self, Self::PostsPerDay | Self::PostingHours | Self::TimeZone | Self::InstagramAccount)
+        !matches!(
+            self,
+            Self::PostsPerDay
+                | Self::PostingHours
+                | Self::TimeZone
+                | Self::InstagramAccount
+                | Self::SettingsFile
+                | Self::SettingsImport
+        )
+    }
+
+    /// Whether this prompt belongs to a settings import (`/settings import`).
+    #[must_use]
+    pub const fn is_import(self) -> bool {
+        matches!(self, Self::SettingsFile | Self::SettingsImport)
     }
 
     /// Whether the answer is a secret: accepted only in a private chat, and deleted.

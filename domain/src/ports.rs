@@ -22,7 +22,7 @@ pub use accounts::{
     AccountError, AccountStore, Added, CipherError, TokenCipher, TokenDue, TokenVault, VaultError, token_binding,
 };
 pub use audit::{Audit, AuditQuery};
-pub use chat_notifier::{Attachment, ChatAdmins, ChatNotifier, NotifyError};
+pub use chat_notifier::{Attachment, ChatAdmins, ChatFiles, ChatNotifier, FileError, NotifyError};
 pub use clock::Clock;
 pub use conversations::Conversations;
 pub use init_wizards::{Founded, InitWizards};
@@ -44,12 +44,12 @@ pub use users::Users;
 #[cfg(feature = "mocks")]
 pub use {
     accounts::MockAccountStore, accounts::MockTokenCipher, accounts::MockTokenVault, audit::MockAudit,
-    chat_notifier::MockChatAdmins, chat_notifier::MockChatNotifier, clock::MockClock, conversations::MockConversations,
-    init_wizards::MockInitWizards, library_sync::MockLibrarySync, media_library::MockMediaLibrary,
-    media_source::MockMediaSource, media_source::MockSourceFactory, media_source::MockWorkspaceSources,
-    publisher::MockMediaHost, publisher::MockStoryPublisher, queue::MockHistory, queue::MockLocks, queue::MockQueue,
-    settings_store::MockSettingsStore, source_store::MockSourceStore, update_cursor::MockUpdateCursor,
-    users::MockUsers,
+    chat_notifier::MockChatAdmins, chat_notifier::MockChatFiles, chat_notifier::MockChatNotifier, clock::MockClock,
+    conversations::MockConversations, init_wizards::MockInitWizards, library_sync::MockLibrarySync,
+    media_library::MockMediaLibrary, media_source::MockMediaSource, media_source::MockSourceFactory,
+    media_source::MockWorkspaceSources, publisher::MockMediaHost, publisher::MockStoryPublisher, queue::MockHistory,
+    queue::MockLocks, queue::MockQueue, settings_store::MockSettingsStore, source_store::MockSourceStore,
+    update_cursor::MockUpdateCursor, users::MockUsers,
 };
 
 use crate::WorkspaceId;

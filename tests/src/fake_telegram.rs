@@ -26,6 +26,8 @@
 //!   the message to edit" and "message is not modified" (same text and keyboard; an edit without
 //!   `reply_markup` removes the keyboard, as with Telegram). **deleteMessage** removes a message
 //!   ("message to delete not found" when it is gone).
+//! - **getFile** and the download `GET {api_url}file/bot{TOKEN}/{file_path}` serve the files of
+//!   [`FakeTelegram::push_document`] ("Bad Request: invalid file_id" for another id).
 //! - **answerCallbackQuery** (the id must come from a pushed press), **getMe**,
 //!   **getChatAdministrators** (see [`FakeTelegram::set_administrators`]; `[]` for other chats),
 //!   **getWebhookInfo** (no webhook), **deleteWebhook**, **setMyCommands**, **getMyCommands**,
@@ -227,6 +229,34 @@ impl FakeTelegram {
             }
             json!({ "message": message })
         })
+    }
+
+    /// A file `file_name` with `bytes` sent by `from` as a document (no text). getFile and the
+    /// file download serve it. Returns the update id.
+    pub fn push_document(&self, chat_id: i64, from: &FakeUser, file_name: &str, bytes: &[u8]) -> i64 {
+        self.push(|state, update_id| {
+            let file_id = format!("document-{update_id}");
+            let path = format!("documents/file_{update_id}.json");
+            state.files.insert(file_id.clone(), (path, bytes.to_vec()));
+            let mut message = state.incoming(chat_id, Some(from), "");
+            if let Some(fields) = message.as_object_mut() {
+                fields.remove("text");
+                fields.insert(
+                    "document".to_owned(),
+                    json!({
+                        "file_id": file_id, "file_unique_id": format!("u{update_id}"), "file_name": file_name,
+                        "mime_type": "application/json", "file_size": bytes.len(),
+                    }),
+                );
+            }
+            json!({ "message": message })
+        })
+    }
+
+    /// How many file downloads (`/file/bot<token>/…`) were served.
+    #[must_use]
+    pub fn downloads(&self) -> usize {
+        self.shared.read().downloads
     }
 
     /// A post in channel `chat_id` (no `from`); the chat is a channel from then on.

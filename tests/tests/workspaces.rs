@@ -228,7 +228,65 @@ pub async fn removed_it_pauses_added_back_it_resumes_and_a_new_supergroup_keeps_
     bot.stop().await
 }
 
+/// Runs the `/init` wizard in `chat` as Ann to Confirm, with its own media folder and no account.
+async fn found(telegram: &FakeTelegram, chat: i64, name: &str, zone: &str, posts: &str, hours: &str) -> TestResult {
+    say(telegram, chat, &ann(), "/init").await?;
+    say(telegram, chat, &ann(), name).await?;
+    press(telegram, chat, &ann(), zone).await?;
+    say(telegram, chat, &ann(), posts).await?;
+    say(telegram, chat, &ann(), hours).await?;
+    press(telegram, chat, &ann(), "Its own folder").await?;
+    press(telegram, chat, &ann(), "Later").await?;
+    let done = press(telegram, chat, &ann(), "Confirm").await?;
+    ensure!(text(&done).contains("is set up"), "{done}");
+    Ok(())
+}
+
+/// T3 in the chat: `/settings export` in one workspace, the file sent back as a reply to
+/// `/settings import` in another, Apply: the second has the first's settings; a broken file
+/// changes nothing.
+pub async fn settings_exported_from_one_chat_import_into_another_by_file(backend: Backend) -> TestResult {
+    let media = tempfile::tempdir()?;
+    let telegram = FakeTelegram::start().await?;
+    let bot = start(&telegram, &backend, media.path())?;
+    found(&telegram, ACME, "Acme", "Europe/Berlin", "4", "8-20").await?;
+    found(&telegram, OTHER, "Other", "UTC", "2", "10-12").await?;
+
+    telegram.push_text(ACME, &ann(), "/settings export");
+    let sent = telegram.wait_for("sendDocument", 1, WAIT).await?;
+    let field = &sent[0]["document"];
+    let document = field.as_str().and_then(|d| d.strip_prefix("attach://")).map_or(field, |part| &sent[0][part]);
+    let exported = document["text"].as_str().context("the exported file's text")?.to_owned();
+
+    let asked = say(&telegram, OTHER, &ann(), "/settings import").await?;
+    ensure!(text(&asked).contains("Send the settings file"), "{asked}");
+    let before = shown_count(&telegram);
+    telegram.push_document(OTHER, &ann(), "broken.json", br#"{"version": 1, "settings": {"posts_per_day": 4}}"#);
+    let refused = shown_after(&telegram, OTHER, before).await?;
+    ensure!(
+        text(&refused).contains("Not imported: settings") && text(&refused).contains("Nothing changed"),
+        "{refused}"
+    );
+    let before = shown_count(&telegram);
+    telegram.push_document(OTHER, &ann(), "storyline-settings.json", exported.as_bytes());
+    let plan = shown_after(&telegram, OTHER, before).await?;
+    ensure!(text(&plan).contains("Posts per day: 2 → 4") && text(&plan).contains("UTC → Europe/Berlin"), "{plan}");
+    ensure!(telegram.downloads() == 2, "each file fetched once: {}", telegram.downloads());
+    let stores = backend.reopen().await?;
+    let acme = stores.settings.workspace_by_chat(ChatId(ACME)).await?.context("no Acme")?;
+    let other = stores.settings.workspace_by_chat(ChatId(OTHER)).await?.context("no Other")?;
+    ensure!(stores.settings.settings(other.id).await?.posts_per_day.get() == 2, "nothing before Apply");
+
+    let applied = press(&telegram, OTHER, &ann(), "Apply").await?;
+    ensure!(text(&applied).contains("Imported"), "{applied}");
+    let stores = backend.reopen().await?;
+    let (from, to) = (stores.settings.settings(acme.id).await?, stores.settings.settings(other.id).await?);
+    ensure!(from == to, "identical settings: {from:?} against {to:?}");
+    bot.stop().await
+}
+
 storyline_tests::on_backends!([sqlite, postgres] [
+    settings_exported_from_one_chat_import_into_another_by_file,
     a_team_sets_up_its_workspace_with_init_and_another_chat_is_untouched,
     the_wizard_survives_a_restart_and_a_cancel_creates_nothing,
     removed_it_pauses_added_back_it_resumes_and_a_new_supergroup_keeps_the_workspace,

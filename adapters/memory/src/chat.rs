@@ -3,8 +3,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use storyline_domain::ChatId;
-use storyline_domain::chat::{MessageId, PressId, Screen};
-use storyline_domain::ports::{Attachment, ChatAdmins, ChatNotifier, NotifyError};
+use storyline_domain::chat::{MessageId, PressId, Screen, SentFile};
+use storyline_domain::ports::{Attachment, ChatAdmins, ChatFiles, ChatNotifier, FileError, NotifyError};
 use storyline_domain::user::TelegramUserId;
 
 /// One thing the bot did in a chat.
@@ -31,6 +31,10 @@ struct Recording {
     admins: HashMap<ChatId, Vec<TelegramUserId>>,
     /// Every delete asked for, including of messages this chat did not send (people's).
     delete_attempts: Vec<(ChatId, MessageId)>,
+    /// Files people sent, by id ([`RecordingChat::put_file`]).
+    files: HashMap<String, Vec<u8>>,
+    /// How many times a file was fetched.
+    fetches: usize,
 }
 
 impl RecordingChat {
@@ -70,6 +74,32 @@ impl RecordingChat {
     /// The chat's platform administrators.
     pub fn set_admins(&self, chat: ChatId, admins: Vec<TelegramUserId>) {
         self.recording().admins.insert(chat, admins);
+    }
+
+    /// A file someone sent, fetchable by `id` as [`ChatFiles`] does.
+    pub fn put_file(&self, id: &str, bytes: Vec<u8>) {
+        self.recording().files.insert(id.to_owned(), bytes);
+    }
+
+    /// How many times a file was fetched.
+    #[must_use]
+    pub fn fetches(&self) -> usize {
+        self.recording().fetches
+    }
+}
+
+#[async_trait]
+impl ChatFiles for RecordingChat {
+    async fn fetch(&self, file: &SentFile, limit: u64) -> Result<Vec<u8>, FileError> {
+        let mut recording = self.recording();
+        recording.fetches += 1;
+        let Some(bytes) = recording.files.get(&file.id) else {
+            return Err(FileError::Unknown(anyhow::anyhow!("no file {}", file.id)));
+        };
+        if bytes.len() as u64 > limit {
+            return Err(FileError::TooLarge { limit });
+        }
+        Ok(bytes.clone())
     }
 }
 

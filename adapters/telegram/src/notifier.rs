@@ -9,16 +9,17 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use futures::StreamExt;
 use storyline_domain::ChatId;
-use storyline_domain::chat::{MessageId, PressId, Screen};
+use storyline_domain::chat::{MessageId, PressId, Screen, SentFile};
 use storyline_domain::library::MediaKind;
-use storyline_domain::ports::{Attachment, ByteStream, ChatAdmins, ChatNotifier, NotifyError};
+use storyline_domain::ports::{Attachment, ByteStream, ChatAdmins, ChatFiles, ChatNotifier, FileError, NotifyError};
 use storyline_domain::user::TelegramUserId;
+use teloxide::net::Download;
 use teloxide::payloads::{
     AnswerCallbackQuerySetters, EditMessageCaptionSetters, EditMessageTextSetters, SendDocumentSetters,
     SendMessageSetters, SendPhotoSetters, SendVideoSetters,
 };
 use teloxide::prelude::Requester;
-use teloxide::types::{CallbackQueryId, InputFile, ParseMode};
+use teloxide::types::{CallbackQueryId, FileId, InputFile, ParseMode};
 use teloxide::{ApiError, RequestError};
 
 use crate::TelegramBot;
@@ -249,6 +250,31 @@ impl ChatNotifier for TelegramNotifier {
         .await
         .map(|_| ())
         .map_err(failed)
+    }
+}
+
+#[async_trait]
+impl ChatFiles for TelegramNotifier {
+    async fn fetch(&self, file: &SentFile, limit: u64) -> Result<Vec<u8>, FileError> {
+        let unknown = |error: anyhow::Error| FileError::Unknown(error.context("Telegram Bot API"));
+        // Reads are not paced (only new messages are).
+        let found = with_retry(|| self.bot.get_file(FileId(file.id.clone())).into_future())
+            .await
+            .map_err(|error| unknown(anyhow::Error::new(error)))?;
+        if u64::from(found.meta.size) > limit {
+            return Err(FileError::TooLarge { limit });
+        }
+        // teloxide takes the token out of a download error's URL.
+        let mut chunks = self.bot.download_file_stream(&found.path);
+        let mut bytes = Vec::new();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(|error| unknown(anyhow::Error::new(error).context("downloading a file")))?;
+            if (bytes.len() + chunk.len()) as u64 > limit {
+                return Err(FileError::TooLarge { limit });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
     }
 }
 

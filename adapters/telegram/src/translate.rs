@@ -2,7 +2,7 @@
 
 use storyline_application::bot::{Event, Incoming};
 use storyline_domain::ChatId;
-use storyline_domain::chat::{MessageId, PressId};
+use storyline_domain::chat::{MessageId, PressId, SentFile};
 use storyline_domain::user::{TelegramUserId, User};
 use teloxide::types::{Message, Update, UpdateKind};
 
@@ -16,6 +16,20 @@ fn user(from: &teloxide::types::User) -> User {
 }
 
 fn message(message: &Message, from: Option<User>) -> Incoming {
+    if let Some(document) = message.document() {
+        // A file (a settings import); its caption is not a command.
+        let file = SentFile {
+            id: document.file.id.0.clone(),
+            name: document.file_name.clone(),
+            size: Some(u64::from(document.file.size)),
+        };
+        return Incoming {
+            chat: ChatId(message.chat.id.0),
+            chat_title: message.chat.title().map(ToOwned::to_owned),
+            from,
+            event: Event::Document { file, message: MessageId(message.id.0) },
+        };
+    }
     // A message without text (a sticker, a photo) is an empty answer: prompts refuse it.
     let text = message.text().or_else(|| message.caption()).unwrap_or_default();
     Incoming {

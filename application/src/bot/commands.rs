@@ -66,6 +66,7 @@ impl Bot {
                 self.say(turn, text).await.map(|_| ())
             }
             Command::Export => self.export_settings(turn).await,
+            Command::Import => self.ask_for_settings_file(turn).await,
             Command::Queue
             | Command::Next
             | Command::Schedule { .. }

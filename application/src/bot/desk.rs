@@ -148,6 +148,7 @@ impl Bot {
             | Command::Help
             | Command::Settings
             | Command::Export
+            | Command::Import
             | Command::Status
             | Command::Cancel
             | Command::Pause
@@ -240,10 +241,10 @@ impl Bot {
     pub(super) async fn replan_after(
         &self,
         turn: &Turn,
-        applied: &storyline_domain::ports::AppliedChange,
+        changes: &[storyline_domain::settings::FieldChange],
     ) -> Result<u64, BotError> {
         let Some(desk) = self.desk() else { return Ok(0) };
-        if !applied.changes.iter().any(|c| c.key.shapes_the_schedule()) {
+        if !changes.iter().any(|c| c.key.shapes_the_schedule()) {
             return Ok(0);
         }
         Ok(desk.scheduler().replan(turn.workspace.id, &mut self.jitter()).await?)

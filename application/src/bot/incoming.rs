@@ -1,7 +1,7 @@
 //! What arrives from a chat, in the bot's own words (no transport types).
 
 use storyline_domain::ChatId;
-use storyline_domain::chat::{MessageId, PressId};
+use storyline_domain::chat::{MessageId, PressId, SentFile};
 use storyline_domain::user::User;
 
 /// One thing that happened in a chat.
@@ -21,6 +21,9 @@ pub enum Event {
     Command { name: String, args: String, message: MessageId },
     /// Any other message; `text` is empty for a message without text (a sticker, a photo).
     Text { text: String, message: MessageId },
+    /// A file sent as a document (its caption, if any, is not a command). Only a settings import
+    /// the person started fetches it; any other is not for the bot.
+    Document { file: SentFile, message: MessageId },
     /// A button press with its untrusted callback data, on the message that carried the button.
     Press { id: PressId, data: String, message: Option<MessageId> },
     /// The bot was added to the chat, or made a member of it again (FEATURES T1).

@@ -300,7 +300,7 @@ impl Bot {
                     }
                 }
             }
-            Event::Joined | Event::Left | Event::MovedTo(_) => Ok(()),
+            Event::Document { .. } | Event::Joined | Event::Left | Event::MovedTo(_) => Ok(()),
         }
     }
 

@@ -181,7 +181,11 @@ impl Bot {
         let press = match &incoming.event {
             Event::Command { .. } => None,
             Event::Press { id, .. } => Some(id),
-            Event::Text { .. } | Event::Joined | Event::Left | Event::MovedTo(_) => return Ok(false),
+            // Plain messages and files are mostly not for the bot (a file is fetched only for an import
+            // its admin started).
+            Event::Text { .. } | Event::Document { .. } | Event::Joined | Event::Left | Event::MovedTo(_) => {
+                return Ok(false);
+            }
         };
         let from = incoming.from.as_ref().map(|user| user.telegram_id);
         let wait = match limiter.check(incoming.chat, from, self.ports.clock.now()) {

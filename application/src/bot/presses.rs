@@ -83,6 +83,8 @@ impl Bot {
                 self.account_press(turn, press, action, message).await
             }
             Action::SetRole(user, role) => self.set_role_press(turn, press, user, role, message).await,
+            Action::ApplyImport => self.import_press(turn, press, true, message).await,
+            Action::CancelImport => self.import_press(turn, press, false, message).await,
             Action::Close => {
                 self.ports.notifier.answer(press, "Closed", false).await?;
                 match message {

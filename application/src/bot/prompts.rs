@@ -34,6 +34,9 @@ impl Bot {
         if prompt.kind.is_source() {
             return self.source_answer(turn, prompt, text, message).await;
         }
+        if prompt.kind.is_import() {
+            return self.import_text(turn, &prompt, text).await;
+        }
         if answers::is_cancel(text) {
             return self.cancel_prompt(turn).await;
         }
@@ -80,7 +83,7 @@ impl Bot {
                 .collect::<Vec<_>>()
                 .join("\n")
         };
-        let said = match self.replan_after(turn, applied).await? {
+        let said = match self.replan_after(turn, &applied.changes).await? {
             0 => said,
             moved => format!("{said}\n🗓 Moved {moved} upcoming stories to the new schedule."),
         };

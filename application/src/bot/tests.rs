@@ -535,6 +535,7 @@ async fn a_refusal_is_said_once_per_burst_to_one_person() {
 }
 
 mod export;
+mod import;
 mod init;
 mod limits;
 mod refusals;

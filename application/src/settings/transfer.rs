@@ -19,6 +19,9 @@ use storyline_domain::user::Actor;
 
 use super::SettingsError;
 
+/// The largest settings file read, from a disk or a chat: an export is a few kilobytes.
+pub const MAX_IMPORT_BYTES: u64 = 1024 * 1024;
+
 /// Why an import was refused or failed. Nothing was changed in any case.
 #[derive(Debug, thiserror::Error)]
 pub enum TransferError {

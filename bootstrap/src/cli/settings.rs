@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use storyline_application::SettingsError;
-use storyline_application::settings::transfer::ImportPlan;
+use storyline_application::settings::transfer::{ImportPlan, MAX_IMPORT_BYTES};
 use storyline_domain::Workspace;
 use storyline_domain::settings::export;
 use storyline_domain::settings::{ChatSettings, FieldChange, SettingChange, SettingInputError, SettingKey};
@@ -76,9 +76,6 @@ pub enum SettingsCommand {
         yes: bool,
     },
 }
-
-/// The largest import file read: an export is a few kilobytes.
-const MAX_IMPORT_BYTES: u64 = 1024 * 1024;
 
 pub(super) async fn run(
     command: SettingsCommand,

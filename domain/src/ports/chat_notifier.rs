@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use crate::ChatId;
-use crate::chat::{MessageId, PressId, Screen};
+use crate::chat::{MessageId, PressId, Screen, SentFile};
 use crate::user::TelegramUserId;
 
 /// A photo or video to send with a screen as its caption. It carries where the bytes come
@@ -131,6 +131,27 @@ pub trait ChatNotifier: Send + Sync {
     /// # Errors
     /// [`NotifyError::Unknown`] when the chat cannot be reached.
     async fn answer(&self, press: &PressId, note: &str, alert: bool) -> Result<(), NotifyError>;
+}
+
+/// Why a file a person sent could not be fetched.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// The file is larger than the caller's limit (nothing past the limit was read).
+    #[error("the file is larger than {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("the file could not be fetched")]
+    Unknown(#[source] anyhow::Error),
+}
+
+/// Files people send to a chat, fetched on demand (Telegram's `getFile` and file download).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ChatFiles: Send + Sync {
+    /// The bytes of `file`, at most `limit` of them.
+    ///
+    /// # Errors
+    /// [`FileError::TooLarge`] past `limit`; [`FileError::Unknown`] when it cannot be fetched.
+    async fn fetch(&self, file: &SentFile, limit: u64) -> Result<Vec<u8>, FileError>;
 }
 
 /// Who administers a chat on the chat platform itself (Telegram's chat administrators).

@@ -110,6 +110,7 @@ pub(super) type Answer = Result<Value, Refusal>;
 pub(super) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/{token}/{method}", post(handle))
+        .route("/file/{token}/{*path}", axum::routing::get(download))
         .fallback(|| async { Refusal::new(StatusCode::NOT_FOUND, "Not Found") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared)
@@ -173,6 +174,32 @@ async fn handle(
     }
 }
 
+/// A file of a pushed document, by its `file_path`.
+async fn download(State(shared): State<Arc<Shared>>, Path((token, path)): Path<(String, String)>) -> Response {
+    if token.strip_prefix("bot") != Some(FakeTelegram::TOKEN) {
+        return Refusal::new(StatusCode::UNAUTHORIZED, "Unauthorized").into_response();
+    }
+    let found = shared.update(|state| {
+        let found = state.files.values().find(|(stored, _)| *stored == path).map(|(_, bytes)| bytes.clone());
+        state.downloads += usize::from(found.is_some());
+        found
+    });
+    match found {
+        Some(bytes) => bytes.into_response(),
+        None => Refusal::new(StatusCode::NOT_FOUND, "Not Found").into_response(),
+    }
+}
+
+/// getFile: the `file_path` of a pushed document.
+fn get_file(shared: &Shared, params: &Value) -> Answer {
+    let id = params["file_id"].as_str().unwrap_or_default();
+    let state = shared.read();
+    let (path, bytes) = state.files.get(id).ok_or_else(|| Refusal::bad_request("Bad Request: invalid file_id"))?;
+    Ok(json!({
+        "file_id": id, "file_unique_id": format!("u-{id}"), "file_size": bytes.len(), "file_path": path,
+    }))
+}
+
 /// The parameters: a JSON object, multipart text fields, or `{}` for an empty body.
 fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, Refusal> {
     let content_type = headers.get(CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
@@ -217,6 +244,7 @@ async fn dispatch(shared: &Shared, method: &str, params: &Value) -> Answer {
     match method {
         "getUpdates" => get_updates(shared, params).await,
         "getMe" => Ok(get_me()),
+        "getFile" => get_file(shared, params),
         "sendMessage" | "sendPhoto" | "sendVideo" | "sendDocument" => messages::send(shared, method, params),
         "editMessageText" => messages::edit(shared, params, Edit::Text),
         "editMessageCaption" => messages::edit(shared, params, Edit::Caption),

@@ -54,6 +54,11 @@ pub(super) struct State {
     pub(super) last_offset: Option<i64>,
     /// Telegram's flood limits, when enforced.
     pub(super) limits: Option<super::limits::Limits>,
+    /// Files people sent ([`super::FakeTelegram::push_document`]), by `file_id`: their
+    /// `file_path` and bytes, served by getFile and `/file/bot<token>/<file_path>`.
+    pub(super) files: HashMap<String, (String, Vec<u8>)>,
+    /// How many file downloads were served.
+    pub(super) downloads: usize,
 }
 
 impl Default for State {
@@ -76,6 +81,8 @@ impl Default for State {
             get_updates_calls: 0,
             last_offset: None,
             limits: None,
+            files: HashMap::new(),
+            downloads: 0,
         }
     }
 }

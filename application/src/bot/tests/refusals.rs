@@ -118,7 +118,7 @@ async fn a_member_is_refused_every_admin_command_with_its_one_sentence_and_nothi
     // Every command a member may not use: the admins' and the owner's (/admins).
     let admin_only: Vec<_> =
         CommandName::ALL.into_iter().filter(|&c| !access::menu(Role::Member).contains(&c)).collect();
-    assert_eq!(admin_only.len(), 9, "{admin_only:?}");
+    assert_eq!(admin_only.len(), 10, "{admin_only:?}");
     for command in admin_only {
         let refusal = access::rule(Operation::Command(command)).refusal;
         // With and without arguments: wrong arguments from a member are refused the same way.
@@ -161,7 +161,7 @@ async fn a_member_is_refused_every_admin_button_with_its_one_sentence_and_nothin
     ];
     let admin_buttons: Vec<Action> =
         Action::fixed().chain(variable).filter(|&a| !access::rule(Operation::Button(a)).allows(Role::Member)).collect();
-    assert_eq!(admin_buttons.len(), 21, "{admin_buttons:?}");
+    assert_eq!(admin_buttons.len(), 23, "{admin_buttons:?}");
     for action in admin_buttons {
         world.press(BOB, menu, &action.encode(workspace)).await;
         let Rule { refusal, .. } = access::rule(Operation::Button(action));
