@@ -24,6 +24,7 @@ macro_rules! every_suite {
                 a_new_workspace_starts_from_the_defaults,
                 racing_first_uses_create_one_workspace,
                 toggle_is_atomic,
+                a_change_starts_from_what_another_process_wrote_since,
                 an_invalid_change_writes_nothing,
                 asking_for_what_already_is_writes_nothing,
                 every_change_is_audited_and_versioned,
@@ -54,6 +55,7 @@ macro_rules! every_suite {
                 the_cursor_only_moves_forward_and_survives_a_restart,
                 an_update_is_claimed_once_per_bot_even_after_a_restart,
                 claims_older_than_a_given_instant_are_forgotten,
+                a_batch_of_updates_is_claimed_in_one_go_skipping_those_taken_before,
             }
             conversations {
                 a_prompt_waits_until_it_expires,

@@ -8,7 +8,7 @@ use storyline_domain::ports::{AppliedChange, ApplySettingError, StoreError};
 use storyline_domain::settings::{ChatSettings, SettingChange, StoredSettings};
 use storyline_domain::user::Actor;
 use storyline_sql::rows::{CurrentRow, SETTINGS_COLUMNS};
-use storyline_sql::{SettingsDialect, Store};
+use storyline_sql::{KnownSettings, SettingsDialect, Store};
 
 use crate::{PostgresDialect, PostgresStore, db};
 
@@ -28,18 +28,38 @@ impl SettingsDialect for PostgresDialect {
         // only takes effect if the version is still the one read. A racing change makes it
         // match nothing, and the change is applied again on top of the winner's: two toggles are
         // two flips. Two round trips and one commit, instead of a transaction's seven.
+        // A burst of toggles in one workspace starts each from the settings the last one wrote,
+        // without reading the row: the write checks the version (KnownSettings).
+        let mut known = store.known_settings(workspace);
         for _ in 0..MAX_ATTEMPTS {
-            let current = sqlx::query_as::<_, CurrentRow>(&format!(
-                "SELECT {SETTINGS_COLUMNS}, version, updated_at AS current_from \
-                 FROM chat_settings WHERE workspace_id = $1"
-            ))
-            .bind(workspace.as_uuid())
-            .fetch_optional(store.pool())
-            .await
-            .map_err(db)?
-            .ok_or(StoreError::WorkspaceNotFound(workspace))?;
-            let before = ChatSettings::try_from(current.settings)?;
-            let (after, changes) = before.apply(change, actor, at)?;
+            let remembered = known.is_some();
+            let current = match known.take() {
+                Some(known) => known,
+                None => {
+                    let row = sqlx::query_as::<_, CurrentRow>(&format!(
+                        "SELECT {SETTINGS_COLUMNS}, version, updated_at AS current_from \
+                         FROM chat_settings WHERE workspace_id = $1"
+                    ))
+                    .bind(workspace.as_uuid())
+                    .fetch_optional(store.pool())
+                    .await
+                    .map_err(db)?
+                    .ok_or(StoreError::WorkspaceNotFound(workspace))?;
+                    KnownSettings {
+                        settings: ChatSettings::try_from(row.settings)?,
+                        version: row.version,
+                        current_from: row.current_from,
+                    }
+                }
+            };
+            let before = current.settings;
+            let (after, changes) = match before.apply(change, actor, at) {
+                // Nothing to change, or refused, against what this store wrote last: the row may
+                // say otherwise; ask it.
+                Ok((_, changes)) if remembered && changes.is_empty() => continue,
+                Err(_) if remembered => continue,
+                applied => applied?,
+            };
             if changes.is_empty() {
                 return Ok(AppliedChange { before, after, changes, version: current.version });
             }
@@ -86,8 +106,12 @@ impl SettingsDialect for PostgresDialect {
             .await
             .map_err(db)?;
             if written == 1 {
+                let known = KnownSettings { settings: after.clone(), version, current_from: valid_from };
+                store.remember_settings(workspace, Some(known));
                 return Ok(AppliedChange { before, after, changes, version });
             }
+            // Changed since: start again from the row.
+            store.remember_settings(workspace, None);
         }
         Err(StoreError::unknown(anyhow::anyhow!(
             "settings of workspace {workspace} changed {MAX_ATTEMPTS} times under this change"

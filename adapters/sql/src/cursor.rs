@@ -13,6 +13,7 @@ use crate::{Dialect, Store, db};
 #[async_trait]
 impl<D: Dialect> UpdateCursor for Store<D>
 where
+    D::Db: sqlx::database::HasStatementCache,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
     for<'q> Arguments<'q, D>: IntoArguments<'q, D::Db>,
     for<'a> &'a str: ColumnIndex<Row<D>> + Encode<'a, D::Db> + Type<D::Db>,
@@ -66,6 +67,27 @@ where
         .await
         .map_err(db::<D>)?;
         Ok(D::rows_affected(&inserted) == 1)
+    }
+
+    /// One statement for the whole batch, on the relaxed pool like [`Self::claim`].
+    async fn claim_many(&self, bot: i64, update_ids: &[i64], at: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
+        if update_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // `$1` the bot, `$2` the instant, `$3`… the updates: a placeholder syntax both dialects read.
+        let rows: Vec<String> = (0..update_ids.len()).map(|n| format!("($1, ${}, $2)", n + 3)).collect();
+        let sql = format!(
+            "INSERT INTO handled_updates (bot_id, update_id, handled_at) VALUES {} \
+             ON CONFLICT (bot_id, update_id) DO NOTHING RETURNING update_id",
+            rows.join(", ")
+        );
+        // One text per batch size: kept out of the connection's statement cache, so a burst of
+        // sizes does not push the bot's everyday statements out of it.
+        let mut statement = sqlx::query_scalar::<_, i64>(&sql).persistent(false).bind(bot).bind(at);
+        for &update_id in update_ids {
+            statement = statement.bind(update_id);
+        }
+        statement.fetch_all(&self.relaxed).await.map_err(db::<D>)
     }
 
     async fn forget_claims_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {

@@ -52,7 +52,7 @@ pub mod vault;
 
 pub use bounds::Value;
 pub use dialect::{BackupDialect, Dialect, QueueDialect, SettingsDialect, UsersDialect};
-pub use store::{Pools, Store, db};
+pub use store::{KnownSettings, Pools, Store, db};
 use storyline_domain::ports;
 
 /// Every store port: what a dialect's [`Store`] is. A backend crate proves it of its store with

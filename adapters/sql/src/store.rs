@@ -1,9 +1,13 @@
 //! The store: its pools, its token cipher, and the error every statement maps to.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
+use chrono::{DateTime, Utc};
 use sqlx::{Pool, Transaction};
+use storyline_domain::WorkspaceId;
 use storyline_domain::ports::{StoreError, TokenCipher, VaultError};
+use storyline_domain::settings::ChatSettings;
 
 use crate::{BackupDialect, Dialect};
 
@@ -25,11 +29,32 @@ pub struct Store<D: Dialect> {
     pub(crate) relaxed: Pool<D::Db>,
     /// Seals and opens tokens; without one, token operations fail with `VaultError::NoKey`.
     pub(crate) cipher: Option<Arc<dyn TokenCipher>>,
+    /// Each workspace's settings as this store last wrote them: see [`KnownSettings`].
+    known: Arc<Mutex<HashMap<WorkspaceId, KnownSettings>>>,
 }
+
+/// A workspace's settings as this store last wrote them, with their version and when it began.
+/// A dialect may start a change from them instead of reading the row first; the write checks the
+/// version, so a change made elsewhere since (another process, an import) is found and the
+/// change starts again from the row. Never used to answer a read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownSettings {
+    pub settings: ChatSettings,
+    pub version: i64,
+    pub current_from: DateTime<Utc>,
+}
+
+/// At most this many workspaces' settings are remembered; past it the memory starts over.
+const KNOWN_SETTINGS: usize = 4_096;
 
 impl<D: Dialect> Clone for Store<D> {
     fn clone(&self) -> Self {
-        Self { pool: self.pool.clone(), relaxed: self.relaxed.clone(), cipher: self.cipher.clone() }
+        Self {
+            pool: self.pool.clone(),
+            relaxed: self.relaxed.clone(),
+            cipher: self.cipher.clone(),
+            known: self.known.clone(),
+        }
     }
 }
 
@@ -50,13 +75,35 @@ impl<D: Dialect> Store<D> {
     /// When the URL is malformed or the database cannot be reached.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let Pools { pool, relaxed } = D::connect(url).await?;
-        Ok(Self { pool, relaxed, cipher: None })
+        Ok(Self { pool, relaxed, cipher: None, known: Arc::default() })
     }
 
     /// The same store, sealing and opening tokens with `cipher`.
     #[must_use]
     pub fn with_cipher(self, cipher: Arc<dyn TokenCipher>) -> Self {
         Self { cipher: Some(cipher), ..self }
+    }
+
+    /// The settings this store last wrote for `workspace`, if it remembers them.
+    #[must_use]
+    pub fn known_settings(&self, workspace: WorkspaceId) -> Option<KnownSettings> {
+        self.known.lock().unwrap_or_else(PoisonError::into_inner).get(&workspace).cloned()
+    }
+
+    /// Remembers the settings just written for `workspace` (`None`: forgets them).
+    pub fn remember_settings(&self, workspace: WorkspaceId, known: Option<KnownSettings>) {
+        let mut remembered = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        match known {
+            Some(known) => {
+                if remembered.len() >= KNOWN_SETTINGS && !remembered.contains_key(&workspace) {
+                    remembered.clear();
+                }
+                remembered.insert(workspace, known);
+            }
+            None => {
+                remembered.remove(&workspace);
+            }
+        }
     }
 
     /// Applies every migration not yet applied.

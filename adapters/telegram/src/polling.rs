@@ -4,6 +4,7 @@
 //! - [`chats`]: one queue and task per chat: chats are handled at once, each in order.
 
 mod chats;
+mod claims;
 mod intake;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use tokio::sync::watch;
 use crate::TelegramBot;
 use crate::translate::incoming;
 use chats::{Chats, Handling};
+use claims::Claims;
 use intake::Intake;
 
 /// How long the poller waits for a busy chat to take an update before it asks Telegram again.
@@ -76,8 +78,7 @@ pub async fn poll(
     let mut intake = Intake::new(cursor.clone());
     let mut chats = Chats::new(Handling {
         bot,
-        cursor: cursor.clone(),
-        bot_id,
+        claims: Claims::start(cursor.clone(), bot_id),
         waiting: intake.waiting.clone(),
         shutdown: shutdown.clone(),
     });

@@ -28,6 +28,13 @@ pub trait UpdateCursor: Send + Sync {
     /// [`StoreError::Unknown`] when the store fails (nothing is recorded then).
     async fn claim(&self, bot: i64, update_id: i64, at: DateTime<Utc>) -> Result<bool, StoreError>;
 
+    /// Takes each of `update_ids` as [`Self::claim`] does, at once (one statement in a SQL
+    /// store); returns the ones taken now, in any order. Either all are recorded or none.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails (nothing is recorded then).
+    async fn claim_many(&self, bot: i64, update_ids: &[i64], at: DateTime<Utc>) -> Result<Vec<i64>, StoreError>;
+
     /// Forgets the updates taken before `before`; returns how many.
     ///
     /// # Errors

@@ -37,3 +37,19 @@ pub async fn claims_older_than_a_given_instant_are_forgotten(backend: &Backend) 
     ensure!(!stores.cursor.claim(1, 11, instant(6)).await?, "the newer claim stays");
     Ok(())
 }
+
+pub async fn a_batch_of_updates_is_claimed_in_one_go_skipping_those_taken_before(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    ensure!(stores.cursor.claim_many(1, &[], instant(0)).await?.is_empty(), "an empty batch takes nothing");
+    ensure!(stores.cursor.claim(1, 20, instant(0)).await?);
+    let mut taken = stores.cursor.claim_many(1, &[19, 20, 21, 22], instant(1)).await?;
+    taken.sort_unstable();
+    ensure!(taken == [19, 21, 22], "20 was taken before: {taken:?}");
+    ensure!(!stores.cursor.claim(1, 21, instant(2)).await?, "a batch claim counts as a claim");
+    ensure!(stores.cursor.claim_many(2, &[20], instant(2)).await? == [20], "another bot's updates are its own");
+    let many: Vec<i64> = (1_000..1_500).collect();
+    ensure!(stores.cursor.claim_many(1, &many, instant(3)).await?.len() == 500, "500 at once");
+    let restarted = backend.reopen().await?;
+    ensure!(restarted.cursor.claim_many(1, &[22, 1_499, 1_500], instant(4)).await? == [1_500], "after a restart too");
+    Ok(())
+}

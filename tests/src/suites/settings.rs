@@ -375,3 +375,34 @@ pub async fn an_import_racing_toggles_loses_none_of_them(backend: &Backend) -> T
     ensure!(flips == 20, "every toggle was applied: {flips}");
     Ok(())
 }
+
+/// A store may start a change from the settings it wrote last (PostgreSQL does); a change made
+/// since through another store on the same database must still be the one changed.
+pub async fn a_change_starts_from_what_another_process_wrote_since(backend: &Backend) -> TestResult {
+    let here = backend.stores();
+    let (workspace, _) = two_workspaces(here).await?;
+    let start = here.settings.settings(workspace.id).await?.dry_run;
+    let toggle = SettingChange::Toggle(Toggle::DryRun);
+    ensure!(here.settings.apply(workspace.id, toggle, &Actor::Cli, instant(1)).await?.after.dry_run != start);
+
+    let there = backend.reopen().await?;
+    there.settings.apply(workspace.id, toggle, &Actor::Cli, instant(2)).await?;
+    there
+        .settings
+        .apply(workspace.id, SettingChange::PostsPerDay(PostsPerDay::new(9)?), &Actor::Cli, instant(3))
+        .await?;
+    let applied = here.settings.apply(workspace.id, toggle, &Actor::Cli, instant(4)).await?;
+    ensure!(applied.before.dry_run == start && applied.before.posts_per_day.get() == 9, "{:?}", applied.before);
+    ensure!(applied.after.dry_run != start && applied.after.posts_per_day.get() == 9, "{:?}", applied.after);
+    ensure!(applied.version == 5, "one version per change: {}", applied.version);
+
+    // Here last wrote `!start`; there sets `start`; here asking for `!start` must change it back.
+    there.settings.apply(workspace.id, SettingChange::Set(Toggle::DryRun, start), &Actor::Cli, instant(5)).await?;
+    let set =
+        here.settings.apply(workspace.id, SettingChange::Set(Toggle::DryRun, !start), &Actor::Cli, instant(6)).await?;
+    ensure!(set.changes.len() == 1 && set.after.dry_run != start, "{set:?}");
+    ensure!(there.settings.settings(workspace.id).await?.dry_run != start);
+    let history = there.settings.history(workspace.id).await?;
+    ensure!(history.len() == 7 && history.windows(2).all(|w| w[0].version + 1 == w[1].version), "{history:?}");
+    Ok(())
+}

@@ -25,6 +25,18 @@ impl UpdateCursor for MemoryStore {
         Ok(fresh)
     }
 
+    async fn claim_many(&self, bot: i64, update_ids: &[i64], at: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
+        let mut state = self.state();
+        let mut taken = Vec::new();
+        for &update_id in update_ids {
+            if !state.handled.contains_key(&(bot, update_id)) {
+                state.handled.insert((bot, update_id), at);
+                taken.push(update_id);
+            }
+        }
+        Ok(taken)
+    }
+
     async fn forget_claims_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut state = self.state();
         let was = state.handled.len();

@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use storyline_application::bot::{Bot, Incoming};
-use storyline_application::errors::error_chain;
 use storyline_domain::ChatId;
-use storyline_domain::ports::UpdateCursor;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
+use super::claims::Claims;
 use super::intake::Waiting;
 
 /// How many updates one chat may have waiting; more are dropped (a flood, logged).
@@ -31,9 +30,8 @@ struct Job {
 #[derive(Clone)]
 pub(super) struct Handling {
     pub(super) bot: Arc<Bot>,
-    pub(super) cursor: Arc<dyn UpdateCursor>,
-    /// The bot's Telegram user id: claims are per bot.
-    pub(super) bot_id: i64,
+    /// Claims updates for this bot, many in one statement.
+    pub(super) claims: Claims,
     pub(super) waiting: Arc<Waiting>,
     pub(super) shutdown: watch::Receiver<bool>,
 }
@@ -126,7 +124,8 @@ async fn serve_chat(mut jobs: mpsc::Receiver<Job>, handling: Handling) {
     }
 }
 
-/// Claims the update, then handles it: an update claimed before (by this process before a
+/// Claims the update (in a batch with the other chats' claims of the moment), then handles it:
+/// an update claimed before (by this process before a
 /// crash, or by another process) is not handled again. A kill loses at most the update being
 /// handled.
 async fn take(handling: &Handling, job: Job) {
@@ -136,15 +135,14 @@ async fn take(handling: &Handling, job: Job) {
         handle(handling, job).await;
         return;
     }
-    let now = chrono::Utc::now();
-    let claimed = handling.cursor.claim(handling.bot_id, job.update_id, now).await;
+    let claimed = handling.claims.claim(job.update_id).await;
     handling.waiting.remove(job.update_id);
     match claimed {
         Ok(true) => handle(handling, job).await,
         Ok(false) => tracing::debug!(update_id = job.update_id, "update handled before; skipped"),
         Err(error) => {
             // The bot answers (the store is probably down); it cannot be recorded.
-            tracing::warn!(error = %error_chain(&error), update_id = job.update_id, "could not record the update");
+            tracing::warn!(%error, update_id = job.update_id, "could not record the update");
             handle(handling, job).await;
         }
     }
