@@ -71,8 +71,15 @@ where
 
     /// One statement for the whole batch, on the relaxed pool like [`Self::claim`].
     async fn claim_many(&self, bot: i64, update_ids: &[i64], at: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
-        if update_ids.is_empty() {
-            return Ok(Vec::new());
+        match update_ids {
+            [] => return Ok(Vec::new()),
+            // A lone update (the usual case, and every update of a busy single chat): the
+            // prepared statement of `claim`, not a text parsed anew.
+            [update_id] => {
+                let taken = self.claim(bot, *update_id, at).await?;
+                return Ok(if taken { vec![*update_id] } else { Vec::new() });
+            }
+            _ => {}
         }
         // `$1` the bot, `$2` the instant, `$3`… the updates: a placeholder syntax both dialects read.
         let rows: Vec<String> = (0..update_ids.len()).map(|n| format!("($1, ${}, $2)", n + 3)).collect();
