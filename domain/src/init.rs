@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use crate::ChatId;
 use crate::settings::{PostingWindow, PostsPerDay, SettingsDefaults};
 use crate::user::{TelegramUserId, User};
 
@@ -127,6 +128,10 @@ pub struct InitWizard {
     pub message_id: Option<i32>,
     pub started_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The channel this wizard sets up from a private chat (a channel post names no sender, so
+    /// its admin answers privately); `None`: the chat the wizard runs in.
+    #[serde(default)]
+    pub channel: Option<ChatId>,
 }
 
 impl InitWizard {
@@ -148,7 +153,15 @@ impl InitWizard {
             message_id: None,
             started_at: now,
             expires_at: now + WIZARD_LIFETIME,
+            channel: None,
         }
+    }
+
+    /// The same wizard, setting up `channel` (it runs in a private chat with its admin).
+    #[must_use]
+    pub const fn for_channel(mut self, channel: ChatId) -> Self {
+        self.channel = Some(channel);
+        self
     }
 
     /// Whether the wizard has waited too long at `now`.
@@ -198,6 +211,7 @@ impl InitWizard {
                 time_zone: self.time_zone,
             },
             owner,
+            chat: self.channel,
         }
     }
 }
@@ -221,6 +235,9 @@ pub struct Founding {
     pub name: String,
     pub settings: SettingsDefaults,
     pub owner: User,
+    /// The chat the workspace serves when it is not the wizard's own (a channel set up from a
+    /// private chat).
+    pub chat: Option<ChatId>,
 }
 
 /// A name as a store keeps it: trimmed, control characters removed, 1 to [`MAX_NAME_CHARS`]

@@ -83,7 +83,9 @@ where
         let owner = &founding.owner;
         let actor = Actor::User(owner.telegram_id);
         let mut tx = self.write().await?;
-        let created = Self::insert_workspace(&mut tx, chat, &founding.name, &founding.settings, at, &actor).await?;
+        // The workspace's chat: the wizard's own, or the channel it sets up from a private chat.
+        let serves = founding.chat.unwrap_or(chat);
+        let created = Self::insert_workspace(&mut tx, serves, &founding.name, &founding.settings, at, &actor).await?;
         if let Some(workspace) = &created {
             sqlx::query(
                 "INSERT INTO users (telegram_user_id, username, first_name, last_name) VALUES ($1, $2, $3, $4) \
@@ -130,11 +132,11 @@ where
         tx.commit().await.map_err(db::<D>)?;
         match created {
             Some(workspace) => {
-                tracing::info!(workspace_id = %workspace.id, chat_id = %chat, "workspace created by /init");
+                tracing::info!(workspace_id = %workspace.id, chat_id = %serves, "workspace created by /init");
                 Ok(Founded::Created(workspace))
             }
             None => {
-                let there: Option<Workspace> = self.workspace_by_chat(chat).await?;
+                let there: Option<Workspace> = self.workspace_by_chat(serves).await?;
                 there
                     .map(Founded::AlreadyThere)
                     .ok_or_else(|| StoreError::unknown(anyhow::anyhow!("workspace of chat {chat} vanished")))

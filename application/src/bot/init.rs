@@ -141,21 +141,27 @@ impl Bot {
         let Some(wizards) = &self.wizards else { return Ok(()) };
         let chat = incoming.chat;
         let Some(user) = &incoming.from else {
-            let text = "/init needs to know who will own the workspace, and a channel post names no sender. \
-                        The operator can set this channel up on the server: `storyline settings set --chat \
-                        <this chat's id> …` creates its workspace and `storyline users promote` names its owner.";
+            // A channel post names no sender: its admin answers the wizard in a private chat.
+            let text = Text::new()
+                .plain("A channel post does not say who sent it, so the setup runs in a private chat: an administrator of this channel opens my profile, presses Start and sends me ")
+                .code(format!("/init {chat}"))
+                .plain(". I need to be an administrator of the channel to see who its administrators are.");
             return self.tell(chat, Screen::new(text)).await;
         };
-        if chat.0 == user.telegram_id.0 {
-            let text = "/init sets up a group or a channel: add me to the team's group, then send /init there.";
-            return self.tell(chat, Screen::new(text)).await;
-        }
         if let Some(allowed) = &self.config.init_allowed
             && !allowed.contains(&user.telegram_id)
             && !self.config.admin_ids.contains(&user.telegram_id)
         {
             tracing::info!(user_id = user.telegram_id.0, "refused /init: not in INIT_ALLOWED_USER_IDS");
             return self.tell(chat, Screen::new(INIT_REFUSED)).await;
+        }
+        let mut channel = None;
+        if chat.0 == user.telegram_id.0 {
+            let Event::Command { args, .. } = &incoming.event else { return Ok(()) };
+            match self.channel_to_set_up(user.telegram_id, args).await? {
+                Ok(target) => channel = Some(target),
+                Err(refusal) => return self.tell(chat, Screen::new(refusal)).await,
+            }
         }
         let now = self.ports.clock.now();
         if let Some(under_way) = wizards.pending(chat, now).await?
@@ -167,8 +173,14 @@ impl Bot {
             );
             return self.tell(chat, Screen::new(text)).await;
         }
-        let title = incoming.chat_title.clone().unwrap_or_else(|| "Team".to_owned());
-        let wizard = InitWizard::start(user.telegram_id, &title, self.settings.defaults(), now);
+        let title = incoming
+            .chat_title
+            .clone()
+            .unwrap_or_else(|| if channel.is_some() { "Channel" } else { "Team" }.to_owned());
+        let mut wizard = InitWizard::start(user.telegram_id, &title, self.settings.defaults(), now);
+        if let Some(channel) = channel {
+            wizard = wizard.for_channel(channel);
+        }
         tracing::info!(chat_id = %chat, lifetime_min = WIZARD_LIFETIME.num_minutes(), "an /init wizard started");
         self.ask(chat, wizard, None).await
     }
@@ -224,12 +236,24 @@ impl Bot {
                 return self.replace(chat, message, &Screen::new(text)).await;
             }
         };
-        self.workspaces.lock().unwrap_or_else(PoisonError::into_inner).insert(chat, workspace.clone());
+        self.workspaces.lock().unwrap_or_else(PoisonError::into_inner).insert(workspace.chat_id, workspace.clone());
         let done = Text::new().bold(format!("{} is set up.", workspace.name)).plain(
             " You are its owner. /settings shows and changes everything; /schedule fills the queue once \
                     there is media.",
         );
+        let done = if workspace.chat_id == chat {
+            done
+        } else {
+            done.plain(" Post those commands in the channel; questions with secrets come here.")
+        };
         self.replace(chat, message, &Screen::new(done)).await?;
+        if workspace.chat_id != chat {
+            let hello = format!(
+                "{} is set up here: stories for this channel come to this chat. /help lists the commands.",
+                workspace.name
+            );
+            self.tell(workspace.chat_id, Screen::new(hello)).await?;
+        }
         let member = self.contact(workspace.id, user, now).await?;
         let turn = Turn { chat, workspace, from: Some(member) };
         // One dialogue at a time: the media source first, then the account.
@@ -251,6 +275,32 @@ impl Bot {
             screen.text = screen.text.line().line().plain("Then /settings → Accounts adds the Instagram account.");
         }
         self.say(&turn, screen).await.map(|_| ())
+    }
+
+    /// `/init <channel id>` in a private chat: the channel `person` may set up, or why not.
+    async fn channel_to_set_up(&self, person: TelegramUserId, args: &str) -> Result<Result<ChatId, String>, BotError> {
+        let how = "/init here sets up a channel: send /init followed by the channel's id, which the channel is \
+                   told when /init is posted there (for example /init -1001234567890). A group is set up with /init \
+                   in the group itself.";
+        let Some(target) = args.trim().parse::<i64>().ok().filter(|id| *id < 0).map(ChatId) else {
+            return Ok(Err(how.to_owned()));
+        };
+        if let Some(workspace) = self.settings.existing_workspace(target).await? {
+            return Ok(Err(format!(
+                "That chat already has a workspace, {}; /settings there changes it.",
+                workspace.name
+            )));
+        }
+        match self.ports.admins.administrators(target).await {
+            Ok(admins) if admins.contains(&person) => Ok(Ok(target)),
+            Ok(_) => Ok(Err("Only an administrator of that channel can set it up.".to_owned())),
+            Err(error) => {
+                tracing::info!(chat_id = %target, error = %error_chain(&error), "could not read a channel's administrators for /init");
+                Ok(Err("I cannot see that channel's administrators: add me to the channel as an administrator, then \
+                        send /init with its id again."
+                    .to_owned()))
+            }
+        }
     }
 
     /// Sends `screen` to `chat`.

@@ -39,10 +39,11 @@ pub trait InitWizards: Send + Sync {
     /// [`StoreError::Unknown`] when the store fails.
     async fn clear(&self, chat: ChatId) -> Result<bool, StoreError>;
 
-    /// Creates the workspace of `chat` from a confirmed wizard, in one transaction: the
-    /// workspace, its settings and their first history version (changed by the owner), the
-    /// owner's membership with the role owner, an audit entry, and the chat's wizard removed.
-    /// Safe to race: exactly one workspace per chat comes out.
+    /// Creates the workspace of `chat` (or of `founding.chat`, a channel set up from the private
+    /// chat `chat`) from a confirmed wizard, in one transaction: the workspace, its settings and
+    /// their first history version (changed by the owner), the owner's membership with the role
+    /// owner, an audit entry, and `chat`'s wizard removed. Safe to race: exactly one workspace
+    /// per chat comes out.
     ///
     /// # Errors
     /// [`StoreError::Unknown`] when the store fails; nothing is written then.

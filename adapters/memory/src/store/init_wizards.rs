@@ -29,12 +29,13 @@ impl InitWizards for MemoryStore {
     async fn found(&self, chat: ChatId, founding: &Founding, at: DateTime<Utc>) -> Result<Founded, StoreError> {
         let mut state = self.state();
         state.wizards.remove(&chat);
-        if let Some(id) = state.by_chat.get(&chat).copied() {
+        let serves = founding.chat.unwrap_or(chat);
+        if let Some(id) = state.by_chat.get(&serves).copied() {
             return Ok(Founded::AlreadyThere(state.tenant(id)?.workspace.clone()));
         }
         let owner = &founding.owner;
         let actor = Actor::User(owner.telegram_id);
-        let workspace = state.create_workspace(chat, &founding.name, &founding.settings, at, actor.clone());
+        let workspace = state.create_workspace(serves, &founding.name, &founding.settings, at, actor.clone());
         let user = storyline_domain::user::User {
             telegram_id: owner.telegram_id,
             username: owner.username.as_deref().map(|u| storable(u).into_owned()),

@@ -261,9 +261,66 @@ async fn init_allowed_user_ids_limits_who_may_create_a_workspace() {
     assert_eq!(InitWizards::pending(&world.store, ACME, world.clock.now()).await.ok().flatten(), None);
     world.say(ACME, ALICE, "/init").await;
     assert!(world.text(ACME).contains("(1/6)"));
-    // In a private chat, /init says where it works.
+    // In a private chat, /init alone says what it is for there.
     world.say(ChatId(ALICE.0), ALICE, "/init").await;
-    assert!(world.text(ChatId(ALICE.0)).contains("add me to the team's group"));
+    assert!(world.text(ChatId(ALICE.0)).contains("sets up a channel"), "{}", world.text(ChatId(ALICE.0)));
+    world.say(ChatId(BOB.0), BOB, "/init -100999").await;
+    assert_eq!(world.text(ChatId(BOB.0)), INIT_REFUSED, "the list applies to channels too");
+}
+
+#[tokio::test]
+async fn a_channel_is_set_up_by_its_administrator_in_a_private_chat() {
+    const CHANNEL: ChatId = ChatId(-100_777);
+    let mut world = Many::new(None);
+    world.next += 1;
+    let post = Incoming {
+        chat: CHANNEL,
+        chat_title: Some("News".to_owned()),
+        from: None,
+        event: Event::from_message("/init", MessageId(world.next)),
+    };
+    world.bot.handle(post).await;
+    assert!(world.text(CHANNEL).contains("/init -100777"), "{}", world.text(CHANNEL));
+
+    let (alice, bob) = (ChatId(ALICE.0), ChatId(BOB.0));
+    world.say(alice, ALICE, "/init -100777").await;
+    assert!(world.text(alice).contains("Only an administrator"), "{}", world.text(alice));
+    world.chat.set_admins(CHANNEL, vec![ALICE]);
+    world.say(bob, BOB, "/init -100777").await;
+    assert!(world.text(bob).contains("Only an administrator"), "{}", world.text(bob));
+    for wrong in ["/init news", "/init 42", "/init"] {
+        world.say(alice, ALICE, wrong).await;
+        assert!(world.text(alice).contains("sets up a channel"), "{wrong}: {}", world.text(alice));
+    }
+    assert_eq!(InitWizards::pending(&world.store, alice, world.clock.now()).await.ok().flatten(), None);
+
+    world.say(alice, ALICE, "/init -100777").await;
+    assert!(world.text(alice).contains("(1/6)"), "{}", world.text(alice));
+    world.say(alice, ALICE, "News Desk").await;
+    for label in ["Keep", "Keep", "Keep", "Its own folder", "Later", "Confirm"] {
+        world.press_label(alice, ALICE, label).await;
+    }
+    let workspace = world.workspace(CHANNEL).await.unwrap_or_else(|| panic!("no workspace for the channel"));
+    assert_eq!(workspace.name, "News Desk");
+    assert_eq!(world.workspace(alice).await, None, "the private chat gets no workspace");
+    let owner = world.store.member(workspace.id, ALICE).await.ok().flatten().map(|m| m.role);
+    assert_eq!(owner, Some(Role::Owner));
+    assert!(world.text(alice).contains("News Desk is set up"), "{}", world.text(alice));
+    assert!(world.text(CHANNEL).contains("is set up here"), "{}", world.text(CHANNEL));
+    assert_eq!(InitWizards::pending(&world.store, alice, world.clock.now()).await.ok().flatten(), None);
+
+    world.say(alice, ALICE, "/init -100777").await;
+    assert!(world.text(alice).contains("already has a workspace"), "{}", world.text(alice));
+    // The channel is served now: a channel post is an admin's.
+    world.next += 1;
+    let status = Incoming {
+        chat: CHANNEL,
+        chat_title: Some("News".to_owned()),
+        from: None,
+        event: Event::from_message("/pause", MessageId(world.next)),
+    };
+    world.bot.handle(status).await;
+    assert!(world.store.settings(workspace.id).await.map(|s| s.is_paused()).unwrap_or_default());
 }
 
 #[tokio::test]
