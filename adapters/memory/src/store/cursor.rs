@@ -29,8 +29,8 @@ impl UpdateCursor for MemoryStore {
         let mut state = self.state();
         let mut taken = Vec::new();
         for &update_id in update_ids {
-            if !state.handled.contains_key(&(bot, update_id)) {
-                state.handled.insert((bot, update_id), at);
+            if let std::collections::hash_map::Entry::Vacant(free) = state.handled.entry((bot, update_id)) {
+                free.insert(at);
                 taken.push(update_id);
             }
         }
