@@ -6,7 +6,7 @@ use super::*;
 use crate::access::EXPORT_REFUSED;
 use crate::settings::transfer::SettingsTransfer;
 
-fn exporting() -> World {
+pub(super) fn exporting() -> World {
     let World { bot, store, chat, clock, next } = world();
     let shared = Arc::new(store.clone());
     let transfer =

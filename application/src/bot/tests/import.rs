@@ -7,15 +7,10 @@ use storyline_domain::chat::SentFile;
 use super::*;
 use crate::access::IMPORT_REFUSED;
 use crate::bot::import::IMPORT_GONE;
-use crate::settings::transfer::SettingsTransfer;
 
 fn importing() -> World {
-    let World { bot, store, chat, clock, next } = world();
-    let shared = Arc::new(store.clone());
-    let transfer =
-        SettingsTransfer::new(shared.clone(), shared.clone(), shared.clone(), shared, Arc::new(clock.clone()));
-    let bot = bot.with_transfer(transfer).with_files(Arc::new(chat.clone()));
-    World { bot, store, chat, clock, next }
+    let World { bot, store, chat, clock, next } = super::export::exporting();
+    World { bot: bot.with_files(Arc::new(chat.clone())), store, chat, clock, next }
 }
 
 /// A settings file with posts/day 7 and hours 10 to 18, the rest as the defaults.
@@ -213,15 +208,7 @@ async fn an_import_expires_and_without_files_the_chat_is_pointed_to_the_command_
     assert_eq!(world.answers().last().map(String::as_str), Some(IMPORT_GONE));
     assert_eq!(world.settings().await.posts_per_day.get(), 3);
 
-    let mut plain = world_without_files();
+    let mut plain = super::export::exporting();
     plain.say(ALICE, "/settings import").await;
     assert!(plain.last_sent().1.text.to_plain().contains("storyline settings import FILE"), "{:?}", plain.last_sent());
-}
-
-fn world_without_files() -> World {
-    let World { bot, store, chat, clock, next } = world();
-    let shared = Arc::new(store.clone());
-    let transfer =
-        SettingsTransfer::new(shared.clone(), shared.clone(), shared.clone(), shared, Arc::new(clock.clone()));
-    World { bot: bot.with_transfer(transfer), store, chat, clock, next }
 }
