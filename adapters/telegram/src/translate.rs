@@ -27,7 +27,11 @@ fn message(message: &Message, from: Option<User>) -> Incoming {
             chat: ChatId(message.chat.id.0),
             chat_title: message.chat.title().map(ToOwned::to_owned),
             from,
-            event: Event::Document { file, message: MessageId(message.id.0) },
+            event: Event::Document {
+                file,
+                caption: message.caption().unwrap_or_default().to_owned(),
+                message: MessageId(message.id.0),
+            },
         };
     }
     // A message without text (a sticker, a photo) is an empty answer: prompts refuse it.

@@ -93,13 +93,20 @@ impl Bot {
         if let Some(team) = self.config.team_chat
             && incoming.chat != team
         {
+            // No import outside a workspace's chat: a file is its caption.
+            let incoming = Incoming { event: incoming.event.caption_as_text(), ..incoming };
             if self.private_account_answer(&incoming).await? || self.private_start(&incoming).await? {
                 return Ok(());
             }
             return self.refuse_other_chat(&incoming).await;
         }
         let Some(workspace) = self.workspace(&incoming).await? else {
-            if self.private_account_answer(&incoming).await? || self.private_start(&incoming).await? {
+            let incoming = Incoming { event: incoming.event.caption_as_text(), ..incoming };
+            // A channel's wizard runs in its admin's private chat: its answers are the wizard's,
+            // not a dialogue's still open in another workspace.
+            if !self.wizard_waits_for(&incoming).await?
+                && (self.private_account_answer(&incoming).await? || self.private_start(&incoming).await?)
+            {
                 return Ok(());
             }
             return self.unclaimed(&incoming).await;
@@ -127,7 +134,7 @@ impl Bot {
         match incoming.event {
             Event::Command { name, args, message } => self.command(&turn, &name, &args, message).await,
             Event::Text { text, message } => self.answer_prompt(&turn, &text, message).await,
-            Event::Document { file, message } => self.settings_file(&turn, &file, message).await,
+            Event::Document { file, caption, message } => self.settings_file(&turn, &file, &caption, message).await,
             Event::Press { id, data, message } => self.press(&turn, &id, &data, message).await,
             Event::Joined | Event::Left | Event::MovedTo(_) => Ok(()),
         }

@@ -103,21 +103,21 @@ impl Bot {
         &self,
         turn: &Turn,
         file: &SentFile,
-        _message: MessageId,
+        caption: &str,
+        message: MessageId,
     ) -> Result<(), BotError> {
         let Some(member) = &turn.from else { return Ok(()) };
         let (user, now) = (member.user.telegram_id, self.ports.clock.now());
-        let Some(prompt) = self.ports.conversations.pending(turn.workspace.id, user, now).await? else {
-            return Ok(());
-        };
-        match prompt.kind {
-            PromptKind::SettingsFile => {}
-            PromptKind::SettingsImport => {
+        let prompt = self.ports.conversations.pending(turn.workspace.id, user, now).await?;
+        match prompt.map(|prompt| prompt.kind) {
+            Some(PromptKind::SettingsFile) => {}
+            Some(PromptKind::SettingsImport) => {
                 let said = "Press Apply or Cancel under the changes I showed first (or send cancel).";
                 return self.say(turn, said).await.map(|_| ());
             }
-            // Someone answering another question with a file: not an import.
-            _ => return Ok(()),
+            // Not an import: the file is its caption, as before there were imports (another
+            // question refuses it, a secret or a token in it is deleted).
+            _ => return self.answer_prompt(turn, caption, message).await,
         }
         let (Some(transfer), Some(files)) = (&self.transfer, &self.files) else { return Ok(()) };
         if let Err(refusal) = self.allowed(turn, Operation::Answer(PromptKind::SettingsFile)).await {

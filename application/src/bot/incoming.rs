@@ -21,9 +21,10 @@ pub enum Event {
     Command { name: String, args: String, message: MessageId },
     /// Any other message; `text` is empty for a message without text (a sticker, a photo).
     Text { text: String, message: MessageId },
-    /// A file sent as a document (its caption, if any, is not a command). Only a settings import
-    /// the person started fetches it; any other is not for the bot.
-    Document { file: SentFile, message: MessageId },
+    /// A file sent as a document, with its caption (empty without one; never a command). Only a
+    /// settings import the person started fetches the file; otherwise the caption is read as a
+    /// message without text would be (a prompt refuses it, a token in it is deleted).
+    Document { file: SentFile, caption: String, message: MessageId },
     /// A button press with its untrusted callback data, on the message that carried the button.
     Press { id: PressId, data: String, message: Option<MessageId> },
     /// The bot was added to the chat, or made a member of it again (FEATURES T1).
@@ -43,6 +44,15 @@ impl Event {
 }
 
 impl Event {
+    /// A document as the plain message its caption is, where no import can want the file.
+    #[must_use]
+    pub fn caption_as_text(self) -> Self {
+        match self {
+            Self::Document { caption, message, .. } => Self::Text { text: caption, message },
+            other => other,
+        }
+    }
+
     /// Splits a message into a command or plain text.
     #[must_use]
     pub fn from_message(text: &str, message: MessageId) -> Self {

@@ -136,6 +136,16 @@ impl Bot {
         }
     }
 
+    /// Whether a wizard in this chat waits for this person's answer (a text or a press).
+    pub(super) async fn wizard_waits_for(&self, incoming: &Incoming) -> Result<bool, BotError> {
+        let (Some(wizards), Some(from)) = (&self.wizards, &incoming.from) else { return Ok(false) };
+        if !matches!(incoming.event, Event::Text { .. } | Event::Press { .. }) {
+            return Ok(false);
+        }
+        let pending = wizards.pending(incoming.chat, self.ports.clock.now()).await?;
+        Ok(pending.is_some_and(|wizard| wizard.user == from.telegram_id))
+    }
+
     /// `/init` in a chat without a workspace.
     async fn start_wizard(&self, incoming: &Incoming) -> Result<(), BotError> {
         let Some(wizards) = &self.wizards else { return Ok(()) };
@@ -229,6 +239,13 @@ impl Bot {
         let (Some(wizards), Some(user)) = (&self.wizards, &incoming.from) else { return Ok(()) };
         let chat = incoming.chat;
         let now = self.ports.clock.now();
+        // Still an administrator of the channel, half an hour on?
+        if let Some(channel) = wizard.channel
+            && let Err(refusal) = self.channel_to_set_up(user.telegram_id, &channel.to_string()).await?
+        {
+            wizards.clear(chat).await?;
+            return self.replace(chat, message, &Screen::new(format!("{refusal} Nothing was created."))).await;
+        }
         let workspace = match wizards.found(chat, &wizard.founding(user.clone()), now).await? {
             Founded::Created(workspace) => workspace,
             Founded::AlreadyThere(workspace) => {
@@ -252,7 +269,10 @@ impl Bot {
                 "{} is set up here: stories for this channel come to this chat. /help lists the commands.",
                 workspace.name
             );
-            self.tell(workspace.chat_id, Screen::new(hello)).await?;
+            // The workspace exists whether or not the channel hears it.
+            if let Err(error) = self.tell(workspace.chat_id, Screen::new(hello)).await {
+                tracing::warn!(error = %error_chain(&error), "could not greet the channel just set up");
+            }
         }
         let member = self.contact(workspace.id, user, now).await?;
         let turn = Turn { chat, workspace, from: Some(member) };

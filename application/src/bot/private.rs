@@ -23,7 +23,7 @@ impl Bot {
             text = text.line().plain(if self.config.team_chat.is_some() {
                 "You are not in this bot's team chat yet: it serves one team."
             } else {
-                "You are in no workspace yet. Add me to your team's group or channel and send /init there."
+                "You are in no workspace yet. Add me to your team's group and send /init there (for a channel, post /init in it and follow what I answer)."
             });
         } else {
             text = text.line().bold("Your workspaces");

@@ -7,8 +7,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use futures::FutureExt;
 use storyline_application::errors::error_chain;
-use storyline_domain::ports::UpdateCursor;
+use storyline_domain::ports::{StoreError, UpdateCursor};
 use tokio::sync::{mpsc, oneshot};
 
 /// At most this many updates are claimed in one statement (three values each).
@@ -52,13 +53,18 @@ async fn batches(cursor: Arc<dyn UpdateCursor>, bot: i64, mut queue: mpsc::Unbou
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let ids: Vec<i64> = batch.iter().map(|ask| ask.update_id).collect();
-        let claimed = cursor.claim_many(bot, &ids, chrono::Utc::now()).await;
+        // A panic in the store fails this batch, not every claim after it.
+        let claimed = std::panic::AssertUnwindSafe(cursor.claim_many(bot, &ids, chrono::Utc::now()))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| Err(StoreError::unknown(anyhow::anyhow!("claiming updates panicked"))));
         match claimed {
             Ok(taken) => {
-                let taken: HashSet<i64> = taken.into_iter().collect();
+                let mut taken: HashSet<i64> = taken.into_iter().collect();
                 for ask in batch.drain(..) {
-                    // A chat task gone (shut down) no longer needs its answer.
-                    let _ = ask.answer.send(Ok(taken.contains(&ask.update_id)));
+                    // Only the first ask for an id takes it; a chat task gone (shut down) no longer
+                    // needs its answer.
+                    let _ = ask.answer.send(Ok(taken.remove(&ask.update_id)));
                 }
             }
             Err(error) => {
@@ -77,7 +83,6 @@ mod tests {
 
     use async_trait::async_trait;
     use chrono::{DateTime, Utc};
-    use storyline_domain::ports::StoreError;
     use tokio::sync::Mutex;
 
     use super::*;

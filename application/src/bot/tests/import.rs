@@ -37,7 +37,7 @@ impl World {
             chat: TEAM,
             chat_title: Some("The Team".to_owned()),
             from: Some(user(from, name_of(from))),
-            event: Event::Document { file, message: MessageId(self.next) },
+            event: Event::Document { file, caption: String::new(), message: MessageId(self.next) },
         };
         self.bot.handle(incoming).await;
     }
@@ -149,7 +149,7 @@ async fn a_file_over_the_limit_is_not_fetched() {
         chat: TEAM,
         chat_title: None,
         from: Some(user(ALICE, "Alice")),
-        event: Event::Document { file, message: MessageId(world.next) },
+        event: Event::Document { file, caption: String::new(), message: MessageId(world.next) },
     };
     world.bot.handle(incoming).await;
     assert!(world.last_sent().1.text.to_plain().contains("over 1 MB"), "{:?}", world.last_sent());
@@ -211,4 +211,25 @@ async fn an_import_expires_and_without_files_the_chat_is_pointed_to_the_command_
     let mut plain = super::export::exporting();
     plain.say(ALICE, "/settings import").await;
     assert!(plain.last_sent().1.text.to_plain().contains("storyline settings import FILE"), "{:?}", plain.last_sent());
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_an_import_is_read_as_its_caption_so_a_token_in_it_is_deleted() {
+    let mut world = importing();
+    world.say(ALICE, "/settings").await;
+    world.chat.clear_calls();
+    world.next += 1;
+    let token = format!("EAAB{}", "x".repeat(60));
+    let file = SentFile { id: "cap".into(), name: Some("notes.txt".into()), size: Some(10) };
+    let message = MessageId(world.next);
+    let incoming = Incoming {
+        chat: TEAM,
+        chat_title: None,
+        from: Some(user(BOB, "Bob")),
+        event: Event::Document { file, caption: format!("here it is {token}"), message },
+    };
+    world.bot.handle(incoming).await;
+    assert!(world.chat.delete_attempts().contains(&(TEAM, message)), "{:?}", world.chat.calls());
+    assert!(world.last_sent().1.text.to_plain().contains("looked like an access token"), "{:?}", world.last_sent());
+    assert_eq!(world.chat.fetches(), 0, "the file itself is not fetched");
 }
