@@ -279,9 +279,16 @@ async fn press_every_button(
     };
     loop {
         let round = pressed.len();
-        while let Some((message, data)) =
-            buttons(telegram, chat).into_iter().find(|(message, data)| !presses.contains(&key(*message, data)))
-        {
+        // A button never pressed before goes first, wherever it is: otherwise which screens the
+        // crawl reaches depends on how many messages came before (the rotation above).
+        while let Some((message, data)) = {
+            let fresh: Vec<(i32, String)> = buttons(telegram, chat)
+                .into_iter()
+                .filter(|(message, data)| !presses.contains(&key(*message, data)))
+                .collect();
+            let never = fresh.iter().find(|(_, data)| !pressed.contains(data)).cloned();
+            never.or_else(|| fresh.into_iter().next())
+        } {
             ensure!(presses.len() < MAX_PRESSES, "more than {MAX_PRESSES} presses: {pressed:?}");
             presses.insert(key(message, &data));
             pressed.insert(data.clone());
