@@ -1,6 +1,6 @@
 //! The queue commands and the buttons on stories (FEATURES C4, C6, C7).
 
-use storyline_domain::chat::{Button, ButtonTarget, MessageId, PressId, Screen, Text};
+use storyline_domain::chat::{Button, MessageId, PressId, Screen, Text};
 use storyline_domain::ports::SendFailure;
 use storyline_domain::queue::{Outcome, QueueStatus};
 use storyline_domain::schedule::MAX_DAYS;
@@ -21,7 +21,7 @@ fn local_time(at: chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz) -> String 
 }
 
 fn press_button(label: &str, action: Action, turn: &Turn) -> Button {
-    Button { label: label.to_owned(), target: ButtonTarget::Press(action.encode(turn.workspace.id)) }
+    super::screens::button(label, action, &turn.workspace)
 }
 
 /// How fast overdue stories go out, one per tick of the posting loop: "one every 5 seconds",

@@ -7,7 +7,7 @@
 //! until Apply or Cancel on the message that showed its changes. Another person's file or press
 //! does not move it, and a file nobody asked for is never fetched.
 
-use storyline_domain::chat::{Button, ButtonTarget, SentFile, Text};
+use storyline_domain::chat::{SentFile, Text};
 use storyline_domain::ports::{AppliedImport, FileError};
 use storyline_domain::settings::export::ImportChange;
 
@@ -55,7 +55,7 @@ fn applied_text(plan: &ImportPlan, applied: &AppliedImport, moved: u64) -> Text 
     }
     let mut text = Text::new().bold("✅ Imported:");
     for field in &applied.changes {
-        text = text.line().plain(format!("• {}: {} → {}", answers::label(field.key), field.old, field.new));
+        text = text.line().plain(change_line(&ImportChange::Setting(field.clone())));
     }
     if applied.mix_changed
         && let Some(mix) = plan.changes.iter().find(|change| matches!(change, ImportChange::Mix { .. }))
@@ -66,10 +66,6 @@ fn applied_text(plan: &ImportPlan, applied: &AppliedImport, moved: u64) -> Text 
         text = text.line().plain(format!("🗓 Moved {moved} upcoming stories to the new schedule."));
     }
     text
-}
-
-fn press_button(label: &str, action: Action, workspace: WorkspaceId) -> Button {
-    Button { label: label.to_owned(), target: ButtonTarget::Press(action.encode(workspace)) }
 }
 
 impl Bot {
@@ -109,15 +105,10 @@ impl Bot {
         let Some(member) = &turn.from else { return Ok(()) };
         let (user, now) = (member.user.telegram_id, self.ports.clock.now());
         let prompt = self.ports.conversations.pending(turn.workspace.id, user, now).await?;
-        match prompt.map(|prompt| prompt.kind) {
-            Some(PromptKind::SettingsFile) => {}
-            Some(PromptKind::SettingsImport) => {
-                let said = "Press Apply or Cancel under the changes I showed first (or send cancel).";
-                return self.say(turn, said).await.map(|_| ());
-            }
-            // Not an import: the file is its caption, as before there were imports (another
-            // question refuses it, a secret or a token in it is deleted).
-            _ => return self.answer_prompt(turn, caption, message).await,
+        if prompt.as_ref().map(|prompt| prompt.kind) != Some(PromptKind::SettingsFile) {
+            // Not a file an import waits for: the file is its caption, as before there were
+            // imports (a prompt refuses it or takes `cancel`, a token in it is deleted).
+            return self.answer_waiting(turn, prompt, caption, message).await;
         }
         let (Some(transfer), Some(files)) = (&self.transfer, &self.files) else { return Ok(()) };
         if let Err(refusal) = self.allowed(turn, Operation::Answer(PromptKind::SettingsFile)).await {
@@ -153,14 +144,13 @@ impl Bot {
             }
             return self.say(turn, said).await.map(|_| ());
         }
-        let workspace = turn.workspace.id;
         let screen = Screen::new(plan_text(&plan)).row(vec![
-            press_button("✅ Apply", Action::ApplyImport, workspace),
-            press_button("✖ Cancel", Action::CancelImport, workspace),
+            screens::button("✅ Apply", Action::ApplyImport, &turn.workspace),
+            screens::button("✖ Cancel", Action::CancelImport, &turn.workspace),
         ]);
         let shown = self.say(turn, screen).await?;
         let waiting = PendingPrompt::new(user, PromptKind::SettingsImport, Some(shown.0), now).with_draft(vec![text]);
-        self.ports.conversations.put(workspace, &waiting).await?;
+        self.ports.conversations.put(turn.workspace.id, &waiting).await?;
         Ok(())
     }
 
@@ -194,19 +184,18 @@ impl Bot {
         message: Option<MessageId>,
     ) -> Result<(), BotError> {
         let notifier = &self.ports.notifier;
-        let waiting = match (&turn.from, &self.transfer) {
-            (Some(member), Some(_)) => {
-                let now = self.ports.clock.now();
-                self.ports.conversations.pending(turn.workspace.id, member.user.telegram_id, now).await?
-            }
-            _ => None,
+        let (Some(member), Some(transfer)) = (&turn.from, &self.transfer) else {
+            notifier.answer(press, IMPORT_GONE, true).await?;
+            return Ok(());
         };
+        let now = self.ports.clock.now();
+        let waiting = self.ports.conversations.pending(turn.workspace.id, member.user.telegram_id, now).await?;
         let waiting = waiting.filter(|prompt| {
             prompt.kind == PromptKind::SettingsImport
                 && prompt.message_id.is_some()
                 && prompt.message_id == message.map(|m| m.0)
         });
-        let (Some(waiting), Some(member), Some(transfer)) = (waiting, &turn.from, &self.transfer) else {
+        let Some(waiting) = waiting else {
             notifier.answer(press, IMPORT_GONE, true).await?;
             return Ok(());
         };

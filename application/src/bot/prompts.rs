@@ -20,6 +20,21 @@ impl Bot {
         };
         let user = member.user.telegram_id;
         let prompt = self.ports.conversations.pending(turn.workspace.id, user, self.ports.clock.now()).await?;
+        self.answer_waiting(turn, prompt, text, message).await
+    }
+
+    /// [`Self::answer_prompt`] with the person's prompt already read.
+    pub(super) async fn answer_waiting(
+        &self,
+        turn: &Turn,
+        prompt: Option<PendingPrompt>,
+        text: &str,
+        message: MessageId,
+    ) -> Result<(), BotError> {
+        let Some(member) = &turn.from else {
+            return Ok(());
+        };
+        let user = member.user.telegram_id;
         let asked_for_secret = prompt.as_ref().is_some_and(|p| p.kind.is_secret());
         if !asked_for_secret && storyline_domain::account::looks_like_token(text) {
             // A token pasted without the dialogue (or after it expired): off the chat at once.

@@ -13,7 +13,7 @@ use crate::accounts::AccountView;
 use crate::action::Action;
 use crate::command::CommandName;
 
-fn button(label: impl Into<String>, action: Action, workspace: &Workspace) -> Button {
+pub(super) fn button(label: impl Into<String>, action: Action, workspace: &Workspace) -> Button {
     Button { label: label.into(), target: ButtonTarget::Press(action.encode(workspace.id)) }
 }
 

@@ -19,10 +19,7 @@ impl UpdateCursor for MemoryStore {
     }
 
     async fn claim(&self, bot: i64, update_id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        let mut state = self.state();
-        let fresh = !state.handled.contains_key(&(bot, update_id));
-        state.handled.entry((bot, update_id)).or_insert(at);
-        Ok(fresh)
+        Ok(!self.claim_many(bot, &[update_id], at).await?.is_empty())
     }
 
     async fn claim_many(&self, bot: i64, update_ids: &[i64], at: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
