@@ -13,6 +13,9 @@ use storyline_domain::ChatId;
 use storyline_domain::settings::{Hour, PostingWindow, PostsPerDay, SettingsDefaults, parse_time_zone};
 use storyline_domain::user::TelegramUserId;
 
+mod webhook;
+pub use webhook::{WebhookConfig, shown_url};
+
 /// The SQLite file in the working directory: where the data lived by default before 0.2, and
 /// where it still lives when that file exists or no per-user data folder is known.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://storyline.db";
@@ -78,6 +81,8 @@ pub struct Config {
     /// button presses one person in a chat, and one chat, may send a minute (default 30 and 120;
     /// 0 turns a limit off).
     pub rate_limits: RateLimits,
+    /// `WEBHOOK_URL` and `WEBHOOK_SECRET`: webhook mode; `None`: long polling.
+    pub webhook: Option<WebhookConfig>,
 }
 
 /// What `storyline run` needs to reach Telegram.
@@ -120,6 +125,7 @@ impl fmt::Debug for Config {
             .field("drive_api_url", &self.drive_api_url)
             .field("google_token_url", &self.google_token_url)
             .field("sync_interval", &self.sync_interval)
+            .field("webhook", &self.webhook)
             .finish()
     }
 }
@@ -340,7 +346,9 @@ impl Config {
             get("RATE_LIMIT_CHAT_PER_MINUTE"),
             RateLimits::DEFAULT_CHAT_PER_MINUTE,
         )?;
+        let webhook = webhook::read(get("WEBHOOK_URL"), get("WEBHOOK_SECRET"), http_addr.is_some())?;
         Ok(Self {
+            webhook,
             rate_limits: RateLimits::per_minute(person_rate, chat_rate),
             drive_api_url,
             google_token_url,

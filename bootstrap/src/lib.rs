@@ -8,6 +8,7 @@
 //! - [`logging`]: tracing, as text or JSON.
 //! - [`media_http`]: signed, expiring media URLs for Meta (FEATURES M4).
 //! - [`sources`]: each workspace's media source (FEATURES M1).
+//! - [`webhook_http`]: Telegram's webhook requests, when `WEBHOOK_URL` is set.
 
 pub mod cli;
 pub mod config;
@@ -16,4 +17,5 @@ pub mod loops;
 pub mod media_http;
 pub mod serve;
 pub mod sources;
+pub mod webhook_http;
 pub mod wiring;

@@ -160,10 +160,14 @@ pub async fn supervise<F, Fut>(
     tracing::info!(loop_name = name, "loop stopped");
 }
 
+/// A part of `/healthz` beside the loops (the webhook's, say): its JSON as of the request.
+pub type Section = Arc<dyn Fn() -> Value + Send + Sync>;
+
 #[derive(Clone)]
 struct Health {
     settings: Arc<dyn SettingsStore>,
     loops: Vec<Arc<LoopHealth>>,
+    sections: Vec<(&'static str, Section)>,
 }
 
 async fn healthz(State(health): State<Health>) -> (StatusCode, Json<Value>) {
@@ -173,11 +177,14 @@ async fn healthz(State(health): State<Health>) -> (StatusCode, Json<Value>) {
         .map_or(Err("timed out".to_owned()), |r| r.map(|_| ()).map_err(|e| e.to_string()));
     let loops: serde_json::Map<String, Value> = health.loops.iter().map(|l| (l.name.to_owned(), l.report())).collect();
     let healthy = database.is_ok() && health.loops.iter().all(|l| l.is_alive());
-    let body = json!({
+    let mut body = json!({
         "status": if healthy { "ok" } else { "unhealthy" },
         "database": database.err().unwrap_or_else(|| "ok".to_owned()),
         "loops": loops,
     });
+    for (name, section) in &health.sections {
+        body[*name] = section();
+    }
     (if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
 }
 
@@ -192,7 +199,7 @@ pub async fn serve_health(
     media: Option<axum::Router>,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    serve_health_on(bind_http(addr).await?, settings, loops, media, shutdown).await
+    serve_health_on(bind_http(addr).await?, settings, loops, Vec::new(), media, shutdown).await
 }
 
 /// Binds `HTTP_ADDR`, so a start with an address already taken stops at once.
@@ -205,7 +212,8 @@ pub async fn bind_http(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListen
         .map_err(|error| anyhow::anyhow!("HTTP_ADDR {addr} cannot be used: {error}"))
 }
 
-/// Serves `/healthz` (and `media`) on a bound `listener` until `shutdown`.
+/// Serves `/healthz` (with `sections` beside the loops) and `routes` (`/media`, the webhook) on
+/// a bound `listener` until `shutdown`; requests under way are finished first.
 ///
 /// # Errors
 /// When serving fails.
@@ -213,14 +221,15 @@ pub async fn serve_health_on(
     listener: tokio::net::TcpListener,
     settings: Arc<dyn SettingsStore>,
     loops: Vec<Arc<LoopHealth>>,
-    media: Option<axum::Router>,
+    sections: Vec<(&'static str, Section)>,
+    routes: Option<axum::Router>,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "serving /healthz and /media");
-    let app = axum::Router::new().route("/healthz", get(healthz)).with_state(Health { settings, loops });
-    let app = match media {
-        Some(media) => app.merge(media),
+    let app = axum::Router::new().route("/healthz", get(healthz)).with_state(Health { settings, loops, sections });
+    let app = match routes {
+        Some(routes) => app.merge(routes),
         None => app,
     };
     axum::serve(listener, app)

@@ -13,7 +13,8 @@ use storyline_domain::ChatId;
 use storyline_domain::chat::Screen;
 use storyline_domain::ports::ChatNotifier;
 use storyline_domain::user::{Actor, Role, User};
-use storyline_telegram::{PollSettings, TelegramNotifier};
+use storyline_telegram::webhook::WebhookError;
+use storyline_telegram::{PollSettings, TelegramNotifier, Webhook};
 use tokio::io::AsyncBufRead;
 use tokio::sync::watch;
 
@@ -80,22 +81,95 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
         // A settings file sent for `/settings import` is fetched from Telegram.
         .with_files(notifier.clone()),
     );
-    // A long poll answers within its timeout; two seconds more for handling and the network.
-    let polling = LoopHealth::new("telegram_polling", poll.long_poll + std::time::Duration::from_secs(2));
     // One story desk for the bot and the loop: what the chat was told once stays told once.
     let stories = shared_stories(&app, &bot, notifier.clone());
-    let background =
-        background(config, &app, stories, notifier, telegram.chat, vec![polling.clone()], shutdown.clone()).await?;
-    let probing = tokio::spawn(probe_database(bot.clone(), shutdown.clone()));
-    let report = move |outcome: storyline_telegram::PollOutcome<'_>| match outcome {
-        Ok(()) => polling.beat(),
-        Err(error) => polling.failed(error),
+    let probing = match &config.webhook {
+        None => {
+            forget_webhook(&api).await;
+            let probing = tokio::spawn(probe_database(bot.clone(), shutdown.clone()));
+            // A long poll answers within its timeout; two seconds more for handling and the network.
+            let polling = LoopHealth::new("telegram_polling", poll.long_poll + std::time::Duration::from_secs(2));
+            let mut http = Http::bind(config).await?;
+            http.loops.push(polling.clone());
+            let background = background(config, &app, stories, notifier, telegram.chat, http, shutdown.clone());
+            let report = move |outcome: storyline_telegram::PollOutcome<'_>| match outcome {
+                Ok(()) => polling.beat(),
+                Err(error) => polling.failed(error),
+            };
+            storyline_telegram::poll(api, bot, app.stores.cursor.clone(), bot_id, poll, shutdown, report).await;
+            background.await;
+            probing
+        }
+        Some(hook) => {
+            let secret = crate::webhook_http::secret(&app, hook, bot_id).await?;
+            // Bound before Telegram hears of it: a delivery that comes before the server runs
+            // waits in the listen queue instead of failing.
+            let mut http = Http::bind(config).await?;
+            storyline_telegram::webhook::set_webhook(&api, &hook.url, &secret).await.or_else(|error| match error {
+                WebhookError::Refused(_) => Err(anyhow::anyhow!("{error}")),
+                // The check below sets it again until Telegram answers.
+                WebhookError::Unreachable(_) => {
+                    tracing::warn!(%error, "could not set the webhook; trying again shortly");
+                    Ok(())
+                }
+            })?;
+            tracing::info!(url = %crate::config::shown_url(&hook.url), "receiving updates by webhook");
+            let probing = tokio::spawn(probe_database(bot.clone(), shutdown.clone()));
+            let webhook = Webhook::start(bot, app.stores.cursor.clone(), bot_id, &secret);
+            let checking = crate::webhook_http::Checking::new(api.clone(), hook.url.clone(), secret, webhook.clone());
+            http.routes = Some(crate::webhook_http::router(webhook.clone(), &hook.path));
+            http.sections.push(("webhook", checking.section()));
+            let health = checking.health.clone();
+            http.loops.push(health.clone());
+            let background = background(config, &app, stories, notifier, telegram.chat, http, shutdown.clone());
+            loops::supervise(health, None, shutdown, move || checking.clone().check()).await;
+            // The server stopped taking requests with the shutdown; what it took is handled now.
+            background.await;
+            webhook.finish().await;
+            probing
+        }
     };
-    storyline_telegram::poll(api, bot, app.stores.cursor.clone(), bot_id, poll, shutdown, report).await;
     let _ = probing.await;
-    background.await;
     app.stores.close().await;
     Ok(())
+}
+
+/// Before polling: a webhook left by an earlier run in webhook mode makes Telegram refuse
+/// getUpdates, so it is removed (the updates waiting with it are kept).
+async fn forget_webhook(api: &storyline_telegram::TelegramBot) {
+    match storyline_telegram::webhook::webhook_info(api).await {
+        Ok(info) if info.url.is_empty() => {}
+        Ok(info) => match storyline_telegram::webhook::delete_webhook(api).await {
+            Ok(()) => tracing::info!(
+                url = %crate::config::shown_url(&info.url),
+                "a webhook was set (WEBHOOK_URL in an earlier run); removed it to poll"
+            ),
+            Err(error) => tracing::warn!(%error, "could not remove the webhook; polling will fail until it is gone"),
+        },
+        Err(error) => tracing::debug!(%error, "could not ask Telegram about a webhook; polling on"),
+    }
+}
+
+/// The HTTP server of `HTTP_ADDR`: bound at start, and what it serves beside `/healthz` and
+/// `/media`.
+#[derive(Default)]
+struct Http {
+    listener: Option<tokio::net::TcpListener>,
+    routes: Option<axum::Router>,
+    sections: Vec<(&'static str, loops::Section)>,
+    /// Loops `/healthz` watches beside the posting, refresh and sync loops.
+    loops: Vec<Arc<LoopHealth>>,
+}
+
+impl Http {
+    /// Binds `HTTP_ADDR` when set.
+    async fn bind(config: &Config) -> anyhow::Result<Self> {
+        let listener = match config.http_addr {
+            Some(addr) => Some(loops::bind_http(addr).await?),
+            None => None,
+        };
+        Ok(Self { listener, ..Self::default() })
+    }
 }
 
 /// The bot's story desk, for the posting loop to share (the bot always has one when wired by
@@ -122,24 +196,18 @@ async fn probe_database(bot: Arc<storyline_application::bot::Bot>, mut shutdown:
 /// How often a database known to be down is asked again.
 const PROBE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// Starts the posting loop, supervised, and `/healthz` when `HTTP_ADDR` is set. The returned
-/// future waits for them to stop after `shutdown`.
-///
-/// # Errors
-/// When `HTTP_ADDR` cannot be bound (nothing is started then).
-async fn background(
+/// Starts the posting loop, supervised, and `/healthz` on `http` when `HTTP_ADDR` is bound.
+/// The returned future waits for them to stop after `shutdown`.
+fn background(
     config: &Config,
     app: &App,
     stories: Stories,
     notifier: Arc<dyn ChatNotifier>,
     admin_chat: Option<ChatId>,
-    mut watched: Vec<Arc<LoopHealth>>,
+    http: Http,
     shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<impl std::future::Future<Output = ()> + use<>> {
-    let listener = match config.http_addr {
-        Some(addr) => Some(loops::bind_http(addr).await?),
-        None => None,
-    };
+) -> impl std::future::Future<Output = ()> + use<> {
+    let Http { listener, routes, sections, loops: mut watched } = http;
     let posting = LoopHealth::new("posting", config.posting_interval);
     let notifier_for_refresh = notifier.clone();
     let alert: Alert = Arc::new(move |text: String| {
@@ -201,25 +269,31 @@ async fn background(
         )
         .with_sources(app.sources.clone()),
     );
+    let routes = match routes {
+        Some(routes) => media.merge(routes),
+        None => media,
+    };
     let health = listener.map(|listener| {
         let settings = app.stores.settings.clone();
         tokio::spawn(async move {
             watched.push(posting);
             watched.push(refreshing);
             watched.push(syncing);
-            if let Err(error) = loops::serve_health_on(listener, settings, watched, Some(media), shutdown).await {
+            if let Err(error) =
+                loops::serve_health_on(listener, settings, watched, sections, Some(routes), shutdown).await
+            {
                 tracing::error!(error = format!("{error:#}"), "could not serve /healthz");
             }
         })
     });
-    Ok(async move {
+    async move {
         let _ = looping.await;
         let _ = refresher.await;
         let _ = syncer.await;
         if let Some(health) = health {
             let _ = health.await;
         }
-    })
+    }
 }
 
 /// One tick of the sync loop: each workspace in turn, synced with its own source. A source that
@@ -288,8 +362,8 @@ pub async fn console(
     // Due stories show up in the terminal as they would in the chat.
     let (stop, shutdown) = watch::channel(false);
     let stories = shared_stories(app, &bot, Arc::new(console.clone()));
-    let background =
-        background(config, app, stories, Arc::new(console.clone()), Some(chat), Vec::new(), shutdown).await?;
+    let http = Http::bind(config).await?;
+    let background = background(config, app, stories, Arc::new(console.clone()), Some(chat), http, shutdown);
     let result = storyline_console::run(&bot, &console, input, chat, me).await;
     let _ = stop.send(true);
     background.await;

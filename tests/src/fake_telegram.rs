@@ -30,8 +30,11 @@
 //!   [`FakeTelegram::push_document`] ("Bad Request: invalid file_id" for another id).
 //! - **answerCallbackQuery** (the id must come from a pushed press), **getMe**,
 //!   **getChatAdministrators** (see [`FakeTelegram::set_administrators`]; `[]` for other chats),
-//!   **getWebhookInfo** (no webhook), **deleteWebhook**, **setMyCommands**, **getMyCommands**,
-//!   **deleteMyCommands**.
+//!   **setMyCommands**, **getMyCommands**, **deleteMyCommands**.
+//! - **setWebhook / deleteWebhook / getWebhookInfo** and webhook delivery (see `webhook.rs`):
+//!   once a webhook is set, pushed updates are POSTed to the server of
+//!   [`FakeTelegram::deliver_to`] with the secret token, sent again until answered 2xx (and
+//!   twice on purpose with [`FakeTelegram::redeliver_every`]); getUpdates gets Telegram's 409.
 //!
 //! Recording: every request but getUpdates is recorded with its body, in arrival order, once
 //! answered (so a test that sees a call also sees its effect). Multipart bodies become a JSON
@@ -52,6 +55,7 @@ mod messages;
 mod methods;
 mod multipart;
 mod state;
+mod webhook;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -141,12 +145,14 @@ impl Shared {
     }
 }
 
-/// Stops the server when the last handle goes.
-struct Server(JoinHandle<()>);
+/// Stops the server (and the webhook delivery) when the last handle goes.
+struct Server(Vec<JoinHandle<()>>);
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.0.abort();
+        for task in &self.0 {
+            task.abort();
+        }
     }
 }
 
@@ -188,7 +194,8 @@ impl FakeTelegram {
                 eprintln!("fake Telegram server stopped: {error}");
             }
         });
-        Ok(Self { shared, url, _server: Arc::new(Server(server)) })
+        let delivery = tokio::spawn(webhook::deliver(shared.clone()));
+        Ok(Self { shared, url, _server: Arc::new(Server(vec![server, delivery])) })
     }
 
     /// The base URL for teloxide's `set_api_url`, like `http://127.0.0.1:PORT/`.

@@ -55,6 +55,7 @@ macro_rules! every_suite {
                 the_cursor_only_moves_forward_and_survives_a_restart,
                 an_update_is_claimed_once_per_bot_even_after_a_restart,
                 claims_older_than_a_given_instant_are_forgotten,
+                the_first_webhook_secret_stored_is_the_one_every_process_gets,
                 a_batch_of_updates_is_claimed_in_one_go_skipping_those_taken_before,
             }
             conversations {

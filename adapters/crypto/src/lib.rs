@@ -107,6 +107,13 @@ impl Keyring {
         STANDARD.encode(XChaCha20Poly1305::generate_key(&mut OsRng))
     }
 
+    /// A new random webhook secret token: 256 bits in URL-safe base64 (43 characters of
+    /// `A-Z a-z 0-9 _ -`, the alphabet Telegram allows for `secret_token`).
+    #[must_use]
+    pub fn webhook_secret() -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(XChaCha20Poly1305::generate_key(&mut OsRng))
+    }
+
     /// The key ids, newest first, as 8 hex digits (safe to log).
     #[must_use]
     pub fn key_ids(&self) -> Vec<String> {
@@ -181,6 +188,14 @@ mod tests {
         assert_eq!(ring.open(&tampered, b"ws-a:acct-1").err(), Some(CipherError::Forged));
         assert_eq!(ring.open(&sealed[..10], b"ws-a:acct-1").err(), Some(CipherError::Malformed));
         Ok(())
+    }
+
+    #[test]
+    fn a_webhook_secret_is_long_random_and_in_telegrams_alphabet() {
+        let (one, two) = (Keyring::webhook_secret(), Keyring::webhook_secret());
+        assert_eq!(one.len(), 43);
+        assert_ne!(one, two);
+        assert!(one.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'), "{one}");
     }
 
     #[test]

@@ -50,6 +50,8 @@ struct State {
     last_update: Option<i64>,
     /// Updates taken for handling, by (bot, update id), and when.
     handled: HashMap<(i64, i64), DateTime<Utc>>,
+    /// Each bot's webhook secret token.
+    webhook_secrets: HashMap<i64, String>,
     /// `/init` wizards under way, by chat (there is no workspace yet).
     wizards: HashMap<ChatId, storyline_domain::init::InitWizard>,
 }

@@ -105,4 +105,23 @@ where
             .map_err(db::<D>)?;
         Ok(D::rows_affected(&deleted))
     }
+
+    /// Insert-if-absent, then read: two processes starting at once agree on the first one stored.
+    async fn webhook_secret(&self, bot: i64, candidate: &str, at: DateTime<Utc>) -> Result<String, StoreError> {
+        sqlx::query(
+            "INSERT INTO webhook_secrets (bot_id, secret, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (bot_id) DO NOTHING",
+        )
+        .bind(bot)
+        .bind(candidate)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(db::<D>)?;
+        sqlx::query_scalar("SELECT secret FROM webhook_secrets WHERE bot_id = $1")
+            .bind(bot)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db::<D>)
+    }
 }

@@ -3,6 +3,9 @@
 //! - [`polling`]: long polling in — each `Update` becomes an [`storyline_application::bot::Incoming`]
 //!   for the transport-free bot, with the intake cursor kept in the store so a restart never
 //!   handles an update twice.
+//! - [`webhook`]: webhook mode in — the same updates POSTed by Telegram, checked against the
+//!   secret token and claimed before Telegram hears 200, so a re-delivery (to this process or
+//!   another behind the same webhook) is handled once.
 //! - [`notifier`]: [`storyline_domain::ports::ChatNotifier`] and
 //!   [`storyline_domain::ports::ChatAdmins`] out, every message, edit and story paced by one
 //!   [`pacer::Pacer`] so the whole bot keeps to Telegram's limits; `retry_after` is honoured and
@@ -23,6 +26,7 @@ pub mod pacer;
 pub mod polling;
 pub mod render;
 mod translate;
+pub mod webhook;
 
 use secrecy::{ExposeSecret, SecretString};
 use teloxide::prelude::Requester;
@@ -31,6 +35,7 @@ use teloxide::{ApiError, Bot, RequestError};
 pub use notifier::TelegramNotifier;
 pub use pacer::Pacer;
 pub use polling::{PollOutcome, PollSettings, poll};
+pub use webhook::{Receipt, Webhook};
 
 /// The teloxide bot Storyline talks through. Not teloxide's `Throttle` adaptor: what the bot
 /// sends is paced by the [`TelegramNotifier`]'s [`Pacer`], one budget for messages, edits and

@@ -3,9 +3,9 @@
 //! - [`intake`]: the offset, so that Telegram forgets an update only once it was taken.
 //! - [`chats`]: one queue and task per chat: chats are handled at once, each in order.
 
-mod chats;
-mod claims;
-mod intake;
+pub(crate) mod chats;
+pub(crate) mod claims;
+pub(crate) mod intake;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +16,6 @@ use storyline_domain::ports::UpdateCursor;
 use teloxide::RequestError;
 use teloxide::payloads::GetUpdatesSetters;
 use teloxide::prelude::Requester;
-use teloxide::types::AllowedUpdate;
 use tokio::sync::watch;
 
 use crate::TelegramBot;
@@ -145,13 +144,11 @@ async fn poll_once(
     let offset = i32::try_from(intake.offset(!chats.database_is_down()).await).unwrap_or(i32::MAX);
     // With updates still queued here Telegram answers at once anyway; do not wait for more.
     let long_poll = if intake.waiting.is_empty() { settings.long_poll.as_secs() } else { 0 };
-    let request =
-        telegram.get_updates().offset(offset).timeout(u32::try_from(long_poll).unwrap_or(10)).allowed_updates(vec![
-            AllowedUpdate::Message,
-            AllowedUpdate::ChannelPost,
-            AllowedUpdate::CallbackQuery,
-            AllowedUpdate::MyChatMember,
-        ]);
+    let request = telegram
+        .get_updates()
+        .offset(offset)
+        .timeout(u32::try_from(long_poll).unwrap_or(10))
+        .allowed_updates(crate::webhook::allowed_updates());
     let updates = tokio::select! {
         result = request.into_future() => result,
         _ = shutdown.changed() => return Ok(()),

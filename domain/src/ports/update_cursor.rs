@@ -40,4 +40,11 @@ pub trait UpdateCursor: Send + Sync {
     /// # Errors
     /// [`StoreError::Unknown`] when the store fails.
     async fn forget_claims_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// The secret token of bot `bot`'s webhook: the one stored before, else `candidate`, stored
+    /// now (`at`). Every process of one bot gets the same one, whichever asked first.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn webhook_secret(&self, bot: i64, candidate: &str, at: DateTime<Utc>) -> Result<String, StoreError>;
 }

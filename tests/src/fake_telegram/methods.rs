@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::messages::{self, Edit};
 use super::state::bot_user;
-use super::{Failure, FakeTelegram, Shared, commands, multipart};
+use super::{Failure, FakeTelegram, Shared, commands, multipart, webhook};
 
 /// Every method the fake answers, as the Bot API documentation spells it.
 const METHODS: &[&str] = &[
@@ -34,6 +34,7 @@ const METHODS: &[&str] = &[
     "answerCallbackQuery",
     "getChatAdministrators",
     "getWebhookInfo",
+    "setWebhook",
     "deleteWebhook",
     "setMyCommands",
     "getMyCommands",
@@ -73,6 +74,10 @@ impl Refusal {
 
     pub(super) fn bad_request(description: &str) -> Self {
         Self::new(StatusCode::BAD_REQUEST, description)
+    }
+
+    pub(super) fn conflict(description: &str) -> Self {
+        Self::new(StatusCode::CONFLICT, description)
     }
 }
 
@@ -242,7 +247,10 @@ pub(super) fn message_id(params: &Value) -> Result<i32, Refusal> {
 
 async fn dispatch(shared: &Shared, method: &str, params: &Value) -> Answer {
     match method {
-        "getUpdates" => get_updates(shared, params).await,
+        "getUpdates" => match webhook::refuses_get_updates(shared) {
+            Some(refusal) => Err(refusal),
+            None => get_updates(shared, params).await,
+        },
         "getMe" => Ok(get_me()),
         "getFile" => get_file(shared, params),
         "sendMessage" | "sendPhoto" | "sendVideo" | "sendDocument" => messages::send(shared, method, params),
@@ -252,10 +260,9 @@ async fn dispatch(shared: &Shared, method: &str, params: &Value) -> Answer {
         "deleteMessage" => messages::delete(shared, params),
         "answerCallbackQuery" => answer_callback_query(shared, params),
         "getChatAdministrators" => administrators(shared, params),
-        "getWebhookInfo" => Ok(json!({
-            "url": "", "has_custom_certificate": false, "pending_update_count": shared.read().pending.len(),
-        })),
-        "deleteWebhook" => Ok(json!(true)),
+        "getWebhookInfo" => webhook::info(shared),
+        "setWebhook" => webhook::set(shared, params),
+        "deleteWebhook" => webhook::delete(shared, params),
         "setMyCommands" => commands::set(shared, params),
         "getMyCommands" => commands::get(shared, params),
         "deleteMyCommands" => commands::delete(shared, params),

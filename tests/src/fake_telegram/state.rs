@@ -59,6 +59,8 @@ pub(super) struct State {
     pub(super) files: HashMap<String, (String, Vec<u8>)>,
     /// How many file downloads were served.
     pub(super) downloads: usize,
+    /// The webhook, once set, and its deliveries.
+    pub(super) delivery: super::webhook::Delivery,
 }
 
 impl Default for State {
@@ -83,6 +85,7 @@ impl Default for State {
             limits: None,
             files: HashMap::new(),
             downloads: 0,
+            delivery: super::webhook::Delivery::default(),
         }
     }
 }

@@ -53,3 +53,16 @@ pub async fn a_batch_of_updates_is_claimed_in_one_go_skipping_those_taken_before
     ensure!(restarted.cursor.claim_many(1, &[22, 1_499, 1_500], instant(4)).await? == [1_500], "after a restart too");
     Ok(())
 }
+
+pub async fn the_first_webhook_secret_stored_is_the_one_every_process_gets(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    ensure!(stores.cursor.webhook_secret(1, "first-secret", instant(0)).await? == "first-secret", "stored");
+    ensure!(stores.cursor.webhook_secret(1, "second-secret", instant(1)).await? == "first-secret", "kept");
+    ensure!(stores.cursor.webhook_secret(2, "other-bot", instant(1)).await? == "other-bot", "per bot");
+    let restarted = backend.reopen().await?;
+    ensure!(
+        restarted.cursor.webhook_secret(1, "after-restart", instant(2)).await? == "first-secret",
+        "a restarted process gets the stored one"
+    );
+    Ok(())
+}

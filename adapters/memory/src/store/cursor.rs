@@ -40,4 +40,8 @@ impl UpdateCursor for MemoryStore {
         state.handled.retain(|_, at| *at >= before);
         Ok(u64::try_from(was - state.handled.len()).unwrap_or(u64::MAX))
     }
+
+    async fn webhook_secret(&self, bot: i64, candidate: &str, _at: DateTime<Utc>) -> Result<String, StoreError> {
+        Ok(self.state().webhook_secrets.entry(bot).or_insert_with(|| candidate.to_owned()).clone())
+    }
 }

@@ -21,40 +21,53 @@ const QUEUE: usize = 256;
 const IDLE: Duration = Duration::from_secs(10);
 
 /// One update for a chat's task.
-struct Job {
+pub(crate) struct Job {
     update_id: i64,
     incoming: Incoming,
+    /// Claimed when the task takes it (polling); `false`: its claim was settled before it was
+    /// queued (a webhook update is claimed before Telegram is answered).
+    claim: bool,
+}
+
+/// A place held in a chat's queue ([`Chats::reserve`]), filled once the update is claimed.
+pub(crate) struct Place(mpsc::OwnedPermit<Job>);
+
+impl Place {
+    /// Queues `incoming`, whose claim was settled, for its chat's task.
+    pub(crate) fn fill(self, update_id: i64, incoming: Incoming) {
+        self.0.send(Job { update_id, incoming, claim: false });
+    }
 }
 
 /// What every chat's task shares.
 #[derive(Clone)]
-pub(super) struct Handling {
-    pub(super) bot: Arc<Bot>,
+pub(crate) struct Handling {
+    pub(crate) bot: Arc<Bot>,
     /// Claims updates for this bot, many in one statement.
-    pub(super) claims: Claims,
-    pub(super) waiting: Arc<Waiting>,
-    pub(super) shutdown: watch::Receiver<bool>,
+    pub(crate) claims: Claims,
+    pub(crate) waiting: Arc<Waiting>,
+    pub(crate) shutdown: watch::Receiver<bool>,
 }
 
 /// The chats' queues and tasks.
-pub(super) struct Chats {
+pub(crate) struct Chats {
     handling: Handling,
     queues: HashMap<ChatId, mpsc::Sender<Job>>,
     tasks: JoinSet<()>,
 }
 
 impl Chats {
-    pub(super) fn new(handling: Handling) -> Self {
+    pub(crate) fn new(handling: Handling) -> Self {
         Self { handling, queues: HashMap::new(), tasks: JoinSet::new() }
     }
 
     /// Queues `incoming` for its chat, starting the chat's task when it has none.
-    pub(super) fn dispatch(&mut self, update_id: i64, incoming: Incoming) {
+    pub(crate) fn dispatch(&mut self, update_id: i64, incoming: Incoming) {
         while self.tasks.try_join_next().is_some() {}
         self.queues.retain(|_, queue| !queue.is_closed());
         let chat = incoming.chat;
         self.handling.waiting.add(update_id);
-        let mut job = Job { update_id, incoming };
+        let mut job = Job { update_id, incoming, claim: true };
         for _ in 0..2 {
             let queue = match self.queues.get(&chat) {
                 Some(queue) => queue.clone(),
@@ -78,6 +91,28 @@ impl Chats {
         self.handling.waiting.remove(update_id);
     }
 
+    /// A place in `chat`'s queue, held while its update is claimed; `None` when the chat already
+    /// has [`QUEUE`] updates waiting.
+    pub(crate) fn reserve(&mut self, chat: ChatId) -> Option<Place> {
+        while self.tasks.try_join_next().is_some() {}
+        self.queues.retain(|_, queue| !queue.is_closed());
+        for _ in 0..2 {
+            let queue = match self.queues.get(&chat) {
+                Some(queue) => queue.clone(),
+                None => self.start(chat),
+            };
+            match queue.try_reserve_owned() {
+                Ok(permit) => return Some(Place(permit)),
+                Err(mpsc::error::TrySendError::Full(_)) => return None,
+                // The task ended between the check and the reservation: start a new one.
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    self.queues.remove(&chat);
+                }
+            }
+        }
+        None
+    }
+
     fn start(&mut self, chat: ChatId) -> mpsc::Sender<Job> {
         let (queue, jobs) = mpsc::channel(QUEUE);
         self.tasks.spawn(serve_chat(jobs, self.handling.clone()));
@@ -86,13 +121,13 @@ impl Chats {
     }
 
     /// Whether the bot knows the database is down (nothing to record then).
-    pub(super) fn database_is_down(&self) -> bool {
+    pub(crate) fn database_is_down(&self) -> bool {
         self.handling.bot.database_is_down()
     }
 
     /// Closes every queue and waits for the updates being handled; updates not taken yet stay
     /// with Telegram for the next start.
-    pub(super) async fn finish(mut self) {
+    pub(crate) async fn finish(mut self) {
         self.queues.clear();
         while self.tasks.join_next().await.is_some() {}
     }
@@ -129,6 +164,10 @@ async fn serve_chat(mut jobs: mpsc::Receiver<Job>, handling: Handling) {
 /// crash, or by another process) is not handled again. A kill loses at most the update being
 /// handled.
 async fn take(handling: &Handling, job: Job) {
+    if !job.claim {
+        handle(handling, job).await;
+        return;
+    }
     if handling.bot.database_is_down() {
         // Nothing can be recorded; the bot answers at once that the database is down.
         handling.waiting.remove(job.update_id);

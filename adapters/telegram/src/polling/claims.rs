@@ -17,7 +17,7 @@ const MAX_BATCH: usize = 500;
 
 /// How a claim went: taken now, taken before, or not recorded (the store failed; the text is
 /// its cause chain, for the log).
-pub(super) type Claim = Result<bool, String>;
+pub(crate) type Claim = Result<bool, String>;
 
 struct Ask {
     update_id: i64,
@@ -26,20 +26,20 @@ struct Ask {
 
 /// The handle the chats' tasks claim through; its task ends when the last handle goes.
 #[derive(Clone)]
-pub(super) struct Claims {
+pub(crate) struct Claims {
     asks: mpsc::UnboundedSender<Ask>,
 }
 
 impl Claims {
     /// Starts the batching task for bot `bot` (its Telegram user id).
-    pub(super) fn start(cursor: Arc<dyn UpdateCursor>, bot: i64) -> Self {
+    pub(crate) fn start(cursor: Arc<dyn UpdateCursor>, bot: i64) -> Self {
         let (asks, queue) = mpsc::unbounded_channel();
         tokio::spawn(batches(cursor, bot, queue));
         Self { asks }
     }
 
     /// Claims `update_id`, in the next batch.
-    pub(super) async fn claim(&self, update_id: i64) -> Claim {
+    pub(crate) async fn claim(&self, update_id: i64) -> Claim {
         let (answer, answered) = oneshot::channel();
         if self.asks.send(Ask { update_id, answer }).is_err() {
             return Err("the claims task has stopped".to_owned());
@@ -118,6 +118,9 @@ mod tests {
         }
         async fn forget_claims_before(&self, _: DateTime<Utc>) -> Result<u64, StoreError> {
             Ok(0)
+        }
+        async fn webhook_secret(&self, _: i64, candidate: &str, _: DateTime<Utc>) -> Result<String, StoreError> {
+            Ok(candidate.to_owned())
         }
     }
 

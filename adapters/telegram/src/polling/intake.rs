@@ -14,18 +14,18 @@ use tokio::sync::{Notify, watch};
 /// Updates handed to a chat's queue and not yet taken from it. Telegram keeps them until they
 /// are taken, so a killed bot loses none of them.
 #[derive(Debug, Default)]
-pub(super) struct Waiting {
+pub(crate) struct Waiting {
     ids: Mutex<BTreeSet<i64>>,
     /// Woken when an update leaves the set.
-    pub(super) taken: Notify,
+    pub(crate) taken: Notify,
 }
 
 impl Waiting {
-    pub(super) fn add(&self, id: i64) {
+    pub(crate) fn add(&self, id: i64) {
         self.ids.lock().unwrap_or_else(PoisonError::into_inner).insert(id);
     }
 
-    pub(super) fn remove(&self, id: i64) {
+    pub(crate) fn remove(&self, id: i64) {
         self.ids.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
         self.taken.notify_waiters();
     }
@@ -34,12 +34,12 @@ impl Waiting {
         self.ids.lock().unwrap_or_else(PoisonError::into_inner).first().copied()
     }
 
-    pub(super) fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.lowest().is_none()
     }
 
     /// Waits until every waiting update was taken, `at_most` long, or until `shutdown`.
-    pub(super) async fn until_taken(&self, at_most: Duration, shutdown: &mut watch::Receiver<bool>) {
+    pub(crate) async fn until_taken(&self, at_most: Duration, shutdown: &mut watch::Receiver<bool>) {
         let deadline = tokio::time::Instant::now() + at_most;
         loop {
             let taken = self.taken.notified();
@@ -59,9 +59,9 @@ impl Waiting {
 }
 
 /// The intake: in memory while running, the cursor in the store for the next start.
-pub(super) struct Intake {
+pub(crate) struct Intake {
     cursor: Arc<dyn UpdateCursor>,
-    pub(super) waiting: Arc<Waiting>,
+    pub(crate) waiting: Arc<Waiting>,
     /// The newest update seen.
     seen: Option<i64>,
     /// What the store holds, once read.
@@ -74,14 +74,14 @@ pub(super) struct Intake {
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 
 impl Intake {
-    pub(super) fn new(cursor: Arc<dyn UpdateCursor>) -> Self {
+    pub(crate) fn new(cursor: Arc<dyn UpdateCursor>) -> Self {
         Self { cursor, waiting: Arc::default(), seen: None, stored: None, saved_at: None }
     }
 
     /// The offset for the next getUpdates: the oldest update still waiting for its chat (so
     /// Telegram keeps it), else the one after the newest seen. The store is read once, unless
     /// `read_store` is false (the database is known to be down: it is read later).
-    pub(super) async fn offset(&mut self, read_store: bool) -> i64 {
+    pub(crate) async fn offset(&mut self, read_store: bool) -> i64 {
         if self.stored.is_none() && read_store {
             match self.cursor.last_update().await {
                 Ok(stored) => {
@@ -98,7 +98,7 @@ impl Intake {
     }
 
     /// The updates of `batch` not seen before, in order; they count as seen from now on.
-    pub(super) fn fresh(&mut self, batch: Vec<Update>) -> Vec<Update> {
+    pub(crate) fn fresh(&mut self, batch: Vec<Update>) -> Vec<Update> {
         let seen = self.seen;
         let fresh: Vec<Update> =
             batch.into_iter().filter(|u| seen.is_none_or(|seen| i64::from(u.id.0) > seen)).collect();
@@ -110,7 +110,7 @@ impl Intake {
 
     /// Records in the store where a restart should ask from: below the offset, every update
     /// was taken. At most once a [`SAVE_EVERY`] unless `now`, and only when it moved.
-    pub(super) async fn save(&mut self, now: bool) {
+    pub(crate) async fn save(&mut self, now: bool) {
         if !now && self.saved_at.is_some_and(|at| at.elapsed() < SAVE_EVERY) {
             return;
         }
