@@ -8,6 +8,7 @@ mod accounts;
 mod failure;
 mod library;
 mod queue;
+mod replicas;
 mod settings;
 mod sources;
 mod users;
@@ -188,6 +189,13 @@ pub enum Command {
     /// Every workspace this bot serves, or one in detail (read only).
     #[command(subcommand)]
     Workspaces(workspaces::WorkspacesCommand),
+    /// The `storyline run` processes alive on this database, from their heartbeats, and the
+    /// singleton jobs (token refresh, media sync) each runs.
+    Replicas {
+        /// Print JSON (an array of objects) instead of a table, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// What a command tells the shell.
@@ -349,5 +357,6 @@ async fn with_store(
         Command::MarkNeedsInteraction(args) => accounts::mark(app, config, args, out, err).await,
         Command::MediaSource(command) => sources::run(command, app, config, out, err).await,
         Command::Workspaces(command) => workspaces::run(command, app, config, out, err).await,
+        Command::Replicas { json } => replicas::list(app, json, out).await,
     }
 }

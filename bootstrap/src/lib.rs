@@ -7,6 +7,7 @@
 //! - [`serve`]: the bot on Telegram (`run`) and in a terminal (`console`).
 //! - [`logging`]: tracing, as text or JSON.
 //! - [`media_http`]: signed, expiring media URLs for Meta (FEATURES M4).
+//! - [`replicas`]: this process among the deployment's replicas: heartbeat, singleton jobs.
 //! - [`sources`]: each workspace's media source (FEATURES M1).
 //! - [`webhook_http`]: Telegram's webhook requests, when `WEBHOOK_URL` is set.
 
@@ -15,6 +16,7 @@ pub mod config;
 pub mod logging;
 pub mod loops;
 pub mod media_http;
+pub mod replicas;
 pub mod serve;
 pub mod sources;
 pub mod webhook_http;

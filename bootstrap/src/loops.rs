@@ -97,10 +97,21 @@ pub type Alert = Arc<dyn Fn(String) -> std::pin::Pin<Box<dyn Future<Output = ()>
 
 /// Runs `tick` every `health.interval` until `shutdown`, each tick in its own task. A tick that
 /// fails or panics counts as a restart: the loop backs off and carries on.
-pub async fn supervise<F, Fut>(
+pub async fn supervise<F, Fut>(health: Arc<LoopHealth>, alert: Option<Alert>, shutdown: watch::Receiver<bool>, tick: F)
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    supervise_woken(health, alert, shutdown, None, tick).await;
+}
+
+/// [`supervise`], and a tick as soon as `wake` is notified (a singleton job this replica just
+/// took over runs at once, not at its next interval).
+pub async fn supervise_woken<F, Fut>(
     health: Arc<LoopHealth>,
     alert: Option<Alert>,
     mut shutdown: watch::Receiver<bool>,
+    wake: Option<Arc<tokio::sync::Notify>>,
     tick: F,
 ) where
     F: Fn() -> Fut + Send + Sync + 'static,
@@ -152,8 +163,15 @@ pub async fn supervise<F, Fut>(
                 wait
             }
         };
+        let woken = async {
+            match &wake {
+                Some(wake) => wake.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
+            () = woken => {}
             _ = shutdown.changed() => {}
         }
     }

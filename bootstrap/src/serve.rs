@@ -20,6 +20,7 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::loops::{self, Alert, LoopHealth};
+use crate::replicas::{Fleet, MEDIA_SYNC, TOKEN_REFRESH};
 use crate::wiring::{App, CONSOLE_NAME, CONSOLE_USER};
 
 /// The person at the terminal, recorded in the chat's workspace as what they are: its operator,
@@ -83,13 +84,31 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
     );
     // One story desk for the bot and the loop: what the chat was told once stays told once.
     let stories = shared_stories(&app, &bot, notifier.clone());
-    let probing = match &config.webhook {
+    // Bound before Telegram hears of a webhook: a delivery that comes before the server runs
+    // waits in the listen queue instead of failing.
+    let mut http = Serving::bind(config).await?;
+    let hook = match &config.webhook {
+        Some(hook) => Some((hook, register_webhook(&app, &api, hook, bot_id).await?)),
         None => {
             forget_webhook(&api).await;
-            let probing = tokio::spawn(probe_database(bot.clone(), shutdown.clone()));
+            None
+        }
+    };
+    let fleet = Fleet::new(
+        if hook.is_some() { "webhook" } else { "polling" },
+        app.stores.replicas.clone(),
+        app.stores.leadership.clone(),
+        app.clock.clone(),
+    );
+    fleet.beat().await;
+    tracing::info!(replica = %fleet.id(), live_replicas = fleet.live_replicas(), "this replica");
+    let beating = tokio::spawn(fleet.clone().run(shutdown.clone()));
+    http.fleet = Some(fleet);
+    let probing = tokio::spawn(probe_database(bot.clone(), shutdown.clone()));
+    match hook {
+        None => {
             // A long poll answers within its timeout; two seconds more for handling and the network.
             let polling = LoopHealth::new("telegram_polling", poll.long_poll + std::time::Duration::from_secs(2));
-            let mut http = Http::bind(config).await?;
             http.loops.push(polling.clone());
             let background = background(config, &app, stories, notifier, telegram.chat, http, shutdown.clone());
             let report = move |outcome: storyline_telegram::PollOutcome<'_>| match outcome {
@@ -98,23 +117,9 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
             };
             storyline_telegram::poll(api, bot, app.stores.cursor.clone(), bot_id, poll, shutdown, report).await;
             background.await;
-            probing
         }
-        Some(hook) => {
-            let secret = crate::webhook_http::secret(&app, hook, bot_id).await?;
-            // Bound before Telegram hears of it: a delivery that comes before the server runs
-            // waits in the listen queue instead of failing.
-            let mut http = Http::bind(config).await?;
-            storyline_telegram::webhook::set_webhook(&api, &hook.url, &secret).await.or_else(|error| match error {
-                WebhookError::Refused(_) => Err(anyhow::anyhow!("{error}")),
-                // The check below sets it again until Telegram answers.
-                WebhookError::Unreachable(_) => {
-                    tracing::warn!(%error, "could not set the webhook; trying again shortly");
-                    Ok(())
-                }
-            })?;
+        Some((hook, secret)) => {
             tracing::info!(url = %crate::config::shown_url(&hook.url), "receiving updates by webhook");
-            let probing = tokio::spawn(probe_database(bot.clone(), shutdown.clone()));
             let webhook = Webhook::start(bot, app.stores.cursor.clone(), bot_id, &secret);
             let checking = crate::webhook_http::Checking::new(api.clone(), hook.url.clone(), secret, webhook.clone());
             http.routes = Some(crate::webhook_http::router(webhook.clone(), &hook.path));
@@ -126,12 +131,31 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
             // The server stopped taking requests with the shutdown; what it took is handled now.
             background.await;
             webhook.finish().await;
-            probing
         }
-    };
+    }
     let _ = probing.await;
+    let _ = beating.await;
     app.stores.close().await;
     Ok(())
+}
+
+/// The webhook's secret, and the webhook set with Telegram. A URL Telegram refuses stops the
+/// start; a Telegram that does not answer does not (the webhook check sets it later).
+async fn register_webhook(
+    app: &App,
+    api: &storyline_telegram::TelegramBot,
+    hook: &crate::config::WebhookConfig,
+    bot_id: i64,
+) -> anyhow::Result<secrecy::SecretString> {
+    let secret = crate::webhook_http::secret(app, hook, bot_id).await?;
+    match storyline_telegram::webhook::set_webhook(api, &hook.url, &secret).await {
+        Ok(()) => {}
+        Err(error @ WebhookError::Refused(_)) => return Err(error.into()),
+        Err(error @ WebhookError::Unreachable(_)) => {
+            tracing::warn!(%error, "could not set the webhook; trying again shortly");
+        }
+    }
+    Ok(secret)
 }
 
 /// Before polling: a webhook left by an earlier run in webhook mode makes Telegram refuse
@@ -150,18 +174,20 @@ async fn forget_webhook(api: &storyline_telegram::TelegramBot) {
     }
 }
 
-/// The HTTP server of `HTTP_ADDR`: bound at start, and what it serves beside `/healthz` and
-/// `/media`.
+/// What runs beside the loops: the HTTP server of `HTTP_ADDR` (bound at start), what it serves
+/// beside `/healthz` and `/media`, and this process's place among the replicas.
 #[derive(Default)]
-struct Http {
+struct Serving {
     listener: Option<tokio::net::TcpListener>,
     routes: Option<axum::Router>,
     sections: Vec<(&'static str, loops::Section)>,
     /// Loops `/healthz` watches beside the posting, refresh and sync loops.
     loops: Vec<Arc<LoopHealth>>,
+    /// Who runs the singleton jobs; `None`: a fleet of one made by [`Serving::bind`].
+    fleet: Option<Arc<Fleet>>,
 }
 
-impl Http {
+impl Serving {
     /// Binds `HTTP_ADDR` when set.
     async fn bind(config: &Config) -> anyhow::Result<Self> {
         let listener = match config.http_addr {
@@ -204,10 +230,14 @@ fn background(
     stories: Stories,
     notifier: Arc<dyn ChatNotifier>,
     admin_chat: Option<ChatId>,
-    http: Http,
+    http: Serving,
     shutdown: watch::Receiver<bool>,
 ) -> impl std::future::Future<Output = ()> + use<> {
-    let Http { listener, routes, sections, loops: mut watched } = http;
+    let Serving { listener, routes, mut sections, loops: mut watched, fleet } = http;
+    let fleet = fleet.unwrap_or_else(|| {
+        Fleet::new("console", app.stores.replicas.clone(), app.stores.leadership.clone(), app.clock.clone())
+    });
+    sections.push(("replica", fleet.section()));
     let posting = LoopHealth::new("posting", config.posting_interval);
     let notifier_for_refresh = notifier.clone();
     let alert: Alert = Arc::new(move |text: String| {
@@ -255,11 +285,23 @@ fn background(
             Ok(())
         }
     };
-    let refresher = tokio::spawn(loops::supervise(refreshing.clone(), Some(alert.clone()), shutdown.clone(), refresh));
+    let refresher = tokio::spawn(loops::supervise_woken(
+        refreshing.clone(),
+        Some(alert.clone()),
+        shutdown.clone(),
+        fleet.wake(TOKEN_REFRESH),
+        singleton(fleet.clone(), TOKEN_REFRESH, refresh),
+    ));
     // M3: every workspace's library synced with its source; the chat hears of an outage itself.
     let syncing = LoopHealth::new("media_sync", config.sync_interval);
     let sync = media_sync(app, notifier_for_refresh.clone());
-    let syncer = tokio::spawn(loops::supervise(syncing.clone(), Some(alert), shutdown.clone(), sync));
+    let syncer = tokio::spawn(loops::supervise_woken(
+        syncing.clone(),
+        Some(alert),
+        shutdown.clone(),
+        fleet.wake(MEDIA_SYNC),
+        singleton(fleet, MEDIA_SYNC, sync),
+    ));
     let media = crate::media_http::router(
         crate::media_http::MediaFiles::new(
             app.urls.clone(),
@@ -293,6 +335,24 @@ fn background(
         if let Some(health) = health {
             let _ = health.await;
         }
+    }
+}
+
+/// A singleton job's tick: the work of `tick`, done only where this replica leads `job` at
+/// that moment (elsewhere the tick does nothing and succeeds: the loop stands by).
+fn singleton<F, Fut>(
+    fleet: Arc<Fleet>,
+    job: &'static str,
+    tick: F,
+) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>> + Send + Sync + 'static
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let tick = Arc::new(tick);
+    move || {
+        let (fleet, tick) = (fleet.clone(), tick.clone());
+        Box::pin(async move { if fleet.leads(job).await { tick().await } else { Ok(()) } })
     }
 }
 
@@ -362,7 +422,7 @@ pub async fn console(
     // Due stories show up in the terminal as they would in the chat.
     let (stop, shutdown) = watch::channel(false);
     let stories = shared_stories(app, &bot, Arc::new(console.clone()));
-    let http = Http::bind(config).await?;
+    let http = Serving::bind(config).await?;
     let background = background(config, app, stories, Arc::new(console.clone()), Some(chat), http, shutdown);
     let result = storyline_console::run(&bot, &console, input, chat, me).await;
     let _ = stop.send(true);

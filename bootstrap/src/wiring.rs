@@ -14,9 +14,9 @@ use storyline_application::settings::transfer::SettingsTransfer;
 use storyline_application::sources::SourceService;
 use storyline_crypto::Keyring;
 use storyline_domain::ports::{
-    AccountStore, Audit, ChatAdmins, ChatNotifier, Clock, Conversations, History, InitWizards, LibrarySync, Locks,
-    MediaHost, MediaLibrary, MediaSource, Queue, SettingsStore, SourceFactory, SourceStore, StoryPublisher,
-    TokenCipher, TokenVault, UpdateCursor, Users, VaultError, WorkspaceSources,
+    AccountStore, Audit, ChatAdmins, ChatNotifier, Clock, Conversations, History, InitWizards, Leadership, LibrarySync,
+    Locks, MediaHost, MediaLibrary, MediaSource, Queue, Replicas, SettingsStore, SourceFactory, SourceStore,
+    StoryPublisher, TokenCipher, TokenVault, UpdateCursor, Users, VaultError, WorkspaceSources,
 };
 use storyline_instagram::{FacebookApp, GraphApi, GraphConfig, PollPolicy};
 use storyline_media::SignedUrls;
@@ -62,6 +62,11 @@ pub struct Stores {
     pub sources: Arc<dyn SourceStore>,
     /// `/init` wizards under way and the founding of workspaces.
     pub wizards: Arc<dyn InitWizards>,
+    /// The deployment's processes, from their heartbeats.
+    pub replicas: Arc<dyn Replicas>,
+    /// Who runs the singleton jobs: on PostgreSQL one process at a time by advisory locks; on
+    /// SQLite (one process) always this one.
+    pub leadership: Arc<dyn Leadership>,
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
     /// The database behind the ports, when it was opened here: closed on exit, backed up.
@@ -113,6 +118,7 @@ impl Stores {
             + LibrarySync
             + SourceStore
             + InitWizards
+            + Replicas
             + Clone
             + 'static,
     {
@@ -120,6 +126,8 @@ impl Stores {
             accounts: Arc::new(store.clone()),
             sources: Arc::new(store.clone()),
             wizards: Arc::new(store.clone()),
+            replicas: Arc::new(store.clone()),
+            leadership: Arc::new(SoleLeadership),
             vault: Arc::new(store.clone()),
             sync: Arc::new(store.clone()),
             library: Arc::new(store.clone()),
@@ -165,6 +173,19 @@ impl Stores {
     }
 }
 
+/// Leadership where one process is all there is (SQLite, the memory store): it leads every job.
+#[derive(Debug, Clone, Copy)]
+pub struct SoleLeadership;
+
+#[async_trait::async_trait]
+impl Leadership for SoleLeadership {
+    async fn try_lead(&self, _job: &str) -> Result<bool, storyline_domain::ports::StoreError> {
+        Ok(true)
+    }
+
+    async fn resign(&self) {}
+}
+
 /// Opens the database and applies any pending migration (FEATURES O2: migrations run on start).
 ///
 /// # Errors
@@ -184,7 +205,8 @@ pub async fn open_stores(database_url: &str, keyring: Option<&Arc<Keyring>>) -> 
         if let Some(cipher) = cipher {
             store = store.with_cipher(cipher);
         }
-        Ok(Stores { database: Some(Database::Postgres(store.clone())), ..Stores::of(store, "postgres") })
+        let leadership = Arc::new(storyline_postgres::PgLeadership::new(store.pool().clone()));
+        Ok(Stores { database: Some(Database::Postgres(store.clone())), leadership, ..Stores::of(store, "postgres") })
     }
 }
 

@@ -13,6 +13,7 @@ mod media_library;
 mod media_source;
 mod publisher;
 mod queue;
+mod replicas;
 mod settings_store;
 mod source_store;
 mod update_cursor;
@@ -36,6 +37,7 @@ pub use publisher::{
     PublishingQuota, RefreshedToken, StoryPublisher,
 };
 pub use queue::{History, Locks, Pending, Queue, SendFailure};
+pub use replicas::{Leadership, Replica, Replicas};
 pub use settings_store::{AppliedChange, AppliedImport, ApplySettingError, SettingsStore};
 pub use source_store::{SourceStore, source_secret_binding};
 pub use update_cursor::UpdateCursor;
@@ -48,8 +50,9 @@ pub use {
     conversations::MockConversations, init_wizards::MockInitWizards, library_sync::MockLibrarySync,
     media_library::MockMediaLibrary, media_source::MockMediaSource, media_source::MockSourceFactory,
     media_source::MockWorkspaceSources, publisher::MockMediaHost, publisher::MockStoryPublisher, queue::MockHistory,
-    queue::MockLocks, queue::MockQueue, settings_store::MockSettingsStore, source_store::MockSourceStore,
-    update_cursor::MockUpdateCursor, users::MockUsers,
+    queue::MockLocks, queue::MockQueue, replicas::MockLeadership, replicas::MockReplicas,
+    settings_store::MockSettingsStore, source_store::MockSourceStore, update_cursor::MockUpdateCursor,
+    users::MockUsers,
 };
 
 use crate::WorkspaceId;

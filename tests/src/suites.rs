@@ -7,6 +7,7 @@ pub mod cursor;
 pub mod init_wizards;
 pub mod library;
 pub mod queue;
+pub mod replicas;
 pub mod settings;
 pub mod sources;
 pub mod sync;

@@ -51,6 +51,9 @@ macro_rules! every_suite {
                 a_nul_in_a_name_is_stored_as_the_replacement_character,
                 a_person_sees_their_own_memberships_only,
             }
+            replicas {
+                heartbeats_list_the_live_replicas_and_a_stop_or_silence_removes_one,
+            }
             cursor {
                 the_cursor_only_moves_forward_and_survives_a_restart,
                 an_update_is_claimed_once_per_bot_even_after_a_restart,

@@ -22,6 +22,7 @@ mod init_wizards;
 mod library;
 mod locks;
 mod queue;
+mod replicas;
 mod settings;
 mod sources;
 mod sync;
@@ -52,6 +53,8 @@ struct State {
     handled: HashMap<(i64, i64), DateTime<Utc>>,
     /// Each bot's webhook secret token.
     webhook_secrets: HashMap<i64, String>,
+    /// The deployment's processes, from their heartbeats.
+    replicas: Vec<storyline_domain::ports::Replica>,
     /// `/init` wizards under way, by chat (there is no workspace yet).
     wizards: HashMap<ChatId, storyline_domain::init::InitWizard>,
 }

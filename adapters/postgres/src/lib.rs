@@ -5,12 +5,14 @@
 //!   connecting (with a relaxed pool), `settings` (a change in one optimistic statement),
 //!   `users` (a contact in one statement) and `queue` (candidates walked per category,
 //!   `SKIP LOCKED` claims, batches as arrays).
+//! - [`PgLeadership`]: singleton jobs by advisory locks, one process at a time.
 //! - Tokens are sealed and opened only in the store, with the cipher given to
 //!   [`storyline_sql::Store::with_cipher`]; the database only ever holds ciphertext.
 //! - A read-modify-write change locks its row (`SELECT … FOR UPDATE`), so concurrent changes to
 //!   one workspace serialise and none is lost; different workspaces never wait for each other.
 
 mod connect;
+mod leadership;
 mod queue;
 mod settings;
 mod users;
@@ -26,6 +28,7 @@ use storyline_domain::ports::StoreError;
 use storyline_sql::{Dialect, Pools, Store};
 
 pub use crate::connect::{ConnectError, FIRST_CONNECTION};
+pub use crate::leadership::PgLeadership;
 
 /// Every store port on one PostgreSQL database. Clones share the pools.
 pub type PostgresStore = Store<PostgresDialect>;

@@ -43,6 +43,7 @@ pub mod init_wizards;
 pub mod library;
 pub mod locks;
 pub mod queue;
+pub mod replicas;
 pub mod rows;
 pub mod settings;
 pub mod sources;

@@ -28,7 +28,8 @@ pub(super) const fn operation(command: &Command) -> CliOperation {
         | Command::ListQueue { .. }
         | Command::ListInstagramAccounts { .. }
         | Command::MediaSource(SourceCommand::Show { .. })
-        | Command::Workspaces(WorkspacesCommand::List { .. } | WorkspacesCommand::Show { .. }) => CliOperation::Read,
+        | Command::Workspaces(WorkspacesCommand::List { .. } | WorkspacesCommand::Show { .. })
+        | Command::Replicas { .. } => CliOperation::Read,
         Command::Settings(SettingsCommand::Set { .. } | SettingsCommand::Import { .. })
         | Command::CategoryMix(MixCommand::Set { .. }) => CliOperation::ChangeSettings,
         Command::Users(UsersCommand::Promote { .. }) => CliOperation::ChangeRoles,
