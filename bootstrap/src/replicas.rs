@@ -42,6 +42,8 @@ pub struct Fleet {
     wakes: HashMap<&'static str, Arc<Notify>>,
     /// How many replicas the last heartbeat found alive (this one included).
     live: Mutex<usize>,
+    /// Told that count after every heartbeat (the pacer's share of Telegram's limits).
+    listeners: Mutex<Vec<Box<dyn Fn(usize) + Send + Sync>>>,
 }
 
 impl std::fmt::Debug for Fleet {
@@ -92,6 +94,7 @@ impl Fleet {
             decided: Mutex::default(),
             wakes,
             live: Mutex::new(1),
+            listeners: Mutex::default(),
         })
     }
 
@@ -145,6 +148,11 @@ impl Fleet {
         jobs
     }
 
+    /// Calls `listener` with the number of live replicas after every heartbeat.
+    pub fn on_live_replicas(&self, listener: impl Fn(usize) + Send + Sync + 'static) {
+        self.listeners.lock().unwrap_or_else(PoisonError::into_inner).push(Box::new(listener));
+    }
+
     /// How many replicas were alive at the last heartbeat, this one included (at least 1).
     #[must_use]
     pub fn live_replicas(&self) -> usize {
@@ -169,7 +177,13 @@ impl Fleet {
             tracing::debug!(error = %storyline_application::errors::error_chain(&error), "could not prune gone replicas");
         }
         match self.replicas.live(since).await {
-            Ok(live) => *self.live.lock().unwrap_or_else(PoisonError::into_inner) = live.len().max(1),
+            Ok(live) => {
+                let count = live.len().max(1);
+                *self.live.lock().unwrap_or_else(PoisonError::into_inner) = count;
+                for listener in self.listeners.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+                    listener(count);
+                }
+            }
             Err(error) => {
                 tracing::debug!(error = %storyline_application::errors::error_chain(&error), "could not count the replicas");
             }

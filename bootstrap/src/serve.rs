@@ -68,7 +68,9 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
     // The command menu, on the side: a slow or failing setMyCommands never holds up polling.
     let menu_api = api.clone();
     tokio::spawn(async move { storyline_telegram::commands::register(&menu_api).await });
-    let notifier = Arc::new(TelegramNotifier::new(api.clone()));
+    // Telegram's limits are the bot's: with other replicas running, this one keeps to its part.
+    let pacer = storyline_telegram::Pacer::default();
+    let notifier = Arc::new(TelegramNotifier::with_pacer(api.clone(), pacer.clone()));
     let bot = Arc::new(
         app.bot(
             notifier.clone(),
@@ -100,8 +102,21 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
         app.stores.leadership.clone(),
         app.clock.clone(),
     );
+    fleet.on_live_replicas(move |replicas| pacer.share_with(replicas));
     fleet.beat().await;
     tracing::info!(replica = %fleet.id(), live_replicas = fleet.live_replicas(), "this replica");
+    if fleet.live_replicas() > 1 {
+        if hook.is_none() {
+            tracing::warn!(
+                "another replica runs on this database: Telegram gives updates by long polling to one process at a time; set WEBHOOK_URL on every replica"
+            );
+        }
+        if config.keyring.is_none() {
+            tracing::warn!(
+                "another replica runs on this database without ENCRYPTION_KEY: each signs media links with a key of its own and refuses the others'; set the same ENCRYPTION_KEY on every replica"
+            );
+        }
+    }
     let beating = tokio::spawn(fleet.clone().run(shutdown.clone()));
     http.fleet = Some(fleet);
     let probing = tokio::spawn(probe_database(bot.clone(), shutdown.clone()));

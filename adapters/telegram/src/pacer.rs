@@ -42,6 +42,20 @@ pub struct Window {
 }
 
 impl Window {
+    /// This window's part for one of `replicas` processes sending as one bot: together they
+    /// keep to the whole. The count is divided while it can be; below one request per span the
+    /// span is stretched instead (one a second per chat, shared by two, is one per two seconds).
+    #[must_use]
+    pub fn share(self, replicas: usize) -> Self {
+        let replicas = replicas.max(1);
+        if self.count >= replicas {
+            Self { count: self.count / replicas, span: self.span }
+        } else {
+            let stretch = u32::try_from(replicas.div_ceil(self.count.max(1))).unwrap_or(u32::MAX);
+            Self { count: 1, span: self.span.saturating_mul(stretch) }
+        }
+    }
+
     /// The earliest instant one more request fits, given the instants `sent` (oldest first);
     /// `None` when it fits now.
     fn free_at(self, sent: &VecDeque<Instant>, now: Instant) -> Option<Instant> {
@@ -78,6 +92,16 @@ impl Limits {
     fn longest(&self) -> Duration {
         self.overall.span.max(self.per_chat.span).max(self.per_group.span)
     }
+
+    /// Every window's part for one of `replicas` processes ([`Window::share`]).
+    #[must_use]
+    pub fn share(self, replicas: usize) -> Self {
+        Self {
+            overall: self.overall.share(replicas),
+            per_chat: self.per_chat.share(replicas),
+            per_group: self.per_group.share(replicas),
+        }
+    }
 }
 
 impl Default for Limits {
@@ -102,7 +126,11 @@ struct Lanes {
 }
 
 struct Inner {
+    /// The whole bot's limits.
     limits: Limits,
+    /// How many processes send as this bot (see [`Pacer::share_with`]); this one keeps to its
+    /// part.
+    replicas: std::sync::atomic::AtomicUsize,
     /// The instants of the bot's last requests, oldest first; the lock is its queue.
     overall: tokio::sync::Mutex<VecDeque<Instant>>,
     lanes: Mutex<Lanes>,
@@ -140,16 +168,33 @@ impl Pacer {
         Self {
             inner: Arc::new(Inner {
                 limits,
+                replicas: std::sync::atomic::AtomicUsize::new(1),
                 overall: tokio::sync::Mutex::new(VecDeque::new()),
                 lanes: Mutex::new(Lanes { by_chat: HashMap::new(), sweep_at: SWEEP_FROM, swept: Instant::now() }),
             }),
         }
     }
 
+    /// From now on this process is one of `replicas` sending as the same bot (Telegram's limits
+    /// are the bot's, not a process's): it keeps to its part of each limit, so that together
+    /// they never exceed them. 1 (the default) is the whole.
+    pub fn share_with(&self, replicas: usize) {
+        let was = self.inner.replicas.swap(replicas.max(1), std::sync::atomic::Ordering::Relaxed);
+        if was != replicas.max(1) {
+            tracing::info!(replicas = replicas.max(1), "sharing Telegram's limits with the other replicas");
+        }
+    }
+
+    /// The limits this process keeps to now.
+    #[must_use]
+    pub fn limits(&self) -> Limits {
+        self.inner.limits.share(self.inner.replicas.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
     /// Waits until a new message to `chat` may go, and counts it as gone: call right before
     /// sending (and before opening what it uploads).
     pub async fn message(&self, chat: i64) {
-        let limits = self.inner.limits;
+        let limits = self.limits();
         let lane = self.lane(chat);
         // Held until the message is let go: the chat's messages go in the order they came.
         let mut lane = lane.lock().await;
@@ -171,7 +216,7 @@ impl Pacer {
 
     /// Takes the bot's overall budget in arrival order: the instant the request was let go.
     async fn overall(&self) -> Instant {
-        let window = self.inner.limits.overall;
+        let window = self.limits().overall;
         let mut sent = self.inner.overall.lock().await;
         loop {
             let now = Instant::now();

@@ -104,3 +104,37 @@ async fn idle_chats_are_forgotten() {
     burst(&pacer, (10_000..11_100).map(Request::Message).collect()).await;
     assert!(pacer.lanes() > 1_000, "recent chats are kept: {}", pacer.lanes());
 }
+
+#[test]
+fn shared_limits_add_up_to_the_whole_and_never_round_to_nothing() {
+    let whole = Limits::telegram();
+    let half = whole.share(2);
+    assert_eq!(half.overall.count, 15);
+    assert_eq!(half.per_group.count, 10);
+    assert_eq!((half.per_chat.count, half.per_chat.span), (1, whole.per_chat.span * 2), "one per two windows");
+    let many = whole.share(40);
+    assert_eq!((many.overall.count, many.overall.span), (1, whole.overall.span * 2), "30 a second over 40: 1 per 2");
+    assert_eq!((many.per_group.count, many.per_group.span), (1, whole.per_group.span * 2));
+    assert_eq!(whole.share(0), whole, "no replicas counts as one");
+    assert_eq!(whole.share(1), whole);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_replica_of_two_keeps_to_half_of_each_limit() {
+    let pacer = Pacer::default();
+    pacer.share_with(2);
+    let window = SECOND + MARGIN;
+    // 20 private chats: 15 at once, the other 5 a window later.
+    let log = burst(&pacer, (1..=20).map(Request::Message).collect()).await;
+    let at = times(&log);
+    assert_eq!(at.iter().filter(|t| **t < window).count(), 15, "{at:?}");
+    assert!(at.iter().all(|t| *t < window * 2), "{at:?}");
+    // Two messages to one chat: the second two windows after the first.
+    let log = burst(&pacer, vec![Request::Message(-5), Request::Message(-5)]).await;
+    let at = times(&log);
+    assert_eq!(at[1] - at[0], window * 2, "{at:?}");
+    pacer.share_with(1);
+    let log = burst(&pacer, vec![Request::Message(-6), Request::Message(-6)]).await;
+    let at = times(&log);
+    assert_eq!(at[1] - at[0], window, "alone again, the whole limit: {at:?}");
+}
