@@ -20,14 +20,17 @@ use tokio::sync::{Notify, watch};
 use crate::loops::Section;
 
 /// How often the heartbeat is recorded and leadership tried.
-pub const BEAT_EVERY: Duration = Duration::from_secs(5);
+pub const BEAT_EVERY: Duration = Duration::from_secs(2);
 /// A replica not seen for this long counts as gone (listed no more, its row pruned).
-pub const GONE_AFTER: Duration = Duration::from_secs(30);
+pub const GONE_AFTER: Duration = Duration::from_secs(15);
 
 /// The singleton jobs.
 pub const TOKEN_REFRESH: &str = "token_refresh";
 pub const MEDIA_SYNC: &str = "media_sync";
 pub const JOBS: [&str; 2] = [TOKEN_REFRESH, MEDIA_SYNC];
+
+/// Told how many replicas are alive.
+type Listener = Box<dyn Fn(usize) + Send + Sync>;
 
 /// This process, its heartbeat and its jobs.
 pub struct Fleet {
@@ -43,7 +46,7 @@ pub struct Fleet {
     /// How many replicas the last heartbeat found alive (this one included).
     live: Mutex<usize>,
     /// Told that count after every heartbeat (the pacer's share of Telegram's limits).
-    listeners: Mutex<Vec<Box<dyn Fn(usize) + Send + Sync>>>,
+    listeners: Mutex<Vec<Listener>>,
 }
 
 impl std::fmt::Debug for Fleet {

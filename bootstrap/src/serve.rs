@@ -102,8 +102,14 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
         app.stores.leadership.clone(),
         app.clock.clone(),
     );
-    fleet.on_live_replicas(move |replicas| pacer.share_with(replicas));
+    let sharing = pacer.clone();
+    fleet.on_live_replicas(move |replicas| sharing.share_with(replicas));
     fleet.beat().await;
+    if fleet.live_replicas() > 1 {
+        // The others learn of this replica at their next heartbeat; until then they keep to
+        // their larger parts, and this one sends nothing.
+        pacer.hold_for(crate::replicas::BEAT_EVERY + std::time::Duration::from_millis(500));
+    }
     tracing::info!(replica = %fleet.id(), live_replicas = fleet.live_replicas(), "this replica");
     if fleet.live_replicas() > 1 {
         if hook.is_none() {

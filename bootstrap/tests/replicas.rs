@@ -179,7 +179,7 @@ async fn postgres_two_replicas_handle_each_update_once_and_a_killed_leaders_jobs
         listed(dir.path(), &url)?.iter().filter_map(|r| r["id"].as_str().map(ToOwned::to_owned)).collect();
     ensure!(
         left == [leader_id.clone()],
-        "the stopped one left, the killed one stays until it is 30 s unseen: {left:?}"
+        "the stopped one left, the killed one stays until it is 15 s unseen: {left:?}"
     );
     ensure!(!left.contains(&survivor_id));
     for log in [a.log(), b.log()] {

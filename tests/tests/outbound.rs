@@ -28,13 +28,13 @@ fn chat(n: usize) -> i64 {
 
 /// `WORKSPACES` workspaces, each with one picture in its own folder under `media` and that
 /// picture due a minute ago.
-async fn fill(backend: &Backend, media: &std::path::Path) -> TestResult {
+async fn fill(backend: &Backend, media: &std::path::Path, workspaces: usize) -> TestResult {
     let stores = backend.stores();
     let now = Utc::now();
     let picture = media.join("story.png");
     std::fs::write(&picture, png(108, 192, "story"))?;
     let defaults = SettingsDefaults::default();
-    for n in 0..WORKSPACES {
+    for n in 0..workspaces {
         let workspace = stores.settings.ensure_workspace(ChatId(chat(n)), &format!("Team {n}"), &defaults, now).await?;
         let folder = media.join(workspace.id.to_string()).join("memes");
         std::fs::create_dir_all(&folder)?;
@@ -60,7 +60,7 @@ async fn fill(backend: &Backend, media: &std::path::Path) -> TestResult {
 pub async fn a_story_due_in_every_workspace_at_once_is_sent_once_each_without_a_429(backend: Backend) -> TestResult {
     let media = tempfile::tempdir()?;
     let filling = Instant::now();
-    fill(&backend, media.path()).await?;
+    fill(&backend, media.path(), WORKSPACES).await?;
     eprintln!("{WORKSPACES} workspaces filled in {:?}", filling.elapsed());
     let telegram = FakeTelegram::start().await?;
     telegram.enforce_limits();
@@ -116,3 +116,62 @@ pub async fn a_story_due_in_every_workspace_at_once_is_sent_once_each_without_a_
 storyline_tests::on_backends!(
     [sqlite, postgres][a_story_due_in_every_workspace_at_once_is_sent_once_each_without_a_429]
 );
+
+/// Three replicas (webhook mode, one PostgreSQL) with a story due in each of 300 workspaces at
+/// once: each story is sent once, by one of them, and together they keep to the bot's limits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_three_replicas_send_each_due_story_once_within_the_bots_limits() -> TestResult {
+    const STORIES: usize = 300;
+    let Some(backend) = Backend::postgres().await? else { return Ok(()) };
+    let media = tempfile::tempdir()?;
+    fill(&backend, media.path(), STORIES).await?;
+    let telegram = FakeTelegram::start().await?;
+    telegram.enforce_limits();
+    let url = backend.database_url().context("an end-to-end test needs a database")?;
+    let mut bots = Vec::new();
+    let mut targets = Vec::new();
+    let sending = Instant::now();
+    for _ in 0..3 {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        targets.push(format!("http://{addr}"));
+        let config = config_with(
+            &telegram,
+            url,
+            &[
+                ("TELEGRAM_CHAT_ID", None),
+                ("MEDIA_DIR", Some(media.path().display().to_string())),
+                ("POSTING_INTERVAL_SECONDS", Some("1".to_owned())),
+                ("WEBHOOK_URL", Some("https://bot.example.com/telegram".to_owned())),
+                ("HTTP_ADDR", Some(addr.to_string())),
+                ("ENCRYPTION_KEY", Some(backend.encryption_key().to_owned())),
+            ],
+        )?;
+        bots.push(TestBot::start_with(config));
+    }
+    telegram.deliver_round_robin(&targets);
+    let wait = Duration::from_secs(u64::try_from(STORIES / 20)? + 60);
+    telegram.wait_until(wait, |t| t.count("sendPhoto") >= STORIES).await.with_context(|| {
+        format!(
+            "{} of {STORIES} stories sent, {} answered 429",
+            telegram.count("sendPhoto"),
+            telegram.too_many_requests()
+        )
+    })?;
+    let took = sending.elapsed();
+    eprintln!("{STORIES} stories sent by 3 replicas in {took:?}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for bot in bots {
+        bot.stop().await?;
+    }
+    ensure!(telegram.too_many_requests() == 0, "{} requests answered 429", telegram.too_many_requests());
+    let mut per_chat: HashMap<i64, usize> = HashMap::new();
+    for call in telegram.calls("sendPhoto") {
+        *per_chat.entry(call["chat_id"].as_i64().context("no chat_id")?).or_default() += 1;
+    }
+    let twice: Vec<_> = per_chat.iter().filter(|(_, sent)| **sent != 1).collect();
+    ensure!(twice.is_empty(), "sent more than once: {twice:?}");
+    ensure!(per_chat.len() == STORIES, "sent to {} chats of {STORIES}", per_chat.len());
+    let least = Duration::from_secs_f64(STORIES as f64 / 30.0) - Duration::from_secs(1);
+    ensure!(took >= least, "{STORIES} stories in {took:?}: faster than Telegram allows");
+    Ok(())
+}

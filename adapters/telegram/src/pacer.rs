@@ -131,6 +131,8 @@ struct Inner {
     /// How many processes send as this bot (see [`Pacer::share_with`]); this one keeps to its
     /// part.
     replicas: std::sync::atomic::AtomicUsize,
+    /// Nothing goes before this instant (see [`Pacer::hold_for`]).
+    held_until: Mutex<Option<Instant>>,
     /// The instants of the bot's last requests, oldest first; the lock is its queue.
     overall: tokio::sync::Mutex<VecDeque<Instant>>,
     lanes: Mutex<Lanes>,
@@ -169,6 +171,7 @@ impl Pacer {
             inner: Arc::new(Inner {
                 limits,
                 replicas: std::sync::atomic::AtomicUsize::new(1),
+                held_until: Mutex::new(None),
                 overall: tokio::sync::Mutex::new(VecDeque::new()),
                 lanes: Mutex::new(Lanes { by_chat: HashMap::new(), sweep_at: SWEEP_FROM, swept: Instant::now() }),
             }),
@@ -185,6 +188,12 @@ impl Pacer {
         }
     }
 
+    /// Sends nothing for `wait` from now: a replica that joins others holds its messages until
+    /// they all know of it (their next heartbeat) and keep to their smaller parts.
+    pub fn hold_for(&self, wait: Duration) {
+        *self.inner.held_until.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now() + wait);
+    }
+
     /// The limits this process keeps to now.
     #[must_use]
     pub fn limits(&self) -> Limits {
@@ -194,6 +203,10 @@ impl Pacer {
     /// Waits until a new message to `chat` may go, and counts it as gone: call right before
     /// sending (and before opening what it uploads).
     pub async fn message(&self, chat: i64) {
+        let held = *self.inner.held_until.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(until) = held {
+            tokio::time::sleep_until(until).await;
+        }
         let limits = self.limits();
         let lane = self.lane(chat);
         // Held until the message is let go: the chat's messages go in the order they came.

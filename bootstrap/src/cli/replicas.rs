@@ -1,5 +1,5 @@
 //! `storyline replicas`: the `storyline run` processes alive on this database, from their
-//! heartbeats (each records one every few seconds; one not seen for 30 seconds is gone).
+//! heartbeats (each records one every few seconds; one not seen for 15 seconds is gone).
 
 use std::io::Write;
 

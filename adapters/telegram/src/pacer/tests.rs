@@ -134,7 +134,9 @@ async fn a_replica_of_two_keeps_to_half_of_each_limit() {
     let at = times(&log);
     assert_eq!(at[1] - at[0], window * 2, "{at:?}");
     pacer.share_with(1);
+    pacer.hold_for(SECOND * 3);
     let log = burst(&pacer, vec![Request::Message(-6), Request::Message(-6)]).await;
+    assert!(log[0].1 >= SECOND * 3, "held: {log:?}");
     let at = times(&log);
     assert_eq!(at[1] - at[0], window, "alone again, the whole limit: {at:?}");
 }
