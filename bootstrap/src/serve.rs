@@ -126,6 +126,8 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
     let beating = tokio::spawn(fleet.clone().run(shutdown.clone()));
     http.fleet = Some(fleet);
     let probing = tokio::spawn(probe_database(bot.clone(), shutdown.clone()));
+    let following =
+        app.stores.changes.clone().map(|feed| tokio::spawn(follow_changes(feed, bot.clone(), shutdown.clone())));
     match hook {
         None => {
             // A long poll answers within its timeout; two seconds more for handling and the network.
@@ -156,6 +158,9 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
     }
     let _ = probing.await;
     let _ = beating.await;
+    if let Some(following) = following {
+        let _ = following.await;
+    }
     app.stores.close().await;
     Ok(())
 }
@@ -235,6 +240,30 @@ async fn probe_database(bot: Arc<storyline_application::bot::Bot>, mut shutdown:
         }
         tokio::select! {
             () = tokio::time::sleep(PROBE_EVERY) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// Follows the changes other replicas commit, so the bot forgets what they changed (a role, an
+/// account) at once; a feed that fails is followed again after a second.
+async fn follow_changes(
+    feed: Arc<dyn storyline_domain::ports::ChangeFeed>,
+    bot: Arc<storyline_application::bot::Bot>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    while !*shutdown.borrow() {
+        let heard = bot.clone();
+        tokio::select! {
+            followed = feed.follow(Box::new(move |changed| heard.forget_changed(&changed))) => {
+                if let Err(error) = followed {
+                    tracing::warn!(error = %error_chain(&error), "the change feed stopped; following it again");
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
             _ = shutdown.changed() => {}
         }
     }

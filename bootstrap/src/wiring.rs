@@ -64,6 +64,9 @@ pub struct Stores {
     pub wizards: Arc<dyn InitWizards>,
     /// The deployment's processes, from their heartbeats.
     pub replicas: Arc<dyn Replicas>,
+    /// The changes other processes commit (roles, accounts), on PostgreSQL; `None` on SQLite
+    /// (one process).
+    pub changes: Option<Arc<dyn storyline_domain::ports::ChangeFeed>>,
     /// Who runs the singleton jobs: on PostgreSQL one process at a time by advisory locks; on
     /// SQLite (one process) always this one.
     pub leadership: Arc<dyn Leadership>,
@@ -128,6 +131,7 @@ impl Stores {
             wizards: Arc::new(store.clone()),
             replicas: Arc::new(store.clone()),
             leadership: Arc::new(SoleLeadership),
+            changes: None,
             vault: Arc::new(store.clone()),
             sync: Arc::new(store.clone()),
             library: Arc::new(store.clone()),
@@ -206,7 +210,14 @@ pub async fn open_stores(database_url: &str, keyring: Option<&Arc<Keyring>>) -> 
             store = store.with_cipher(cipher);
         }
         let leadership = Arc::new(storyline_postgres::PgLeadership::new(store.pool().clone()));
-        Ok(Stores { database: Some(Database::Postgres(store.clone())), leadership, ..Stores::of(store, "postgres") })
+        let changes: Option<Arc<dyn storyline_domain::ports::ChangeFeed>> =
+            Some(Arc::new(storyline_postgres::PgChangeFeed::new(store.pool().clone())));
+        Ok(Stores {
+            database: Some(Database::Postgres(store.clone())),
+            leadership,
+            changes,
+            ..Stores::of(store, "postgres")
+        })
     }
 }
 

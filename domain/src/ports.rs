@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod changes;
 mod chat_notifier;
 mod clock;
 mod conversations;
@@ -23,6 +24,7 @@ pub use accounts::{
     AccountError, AccountStore, Added, CipherError, TokenCipher, TokenDue, TokenVault, VaultError, token_binding,
 };
 pub use audit::{Audit, AuditQuery};
+pub use changes::{ChangeFeed, Changed};
 pub use chat_notifier::{Attachment, ChatAdmins, ChatFiles, ChatNotifier, FileError, NotifyError};
 pub use clock::Clock;
 pub use conversations::Conversations;

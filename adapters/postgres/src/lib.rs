@@ -5,12 +5,14 @@
 //!   connecting (with a relaxed pool), `settings` (a change in one optimistic statement),
 //!   `users` (a contact in one statement) and `queue` (candidates walked per category,
 //!   `SKIP LOCKED` claims, batches as arrays).
+//! - [`PgChangeFeed`]: `LISTEN` for the changes other processes commit (roles, accounts).
 //! - [`PgLeadership`]: singleton jobs by advisory locks, one process at a time.
 //! - Tokens are sealed and opened only in the store, with the cipher given to
 //!   [`storyline_sql::Store::with_cipher`]; the database only ever holds ciphertext.
 //! - A read-modify-write change locks its row (`SELECT … FOR UPDATE`), so concurrent changes to
 //!   one workspace serialise and none is lost; different workspaces never wait for each other.
 
+mod changes;
 mod connect;
 mod leadership;
 mod queue;
@@ -27,6 +29,7 @@ use sqlx::{Pool, Postgres, Transaction};
 use storyline_domain::ports::StoreError;
 use storyline_sql::{Dialect, Pools, Store};
 
+pub use crate::changes::PgChangeFeed;
 pub use crate::connect::{ConnectError, FIRST_CONNECTION};
 pub use crate::leadership::PgLeadership;
 
@@ -44,6 +47,7 @@ impl Dialect for PostgresDialect {
     const STORE: &'static str = "PostgresStore";
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const FOR_NO_KEY_UPDATE: &'static str = " FOR NO KEY UPDATE";
+    const NOTIFY: Option<&'static str> = Some("SELECT pg_notify('storyline_changes', $1)");
 
     /// Connects to `url` (`postgres://user@host:port/database`). The relaxed pool commits
     /// without waiting for the disk (`synchronous_commit = off`): a crash may lose the last

@@ -139,6 +139,11 @@ where
         .execute(&mut **tx)
         .await
         .map_err(db::<D>)?;
+        // Every audited account change: the other replicas forget the accounts they showed.
+        if let Some(notify) = D::NOTIFY {
+            let changed = storyline_domain::ports::Changed::Accounts { workspace };
+            sqlx::query(notify).bind(changed.payload()).execute(&mut **tx).await.map_err(db::<D>)?;
+        }
         Ok(())
     }
 }

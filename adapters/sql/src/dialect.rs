@@ -33,6 +33,11 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// workspace take turns.
     const FOR_NO_KEY_UPDATE: &'static str;
 
+    /// A statement that tells the other processes of a change once its transaction commits
+    /// (one text parameter, [`storyline_domain::ports::Changed::payload`]); `None` where one
+    /// process is all there is (SQLite).
+    const NOTIFY: Option<&'static str> = None;
+
     /// Opens the pools for `url`.
     ///
     /// # Errors

@@ -167,6 +167,11 @@ where
             .execute(&mut *tx)
             .await
             .map_err(db::<D>)?;
+            // The other replicas forget the role they remembered, once this commits.
+            if let Some(notify) = D::NOTIFY {
+                let changed = storyline_domain::ports::Changed::Member { workspace, user };
+                sqlx::query(notify).bind(changed.payload()).execute(&mut *tx).await.map_err(db::<D>)?;
+            }
         }
         tx.commit().await.map_err(db::<D>)?;
         self.require_member(workspace, user).await

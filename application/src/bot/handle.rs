@@ -55,6 +55,21 @@ impl Bot {
         }
     }
 
+    /// Forgets what another process changed ([`storyline_domain::ports::ChangeFeed`]): a role
+    /// changed elsewhere counts at this bot's next update, not after its short reuse time.
+    pub fn forget_changed(&self, changed: &storyline_domain::ports::Changed) {
+        use storyline_domain::ports::Changed;
+        match changed {
+            Changed::Member { workspace, user } => self.contacts.forget(&(*workspace, *user)),
+            Changed::Accounts { workspace } => self.active_accounts.forget(workspace),
+            Changed::Everything => {
+                self.contacts.clear();
+                self.active_accounts.clear();
+                self.media_lines.clear();
+            }
+        }
+    }
+
     /// Whether the database is known to be down (see [`Self::probe_database`]).
     #[must_use]
     pub fn database_is_down(&self) -> bool {

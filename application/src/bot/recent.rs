@@ -35,6 +35,11 @@ impl<K: Eq + Hash, V: Clone> Recent<K, V> {
     pub(super) fn forget(&self, key: &K) {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
     }
+
+    /// Drops every value.
+    pub(super) fn clear(&self) {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
 }
 
 #[cfg(test)]
@@ -53,5 +58,8 @@ mod tests {
         recent.put("b", 2, start);
         recent.forget(&"b");
         assert_eq!(recent.get(&"b", start), None);
+        recent.put("c", 3, start);
+        recent.clear();
+        assert_eq!(recent.get(&"c", start), None);
     }
 }

@@ -306,6 +306,35 @@ async fn a_prompt_expires_after_ten_minutes_and_cancel_aborts_one() {
 }
 
 #[tokio::test]
+async fn a_role_changed_by_another_process_counts_once_the_bot_hears_of_it() {
+    let mut world = world();
+    world.say(BOB, "/pause").await;
+    assert!(!world.settings().await.is_paused(), "a member may not pause");
+    // Another replica (or the command line) promotes Bob: this bot still has his old role.
+    let workspace = world.workspace().await.id;
+    world
+        .store
+        .set_role(workspace, BOB, Role::Admin, &Actor::Cli, world.clock.now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    world.say(BOB, "/pause").await;
+    assert!(!world.settings().await.is_paused(), "the role read a moment ago is reused");
+    // The change feed tells it: the next command counts with the new role.
+    world.bot.forget_changed(&storyline_domain::ports::Changed::Member { workspace, user: BOB });
+    world.say(BOB, "/pause").await;
+    assert!(world.settings().await.is_paused(), "the promotion counts at once");
+    world.say(BOB, "/resume").await;
+    world
+        .store
+        .set_role(workspace, BOB, Role::Member, &Actor::Cli, world.clock.now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    world.bot.forget_changed(&storyline_domain::ports::Changed::Everything);
+    world.say(BOB, "/pause").await;
+    assert!(!world.settings().await.is_paused(), "a gap in the feed forgets every role");
+}
+
+#[tokio::test]
 async fn pause_resume_and_dryrun_go_through_the_settings_use_case() {
     let mut world = world();
     world.say(ALICE, "/pause").await;
