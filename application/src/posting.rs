@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, Utc};
 use storyline_domain::WorkspaceId;
 use storyline_domain::ports::{
-    AccountStore, ChatNotifier, Clock, History, Locks, MediaHost, MediaLibrary, MediaSource, Queue, SettingsStore,
-    SourceError, StoreError, StoryPublisher, TokenVault, WorkspaceSources,
+    AccountStore, ChatNotifier, Clock, History, Locks, MediaHost, MediaLibrary, MediaSource, Notices, Queue,
+    SettingsStore, SourceError, StoreError, StoryPublisher, TokenVault, WorkspaceSources,
 };
 use storyline_domain::queue::QueueEntry;
 
@@ -67,7 +67,13 @@ pub struct Stories {
     publishing: Option<Publishing>,
     /// Why each workspace's stories last went the manual way, so the chat is warned once.
     fallbacks: Arc<Mutex<HashMap<WorkspaceId, String>>>,
+    /// The same kept in the store ([`Stories::with_notices`]), so that with several processes
+    /// the chat is still warned once; `None`: this process's memory only.
+    notices: Option<Arc<dyn Notices>>,
 }
+
+/// The [`Notices`] topic of why stories go the manual way.
+pub const FALLBACK_TOPIC: &str = "manual_path";
 
 /// What publishing through the Graph API needs (FEATURES C5, A7, M4).
 #[derive(Clone)]
@@ -129,7 +135,16 @@ impl Stories {
             scheduler,
             publishing: None,
             fallbacks: Arc::default(),
+            notices: None,
         }
+    }
+
+    /// Keeps what the chats were told once in `notices` (shared by every process) instead of
+    /// this process's memory.
+    #[must_use]
+    pub fn with_notices(mut self, notices: Arc<dyn Notices>) -> Self {
+        self.notices = Some(notices);
+        self
     }
 
     /// Reads each workspace's media from its own source (FEATURES M1) instead of the one given

@@ -15,7 +15,7 @@ use storyline_application::sources::SourceService;
 use storyline_crypto::Keyring;
 use storyline_domain::ports::{
     AccountStore, Audit, ChatAdmins, ChatNotifier, Clock, Conversations, History, InitWizards, Leadership, LibrarySync,
-    Locks, MediaHost, MediaLibrary, MediaSource, Queue, Replicas, SettingsStore, SourceFactory, SourceStore,
+    Locks, MediaHost, MediaLibrary, MediaSource, Notices, Queue, Replicas, SettingsStore, SourceFactory, SourceStore,
     StoryPublisher, TokenCipher, TokenVault, UpdateCursor, Users, VaultError, WorkspaceSources,
 };
 use storyline_instagram::{FacebookApp, GraphApi, GraphConfig, PollPolicy};
@@ -64,6 +64,8 @@ pub struct Stores {
     pub wizards: Arc<dyn InitWizards>,
     /// The deployment's processes, from their heartbeats.
     pub replicas: Arc<dyn Replicas>,
+    /// What each workspace's chat was told once, whichever process told it.
+    pub notices: Arc<dyn Notices>,
     /// The changes other processes commit (roles, accounts), on PostgreSQL; `None` on SQLite
     /// (one process).
     pub changes: Option<Arc<dyn storyline_domain::ports::ChangeFeed>>,
@@ -122,6 +124,7 @@ impl Stores {
             + SourceStore
             + InitWizards
             + Replicas
+            + Notices
             + Clone
             + 'static,
     {
@@ -130,6 +133,7 @@ impl Stores {
             sources: Arc::new(store.clone()),
             wizards: Arc::new(store.clone()),
             replicas: Arc::new(store.clone()),
+            notices: Arc::new(store.clone()),
             leadership: Arc::new(SoleLeadership),
             changes: None,
             vault: Arc::new(store.clone()),
@@ -373,6 +377,7 @@ impl App {
                 host,
             })
             .with_sources(self.sources.clone())
+            .with_notices(self.stores.notices.clone())
     }
 
     /// Wires the use cases to given stores and clock (tests pass their own).

@@ -12,6 +12,7 @@ mod init_wizards;
 mod library_sync;
 mod media_library;
 mod media_source;
+mod notices;
 mod publisher;
 mod queue;
 mod replicas;
@@ -34,6 +35,7 @@ pub use media_library::{AddReport, MediaLibrary, MediaQuery};
 pub use media_source::{
     ByteStream, MediaSource, OpenedFile, SourceEntry, SourceError, SourceFactory, SourceFile, WorkspaceSources,
 };
+pub use notices::Notices;
 pub use publisher::{
     ContainerId, ContainerStatus, HostError, HostedMedia, InstagramMediaId, MediaHost, PublishError, PublishTarget,
     PublishingQuota, RefreshedToken, StoryPublisher,
@@ -51,8 +53,8 @@ pub use {
     chat_notifier::MockChatAdmins, chat_notifier::MockChatFiles, chat_notifier::MockChatNotifier, clock::MockClock,
     conversations::MockConversations, init_wizards::MockInitWizards, library_sync::MockLibrarySync,
     media_library::MockMediaLibrary, media_source::MockMediaSource, media_source::MockSourceFactory,
-    media_source::MockWorkspaceSources, publisher::MockMediaHost, publisher::MockStoryPublisher, queue::MockHistory,
-    queue::MockLocks, queue::MockQueue, replicas::MockLeadership, replicas::MockReplicas,
+    media_source::MockWorkspaceSources, notices::MockNotices, publisher::MockMediaHost, publisher::MockStoryPublisher,
+    queue::MockHistory, queue::MockLocks, queue::MockQueue, replicas::MockLeadership, replicas::MockReplicas,
     settings_store::MockSettingsStore, source_store::MockSourceStore, update_cursor::MockUpdateCursor,
     users::MockUsers,
 };

@@ -51,6 +51,9 @@ macro_rules! every_suite {
                 a_nul_in_a_name_is_stored_as_the_replacement_character,
                 a_person_sees_their_own_memberships_only,
             }
+            notices {
+                a_notice_is_news_once_per_key_and_again_after_it_is_forgotten,
+            }
             replicas {
                 heartbeats_list_the_live_replicas_and_a_stop_or_silence_removes_one,
             }

@@ -491,6 +491,23 @@ pub async fn the_instagram_warning_is_told_once_across_next_and_the_loop(backend
     h.stop().await
 }
 
+pub async fn the_instagram_warning_is_told_once_by_two_processes(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    h.api_on(false).await?;
+    let queue = h.first_slot_due().await?;
+    ensure!(h.stories.tick().await?.sent == 1);
+    ensure!(h.said("Instagram API:") == 1, "the first process warns");
+    // A second replica's story desk, on the same database, sends the next story.
+    let token = secrecy::SecretString::from(FakeTelegram::TOKEN.to_owned());
+    let api = storyline_telegram::connect(&token, Some(&h.telegram.api_url()))?;
+    let other = h.app.stories(Arc::new(TelegramNotifier::new(api)));
+    h.clock.set(queue[1].item.slot + chrono::Duration::seconds(5));
+    ensure!(other.tick().await?.sent == 1);
+    ensure!(h.telegram.count("sendPhoto") == 2, "both went the manual way");
+    ensure!(h.said("Instagram API:") == 1, "the other process knows the chat was told");
+    h.stop().await
+}
+
 /// The reference ("ref 7f3a2c") a chat message gives, and the captured log line it names.
 fn referenced_line(message: &str) -> anyhow::Result<(String, String)> {
     let start = message.find("(ref ").context("a reference")? + "(ref ".len();
@@ -1007,6 +1024,7 @@ storyline_tests::on_backends!([sqlite, postgres] [
     a_container_error_sends_the_story_by_hand_with_metas_message,
     an_expired_token_sends_stories_by_hand_with_one_warning,
     the_instagram_warning_is_told_once_across_next_and_the_loop,
+    the_instagram_warning_is_told_once_by_two_processes,
     adapter_error_text_reaches_neither_the_chat_nor_the_history_only_the_log,
     a_rate_limit_sends_the_story_by_hand,
     a_used_up_quota_sends_the_story_by_hand,

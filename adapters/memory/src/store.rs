@@ -21,6 +21,7 @@ mod history;
 mod init_wizards;
 mod library;
 mod locks;
+mod notices;
 mod queue;
 mod replicas;
 mod settings;
@@ -55,6 +56,8 @@ struct State {
     webhook_secrets: HashMap<i64, String>,
     /// The deployment's processes, from their heartbeats.
     replicas: Vec<storyline_domain::ports::Replica>,
+    /// What each workspace's chat was told once, by topic.
+    notices: HashMap<(WorkspaceId, String), String>,
     /// `/init` wizards under way, by chat (there is no workspace yet).
     wizards: HashMap<ChatId, storyline_domain::init::InitWizard>,
 }

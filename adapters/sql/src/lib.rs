@@ -42,6 +42,7 @@ pub mod history;
 pub mod init_wizards;
 pub mod library;
 pub mod locks;
+pub mod notices;
 pub mod queue;
 pub mod replicas;
 pub mod rows;

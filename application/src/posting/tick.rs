@@ -88,6 +88,12 @@ impl Stories {
             Api::Superseded => return Err(SendFailure::NotSending),
             Api::Published { account, media_id } => {
                 self.fallbacks.lock().unwrap_or_else(PoisonError::into_inner).remove(&workspace);
+                if let Some(notices) = &self.notices {
+                    // Published again: the next fallback is news, whichever process sees it.
+                    if let Err(error) = notices.forget_notice(workspace, super::FALLBACK_TOPIC).await {
+                        tracing::warn!(error = %error_chain(&error), "could not forget the manual-path notice");
+                    }
+                }
                 self.tell(claim.chat, published_screen(entry, &account, media_id.as_deref())).await;
                 return Ok(());
             }
@@ -163,8 +169,20 @@ impl Stories {
     async fn warn_fallback(&self, claim: &Claimed, reason: &Reason) {
         let workspace = claim.entry.item.workspace;
         let key = reason.key();
-        let news =
-            self.fallbacks.lock().unwrap_or_else(PoisonError::into_inner).insert(workspace, key.clone()) != Some(key);
+        let news = match &self.notices {
+            Some(notices) => match notices.tell_once(workspace, super::FALLBACK_TOPIC, &key, self.clock.now()).await {
+                Ok(news) => news,
+                Err(error) => {
+                    // Rather told twice than not at all.
+                    tracing::warn!(error = %error_chain(&error), "could not record the manual-path notice");
+                    true
+                }
+            },
+            None => {
+                self.fallbacks.lock().unwrap_or_else(PoisonError::into_inner).insert(workspace, key.clone())
+                    != Some(key)
+            }
+        };
         let reference = reason.reference().map(ToString::to_string);
         tracing::warn!(workspace_id = %workspace, reason = reason.code(), reference = ?reference,
             "publishing through the Instagram API is not possible; manual path");
