@@ -57,6 +57,37 @@ async fn fill(backend: &Backend, media: &std::path::Path, workspaces: usize) -> 
     Ok(())
 }
 
+/// Waits until `stories` photos were sent (30 a second at best; the slack covers ticks, the
+/// store and a busy machine); returns how long that took from `since`.
+async fn all_sent(telegram: &FakeTelegram, stories: usize, since: Instant) -> anyhow::Result<Duration> {
+    let wait = Duration::from_secs(u64::try_from(stories / 20)? + 60);
+    telegram.wait_until(wait, |t| t.count("sendPhoto") >= stories).await.with_context(|| {
+        format!(
+            "{} of {stories} stories sent, {} answered 429",
+            telegram.count("sendPhoto"),
+            telegram.too_many_requests()
+        )
+    })?;
+    Ok(since.elapsed())
+}
+
+/// No 429, each of the first `stories` chats got exactly one photo, and no faster than
+/// Telegram's 30 a second allow.
+fn sent_once_each_within_the_limits(telegram: &FakeTelegram, stories: usize, took: Duration) -> TestResult {
+    ensure!(telegram.too_many_requests() == 0, "{} requests answered 429", telegram.too_many_requests());
+    let mut per_chat: HashMap<i64, usize> = HashMap::new();
+    for call in telegram.calls("sendPhoto") {
+        *per_chat.entry(call["chat_id"].as_i64().context("no chat_id")?).or_default() += 1;
+    }
+    let twice: Vec<_> = per_chat.iter().filter(|(_, sent)| **sent != 1).collect();
+    ensure!(twice.is_empty(), "sent more than once: {twice:?}");
+    let missing: Vec<i64> = (0..stories).map(chat).filter(|c| !per_chat.contains_key(c)).collect();
+    ensure!(missing.is_empty() && per_chat.len() == stories, "never sent to {missing:?}");
+    let least = Duration::from_secs_f64(stories as f64 / 30.0) - Duration::from_secs(1);
+    ensure!(took >= least, "{stories} stories in {took:?}: faster than Telegram allows");
+    Ok(())
+}
+
 pub async fn a_story_due_in_every_workspace_at_once_is_sent_once_each_without_a_429(backend: Backend) -> TestResult {
     let media = tempfile::tempdir()?;
     let filling = Instant::now();
@@ -76,33 +107,12 @@ pub async fn a_story_due_in_every_workspace_at_once_is_sent_once_each_without_a_
     )?;
     let sending = Instant::now();
     let bot = TestBot::start_with(config);
-    // 30 a second at best; the slack covers ticks, the store and a busy machine.
-    let wait = Duration::from_secs(u64::try_from(WORKSPACES / 20)? + 60);
-    telegram.wait_until(wait, |t| t.count("sendPhoto") >= WORKSPACES).await.with_context(|| {
-        format!(
-            "{} of {WORKSPACES} stories sent, {} answered 429",
-            telegram.count("sendPhoto"),
-            telegram.too_many_requests()
-        )
-    })?;
-    let took = sending.elapsed();
+    let took = all_sent(&telegram, WORKSPACES, sending).await?;
     eprintln!("{WORKSPACES} stories sent in {took:?}");
     // A few more ticks: nothing is sent again.
     tokio::time::sleep(Duration::from_secs(3)).await;
     bot.stop().await?;
-
-    ensure!(telegram.too_many_requests() == 0, "{} requests answered 429", telegram.too_many_requests());
-    let mut per_chat: HashMap<i64, usize> = HashMap::new();
-    for call in telegram.calls("sendPhoto") {
-        *per_chat.entry(call["chat_id"].as_i64().context("no chat_id")?).or_default() += 1;
-    }
-    let twice: Vec<_> = per_chat.iter().filter(|(_, sent)| **sent != 1).collect();
-    ensure!(twice.is_empty(), "sent more than once: {twice:?}");
-    let missing: Vec<i64> = (0..WORKSPACES).map(chat).filter(|c| !per_chat.contains_key(c)).collect();
-    ensure!(missing.is_empty() && per_chat.len() == WORKSPACES, "never sent to {missing:?}");
-    // Within the limit: 1,000 stories at 30 a second take 33 s at least.
-    let least = Duration::from_secs_f64(WORKSPACES as f64 / 30.0) - Duration::from_secs(1);
-    ensure!(took >= least, "{WORKSPACES} stories in {took:?}: faster than Telegram allows");
+    sent_once_each_within_the_limits(&telegram, WORKSPACES, took)?;
     // Every story is marked sent and waits for its press.
     let stores = backend.reopen().await?;
     let mut awaiting = 0;
@@ -149,29 +159,11 @@ async fn postgres_three_replicas_send_each_due_story_once_within_the_bots_limits
         bots.push(TestBot::start_with(config));
     }
     telegram.deliver_round_robin(&targets);
-    let wait = Duration::from_secs(u64::try_from(STORIES / 20)? + 60);
-    telegram.wait_until(wait, |t| t.count("sendPhoto") >= STORIES).await.with_context(|| {
-        format!(
-            "{} of {STORIES} stories sent, {} answered 429",
-            telegram.count("sendPhoto"),
-            telegram.too_many_requests()
-        )
-    })?;
-    let took = sending.elapsed();
+    let took = all_sent(&telegram, STORIES, sending).await?;
     eprintln!("{STORIES} stories sent by 3 replicas in {took:?}");
     tokio::time::sleep(Duration::from_secs(3)).await;
     for bot in bots {
         bot.stop().await?;
     }
-    ensure!(telegram.too_many_requests() == 0, "{} requests answered 429", telegram.too_many_requests());
-    let mut per_chat: HashMap<i64, usize> = HashMap::new();
-    for call in telegram.calls("sendPhoto") {
-        *per_chat.entry(call["chat_id"].as_i64().context("no chat_id")?).or_default() += 1;
-    }
-    let twice: Vec<_> = per_chat.iter().filter(|(_, sent)| **sent != 1).collect();
-    ensure!(twice.is_empty(), "sent more than once: {twice:?}");
-    ensure!(per_chat.len() == STORIES, "sent to {} chats of {STORIES}", per_chat.len());
-    let least = Duration::from_secs_f64(STORIES as f64 / 30.0) - Duration::from_secs(1);
-    ensure!(took >= least, "{STORIES} stories in {took:?}: faster than Telegram allows");
-    Ok(())
+    sent_once_each_within_the_limits(&telegram, STORIES, took)
 }
