@@ -36,7 +36,12 @@ fn failed(error: sqlx::Error) -> StoreError {
 #[async_trait]
 impl ChangeFeed for PgChangeFeed {
     async fn follow(&self, heard: Box<dyn Fn(Changed) + Send + Sync>) -> Result<(), StoreError> {
-        let mut listener = PgListener::connect_with(&self.pool).await.map_err(failed)?;
+        // A pool of one of its own: the listener keeps its connection for good, and must not
+        // take one of the connections the bot works with.
+        let own = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with((*self.pool.connect_options()).clone());
+        let mut listener = PgListener::connect_with(&own).await.map_err(failed)?;
         listener.listen(CHANNEL).await.map_err(failed)?;
         // Whatever changed before this listened is unknown: start from nothing remembered.
         heard(Changed::Everything);
