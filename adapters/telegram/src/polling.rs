@@ -148,7 +148,7 @@ async fn poll_once(
         .get_updates()
         .offset(offset)
         .timeout(u32::try_from(long_poll).unwrap_or(10))
-        .allowed_updates(crate::webhook::allowed_updates());
+        .allowed_updates(crate::translate::allowed_updates());
     let updates = tokio::select! {
         result = request.into_future() => result,
         _ = shutdown.changed() => return Ok(()),

@@ -6,6 +6,12 @@ use storyline_domain::chat::{MessageId, PressId, SentFile};
 use storyline_domain::user::{TelegramUserId, User};
 use teloxide::types::{Message, Update, UpdateKind};
 
+/// The update kinds the bot serves, for getUpdates and setWebhook alike.
+pub(crate) fn allowed_updates() -> Vec<teloxide::types::AllowedUpdate> {
+    use teloxide::types::AllowedUpdate;
+    vec![AllowedUpdate::Message, AllowedUpdate::ChannelPost, AllowedUpdate::CallbackQuery, AllowedUpdate::MyChatMember]
+}
+
 fn user(from: &teloxide::types::User) -> User {
     User {
         telegram_id: TelegramUserId(i64::try_from(from.id.0).unwrap_or(i64::MAX)),

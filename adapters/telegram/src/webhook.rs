@@ -22,7 +22,7 @@ use storyline_domain::ports::UpdateCursor;
 use subtle::ConstantTimeEq;
 use teloxide::payloads::SetWebhookSetters;
 use teloxide::prelude::Requester;
-use teloxide::types::{AllowedUpdate, Update};
+use teloxide::types::Update;
 use tokio::sync::watch;
 
 use crate::TelegramBot;
@@ -229,11 +229,6 @@ impl Webhook {
     }
 }
 
-/// The update kinds the bot serves, for getUpdates and setWebhook alike.
-pub(crate) fn allowed_updates() -> Vec<AllowedUpdate> {
-    vec![AllowedUpdate::Message, AllowedUpdate::ChannelPost, AllowedUpdate::CallbackQuery, AllowedUpdate::MyChatMember]
-}
-
 /// Why setWebhook did not go through.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WebhookError {
@@ -255,7 +250,7 @@ pub async fn set_webhook(telegram: &TelegramBot, url: &str, secret: &SecretStrin
     telegram
         .set_webhook(url)
         .secret_token(secret.expose_secret())
-        .allowed_updates(allowed_updates())
+        .allowed_updates(crate::translate::allowed_updates())
         .max_connections(MAX_CONNECTIONS)
         .drop_pending_updates(false)
         .await
