@@ -47,8 +47,10 @@ pub enum Action {
     Accounts,
     /// Make this account the active one.
     SelectAccount(AccountId),
-    /// Start the add-account dialogue.
+    /// Start the add-account dialogue: the login links, where logging in is possible.
     AddAccount,
+    /// Add an account by pasting its token instead of logging in.
+    PasteToken,
     /// `/settings` → Change media source: the kind picker (FEATURES M1).
     MediaSource,
     /// Start the media source dialogue for this kind.
@@ -98,13 +100,14 @@ pub enum OverdueChoice {
 }
 
 impl Action {
-    const TABLE: [(Self, &'static str); 24] = [
+    const TABLE: [(Self, &'static str); 25] = [
         (Self::MediaSource, "m.src"),
         (Self::PickSource(SourceKind::Local), "m.local"),
         (Self::PickSource(SourceKind::S3), "m.s3"),
         (Self::PickSource(SourceKind::Drive), "m.drive"),
         (Self::Accounts, "acct"),
         (Self::AddAccount, "a.add"),
+        (Self::PasteToken, "a.paste"),
         (Self::Toggle(Toggle::DryRun), "t.dry"),
         (Self::Toggle(Toggle::InstagramApi), "t.api"),
         (Self::Toggle(Toggle::Paused), "t.pause"),

@@ -36,6 +36,7 @@ use storyline_domain::{ChatId, Workspace, WorkspaceId};
 pub use crate::action::{Action, ActionError};
 pub use incoming::{Event, Incoming};
 pub use limits::{RateLimits, slow_down};
+pub use login::{Login, LoginCallback, LoginPage};
 pub use outage::DATABASE_DOWN;
 
 use crate::access::{self, Operation};
@@ -60,6 +61,7 @@ mod handle;
 mod import;
 mod init;
 mod life;
+mod login;
 mod menus;
 mod presses;
 mod private;
@@ -185,6 +187,8 @@ pub struct Bot {
     /// Files people send (a settings file for `/settings import`); without it the import says
     /// to use the command line.
     files: Option<Arc<dyn ChatFiles>>,
+    /// Connecting accounts by logging in at Meta, or why this deployment cannot.
+    login: Result<Login, String>,
 }
 
 /// A refusal is said again to the same person in the same chat only after this long without
@@ -243,6 +247,7 @@ impl Bot {
             limiter: None,
             transfer: None,
             files: None,
+            login: Err("logging in is not set up in this deployment".to_owned()),
         }
     }
 

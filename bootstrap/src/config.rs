@@ -62,8 +62,14 @@ pub struct Config {
     pub keyring: Option<Arc<Keyring>>,
     /// `GRAPH_API_URL`: a stand-in for both Graph API hosts (tests, proxies).
     pub graph_api_url: Option<String>,
-    /// `FACEBOOK_APP_ID` and `FACEBOOK_APP_SECRET`: refresh Facebook Login tokens.
+    /// `FACEBOOK_APP_ID` and `FACEBOOK_APP_SECRET`: refresh Facebook Login tokens, and connect
+    /// accounts by Facebook Login.
     pub facebook_app: Option<(String, SecretString)>,
+    /// `INSTAGRAM_APP_ID` and `INSTAGRAM_APP_SECRET`: connect accounts by Instagram Login.
+    pub instagram_app: Option<(String, SecretString)>,
+    /// `META_LOGIN_URL`: a stand-in for www.instagram.com and www.facebook.com, where the login
+    /// dialogs are (tests, proxies).
+    pub meta_login_url: Option<String>,
     /// `PUBLIC_BASE_URL`: where Meta fetches media from this server (signed, expiring URLs).
     pub public_base_url: Option<String>,
     /// `TOKEN_REFRESH_INTERVAL_HOURS`: how often the token refresh job runs (default 24).
@@ -120,6 +126,8 @@ impl fmt::Debug for Config {
             .field("keyring", &self.keyring)
             .field("graph_api_url", &self.graph_api_url)
             .field("facebook_app", &self.facebook_app.as_ref().map(|(id, _)| (id, "[REDACTED]")))
+            .field("instagram_app", &self.instagram_app.as_ref().map(|(id, _)| (id, "[REDACTED]")))
+            .field("meta_login_url", &self.meta_login_url)
             .field("public_base_url", &self.public_base_url)
             .field("token_refresh_interval", &self.token_refresh_interval)
             .field("drive_api_url", &self.drive_api_url)
@@ -304,25 +312,9 @@ impl Config {
         let public_base_url = url_var("PUBLIC_BASE_URL", get("PUBLIC_BASE_URL"))?;
         let drive_api_url = url_var("DRIVE_API_URL", get("DRIVE_API_URL"))?;
         let google_token_url = url_var("GOOGLE_TOKEN_URL", get("GOOGLE_TOKEN_URL"))?;
-        let facebook_app = match (get("FACEBOOK_APP_ID"), get("FACEBOOK_APP_SECRET")) {
-            (Some(id), Some(secret)) if id.bytes().all(|b| b.is_ascii_digit()) => {
-                Some((id, SecretString::from(secret)))
-            }
-            (Some(id), Some(_)) => return Err(invalid("FACEBOOK_APP_ID", "the app's numeric id", &id)),
-            (None, None) => None,
-            (Some(_), None) => {
-                return Err(ConfigError {
-                    variable: "FACEBOOK_APP_SECRET",
-                    problem: "is not set, but FACEBOOK_APP_ID is: set both or neither".to_owned(),
-                });
-            }
-            (None, Some(_)) => {
-                return Err(ConfigError {
-                    variable: "FACEBOOK_APP_ID",
-                    problem: "is not set, but FACEBOOK_APP_SECRET is: set both or neither".to_owned(),
-                });
-            }
-        };
+        let facebook_app = meta_app(&get, "FACEBOOK_APP_ID", "FACEBOOK_APP_SECRET")?;
+        let instagram_app = meta_app(&get, "INSTAGRAM_APP_ID", "INSTAGRAM_APP_SECRET")?;
+        let meta_login_url = url_var("META_LOGIN_URL", get("META_LOGIN_URL"))?;
         let refresh_hours = match get("TOKEN_REFRESH_INTERVAL_HOURS") {
             None => 24,
             Some(text) => text.parse::<u64>().ok().filter(|h| (1..=168).contains(h)).ok_or_else(|| {
@@ -356,6 +348,8 @@ impl Config {
             keyring,
             graph_api_url,
             facebook_app,
+            instagram_app,
+            meta_login_url,
             public_base_url,
             token_refresh_interval: std::time::Duration::from_secs(refresh_hours * 3600),
             posting_interval: std::time::Duration::from_secs(posting_interval),
@@ -409,6 +403,29 @@ fn user_ids(variable: &'static str, text: &str) -> Result<HashSet<TelegramUserId
 /// the key.
 fn keyring(variable: &'static str, text: &str) -> Result<Arc<Keyring>, ConfigError> {
     Keyring::parse(text).map(Arc::new).map_err(|e| ConfigError { variable, problem: format!("is unusable: {e}") })
+}
+
+/// A Meta app from its id and secret variables: both or neither, the id a number.
+fn meta_app(
+    get: &impl Fn(&str) -> Option<String>,
+    id_var: &'static str,
+    secret_var: &'static str,
+) -> Result<Option<(String, SecretString)>, ConfigError> {
+    match (get(id_var), get(secret_var)) {
+        (Some(id), Some(secret)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(Some((id, SecretString::from(secret))))
+        }
+        (Some(id), Some(_)) => Err(invalid(id_var, "the app's numeric id", &id)),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ConfigError {
+            variable: secret_var,
+            problem: format!("is not set, but {id_var} is: set both or neither"),
+        }),
+        (None, Some(_)) => Err(ConfigError {
+            variable: id_var,
+            problem: format!("is not set, but {secret_var} is: set both or neither"),
+        }),
+    }
 }
 
 fn url_var(variable: &'static str, value: Option<String>) -> Result<Option<String>, ConfigError> {
@@ -561,6 +578,13 @@ mod tests {
             (vec![("GRAPH_API_URL", "graph.local")], "GRAPH_API_URL must be an http:// or https:// URL"),
             (vec![("PUBLIC_BASE_URL", "story.example.com")], "PUBLIC_BASE_URL must be an http:// or https:// URL"),
             (vec![("FACEBOOK_APP_ID", "123")], "FACEBOOK_APP_SECRET is not set"),
+            (vec![("INSTAGRAM_APP_ID", "123")], "INSTAGRAM_APP_SECRET is not set, but INSTAGRAM_APP_ID is"),
+            (vec![("INSTAGRAM_APP_SECRET", "s")], "INSTAGRAM_APP_ID is not set, but INSTAGRAM_APP_SECRET is"),
+            (
+                vec![("INSTAGRAM_APP_ID", "my-app"), ("INSTAGRAM_APP_SECRET", "s")],
+                "INSTAGRAM_APP_ID must be the app's numeric id",
+            ),
+            (vec![("META_LOGIN_URL", "instagram.local")], "META_LOGIN_URL must be an http:// or https:// URL"),
             (vec![("TOKEN_REFRESH_INTERVAL_HOURS", "0")], "TOKEN_REFRESH_INTERVAL_HOURS must be a whole number"),
             (vec![("DRIVE_API_URL", "googleapis.local")], "DRIVE_API_URL must be an http:// or https:// URL"),
             (vec![("GOOGLE_TOKEN_URL", "localhost:9/token")], "GOOGLE_TOKEN_URL must be an http:// or https:// URL"),
@@ -610,10 +634,13 @@ mod tests {
             ("ENCRYPTION_KEY", "q83vEjRWeJA+3q2+7/7erb7v3q3erb7v3q3erb7v3q0="),
             ("FACEBOOK_APP_ID", "1234"),
             ("FACEBOOK_APP_SECRET", "APP-SECRET-VALUE"),
+            ("INSTAGRAM_APP_ID", "5678"),
+            ("INSTAGRAM_APP_SECRET", "IG-APP-SECRET-VALUE"),
         ])?;
         let shown = format!("{config:?} {:?}", config.telegram_token);
         assert!(!shown.contains("hunter2") && !shown.contains("SECRET-TOKEN"), "{shown}");
         assert!(!shown.contains("APP-SECRET-VALUE") && !shown.contains("q83vEjRW"), "{shown}");
+        assert!(shown.contains("5678"), "the Instagram app's id is shown: {shown}");
         assert!(shown.contains("postgres://storyline:***@db:5432/storyline"), "{shown}");
         Ok(())
     }

@@ -14,6 +14,7 @@
 pub mod cli;
 pub mod config;
 pub mod logging;
+pub mod login_http;
 pub mod loops;
 pub mod media_http;
 pub mod replicas;

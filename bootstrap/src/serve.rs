@@ -89,6 +89,8 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
     // Bound before Telegram hears of a webhook: a delivery that comes before the server runs
     // waits in the listen queue instead of failing.
     let mut http = Serving::bind(config).await?;
+    // Where Meta sends the browser back after "Log in with Instagram".
+    http.add(crate::login_http::router(bot.clone()));
     let hook = match &config.webhook {
         Some(hook) => Some((hook, register_webhook(&app, &api, hook, bot_id).await?)),
         None => {
@@ -145,7 +147,7 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
             tracing::info!(url = %crate::config::shown_url(&hook.url), "receiving updates by webhook");
             let webhook = Webhook::start(bot, app.stores.cursor.clone(), bot_id, &secret);
             let checking = crate::webhook_http::Checking::new(api.clone(), hook.url.clone(), secret, webhook.clone());
-            http.routes = Some(crate::webhook_http::router(webhook.clone(), &hook.path));
+            http.add(crate::webhook_http::router(webhook.clone(), &hook.path));
             http.sections.push(("webhook", checking.section()));
             let health = checking.health.clone();
             http.loops.push(health.clone());
@@ -221,6 +223,14 @@ impl Serving {
             None => None,
         };
         Ok(Self { listener, ..Self::default() })
+    }
+
+    /// Serves `routes` too.
+    fn add(&mut self, routes: axum::Router) {
+        self.routes = Some(match self.routes.take() {
+            Some(served) => served.merge(routes),
+            None => routes,
+        });
     }
 }
 

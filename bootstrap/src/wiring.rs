@@ -6,17 +6,17 @@ use anyhow::Context;
 use chrono::{DateTime, SubsecRound, Utc};
 use storyline_application::SettingsService;
 use storyline_application::accounts::AccountService;
-use storyline_application::bot::{Bot, BotConfig, BotPorts, RateLimits};
+use storyline_application::bot::{Bot, BotConfig, BotPorts, Login, RateLimits};
 use storyline_application::library::{LibraryService, SyncService};
 use storyline_application::posting::{Publishing, QueueDesk, Stories, StoryPorts};
 use storyline_application::scheduling::Scheduler;
 use storyline_application::settings::transfer::SettingsTransfer;
 use storyline_application::sources::SourceService;
-use storyline_crypto::Keyring;
+use storyline_crypto::{Keyring, LoginStates};
 use storyline_domain::ports::{
     AccountStore, Audit, ChatAdmins, ChatNotifier, Clock, Conversations, History, InitWizards, Leadership, LibrarySync,
-    Locks, MediaHost, MediaLibrary, MediaSource, Notices, Queue, Replicas, SettingsStore, SourceFactory, SourceStore,
-    StoryPublisher, TokenCipher, TokenVault, UpdateCursor, Users, VaultError, WorkspaceSources,
+    Locks, LoginAttempts, MediaHost, MediaLibrary, MediaSource, Notices, Queue, Replicas, SettingsStore, SourceFactory,
+    SourceStore, StoryPublisher, TokenCipher, TokenVault, UpdateCursor, Users, VaultError, WorkspaceSources,
 };
 use storyline_instagram::{FacebookApp, GraphApi, GraphConfig, PollPolicy};
 use storyline_media::SignedUrls;
@@ -66,6 +66,8 @@ pub struct Stores {
     pub replicas: Arc<dyn Replicas>,
     /// What each workspace's chat was told once, whichever process told it.
     pub notices: Arc<dyn Notices>,
+    /// Logins under way ("Log in with Instagram").
+    pub logins: Arc<dyn LoginAttempts>,
     /// The changes other processes commit (roles, accounts), on PostgreSQL; `None` on SQLite
     /// (one process).
     pub changes: Option<Arc<dyn storyline_domain::ports::ChangeFeed>>,
@@ -125,6 +127,7 @@ impl Stores {
             + InitWizards
             + Replicas
             + Notices
+            + LoginAttempts
             + Clone
             + 'static,
     {
@@ -134,6 +137,7 @@ impl Stores {
             wizards: Arc::new(store.clone()),
             replicas: Arc::new(store.clone()),
             notices: Arc::new(store.clone()),
+            logins: Arc::new(store.clone()),
             leadership: Arc::new(SoleLeadership),
             changes: None,
             vault: Arc::new(store.clone()),
@@ -254,8 +258,28 @@ pub fn graph_api(config: &Config) -> anyhow::Result<GraphApi> {
     GraphApi::new(GraphConfig {
         base_url: config.graph_api_url.clone(),
         facebook_app: config.facebook_app.clone().map(|(id, secret)| FacebookApp { id, secret }),
+        instagram_app: config.instagram_app.clone().map(|(id, secret)| FacebookApp { id, secret }),
+        login_url: config.meta_login_url.clone(),
         poll: CONTAINER_POLL,
         ..GraphConfig::default()
+    })
+}
+
+/// Logging in at Meta, when this deployment can: a public address for Meta's redirect, a key to
+/// sign states and seal tokens, and a Meta app; else what is missing, in a person's words.
+fn login(config: &Config, stores: &Stores, meta: Arc<GraphApi>) -> Result<Login, String> {
+    let Some(base) = &config.public_base_url else { return Err("PUBLIC_BASE_URL is not set".to_owned()) };
+    let Some(keyring) = &config.keyring else {
+        return Err("ENCRYPTION_KEY is not set, so tokens cannot be stored".to_owned());
+    };
+    if config.instagram_app.is_none() && config.facebook_app.is_none() {
+        return Err("neither INSTAGRAM_APP_ID nor FACEBOOK_APP_ID is set".to_owned());
+    }
+    Ok(Login {
+        attempts: stores.logins.clone(),
+        signer: Arc::new(LoginStates::new(keyring)),
+        meta,
+        public_base: base.trim().trim_end_matches('/').to_owned(),
     })
 }
 
@@ -290,6 +314,8 @@ pub struct App {
     pub media_sources: SourceService,
     pub accounts: AccountService,
     pub publisher: Arc<dyn StoryPublisher>,
+    /// Connecting accounts by logging in at Meta, or why this deployment cannot (what is missing).
+    pub login: Result<Login, String>,
     /// Signed media URLs for Meta, served by [`crate::media_http`].
     pub urls: Arc<SignedUrls>,
     /// How often the posting loop ticks (`POSTING_INTERVAL_SECONDS`); the bot says it.
@@ -341,6 +367,7 @@ impl App {
             .posting_every(self.posting_interval)
             .with_init(self.stores.wizards.clone())
             .with_rate_limits(self.rate_limits)
+            .with_login(self.login.clone())
     }
 
     /// The queue desk for the read-side commands (`list-queue`, `clear-queue`).
@@ -411,7 +438,9 @@ impl App {
             Arc::new(crate::sources::SourceRegistry::new(stores.sources.clone(), source_factory.clone()));
         let media_sources = SourceService::new(stores.sources.clone(), source_factory.clone(), clock.clone())
             .sealing(config.keyring.is_some());
-        let publisher: Arc<dyn StoryPublisher> = Arc::new(graph_api(config)?);
+        let graph = Arc::new(graph_api(config)?);
+        let login = login(config, &stores, graph.clone());
+        let publisher: Arc<dyn StoryPublisher> = graph;
         let accounts =
             AccountService::new(stores.accounts.clone(), stores.vault.clone(), publisher.clone(), clock.clone())
                 .sealing(config.keyring.is_some());
@@ -435,6 +464,7 @@ impl App {
             posting_interval,
             rate_limits: config.rate_limits,
             sync,
+            login,
         })
     }
 

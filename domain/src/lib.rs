@@ -26,6 +26,7 @@ pub mod chat;
 pub mod conversation;
 pub mod init;
 pub mod library;
+pub mod login;
 pub mod ports;
 pub mod publishing;
 pub mod queue;

@@ -21,6 +21,12 @@ impl WorkspaceId {
         Self(id)
     }
 
+    /// The id `text` spells (as [`fmt::Display`] writes it), if it is one.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        Uuid::parse_str(text).ok().map(Self)
+    }
+
     #[must_use]
     pub const fn as_uuid(&self) -> Uuid {
         self.0

@@ -373,3 +373,20 @@ pub fn button_data(message: &Value, label: &str) -> anyhow::Result<String> {
         .map(ToOwned::to_owned)
         .ok_or_else(|| anyhow::anyhow!("no button {label:?} in {message}"))
 }
+
+/// The link of the first inline URL button whose label contains `label`, in a message as
+/// [`FakeTelegram::message`] shows it.
+///
+/// # Errors
+/// When no such button is there.
+pub fn button_url(message: &Value, label: &str) -> anyhow::Result<String> {
+    message["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().into_iter().flatten())
+        .find(|b| b["text"].as_str().is_some_and(|t| t.contains(label)))
+        .and_then(|b| b["url"].as_str())
+        .map(ToOwned::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no link button {label:?} in {message}"))
+}

@@ -6,6 +6,7 @@ pub mod conversations;
 pub mod cursor;
 pub mod init_wizards;
 pub mod library;
+pub mod logins;
 pub mod notices;
 pub mod queue;
 pub mod replicas;

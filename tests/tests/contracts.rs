@@ -51,6 +51,11 @@ macro_rules! every_suite {
                 a_nul_in_a_name_is_stored_as_the_replacement_character,
                 a_person_sees_their_own_memberships_only,
             }
+            logins {
+                an_attempt_is_taken_once_by_its_own_workspace_and_survives_a_restart,
+                an_expired_attempt_is_returned_until_a_new_one_forgets_it,
+                of_two_callbacks_racing_with_one_state_one_gets_the_attempt,
+            }
             notices {
                 a_notice_is_news_once_per_key_and_again_after_it_is_forgotten,
             }

@@ -271,6 +271,24 @@ impl Harness {
         Ok(queue)
     }
 
+    /// On the picker in `menu`: Add account, then (logging in comes first where this deployment
+    /// has a Meta app) Paste a token instead, until the token prompt is sent.
+    async fn paste_token_prompt(&self, person: &FakeUser, menu: i32) -> TestResult {
+        let add = button_data(&self.telegram.message(TEAM_CHAT, menu).context("picker")?, "Add account")?;
+        self.telegram.push_press(TEAM_CHAT, person, menu, &add);
+        let offered = |t: &FakeTelegram| {
+            t.message(TEAM_CHAT, menu).is_some_and(|m| m.to_string().contains("Log in with Facebook"))
+        };
+        self.telegram.wait_until(WAIT, offered).await?;
+        let paste = button_data(&self.telegram.message(TEAM_CHAT, menu).context("login")?, "Paste a token")?;
+        self.telegram.push_press(TEAM_CHAT, person, menu, &paste);
+        self.telegram
+            .wait_until(WAIT, |t| {
+                t.calls("sendMessage").iter().any(|m| m.to_string().contains("Everyone in this chat can read"))
+            })
+            .await
+    }
+
     fn said(&self, needle: &str) -> usize {
         self.telegram
             .calls("sendMessage")
@@ -804,13 +822,7 @@ pub async fn the_bot_dialogue_adds_an_account_and_deletes_the_token_message(back
         t.message(TEAM_CHAT, menu_id).is_some_and(|m| m["text"].as_str().is_some_and(|x| x.contains("No account yet")))
     };
     h.telegram.wait_until(WAIT, opened).await?;
-    let add = button_data(&h.telegram.message(TEAM_CHAT, menu_id).context("picker")?, "Add account")?;
-    h.telegram.push_press(TEAM_CHAT, &admin, menu_id, &add);
-    h.telegram
-        .wait_until(WAIT, |t| {
-            t.calls("sendMessage").iter().any(|m| m.to_string().contains("Everyone in this chat can read"))
-        })
-        .await?;
+    h.paste_token_prompt(&admin, menu_id).await?;
     // A malformed answer: deleted anyway, refused with what is allowed, nothing saved.
     let deleted = h.telegram.count("deleteMessage");
     h.telegram.push_text(TEAM_CHAT, &admin, &format!("Main Brand | not-a-number | {IG_TOKEN}"));
@@ -913,11 +925,7 @@ pub async fn the_logs_of_add_publish_and_refresh_hold_no_token(backend: Backend)
     let opened =
         |t: &FakeTelegram| t.message(TEAM_CHAT, menu_id).is_some_and(|m| m.to_string().contains("Add account"));
     h.telegram.wait_until(WAIT, opened).await?;
-    let add = button_data(&h.telegram.message(TEAM_CHAT, menu_id).context("picker")?, "Add account")?;
-    h.telegram.push_press(TEAM_CHAT, &admin, menu_id, &add);
-    h.telegram
-        .wait_until(WAIT, |t| t.calls("sendMessage").iter().any(|m| m.to_string().contains("Everyone in this chat")))
-        .await?;
+    h.paste_token_prompt(&admin, menu_id).await?;
     h.telegram.push_text(ADMIN, &admin, &format!("Main Brand | {IG_ID} | {IG_TOKEN} | 60"));
     h.telegram
         .wait_until(WAIT, |t| t.bot_messages(ADMIN).iter().any(|m| m.to_string().contains("Added Main Brand")))

@@ -9,6 +9,10 @@
 //!   ciphertext copied to another row does not open.
 //! - Keys live in memory only inside the AEAD state and a [`SecretBox`]; `Debug` shows key ids.
 
+mod state;
+
+pub use state::LoginStates;
+
 use std::fmt;
 
 use base64::Engine;

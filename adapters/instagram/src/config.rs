@@ -17,8 +17,15 @@ pub struct GraphConfig {
     pub base_url: Option<String>,
     /// The Graph API version, `v21.0` by default.
     pub version: String,
-    /// The Meta app, needed only to refresh Facebook Login tokens (`fb_exchange_token`).
+    /// The Meta app for Facebook Login: refreshes its tokens (`fb_exchange_token`) and
+    /// connects accounts by logging in.
     pub facebook_app: Option<FacebookApp>,
+    /// The app for Instagram Login (`INSTAGRAM_APP_ID`, `INSTAGRAM_APP_SECRET`): connects
+    /// accounts by logging in.
+    pub instagram_app: Option<FacebookApp>,
+    /// `META_LOGIN_URL`: when set, the login dialogs are under it instead of
+    /// `https://www.instagram.com` and `https://www.facebook.com` (tests, proxies).
+    pub login_url: Option<String>,
     /// How a container's status is polled until it is ready.
     pub poll: PollPolicy,
     /// The most one HTTP request may take, connecting included.
@@ -31,6 +38,8 @@ impl Default for GraphConfig {
             base_url: None,
             version: DEFAULT_VERSION.to_owned(),
             facebook_app: None,
+            instagram_app: None,
+            login_url: None,
             poll: PollPolicy::default(),
             timeout: Duration::from_secs(30),
         }
@@ -43,6 +52,8 @@ impl fmt::Debug for GraphConfig {
             .field("base_url", &self.base_url.as_deref().map(without_password))
             .field("version", &self.version)
             .field("facebook_app", &self.facebook_app)
+            .field("instagram_app", &self.instagram_app)
+            .field("login_url", &self.login_url.as_deref().map(without_password))
             .field("poll", &self.poll)
             .field("timeout", &self.timeout)
             .finish()
@@ -63,7 +74,8 @@ fn without_password(url: &str) -> String {
     }
 }
 
-/// A Meta app (`FACEBOOK_APP_ID`, `FACEBOOK_APP_SECRET`). `Debug` never shows the secret.
+/// A Meta app (`FACEBOOK_APP_ID`, `FACEBOOK_APP_SECRET`; or Instagram Login's
+/// `INSTAGRAM_APP_ID`, `INSTAGRAM_APP_SECRET`). `Debug` never shows the secret.
 #[derive(Clone)]
 pub struct FacebookApp {
     pub id: String,

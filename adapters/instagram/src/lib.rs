@@ -12,6 +12,7 @@
 
 mod config;
 mod error;
+mod login;
 
 use std::fmt;
 
@@ -30,9 +31,12 @@ use storyline_domain::ports::{
 
 pub use config::{DEFAULT_VERSION, FacebookApp, GraphConfig, PollPolicy};
 use error::{MetaError, classify, network, scrub};
+pub use login::{FACEBOOK_SCOPES, INSTAGRAM_SCOPES};
 
 const FACEBOOK_HOST: &str = "https://graph.facebook.com";
 const INSTAGRAM_HOST: &str = "https://graph.instagram.com";
+/// Where Instagram Login exchanges a code for a token.
+const INSTAGRAM_API_HOST: &str = "https://api.instagram.com";
 
 /// When `content_publishing_limit` answers without `config.quota_total`: the figure Meta's
 /// reference for that endpoint gives ("currently 50" per 24 hours; stories count against it).
@@ -44,6 +48,7 @@ pub struct GraphApi {
     client: reqwest::Client,
     facebook: Url,
     instagram: Url,
+    instagram_api: Url,
     config: GraphConfig,
 }
 
@@ -60,6 +65,8 @@ enum Root {
     Versioned(LoginKind),
     /// `{instagram host}/…` without a version (Instagram Login's `refresh_access_token`).
     InstagramUnversioned,
+    /// `https://api.instagram.com/…` (Instagram Login's code exchange).
+    InstagramApi,
 }
 
 impl GraphApi {
@@ -68,15 +75,15 @@ impl GraphApi {
     /// # Errors
     /// When `base_url` is not an `http`/`https` URL, or the HTTP client cannot be built.
     pub fn new(config: GraphConfig) -> anyhow::Result<Self> {
-        let (facebook, instagram) = match &config.base_url {
+        let (facebook, instagram, instagram_api) = match &config.base_url {
             Some(base) => {
                 let url = Url::parse(base.trim())
                     .ok()
                     .filter(|u| matches!(u.scheme(), "http" | "https") && !u.cannot_be_a_base())
                     .ok_or_else(|| anyhow::anyhow!("GRAPH_API_URL must be an http(s) URL"))?;
-                (url.clone(), url)
+                (url.clone(), url.clone(), url)
             }
-            None => (Url::parse(FACEBOOK_HOST)?, Url::parse(INSTAGRAM_HOST)?),
+            None => (Url::parse(FACEBOOK_HOST)?, Url::parse(INSTAGRAM_HOST)?, Url::parse(INSTAGRAM_API_HOST)?),
         };
         anyhow::ensure!(
             !config.version.is_empty() && !config.version.contains(['/', '?', '#']),
@@ -87,7 +94,7 @@ impl GraphApi {
             .user_agent(concat!("storyline/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {}", e.without_url()))?;
-        Ok(Self { client, facebook, instagram, config })
+        Ok(Self { client, facebook, instagram, instagram_api, config })
     }
 
     /// The URL of `segments` under `root` (each segment escaped).
@@ -96,6 +103,7 @@ impl GraphApi {
             Root::Versioned(LoginKind::Facebook) => (self.facebook.clone(), Some(self.config.version.as_str())),
             Root::Versioned(LoginKind::Instagram) => (self.instagram.clone(), Some(self.config.version.as_str())),
             Root::InstagramUnversioned => (self.instagram.clone(), None),
+            Root::InstagramApi => (self.instagram_api.clone(), None),
         };
         url.set_query(None);
         url.set_fragment(None);

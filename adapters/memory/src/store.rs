@@ -21,6 +21,7 @@ mod history;
 mod init_wizards;
 mod library;
 mod locks;
+mod login;
 mod notices;
 mod queue;
 mod replicas;
@@ -60,6 +61,8 @@ struct State {
     notices: HashMap<(WorkspaceId, String), String>,
     /// `/init` wizards under way, by chat (there is no workspace yet).
     wizards: HashMap<ChatId, storyline_domain::init::InitWizard>,
+    /// Logins under way, by workspace and nonce.
+    logins: HashMap<(WorkspaceId, String), storyline_domain::login::LoginAttempt>,
 }
 
 /// Everything that belongs to one workspace.

@@ -42,6 +42,7 @@ pub mod history;
 pub mod init_wizards;
 pub mod library;
 pub mod locks;
+pub mod login;
 pub mod notices;
 pub mod queue;
 pub mod replicas;
@@ -74,6 +75,7 @@ pub trait EveryPort:
     + ports::LibrarySync
     + ports::SourceStore
     + ports::InitWizards
+    + ports::LoginAttempts
 {
 }
 
@@ -92,6 +94,7 @@ impl<T> EveryPort for T where
         + ports::LibrarySync
         + ports::SourceStore
         + ports::InitWizards
+        + ports::LoginAttempts
 {
 }
 

@@ -2,7 +2,7 @@
 
 use storyline_domain::account::{DisplayName, InstagramUserId, parse_token};
 use storyline_domain::chat::{MessageId, PressId, Screen};
-use storyline_domain::conversation::{PendingPrompt, PromptKind};
+use storyline_domain::conversation::PromptKind;
 use storyline_domain::ports::{AccountError, NotifyError};
 
 use super::{Bot, BotError, Event, Incoming, Turn, answers, screens};
@@ -140,21 +140,8 @@ impl Bot {
                 }
                 Err(other) => Err(other.into()),
             },
-            Action::AddAccount => {
-                let Some(member) = &turn.from else {
-                    self.ports.notifier.answer(press, "Adding an account needs a person to answer.", true).await?;
-                    return Ok(());
-                };
-                let prompt = PendingPrompt::new(
-                    member.user.telegram_id,
-                    PromptKind::InstagramAccount,
-                    message.map(|m| m.0),
-                    self.ports.clock.now(),
-                );
-                self.ports.conversations.put(turn.workspace.id, &prompt).await?;
-                self.ports.notifier.answer(press, "Send the account as your next message", false).await?;
-                self.say(turn, screens::add_account_prompt()).await.map(|_| ())
-            }
+            Action::AddAccount => self.add_account_press(turn, press, message).await,
+            Action::PasteToken => self.token_prompt(turn, press, message, None).await,
             _ => {
                 self.ports.notifier.answer(press, "", false).await?;
                 let views = accounts.overview(turn.workspace.id).await?;

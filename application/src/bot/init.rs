@@ -284,10 +284,15 @@ impl Bot {
             (MediaChoice::Folder, AccountChoice::Later) => None,
         };
         let Some(kind) = first else { return Ok(()) };
+        if kind == PromptKind::InstagramAccount
+            && let Ok(links) = self.login_links(&turn).await?
+        {
+            return self.say(&turn, links).await.map(|_| ());
+        }
         let prompt = PendingPrompt::new(user.telegram_id, kind, None, now);
         self.ports.conversations.put(turn.workspace.id, &prompt).await?;
         let mut screen = if kind == PromptKind::InstagramAccount {
-            screens::add_account_prompt()
+            screens::add_account_prompt(None)
         } else {
             screens::source_prompt(kind)
         };

@@ -79,7 +79,7 @@ impl Bot {
             | Action::ScheduleDays(_)
             | Action::Overdue(_) => self.desk_press(turn, press, action, message).await,
             Action::MediaSource | Action::PickSource(_) => self.source_press(turn, press, action, message).await,
-            Action::Accounts | Action::SelectAccount(_) | Action::AddAccount => {
+            Action::Accounts | Action::SelectAccount(_) | Action::AddAccount | Action::PasteToken => {
                 self.account_press(turn, press, action, message).await
             }
             Action::SetRole(user, role) => self.set_role_press(turn, press, user, role, message).await,

@@ -242,11 +242,15 @@ pub fn source_prompt(kind: PromptKind) -> Screen {
 
 /// The add-account dialogue's question (FEATURES A3).
 #[must_use]
-pub fn add_account_prompt() -> Screen {
+pub fn add_account_prompt(login_off: Option<&str>) -> Screen {
+    let mut text = Text::new().bold("➕ Add an Instagram account").line();
+    if let Some(why) = login_off {
+        text = text
+            .italic(format!("Logging in at Meta is off here ({why}), so the account is added with its token."))
+            .line();
+    }
     Screen::new(
-        Text::new()
-            .bold("➕ Add an Instagram account")
-            .line()
+        text
             .plain("Send one message: display name, Instagram account id (the number), access token and, if you know it, the days until the token expires — separated by | or one per line, for example:")
             .line()
             .code("Main Brand | 17841400000000000 | IGAAB… | 60")
@@ -306,7 +310,7 @@ pub fn prompt(kind: PromptKind) -> Screen {
             ("the posting hours as start-end, hours from 0 to 23 (start ≠ end; 22-2 wraps midnight)", "9-17")
         }
         PromptKind::TimeZone => ("the time zone, an IANA name", "Europe/Berlin"),
-        PromptKind::InstagramAccount => return add_account_prompt(),
+        PromptKind::InstagramAccount => return add_account_prompt(None),
         source => return source_prompt(source),
     };
     Screen::new(

@@ -161,7 +161,7 @@ async fn a_member_is_refused_every_admin_button_with_its_one_sentence_and_nothin
     ];
     let admin_buttons: Vec<Action> =
         Action::fixed().chain(variable).filter(|&a| !access::rule(Operation::Button(a)).allows(Role::Member)).collect();
-    assert_eq!(admin_buttons.len(), 23, "{admin_buttons:?}");
+    assert_eq!(admin_buttons.len(), 24, "{admin_buttons:?}");
     for action in admin_buttons {
         world.press(BOB, menu, &action.encode(workspace)).await;
         let Rule { refusal, .. } = access::rule(Operation::Button(action));

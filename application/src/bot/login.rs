@@ -1,0 +1,386 @@
+//! "Add account → Log in with Instagram / Facebook": the login links, and the callback that
+//! turns Meta's answer into an account (FEATURES A3, by login). No token is ever shown to a
+//! person, written in a URL Storyline makes, or logged.
+//!
+//! - The press makes one attempt per configured provider: a signed `state` naming the
+//!   workspace, kept in the store with the person who pressed, single-use, for
+//!   [`STATE_TTL_MINUTES`].
+//! - The callback checks the signature first (constant time), then takes the attempt (once),
+//!   its expiry, and whether the person may still add accounts (the same rule as the button);
+//!   only then is Meta asked. A refusal is one generic page; its cause goes to the log with a
+//!   reference.
+//! - The account is added as `add-instagram-account` adds one (the same duplicate rule, the
+//!   only account becomes active, audited); an account already here gets the new token instead
+//!   (reconnecting keeps its history).
+
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use storyline_domain::Workspace;
+use storyline_domain::account::DisplayName;
+use storyline_domain::chat::{Button, ButtonTarget, MessageId, PressId, Screen, Text};
+use storyline_domain::login::{LoginAttempt, LoginCandidate, LoginProvider, STATE_TTL_MINUTES};
+use storyline_domain::ports::{AccountError, LoginAttempts, MetaLogin, StateSigner};
+use storyline_domain::reference::Reference;
+
+use super::{Bot, BotError, Turn, screens};
+use crate::access::Operation;
+use crate::accounts::{AddAccount, AddError};
+use crate::action::Action;
+use crate::errors::warn_with_reference;
+
+/// What logging in needs: the store of attempts, the state signer, Meta, and the public
+/// address Meta sends the browser back to.
+#[derive(Clone)]
+pub struct Login {
+    pub attempts: Arc<dyn LoginAttempts>,
+    pub signer: Arc<dyn StateSigner>,
+    pub meta: Arc<dyn MetaLogin>,
+    /// `PUBLIC_BASE_URL`, without a trailing `/`.
+    pub public_base: String,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login").field("public_base", &self.public_base).finish_non_exhaustive()
+    }
+}
+
+impl Login {
+    /// Where Meta sends the browser back after a login with `provider`.
+    #[must_use]
+    pub fn redirect_uri(&self, provider: LoginProvider) -> String {
+        format!("{}{}", self.public_base.trim_end_matches('/'), provider.callback_path())
+    }
+
+    fn providers(&self) -> Vec<LoginProvider> {
+        LoginProvider::ALL.into_iter().filter(|p| self.meta.configured(*p)).collect()
+    }
+}
+
+/// What Meta's redirect brought: untrusted, every field.
+#[derive(Debug, Default)]
+pub struct LoginCallback {
+    pub state: Option<String>,
+    /// `Debug` never shows it.
+    pub code: Option<SecretString>,
+    /// Meta's `error` (`access_denied` when the person said no).
+    pub error: Option<String>,
+}
+
+/// The page the browser is shown after a callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginPage {
+    /// Whether an account was connected.
+    pub connected: bool,
+    pub title: &'static str,
+    pub text: String,
+}
+
+/// The one page every refused callback gets, whatever was wrong: a stranger learns nothing.
+fn refused(reference: &Reference) -> LoginPage {
+    LoginPage {
+        connected: false,
+        title: "This login link does not work",
+        text: format!(
+            "The link is used, expired, or not for you. Nothing was connected. Start again in Telegram: /settings → Instagram account → Add account. (ref {reference})"
+        ),
+    }
+}
+
+/// Refuses with the generic page; `why` goes to the log under its reference.
+fn refuse(why: &str) -> LoginPage {
+    let reference = Reference::new();
+    tracing::warn!(reference = %reference, "a login callback was refused: {why}");
+    refused(&reference)
+}
+
+fn failed(title: &'static str, text: String) -> LoginPage {
+    LoginPage { connected: false, title, text }
+}
+
+/// A display name from what Meta said (the account's or Page's name), cut to what fits.
+fn display_name(candidate: &LoginCandidate) -> Option<DisplayName> {
+    let cut: String = candidate.name.chars().take(64).collect();
+    DisplayName::new(&cut).ok().or_else(|| DisplayName::new(candidate.instagram_id.as_str()).ok())
+}
+
+impl Bot {
+    /// Adds logging in to the add-account dialogue; without it (or with `off`) the dialogue
+    /// asks for a token and says why logging in is off.
+    #[must_use]
+    pub fn with_login(mut self, login: Result<Login, String>) -> Self {
+        self.login = login;
+        self
+    }
+
+    /// "Add account": the login links when logging in is possible here, else the token prompt.
+    pub(super) async fn add_account_press(
+        &self,
+        turn: &Turn,
+        press: &PressId,
+        message: Option<MessageId>,
+    ) -> Result<(), BotError> {
+        if turn.from.is_none() {
+            self.ports.notifier.answer(press, "Adding an account needs a person to answer.", true).await?;
+            return Ok(());
+        }
+        match self.login_links(turn).await? {
+            Ok(screen) => {
+                self.ports.notifier.answer(press, "", false).await?;
+                self.show(turn, message, &screen).await
+            }
+            Err(why) => self.token_prompt(turn, press, message, Some(&why)).await,
+        }
+    }
+
+    /// The login links for the person of `turn` (one attempt kept per provider), or why
+    /// logging in is off here.
+    pub(super) async fn login_links(&self, turn: &Turn) -> Result<Result<Screen, String>, BotError> {
+        let Some(member) = &turn.from else { return Ok(Err("a channel post has no person to log in".to_owned())) };
+        let login = match &self.login {
+            Ok(login) if !login.providers().is_empty() => login,
+            Ok(_) => return Ok(Err("no Meta app is configured".to_owned())),
+            Err(why) => return Ok(Err(why.clone())),
+        };
+        let now = self.ports.clock.now();
+        let mut links = Vec::new();
+        for provider in login.providers() {
+            let issued = login.signer.issue(turn.workspace.id);
+            let redirect = login.redirect_uri(provider);
+            let Some(url) = login.meta.authorize_url(provider, &redirect, &issued.state, &issued.challenge) else {
+                continue;
+            };
+            let attempt = LoginAttempt {
+                provider,
+                user: member.user.telegram_id,
+                chat: turn.workspace.chat_id,
+                reconnect: None,
+                verifier: issued.verifier,
+                expires_at: now + chrono::Duration::minutes(STATE_TTL_MINUTES),
+            };
+            login.attempts.begin(turn.workspace.id, &issued.nonce, &attempt, now).await?;
+            links.push((provider, url));
+        }
+        Ok(Ok(login_screen(&turn.workspace, &links, &member.user.display_name())))
+    }
+
+    /// The paste-a-token dialogue (FEATURES A3), with why logging in is not offered, if it is not.
+    pub(super) async fn token_prompt(
+        &self,
+        turn: &Turn,
+        press: &PressId,
+        message: Option<MessageId>,
+        login_off: Option<&str>,
+    ) -> Result<(), BotError> {
+        let Some(member) = &turn.from else {
+            self.ports.notifier.answer(press, "Adding an account needs a person to answer.", true).await?;
+            return Ok(());
+        };
+        let prompt = storyline_domain::conversation::PendingPrompt::new(
+            member.user.telegram_id,
+            storyline_domain::conversation::PromptKind::InstagramAccount,
+            message.map(|m| m.0),
+            self.ports.clock.now(),
+        );
+        self.ports.conversations.put(turn.workspace.id, &prompt).await?;
+        self.ports.notifier.answer(press, "Send the account as your next message", false).await?;
+        self.say(turn, screens::add_account_prompt(login_off)).await.map(|_| ())
+    }
+
+    /// Meta sent the browser back to `/oauth/{provider}/callback` with `callback`: checks it,
+    /// connects the account, tells the chat, and says what to show the browser. Never fails:
+    /// every problem is a page (and, for the server's own failures, a log line).
+    pub async fn finish_login(&self, provider: &str, callback: LoginCallback) -> LoginPage {
+        match self.try_finish_login(provider, callback).await {
+            Ok(page) => page,
+            Err(error) => {
+                let reference = warn_with_reference("a login callback failed", &error);
+                failed(
+                    "Something went wrong",
+                    format!("Nothing was connected; try again in a minute. (ref {reference})"),
+                )
+            }
+        }
+    }
+
+    async fn try_finish_login(&self, provider: &str, callback: LoginCallback) -> Result<LoginPage, BotError> {
+        let Ok(login) = &self.login else { return Ok(refuse("logging in is not set up here")) };
+        let Some(provider) = LoginProvider::parse(provider) else { return Ok(refuse("unknown provider")) };
+        // The signature first, in constant time: nothing is looked up for a state not made here.
+        let Some((workspace_id, nonce)) = callback.state.as_deref().and_then(|s| login.signer.open(s)) else {
+            return Ok(refuse("the state is missing or not signed by this deployment"));
+        };
+        let Some(attempt) = login.attempts.take(workspace_id, &nonce).await? else {
+            return Ok(refuse("the state was used already, or never issued"));
+        };
+        let now = self.ports.clock.now();
+        if attempt.expires_at < now {
+            return Ok(refuse("the state expired"));
+        }
+        if attempt.provider != provider {
+            return Ok(refuse("the state was made for another provider"));
+        }
+        if let Some(error) = callback.error.as_deref() {
+            tracing::info!(workspace_id = %workspace_id, provider = provider.as_str(), error = %error.chars().take(64).collect::<String>(), "a login was not allowed at Meta");
+            return Ok(failed(
+                "Not connected",
+                "You did not allow access at Meta, so nothing was connected. Start again from /settings in Telegram when you want to.".to_owned(),
+            ));
+        }
+        let Some(code) = callback.code else { return Ok(refuse("the callback has neither a code nor an error")) };
+        // Who pressed, in the workspace the state names: may they still add accounts?
+        let Some(workspace) = self.settings.existing_workspace(attempt.chat).await? else {
+            return Ok(refuse("the workspace of the state is gone"));
+        };
+        if workspace.id != workspace_id {
+            return Ok(refuse("the state's workspace does not serve its chat any more"));
+        }
+        let Some(member) = self.ports.users.member(workspace.id, attempt.user).await? else {
+            return Ok(refuse("the person who pressed is not a member"));
+        };
+        let turn = Turn { chat: workspace.chat_id, from: Some(member), workspace };
+        if self.allowed(&turn, Operation::Button(Action::AddAccount)).await.is_err() {
+            return Ok(refuse("the person who pressed may no longer add accounts"));
+        }
+        let Some(accounts) = &self.accounts else { return Ok(refuse("accounts are not set up here")) };
+        let redirect = login.redirect_uri(provider);
+        let candidates = match login.meta.connect(provider, &code, &redirect, &attempt.verifier).await {
+            Ok(candidates) => candidates,
+            Err(error) => {
+                let reference = warn_with_reference("Meta did not complete a login", &error);
+                return Ok(failed(
+                    "Not connected",
+                    format!(
+                        "Meta did not complete the login, so nothing was connected. Start again from /settings in Telegram. (ref {reference})"
+                    ),
+                ));
+            }
+        };
+        let candidate = match candidates.as_slice() {
+            [] => {
+                return Ok(failed(
+                    "No account found",
+                    "This login reaches no Instagram professional account (a business or creator account, linked to a Facebook Page for Facebook Login). Nothing was connected.".to_owned(),
+                ));
+            }
+            [one] => one.clone(),
+            several => {
+                tracing::info!(accounts = several.len(), "a login reaches several Instagram accounts");
+                return Ok(failed(
+                    "Several accounts",
+                    format!(
+                        "This login reaches {} Instagram accounts; choosing one here is not supported yet. Nothing was connected: log in with Instagram (one account at a time), or add the account by hand.",
+                        several.len()
+                    ),
+                ));
+            }
+        };
+        self.connect_candidate(&turn, accounts, provider, candidate).await
+    }
+
+    async fn connect_candidate(
+        &self,
+        turn: &Turn,
+        accounts: &crate::accounts::AccountService,
+        provider: LoginProvider,
+        candidate: LoginCandidate,
+    ) -> Result<LoginPage, BotError> {
+        let workspace = turn.workspace.id;
+        let person = turn.from.as_ref().map(|m| m.user.display_name()).unwrap_or_default();
+        let shown = candidate.username.as_ref().map_or_else(|| candidate.name.clone(), ToString::to_string);
+        let known = accounts.store().accounts(workspace, true).await?;
+        if let Some(existing) = known.iter().find(|a| a.instagram_id == candidate.instagram_id) {
+            // Reconnecting: the new token replaces the old, the account and its history stay.
+            return match accounts
+                .replace_token(workspace, existing.id, candidate.token, candidate.expires_in_days)
+                .await
+            {
+                Ok(replaced) => {
+                    self.accounts_changed(workspace);
+                    let said = format!(
+                        "🔄 {person} reconnected {} by logging in with {}.",
+                        replaced.account.label(),
+                        provider.label()
+                    );
+                    self.ports.notifier.send(turn.workspace.chat_id, &Screen::new(said)).await?;
+                    Ok(LoginPage {
+                        connected: true,
+                        title: "Reconnected",
+                        text: format!("Reconnected {shown}: its new token is saved. You can close this page."),
+                    })
+                }
+                Err(error) => Ok(self.add_refused(error)),
+            };
+        }
+        let Some(display_name) = display_name(&candidate) else {
+            return Ok(refuse("Meta named the account with nothing usable"));
+        };
+        let input = AddAccount {
+            display_name,
+            instagram_id: candidate.instagram_id,
+            username: candidate.username,
+            token: candidate.token,
+            expires_in_days: candidate.expires_in_days,
+            login: Some(provider.login_kind()),
+            make_active: false,
+        };
+        match accounts.add(workspace, input, &turn.actor()).await {
+            Ok(added) => {
+                self.accounts_changed(workspace);
+                let mut said = format!(
+                    "✅ {person} connected the Instagram account {} by logging in with {}.",
+                    added.added.account.label(),
+                    provider.label()
+                );
+                said.push_str(if added.added.active {
+                    " It is the active account now."
+                } else {
+                    " Switch to it in /settings → Instagram account."
+                });
+                self.ports.notifier.send(turn.workspace.chat_id, &Screen::new(said)).await?;
+                Ok(LoginPage {
+                    connected: true,
+                    title: "Connected",
+                    text: format!("Connected {shown} — you can close this page."),
+                })
+            }
+            Err(error) => Ok(self.add_refused(error)),
+        }
+    }
+
+    /// The page for an account the store or Meta would not take; nothing was saved.
+    fn add_refused(&self, error: AddError) -> LoginPage {
+        let reference = match &error {
+            AddError::Account(AccountError::Vault(_)) => {
+                warn_with_reference("a logged-in account could not be sealed (no ENCRYPTION_KEY)", &error)
+            }
+            _ => warn_with_reference("a logged-in account was not saved", &error),
+        };
+        failed("Not connected", format!("The account could not be saved, so nothing was connected. (ref {reference})"))
+    }
+}
+
+/// The login links (URL buttons), the way to paste a token instead, and Back.
+fn login_screen(workspace: &Workspace, links: &[(LoginProvider, String)], person: &str) -> Screen {
+    let text = Text::new()
+        .bold("➕ Add an Instagram account")
+        .line()
+        .plain("Log in at Meta with the account's owner: nothing to copy, and no token is shown in this chat. ")
+        .plain(format!(
+            "Each link works once, for {STATE_TTL_MINUTES} minutes, and connects the account in the name of {person}."
+        ))
+        .line()
+        .line()
+        .italic("Instagram Login for a business or creator account; Facebook Login for one linked to a Facebook Page.");
+    let mut screen = Screen::new(text);
+    for (provider, url) in links {
+        screen = screen.row(vec![Button {
+            label: format!("🔑 Log in with {}", provider.label()),
+            target: ButtonTarget::Link(url.clone()),
+        }]);
+    }
+    screen
+        .row(vec![screens::button("✍️ Paste a token instead", Action::PasteToken, workspace)])
+        .row(vec![screens::button("🔙 Back", Action::Accounts, workspace)])
+}

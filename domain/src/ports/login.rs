@@ -1,0 +1,75 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+
+use super::StoreError;
+use crate::WorkspaceId;
+use crate::login::{IssuedState, LoginAttempt, LoginCandidate, LoginError, LoginProvider};
+
+/// Makes and checks the `state` of login links: signed with a key of the deployment, so a
+/// state this server did not make is refused before anything is looked up.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait StateSigner: Send + Sync {
+    /// A fresh state naming `workspace`, with a random nonce and a PKCE verifier.
+    fn issue(&self, workspace: WorkspaceId) -> IssuedState;
+
+    /// The workspace and nonce of a state this signer made; `None` for anything else. The
+    /// signature is compared in constant time.
+    fn open(&self, state: &str) -> Option<(WorkspaceId, String)>;
+}
+
+/// Logins under way: kept from the press until the callback takes them, once.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait LoginAttempts: Send + Sync {
+    /// Keeps `attempt` under `nonce` in `workspace`, and forgets attempts that expired before `now`.
+    ///
+    /// # Errors
+    /// [`StoreError::WorkspaceNotFound`], or [`StoreError::Unknown`] when the store fails.
+    async fn begin(
+        &self,
+        workspace: WorkspaceId,
+        nonce: &str,
+        attempt: &LoginAttempt,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Takes the attempt kept under `nonce` in `workspace` and forgets it, in one statement:
+    /// of two callbacks with one state, one gets it. Expired attempts are returned too (the
+    /// caller says why it refuses); another workspace's never.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn take(&self, workspace: WorkspaceId, nonce: &str) -> Result<Option<LoginAttempt>, StoreError>;
+}
+
+/// Meta's side of a login: the authorization link, and the code turned into accounts.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait MetaLogin: Send + Sync {
+    /// Whether this deployment has an app for `provider` (`INSTAGRAM_APP_ID` …).
+    fn configured(&self, provider: LoginProvider) -> bool;
+
+    /// The link to Meta's authorization dialog; `None` without an app for `provider`.
+    fn authorize_url(
+        &self,
+        provider: LoginProvider,
+        redirect_uri: &str,
+        state: &str,
+        challenge: &str,
+    ) -> Option<String>;
+
+    /// Exchanges `code` for a short-lived token, that for a long-lived one, and finds the
+    /// Instagram accounts it reaches (Instagram Login: the one logged in; Facebook Login: the
+    /// accounts linked to the person's Pages).
+    ///
+    /// # Errors
+    /// [`LoginError`]; its text never holds a token, a code or the app secret.
+    async fn connect(
+        &self,
+        provider: LoginProvider,
+        code: &SecretString,
+        redirect_uri: &str,
+        verifier: &SecretString,
+    ) -> Result<Vec<LoginCandidate>, LoginError>;
+}

@@ -1,0 +1,14 @@
+-- Logins under way ("Log in with Instagram"): kept from the press until Meta sends the browser
+-- back, taken once, gone after ten minutes. The nonce is the random part of the signed state.
+CREATE TABLE login_attempts (
+    workspace_id     UUID NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    nonce            TEXT NOT NULL,
+    provider         TEXT NOT NULL,
+    telegram_user_id BIGINT NOT NULL,
+    telegram_chat_id BIGINT NOT NULL,
+    account_id       UUID,
+    verifier         TEXT NOT NULL,
+    expires_at       TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (workspace_id, nonce)
+);
+CREATE INDEX login_attempts_expiry ON login_attempts (expires_at);
