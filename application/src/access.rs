@@ -136,7 +136,11 @@ pub const fn rule(operation: Operation) -> Rule {
             Action::Story(StoryMove::Reject | StoryMove::ConfirmReject | StoryMove::NeedsInteraction, _) => {
                 Rule::admin(STORY_REFUSED)
             }
-            Action::SelectAccount(_) | Action::AddAccount | Action::PasteToken => Rule::admin(ACCOUNTS_REFUSED),
+            Action::SelectAccount(_)
+            | Action::AddAccount
+            | Action::PasteToken
+            | Action::Reconnect(_)
+            | Action::PickLogin(..) => Rule::admin(ACCOUNTS_REFUSED),
             Action::MediaSource | Action::PickSource(_) => Rule::admin(SOURCE_REFUSED),
             Action::SetRole(..) => Rule::OWNER,
             Action::ApplyImport | Action::CancelImport => Rule::admin(IMPORT_REFUSED),
@@ -247,6 +251,8 @@ mod tests {
             (Action::SelectAccount(AccountId::new()), Role::Admin),
             (Action::AddAccount, Role::Admin),
             (Action::PasteToken, Role::Admin),
+            (Action::Reconnect(AccountId::new()), Role::Admin),
+            (Action::PickLogin(storyline_domain::login::ChoiceId::new(), None), Role::Admin),
             (Action::SetRole(storyline_domain::user::TelegramUserId(42), Role::Admin), Role::Owner),
             (Action::SetRole(storyline_domain::user::TelegramUserId(42), Role::Member), Role::Owner),
             (Action::MediaSource, Role::Admin),

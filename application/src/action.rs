@@ -8,6 +8,7 @@
 use storyline_domain::WorkspaceId;
 use storyline_domain::account::AccountId;
 use storyline_domain::conversation::PromptKind;
+use storyline_domain::login::{ChoiceId, MAX_CHOICES};
 use storyline_domain::queue::QueueItemId;
 use storyline_domain::schedule::MAX_DAYS;
 use storyline_domain::settings::Toggle;
@@ -51,6 +52,11 @@ pub enum Action {
     AddAccount,
     /// Add an account by pasting its token instead of logging in.
     PasteToken,
+    /// Give this account a new token by logging in (its token is dead).
+    Reconnect(AccountId),
+    /// A login reached several accounts: connect the one at this index of the picker, or
+    /// (`None`) none of them.
+    PickLogin(ChoiceId, Option<u8>),
     /// `/settings` → Change media source: the kind picker (FEATURES M1).
     MediaSource,
     /// Start the media source dialogue for this kind.
@@ -141,6 +147,15 @@ impl Action {
         if let Self::SelectAccount(account) = self {
             return format!("a.s.{}", account.compact());
         }
+        if let Self::Reconnect(account) = self {
+            return format!("a.r.{}", account.compact());
+        }
+        if let Self::PickLogin(choice, index) = self {
+            return match index {
+                Some(index) => format!("a.p.{}.{index}", choice.compact()),
+                None => format!("a.p.{}.x", choice.compact()),
+            };
+        }
         if let Self::ScheduleDays(days) = self {
             return format!("sched.{days}");
         }
@@ -175,10 +190,24 @@ impl Action {
             return user.parse::<i64>().ok().map(|id| Self::SetRole(TelegramUserId(id), role));
         }
         if let Some(account) = code.strip_prefix("a.s.") {
-            if account.len() != 32 || !account.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return None;
-            }
-            return AccountId::parse(account).map(Self::SelectAccount);
+            return compact_id(account).and_then(AccountId::parse).map(Self::SelectAccount);
+        }
+        if let Some(account) = code.strip_prefix("a.r.") {
+            return compact_id(account).and_then(AccountId::parse).map(Self::Reconnect);
+        }
+        if let Some(rest) = code.strip_prefix("a.p.") {
+            let (choice, index) = rest.split_once('.')?;
+            let choice = compact_id(choice).and_then(ChoiceId::parse)?;
+            let index = match index {
+                "x" => None,
+                digit if digit.len() == 1 && digit.bytes().all(|b| b.is_ascii_digit()) => {
+                    let index = digit.parse::<u8>().ok()?;
+                    (usize::from(index) < MAX_CHOICES).then_some(index)?;
+                    Some(index)
+                }
+                _ => return None,
+            };
+            return Some(Self::PickLogin(choice, index));
         }
         if let Some(rest) = code.strip_prefix("s.") {
             let (letter, item) = rest.split_once('.')?;
@@ -230,6 +259,11 @@ pub enum ActionError {
     OtherWorkspace,
 }
 
+/// `text` when it is 32 hex digits (the one spelling of an id in callback data).
+fn compact_id(text: &str) -> Option<&str> {
+    (text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())).then_some(text)
+}
+
 fn tag(workspace: WorkspaceId) -> String {
     workspace.as_uuid().simple().to_string()[..8].to_owned()
 }
@@ -243,12 +277,18 @@ mod tests {
         let workspace = WorkspaceId::new();
         let stories = StoryMove::CODES.map(|(step, _)| step).map(|step| Action::Story(step, QueueItemId::new()));
         let account = Action::SelectAccount(AccountId::new());
+        let login = [
+            Action::Reconnect(AccountId::new()),
+            Action::PickLogin(ChoiceId::new(), Some(0)),
+            Action::PickLogin(ChoiceId::new(), Some(7)),
+            Action::PickLogin(ChoiceId::new(), None),
+        ];
         let days = (1..=30).map(Action::ScheduleDays);
         let roles = [
             Action::SetRole(TelegramUserId(1), Role::Admin),
             Action::SetRole(TelegramUserId(999_999_999_999_999), Role::Member),
         ];
-        let days = days.chain(roles);
+        let days = days.chain(roles).chain(login);
         for action in Action::TABLE.map(|(action, _)| action).into_iter().chain(stories).chain([account]).chain(days) {
             let data = action.encode(workspace);
             assert!(data.len() <= MAX_CALLBACK_BYTES, "{data}");
@@ -274,6 +314,12 @@ mod tests {
             format!("1:{tag}:a.s.{}", "z".repeat(32)),
             format!("1:{tag}:a.s.{}", AccountId::new()),
             format!("1:{tag}:a.s.{}x", AccountId::new().compact()),
+            format!("1:{tag}:a.r.{}", AccountId::new()),
+            format!("1:{tag}:a.p.{}.8", ChoiceId::new().compact()),
+            format!("1:{tag}:a.p.{}.01", ChoiceId::new().compact()),
+            format!("1:{tag}:a.p.{}.-1", ChoiceId::new().compact()),
+            format!("1:{tag}:a.p.{}", ChoiceId::new().compact()),
+            format!("1:{tag}:a.p.{}.y", ChoiceId::new().compact()),
             format!("1:{tag}:sched.0"),
             format!("1:{tag}:sched.31"),
             format!("1:{tag}:sched.07"),

@@ -279,6 +279,7 @@ fn login(config: &Config, stores: &Stores, meta: Arc<GraphApi>) -> Result<Login,
         attempts: stores.logins.clone(),
         signer: Arc::new(LoginStates::new(keyring)),
         meta,
+        cipher: keyring.clone(),
         public_base: base.trim().trim_end_matches('/').to_owned(),
     })
 }

@@ -9,10 +9,12 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
-use crate::ChatId;
 use crate::account::{AccountId, InstagramUserId, LoginKind, Username};
 use crate::user::TelegramUserId;
+use crate::{ChatId, WorkspaceId};
 
 /// How long a login link works.
 pub const STATE_TTL_MINUTES: i64 = 10;
@@ -140,6 +142,90 @@ impl fmt::Debug for LoginCandidate {
             .field("expires_in_days", &self.expires_in_days)
             .finish()
     }
+}
+
+/// The most accounts a login's picker offers (buttons, and what the store keeps).
+pub const MAX_CHOICES: usize = 8;
+
+/// A login that reached several accounts, waiting for the person to pick one in the chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChoiceId(Uuid);
+
+impl ChoiceId {
+    #[must_use]
+    pub fn new() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    #[must_use]
+    pub const fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+
+    #[must_use]
+    pub const fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+
+    /// 32 hex digits, for callback data.
+    #[must_use]
+    pub fn compact(&self) -> String {
+        self.0.simple().to_string()
+    }
+
+    /// The id [`ChoiceId::compact`] spells, if it is one.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        Uuid::parse_str(text).ok().map(Self)
+    }
+}
+
+impl Default for ChoiceId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One account of a picker, without its token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChoiceAccount {
+    pub instagram_id: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    pub name: String,
+}
+
+/// A login's picker, as the store keeps it until the person picks (once). The token every
+/// account of the login shares is sealed (bound to the workspace and the choice,
+/// [`choice_binding`]); `Debug` shows none of it.
+#[derive(Clone)]
+pub struct LoginChoice {
+    pub id: ChoiceId,
+    pub provider: LoginProvider,
+    /// The person who logged in: only they may pick.
+    pub user: TelegramUserId,
+    pub accounts: Vec<ChoiceAccount>,
+    pub sealed_token: Vec<u8>,
+    pub expires_in_days: Option<i64>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for LoginChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginChoice")
+            .field("id", &self.id)
+            .field("provider", &self.provider)
+            .field("user", &self.user)
+            .field("accounts", &self.accounts)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a picker's sealed token is bound to: a ciphertext copied to another choice does not open.
+#[must_use]
+pub fn choice_binding(workspace: WorkspaceId, choice: ChoiceId) -> Vec<u8> {
+    format!("storyline-login-choice:v1:{workspace}:{}", choice.compact()).into_bytes()
 }
 
 /// Why a login could not reach an account. The text is for the log (Meta's words, with any

@@ -12,3 +12,17 @@ CREATE TABLE login_attempts (
     PRIMARY KEY (workspace_id, nonce)
 );
 CREATE INDEX login_attempts_expiry ON login_attempts (expires_at);
+
+-- A login that reached several Instagram accounts (Facebook Login with several Pages), waiting
+-- for its person to pick one in the chat. The token they share is sealed, bound to the choice.
+CREATE TABLE login_choices (
+    workspace_id     BLOB NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    choice_id        BLOB NOT NULL,
+    provider         TEXT NOT NULL,
+    telegram_user_id INTEGER NOT NULL,
+    accounts         TEXT NOT NULL,
+    sealed_token     BLOB NOT NULL,
+    expires_in_days  INTEGER,
+    expires_at       TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, choice_id)
+);

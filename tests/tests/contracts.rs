@@ -55,6 +55,7 @@ macro_rules! every_suite {
                 an_attempt_is_taken_once_by_its_own_workspace_and_survives_a_restart,
                 an_expired_attempt_is_returned_until_a_new_one_forgets_it,
                 of_two_callbacks_racing_with_one_state_one_gets_the_attempt,
+                a_picker_is_picked_once_by_its_person_before_it_expires,
             }
             notices {
                 a_notice_is_news_once_per_key_and_again_after_it_is_forgotten,

@@ -566,6 +566,115 @@ pub async fn facebook_login_with_pkce_connects_the_instagram_account_of_the_page
     h.stop().await
 }
 
+pub async fn a_login_reaching_two_pages_asks_which_and_only_its_person_picks(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/v[0-9.]+/me/accounts$"))
+        .and(query_param("access_token", FB_LONG))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+            {"id": "1001", "name": "Brand Page", "instagram_business_account": {"id": FB_IG_ID, "username": "brand_page"}},
+            {"id": "1003", "name": "Promo Page", "instagram_business_account": {"id": IG_ID, "username": "brand_main"}}
+        ]})))
+        .with_priority(1)
+        .mount(&h.meta)
+        .await;
+    let ada = FakeUser::new(ADMIN, "Ada");
+    let (_, status, page) = h.follow(&button_url(&h.login_links(&ada).await?, "Log in with Facebook")?).await?;
+    ensure!(status == 200 && page.contains("choose the one to connect in the Telegram chat"), "{status}: {page}");
+    ensure!(h.accounts(&h.workspace).await? == 0, "nothing connected before the pick");
+    let asked =
+        |t: &FakeTelegram| t.bot_messages(TEAM_CHAT).iter().any(|m| m.to_string().contains("Which Instagram account?"));
+    h.telegram.wait_until(WAIT, asked).await?;
+    let picker = h
+        .telegram
+        .bot_messages(TEAM_CHAT)
+        .into_iter()
+        .rev()
+        .find(|m| m.to_string().contains("Which Instagram account?"))
+        .context("the picker")?;
+    let picker_id = i32::try_from(picker["message_id"].as_i64().unwrap_or_default())?;
+    let promo = button_data(&picker, "@brand_main")?;
+    // Someone else (an admin too) may not pick Ada's login.
+    h.telegram.set_administrators(TEAM_CHAT, &[FakeUser::new(88, "Cy")]);
+    let answered = h.telegram.count("answerCallbackQuery");
+    h.telegram.push_press(TEAM_CHAT, &FakeUser::new(88, "Cy"), picker_id, &promo);
+    let answers = h.telegram.wait_for("answerCallbackQuery", answered + 1, WAIT).await?;
+    let said = answers.last().map(|a| a["text"].to_string()).unwrap_or_default();
+    ensure!(said.contains("only the person who logged in chooses"), "{said}");
+    ensure!(h.accounts(&h.workspace).await? == 0);
+    // Ada picks the second: connected with the login's token, the only one, so active.
+    h.telegram.push_press(TEAM_CHAT, &ada, picker_id, &promo);
+    let connected = |t: &FakeTelegram| {
+        t.bot_messages(TEAM_CHAT)
+            .iter()
+            .any(|m| m.to_string().contains("Ada connected the Instagram account Promo Page (@brand_main)"))
+    };
+    h.telegram.wait_until(WAIT, connected).await?;
+    let active = h.app.stores.accounts.active(h.workspace.id).await?.context("connected")?;
+    ensure!(active.instagram_id.as_str() == IG_ID && active.login == LoginKind::Facebook, "{active:?}");
+    let credential = h.app.stores.vault.credential(h.workspace.id, active.id).await?.context("a token")?;
+    ensure!(credential.token.expose_secret() == FB_LONG);
+    // The picker is used up: a second press connects nothing more.
+    let brand = button_data(&picker, "@brand_page")?;
+    let answered = h.telegram.count("answerCallbackQuery");
+    h.telegram.push_press(TEAM_CHAT, &ada, picker_id, &brand);
+    let answers = h.telegram.wait_for("answerCallbackQuery", answered + 1, WAIT).await?;
+    let said = answers.last().map(|a| a["text"].to_string()).unwrap_or_default();
+    ensure!(said.contains("only the person who logged in chooses"), "{said}");
+    ensure!(h.accounts(&h.workspace).await? == 1);
+    h.no_secret_in_chat()?;
+    h.stop().await
+}
+
+pub async fn reconnect_on_a_dead_account_takes_only_that_account(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    let ada = FakeUser::new(ADMIN, "Ada");
+    let (_, status, _) = h.follow(&button_url(&h.login_links(&ada).await?, "Log in with Instagram")?).await?;
+    ensure!(status == 200);
+    let account = h.app.stores.accounts.active(h.workspace.id).await?.context("connected")?;
+    h.app.accounts.mark_dead(h.workspace.id, account.id).await?;
+    // The picker offers Reconnect for the dead account; its login is Instagram Login only.
+    let sent = h.telegram.count("sendMessage");
+    h.telegram.push_text(TEAM_CHAT, &ada, "/settings");
+    h.telegram.wait_for("sendMessage", sent + 1, WAIT).await?;
+    let menu = h.telegram.last_message_id();
+    let data = button_data(&h.telegram.message(TEAM_CHAT, menu).context("menu")?, "📸")?;
+    h.telegram.push_press(TEAM_CHAT, &ada, menu, &data);
+    let picker = |t: &FakeTelegram| t.message(TEAM_CHAT, menu).is_some_and(|m| m.to_string().contains("Reconnect"));
+    h.telegram.wait_until(WAIT, picker).await?;
+    let reconnect = button_data(&h.telegram.message(TEAM_CHAT, menu).context("picker")?, "Reconnect")?;
+    h.telegram.push_press(TEAM_CHAT, &ada, menu, &reconnect);
+    let links = |t: &FakeTelegram| t.message(TEAM_CHAT, menu).is_some_and(|m| m.to_string().contains("Log in with"));
+    h.telegram.wait_until(WAIT, links).await?;
+    let screen = h.telegram.message(TEAM_CHAT, menu).context("links")?;
+    ensure!(
+        !screen.to_string().contains("Log in with Facebook") && !screen.to_string().contains("Paste a token"),
+        "{screen}"
+    );
+    // Logged in as another account (Meta's `me` answers another id): nothing changes.
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/v[0-9.]+/me$"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"user_id": "17841499999999999", "username": "someone_else"})),
+        )
+        .with_priority(1)
+        .up_to_n_times(1)
+        .mount(&h.meta)
+        .await;
+    let (_, status, page) = h.follow(&button_url(&screen, "Log in with Instagram")?).await?;
+    ensure!(status == 400 && page.contains("This login is not for"), "{status}: {page}");
+    let infos = h.app.stores.vault.token_infos(h.workspace.id).await?;
+    ensure!(infos.iter().all(|i| i.notice.is_some()), "still dead: {infos:?}");
+    ensure!(h.accounts(&h.workspace).await? == 1, "the other account is not added");
+    // Again, as the right account: a new token, the same account.
+    let (_, status, page) = h.follow(&button_url(&h.login_links(&ada).await?, "Log in with Instagram")?).await?;
+    ensure!(status == 200 && page.contains("Reconnected"), "{status}: {page}");
+    let infos = h.app.stores.vault.token_infos(h.workspace.id).await?;
+    ensure!(infos.iter().all(|i| i.notice.is_none()), "alive again: {infos:?}");
+    h.stop().await
+}
+
 /// A success, a refusal by Meta and a Facebook login, then every captured line (the tests of
 /// one binary share the capture, so whatever the others logged by then is checked too).
 pub async fn the_logs_of_every_login_hold_no_token_code_or_app_secret(backend: Backend) -> TestResult {
@@ -598,5 +707,7 @@ storyline_tests::on_backends!([sqlite, postgres] [
     a_denied_consent_or_a_failed_code_exchange_connects_nothing,
     logging_in_again_reconnects_the_account_and_keeps_it,
     facebook_login_with_pkce_connects_the_instagram_account_of_the_page,
+    a_login_reaching_two_pages_asks_which_and_only_its_person_picks,
+    reconnect_on_a_dead_account_takes_only_that_account,
     the_logs_of_every_login_hold_no_token_code_or_app_secret,
 ]);

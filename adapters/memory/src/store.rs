@@ -63,6 +63,8 @@ struct State {
     wizards: HashMap<ChatId, storyline_domain::init::InitWizard>,
     /// Logins under way, by workspace and nonce.
     logins: HashMap<(WorkspaceId, String), storyline_domain::login::LoginAttempt>,
+    /// Logins' pickers, by workspace and choice.
+    login_choices: HashMap<(WorkspaceId, storyline_domain::login::ChoiceId), storyline_domain::login::LoginChoice>,
 }
 
 /// Everything that belongs to one workspace.

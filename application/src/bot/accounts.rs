@@ -142,6 +142,8 @@ impl Bot {
             },
             Action::AddAccount => self.add_account_press(turn, press, message).await,
             Action::PasteToken => self.token_prompt(turn, press, message, None).await,
+            Action::Reconnect(account) => self.reconnect_press(turn, press, account, message).await,
+            Action::PickLogin(choice, index) => self.pick_login(turn, press, choice, index, message).await,
             _ => {
                 self.ports.notifier.answer(press, "", false).await?;
                 let views = accounts.overview(turn.workspace.id).await?;

@@ -285,7 +285,7 @@ impl Bot {
         };
         let Some(kind) = first else { return Ok(()) };
         if kind == PromptKind::InstagramAccount
-            && let Ok(links) = self.login_links(&turn).await?
+            && let Ok(links) = self.login_links(&turn, None).await?
         {
             return self.say(&turn, links).await.map(|_| ());
         }

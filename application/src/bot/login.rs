@@ -17,10 +17,13 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 use storyline_domain::Workspace;
-use storyline_domain::account::DisplayName;
+use storyline_domain::account::{Account, AccountId, DisplayName, InstagramUserId, Username};
 use storyline_domain::chat::{Button, ButtonTarget, MessageId, PressId, Screen, Text};
-use storyline_domain::login::{LoginAttempt, LoginCandidate, LoginProvider, STATE_TTL_MINUTES};
-use storyline_domain::ports::{AccountError, LoginAttempts, MetaLogin, StateSigner};
+use storyline_domain::login::{
+    ChoiceAccount, ChoiceId, LoginAttempt, LoginCandidate, LoginChoice, LoginProvider, MAX_CHOICES, STATE_TTL_MINUTES,
+    choice_binding,
+};
+use storyline_domain::ports::{AccountError, LoginAttempts, MetaLogin, StateSigner, TokenCipher};
 use storyline_domain::reference::Reference;
 
 use super::{Bot, BotError, Turn, screens};
@@ -36,6 +39,8 @@ pub struct Login {
     pub attempts: Arc<dyn LoginAttempts>,
     pub signer: Arc<dyn StateSigner>,
     pub meta: Arc<dyn MetaLogin>,
+    /// Seals the token a login's picker waits with.
+    pub cipher: Arc<dyn TokenCipher>,
     /// `PUBLIC_BASE_URL`, without a trailing `/`.
     pub public_base: String,
 }
@@ -125,7 +130,7 @@ impl Bot {
             self.ports.notifier.answer(press, "Adding an account needs a person to answer.", true).await?;
             return Ok(());
         }
-        match self.login_links(turn).await? {
+        match self.login_links(turn, None).await? {
             Ok(screen) => {
                 self.ports.notifier.answer(press, "", false).await?;
                 self.show(turn, message, &screen).await
@@ -134,18 +139,61 @@ impl Bot {
         }
     }
 
-    /// The login links for the person of `turn` (one attempt kept per provider), or why
-    /// logging in is off here.
-    pub(super) async fn login_links(&self, turn: &Turn) -> Result<Result<Screen, String>, BotError> {
+    /// "Reconnect" on an account whose token is dead: the login link of its kind, whose login
+    /// gives it a new token.
+    pub(super) async fn reconnect_press(
+        &self,
+        turn: &Turn,
+        press: &PressId,
+        account: AccountId,
+        message: Option<MessageId>,
+    ) -> Result<(), BotError> {
+        let Some(accounts) = &self.accounts else { return Ok(()) };
+        let Some(found) = accounts.store().account(turn.workspace.id, account).await? else {
+            let note = "That account is not in this workspace any more; nothing changed.";
+            self.ports.notifier.answer(press, note, true).await?;
+            return Ok(());
+        };
+        match self.login_links(turn, Some(&found)).await? {
+            Ok(screen) => {
+                self.ports.notifier.answer(press, "", false).await?;
+                self.show(turn, message, &screen).await
+            }
+            Err(why) => {
+                let note = format!(
+                    "Logging in at Meta is off here ({why}): give {} a new token with `storyline set-instagram-token` on the server.",
+                    found.label()
+                );
+                self.ports.notifier.answer(press, "", false).await?;
+                self.say(turn, note).await.map(|_| ())
+            }
+        }
+    }
+
+    /// The login links for the person of `turn` (one attempt kept per provider; for
+    /// `reconnect`, its own kind of login only), or why logging in is off here.
+    pub(super) async fn login_links(
+        &self,
+        turn: &Turn,
+        reconnect: Option<&Account>,
+    ) -> Result<Result<Screen, String>, BotError> {
         let Some(member) = &turn.from else { return Ok(Err("a channel post has no person to log in".to_owned())) };
         let login = match &self.login {
             Ok(login) if !login.providers().is_empty() => login,
             Ok(_) => return Ok(Err("no Meta app is configured".to_owned())),
             Err(why) => return Ok(Err(why.clone())),
         };
+        let providers: Vec<LoginProvider> = login
+            .providers()
+            .into_iter()
+            .filter(|p| reconnect.is_none_or(|account| p.login_kind() == account.login))
+            .collect();
+        if providers.is_empty() {
+            return Ok(Err("no Meta app is configured for this account's kind of login".to_owned()));
+        }
         let now = self.ports.clock.now();
         let mut links = Vec::new();
-        for provider in login.providers() {
+        for provider in providers {
             let issued = login.signer.issue(turn.workspace.id);
             let redirect = login.redirect_uri(provider);
             let Some(url) = login.meta.authorize_url(provider, &redirect, &issued.state, &issued.challenge) else {
@@ -155,14 +203,14 @@ impl Bot {
                 provider,
                 user: member.user.telegram_id,
                 chat: turn.workspace.chat_id,
-                reconnect: None,
+                reconnect: reconnect.map(|a| a.id),
                 verifier: issued.verifier,
                 expires_at: now + chrono::Duration::minutes(STATE_TTL_MINUTES),
             };
             login.attempts.begin(turn.workspace.id, &issued.nonce, &attempt, now).await?;
             links.push((provider, url));
         }
-        Ok(Ok(login_screen(&turn.workspace, &links, &member.user.display_name())))
+        Ok(Ok(login_screen(&turn.workspace, &links, &member.user.display_name(), reconnect)))
     }
 
     /// The paste-a-token dialogue (FEATURES A3), with why logging in is not offered, if it is not.
@@ -257,6 +305,9 @@ impl Bot {
                 ));
             }
         };
+        if let Some(account) = attempt.reconnect {
+            return self.reconnect_with(&turn, accounts, provider, account, candidates).await;
+        }
         let candidate = match candidates.as_slice() {
             [] => {
                 return Ok(failed(
@@ -265,16 +316,7 @@ impl Bot {
                 ));
             }
             [one] => one.clone(),
-            several => {
-                tracing::info!(accounts = several.len(), "a login reaches several Instagram accounts");
-                return Ok(failed(
-                    "Several accounts",
-                    format!(
-                        "This login reaches {} Instagram accounts; choosing one here is not supported yet. Nothing was connected: log in with Instagram (one account at a time), or add the account by hand.",
-                        several.len()
-                    ),
-                ));
-            }
+            several => return self.offer_choice(&turn, login, provider, several).await,
         };
         self.connect_candidate(&turn, accounts, provider, candidate).await
     }
@@ -349,6 +391,138 @@ impl Bot {
         }
     }
 
+    /// A Reconnect's login: the account logged in must be the one to reconnect.
+    async fn reconnect_with(
+        &self,
+        turn: &Turn,
+        accounts: &crate::accounts::AccountService,
+        provider: LoginProvider,
+        account: AccountId,
+        candidates: Vec<LoginCandidate>,
+    ) -> Result<LoginPage, BotError> {
+        let Some(found) = accounts.store().account(turn.workspace.id, account).await? else {
+            return Ok(refuse("the account to reconnect is gone"));
+        };
+        let Some(candidate) = candidates.into_iter().find(|c| c.instagram_id == found.instagram_id) else {
+            return Ok(failed(
+                "Not reconnected",
+                format!(
+                    "This login is not for {}, so nothing changed. Log in with that account to reconnect it.",
+                    found.label()
+                ),
+            ));
+        };
+        self.connect_candidate(turn, accounts, provider, candidate).await
+    }
+
+    /// A login that reached several accounts: the person who logged in picks one in the chat
+    /// (the token they share waits sealed in the store, for as long as a login link lasts).
+    async fn offer_choice(
+        &self,
+        turn: &Turn,
+        login: &Login,
+        provider: LoginProvider,
+        several: &[LoginCandidate],
+    ) -> Result<LoginPage, BotError> {
+        let Some(member) = &turn.from else { return Ok(refuse("a picker needs a person")) };
+        let token = &several[0].token;
+        if several
+            .iter()
+            .any(|c| secrecy::ExposeSecret::expose_secret(&c.token) != secrecy::ExposeSecret::expose_secret(token))
+        {
+            return Ok(refuse("the accounts of one login came with different tokens"));
+        }
+        let id = ChoiceId::new();
+        let sealed_token = match login.cipher.seal(token, &choice_binding(turn.workspace.id, id)) {
+            Ok(sealed) => sealed,
+            Err(error) => {
+                let reference = warn_with_reference("could not seal a login's token", &error);
+                return Ok(failed(
+                    "Not connected",
+                    format!("The login could not be kept, so nothing was connected. (ref {reference})"),
+                ));
+            }
+        };
+        let now = self.ports.clock.now();
+        let accounts: Vec<ChoiceAccount> = several
+            .iter()
+            .take(MAX_CHOICES)
+            .map(|c| ChoiceAccount {
+                instagram_id: c.instagram_id.to_string(),
+                username: c.username.as_ref().map(|u| u.as_str().to_owned()),
+                name: c.name.clone(),
+            })
+            .collect();
+        let choice = LoginChoice {
+            id,
+            provider,
+            user: member.user.telegram_id,
+            accounts,
+            sealed_token,
+            expires_in_days: several[0].expires_in_days,
+            expires_at: now + chrono::Duration::minutes(STATE_TTL_MINUTES),
+        };
+        login.attempts.offer(turn.workspace.id, &choice, now).await?;
+        let person = member.user.display_name();
+        self.ports.notifier.send(turn.workspace.chat_id, &picker_screen(&turn.workspace, &choice, &person)).await?;
+        Ok(LoginPage {
+            connected: true,
+            title: "Almost done",
+            text: format!(
+                "This login reaches {} Instagram accounts: choose the one to connect in the Telegram chat (within {STATE_TTL_MINUTES} minutes). You can close this page.",
+                choice.accounts.len()
+            ),
+        })
+    }
+
+    /// A press on a login's picker: only the person who logged in picks, once.
+    pub(super) async fn pick_login(
+        &self,
+        turn: &Turn,
+        press: &PressId,
+        choice: ChoiceId,
+        index: Option<u8>,
+        message: Option<MessageId>,
+    ) -> Result<(), BotError> {
+        let (Ok(login), Some(accounts), Some(member)) = (&self.login, &self.accounts, &turn.from) else {
+            self.ports.notifier.answer(press, "Logging in is not set up here.", true).await?;
+            return Ok(());
+        };
+        let now = self.ports.clock.now();
+        let Some(picked) = login.attempts.pick(turn.workspace.id, choice, member.user.telegram_id, now).await? else {
+            let note = "This choice is used, expired or not yours: only the person who logged in chooses, once, within 10 minutes.";
+            self.ports.notifier.answer(press, note, true).await?;
+            return Ok(());
+        };
+        let Some(index) = index else {
+            self.ports.notifier.answer(press, "Nothing was connected.", false).await?;
+            return self.show(turn, message, &Screen::new("No account was connected from that login.")).await;
+        };
+        let chosen = picked.accounts.get(usize::from(index)).cloned();
+        let token = login.cipher.open(&picked.sealed_token, &choice_binding(turn.workspace.id, picked.id));
+        let (Some(chosen), Ok(token)) = (chosen, token) else {
+            self.ports.notifier.answer(press, "That choice cannot be used; nothing was connected.", true).await?;
+            return Ok(());
+        };
+        let (Ok(instagram_id), username) = (
+            InstagramUserId::new(&chosen.instagram_id),
+            chosen.username.as_deref().and_then(|u| Username::new(u).ok()),
+        ) else {
+            self.ports.notifier.answer(press, "That choice cannot be used; nothing was connected.", true).await?;
+            return Ok(());
+        };
+        let candidate = LoginCandidate {
+            instagram_id,
+            username,
+            name: chosen.name,
+            token,
+            expires_in_days: picked.expires_in_days,
+        };
+        self.ports.notifier.answer(press, "", false).await?;
+        let page = self.connect_candidate(turn, accounts, picked.provider, candidate).await?;
+        self.show(turn, message, &Screen::new(page.text)).await
+    }
+
     /// The page for an account the store or Meta would not take; nothing was saved.
     fn add_refused(&self, error: AddError) -> LoginPage {
         let reference = match &error {
@@ -361,10 +535,37 @@ impl Bot {
     }
 }
 
+/// The accounts of a login, one button each, and None.
+fn picker_screen(workspace: &Workspace, choice: &LoginChoice, person: &str) -> Screen {
+    let text = Text::new().bold("📸 Which Instagram account?").line().plain(format!(
+        "{person} logged in with {}, which reaches {} accounts. {person}: choose the one to connect.",
+        choice.provider.label(),
+        choice.accounts.len()
+    ));
+    let mut screen = Screen::new(text);
+    for (index, account) in (0u8..).zip(&choice.accounts) {
+        let label = match &account.username {
+            Some(username) => format!("@{username} ({})", account.name),
+            None => account.name.clone(),
+        };
+        screen = screen.row(vec![screens::button(label, Action::PickLogin(choice.id, Some(index)), workspace)]);
+    }
+    screen.row(vec![screens::button("✖ None of them", Action::PickLogin(choice.id, None), workspace)])
+}
+
 /// The login links (URL buttons), the way to paste a token instead, and Back.
-fn login_screen(workspace: &Workspace, links: &[(LoginProvider, String)], person: &str) -> Screen {
+fn login_screen(
+    workspace: &Workspace,
+    links: &[(LoginProvider, String)],
+    person: &str,
+    reconnect: Option<&Account>,
+) -> Screen {
+    let title = match reconnect {
+        Some(account) => format!("🔄 Reconnect {}", account.label()),
+        None => "➕ Add an Instagram account".to_owned(),
+    };
     let text = Text::new()
-        .bold("➕ Add an Instagram account")
+        .bold(title)
         .line()
         .plain("Log in at Meta with the account's owner: nothing to copy, and no token is shown in this chat. ")
         .plain(format!(
@@ -380,7 +581,8 @@ fn login_screen(workspace: &Workspace, links: &[(LoginProvider, String)], person
             target: ButtonTarget::Link(url.clone()),
         }]);
     }
-    screen
-        .row(vec![screens::button("✍️ Paste a token instead", Action::PasteToken, workspace)])
-        .row(vec![screens::button("🔙 Back", Action::Accounts, workspace)])
+    if reconnect.is_none() {
+        screen = screen.row(vec![screens::button("✍️ Paste a token instead", Action::PasteToken, workspace)]);
+    }
+    screen.row(vec![screens::button("🔙 Back", Action::Accounts, workspace)])
 }

@@ -79,9 +79,12 @@ impl Bot {
             | Action::ScheduleDays(_)
             | Action::Overdue(_) => self.desk_press(turn, press, action, message).await,
             Action::MediaSource | Action::PickSource(_) => self.source_press(turn, press, action, message).await,
-            Action::Accounts | Action::SelectAccount(_) | Action::AddAccount | Action::PasteToken => {
-                self.account_press(turn, press, action, message).await
-            }
+            Action::Accounts
+            | Action::SelectAccount(_)
+            | Action::AddAccount
+            | Action::PasteToken
+            | Action::Reconnect(_)
+            | Action::PickLogin(..) => self.account_press(turn, press, action, message).await,
             Action::SetRole(user, role) => self.set_role_press(turn, press, user, role, message).await,
             Action::ApplyImport => self.import_press(turn, press, true, message).await,
             Action::CancelImport => self.import_press(turn, press, false, message).await,

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Timelike, Utc};
 use storyline_domain::Workspace;
+use storyline_domain::account::TokenStatus;
 use storyline_domain::chat::{Button, ButtonTarget, Screen, Text};
 use storyline_domain::conversation::PromptKind;
 use storyline_domain::settings::{ChatSettings, Hour, Toggle};
@@ -167,6 +168,13 @@ pub fn account_picker(workspace: &Workspace, views: &[AccountView]) -> Screen {
     for view in views.iter().filter(|v| v.account.enabled) {
         let label = if view.active { format!("✅ {}", view.account.label()) } else { view.account.label() };
         screen = screen.row(vec![button(label, Action::SelectAccount(view.account.id), workspace)]);
+    }
+    // A dead token: a new one by logging in again, history kept.
+    for view in views.iter().filter(|v| {
+        v.account.enabled && matches!(v.status, TokenStatus::Expired | TokenStatus::Refused | TokenStatus::NoToken)
+    }) {
+        let label = format!("🔄 Reconnect {}", view.account.label());
+        screen = screen.row(vec![button(label, Action::Reconnect(view.account.id), workspace)]);
     }
     screen.row(vec![button("➕ Add account", Action::AddAccount, workspace)]).row(vec![button(
         "🔙 Back to settings",

@@ -4,7 +4,8 @@ use secrecy::SecretString;
 
 use super::StoreError;
 use crate::WorkspaceId;
-use crate::login::{IssuedState, LoginAttempt, LoginCandidate, LoginError, LoginProvider};
+use crate::login::{ChoiceId, IssuedState, LoginAttempt, LoginCandidate, LoginChoice, LoginError, LoginProvider};
+use crate::user::TelegramUserId;
 
 /// Makes and checks the `state` of login links: signed with a key of the deployment, so a
 /// state this server did not make is refused before anything is looked up.
@@ -41,6 +42,27 @@ pub trait LoginAttempts: Send + Sync {
     /// # Errors
     /// [`StoreError::Unknown`] when the store fails.
     async fn take(&self, workspace: WorkspaceId, nonce: &str) -> Result<Option<LoginAttempt>, StoreError>;
+
+    /// Keeps a login's picker until its person picks, and forgets pickers that expired before
+    /// `now`.
+    ///
+    /// # Errors
+    /// [`StoreError::WorkspaceNotFound`], or [`StoreError::Unknown`] when the store fails.
+    async fn offer(&self, workspace: WorkspaceId, choice: &LoginChoice, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Takes the picker `choice` of `workspace` if `user` is the person who logged in and it has
+    /// not expired at `now`, and forgets it, in one statement; `None` otherwise (and then a
+    /// picker of someone else is left as it was).
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn pick(
+        &self,
+        workspace: WorkspaceId,
+        choice: ChoiceId,
+        user: TelegramUserId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LoginChoice>, StoreError>;
 }
 
 /// Meta's side of a login: the authorization link, and the code turned into accounts.

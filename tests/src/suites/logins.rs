@@ -4,7 +4,7 @@
 use anyhow::{Context, ensure};
 use secrecy::{ExposeSecret, SecretString};
 use storyline_domain::account::AccountId;
-use storyline_domain::login::{LoginAttempt, LoginProvider};
+use storyline_domain::login::{ChoiceAccount, ChoiceId, LoginAttempt, LoginChoice, LoginProvider};
 use storyline_domain::ports::StoreError;
 use storyline_domain::user::TelegramUserId;
 use storyline_domain::{ChatId, WorkspaceId};
@@ -84,5 +84,51 @@ pub async fn of_two_callbacks_racing_with_one_state_one_gets_the_attempt(backend
         }
         ensure!(got == 1, "round {round}: {got} callbacks got the attempt");
     }
+    Ok(())
+}
+
+fn choice(user: i64, expires: i64) -> LoginChoice {
+    LoginChoice {
+        id: ChoiceId::new(),
+        provider: LoginProvider::Facebook,
+        user: TelegramUserId(user),
+        accounts: vec![
+            ChoiceAccount {
+                instagram_id: "1784".to_owned(),
+                username: Some("brand_a".to_owned()),
+                name: "A".to_owned(),
+            },
+            ChoiceAccount { instagram_id: "1785".to_owned(), username: None, name: "B Page".to_owned() },
+        ],
+        sealed_token: vec![1, 2, 3, 0, 255],
+        expires_in_days: Some(60),
+        expires_at: instant(expires),
+    }
+}
+
+pub async fn a_picker_is_picked_once_by_its_person_before_it_expires(backend: &Backend) -> TestResult {
+    let stores = backend.stores();
+    let (a, b) = two_workspaces(stores).await?;
+    let mine = choice(7, 10);
+    stores.logins.offer(a.id, &mine, instant(0)).await?;
+    // Another person, another workspace, or too late: nothing, and the picker stays.
+    ensure!(stores.logins.pick(a.id, mine.id, TelegramUserId(8), instant(1)).await?.is_none(), "not their picker");
+    ensure!(stores.logins.pick(b.id, mine.id, TelegramUserId(7), instant(1)).await?.is_none(), "not b's picker");
+    ensure!(stores.logins.pick(a.id, mine.id, TelegramUserId(7), instant(11)).await?.is_none(), "expired");
+    let restarted = backend.reopen().await?;
+    let picked = restarted.logins.pick(a.id, mine.id, TelegramUserId(7), instant(2)).await?.context("picked")?;
+    ensure!(picked.id == mine.id && picked.provider == LoginProvider::Facebook && picked.user == TelegramUserId(7));
+    ensure!(picked.accounts == mine.accounts, "{:?}", picked.accounts);
+    ensure!(picked.sealed_token == mine.sealed_token && picked.expires_in_days == Some(60));
+    ensure!(picked.expires_at == instant(10));
+    ensure!(restarted.logins.pick(a.id, mine.id, TelegramUserId(7), instant(2)).await?.is_none(), "picked once");
+    // A new picker forgets the expired ones.
+    let old = choice(7, 10);
+    restarted.logins.offer(a.id, &old, instant(0)).await?;
+    restarted.logins.offer(a.id, &choice(7, 40), instant(20)).await?;
+    ensure!(restarted.logins.pick(a.id, old.id, TelegramUserId(7), instant(5)).await?.is_none(), "forgotten");
+    let nowhere = WorkspaceId::from_uuid(uuid::Uuid::from_u128(99));
+    let refused = restarted.logins.offer(nowhere, &choice(7, 10), instant(0)).await;
+    ensure!(matches!(refused, Err(StoreError::WorkspaceNotFound(_))), "{refused:?}");
     Ok(())
 }

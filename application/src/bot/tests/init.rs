@@ -487,3 +487,54 @@ async fn the_owner_promotes_and_demotes_with_admins_and_nobody_else_can() {
     let audit = world.store.entries(workspace.id, AuditQuery { action: Some(AuditAction::Role), limit: 10 }).await;
     assert_eq!(audit.map(|a| a.len()).unwrap_or_default(), 3, "owner, promote, demote");
 }
+
+#[tokio::test]
+async fn the_account_step_offers_the_login_links_where_logging_in_is_possible() {
+    use storyline_domain::login::{IssuedState, LoginProvider};
+    use storyline_domain::ports::{MockMetaLogin, MockStateSigner, MockTokenCipher};
+
+    let mut world = Many::new(None);
+    let mut meta = MockMetaLogin::new();
+    meta.expect_configured().returning(|provider| provider == LoginProvider::Instagram);
+    meta.expect_authorize_url().returning(|_, redirect, state, _| {
+        Some(format!("https://meta.example/authorize?redirect_uri={redirect}&state={state}"))
+    });
+    let mut signer = MockStateSigner::new();
+    signer.expect_issue().returning(|_| IssuedState {
+        state: "signed-state".to_owned(),
+        nonce: "the-nonce".to_owned(),
+        verifier: secrecy::SecretString::from("verifier".to_owned()),
+        challenge: "challenge".to_owned(),
+    });
+    let login = Login {
+        attempts: Arc::new(world.store.clone()),
+        signer: Arc::new(signer),
+        meta: Arc::new(meta),
+        cipher: Arc::new(MockTokenCipher::new()),
+        public_base: "https://stories.example.com".to_owned(),
+    };
+    world.bot = many(&world.store, &world.chat, &world.clock, None).with_login(Ok(login));
+    world.say(ACME, ALICE, "/init").await;
+    for label in ["Keep", "Keep", "Keep", "Keep", "Its own folder", "Add an account", "Confirm"] {
+        world.press_label(ACME, ALICE, label).await;
+    }
+    let workspace = world.workspace(ACME).await.unwrap_or_else(|| panic!("no workspace"));
+    let (_, screen) = world.shown(ACME);
+    let link = screen.buttons().find_map(|b| match &b.target {
+        ButtonTarget::Link(url) if b.label.contains("Log in with Instagram") => Some(url.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        link.as_deref(),
+        Some(
+            "https://meta.example/authorize?redirect_uri=https://stories.example.com/oauth/instagram/callback&state=signed-state"
+        ),
+        "{screen:?}"
+    );
+    assert!(!screen.buttons().any(|b| b.label.contains("Facebook")), "only the configured login");
+    // The login is kept for the person who confirmed, in the new workspace; no token prompt waits.
+    let attempt =
+        storyline_domain::ports::LoginAttempts::take(&world.store, workspace.id, "the-nonce").await.ok().flatten();
+    assert_eq!(attempt.map(|a| (a.user, a.provider, a.chat)), Some((ALICE, LoginProvider::Instagram, ACME)));
+    assert_eq!(world.store.newest_anywhere(ALICE, world.clock.now()).await.ok().flatten().map(|(_, p)| p.kind), None);
+}
