@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -19,20 +19,24 @@ pub const MAX_URL_BYTES: usize = 4096;
 
 /// The callback routes, answered by `bot`.
 pub fn router(bot: Arc<Bot>) -> Router {
-    Router::new().route("/oauth/{provider}/callback", get(callback)).with_state(bot)
+    // HEAD is answered by `get` unless said otherwise: a link scanner's HEAD must not use up a
+    // state or send a code to Meta.
+    let head = || async { (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET")]).into_response() };
+    Router::new().route("/oauth/{provider}/callback", get(callback).head(head)).with_state(bot)
 }
 
 async fn callback(
     State(bot): State<Arc<Bot>>,
     uri: Uri,
     provider: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    RawQuery(raw): RawQuery,
 ) -> Response {
-    if uri.to_string().len() > MAX_URL_BYTES {
+    // Measured before anything is parsed.
+    if uri.path().len() + raw.as_deref().map_or(0, str::len) > MAX_URL_BYTES {
         return (StatusCode::URI_TOO_LONG, "too long").into_response();
     }
     let provider = provider.map(|Path(p)| p).unwrap_or_default();
-    let mut query = query.map(|Query(q)| q).unwrap_or_default();
+    let mut query = Query::<HashMap<String, String>>::try_from_uri(&uri).map(|Query(q)| q).unwrap_or_default();
     let callback = LoginCallback {
         state: query.remove("state"),
         code: query.remove("code").map(SecretString::from),

@@ -167,6 +167,8 @@ async fn run_without_a_token_says_so_and_without_a_chat_serves_many_without_show
         .arg("run")
         .current_dir(dir.path())
         .env_clear()
+        // Its default database under this test's own home, not the machine's.
+        .env("HOME", dir.path())
         .env("TELEGRAM_BOT_TOKEN", "1:secret-token-value")
         .env("TELEGRAM_API_URL", "http://127.0.0.1:9")
         .env("RUST_LOG", "info")

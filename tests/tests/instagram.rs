@@ -272,12 +272,13 @@ impl Harness {
     }
 
     /// On the picker in `menu`: Add account, then (logging in comes first where this deployment
-    /// has a Meta app) Paste a token instead, until the token prompt is sent.
+    /// has a Meta app: the link goes to the person privately) Paste a token instead, until the
+    /// token prompt is sent.
     async fn paste_token_prompt(&self, person: &FakeUser, menu: i32) -> TestResult {
         let add = button_data(&self.telegram.message(TEAM_CHAT, menu).context("picker")?, "Add account")?;
         self.telegram.push_press(TEAM_CHAT, person, menu, &add);
         let offered = |t: &FakeTelegram| {
-            t.message(TEAM_CHAT, menu).is_some_and(|m| m.to_string().contains("Log in with Facebook"))
+            t.message(TEAM_CHAT, menu).is_some_and(|m| m.to_string().contains("the login link is in your private chat"))
         };
         self.telegram.wait_until(WAIT, offered).await?;
         let paste = button_data(&self.telegram.message(TEAM_CHAT, menu).context("login")?, "Paste a token")?;

@@ -25,7 +25,7 @@ use storyline_domain::{ChatId, Workspace};
 use storyline_memory::ManualClock;
 use storyline_telegram::TelegramNotifier;
 use storyline_tests::app::{ADMIN, TEAM_CHAT, fast_polling};
-use storyline_tests::fake_telegram::{FakeTelegram, FakeUser, button_data, button_url};
+use storyline_tests::fake_telegram::{Failure, FakeTelegram, FakeUser, button_data, button_url};
 use storyline_tests::{Backend, TestResult};
 use tokio::sync::watch;
 use wiremock::matchers::{body_string_contains, method, path, path_regex, query_param};
@@ -331,11 +331,23 @@ impl Harness {
             |t: &FakeTelegram| t.message(TEAM_CHAT, menu).is_some_and(|m| m.to_string().contains("Add account"));
         self.telegram.wait_until(WAIT, picker).await?;
         let add = button_data(&self.telegram.message(TEAM_CHAT, menu).context("picker")?, "Add account")?;
+        let before = self.telegram.bot_messages(person.id).len();
         self.telegram.push_press(TEAM_CHAT, person, menu, &add);
-        let offered =
-            |t: &FakeTelegram| t.message(TEAM_CHAT, menu).is_some_and(|m| m.to_string().contains("Log in with"));
-        self.telegram.wait_until(WAIT, offered).await?;
-        self.telegram.message(TEAM_CHAT, menu).context("the links")
+        self.private_links(person, menu, before).await
+    }
+
+    /// The links sent to `person`'s private chat after `before` messages there; the group's
+    /// `menu` says where they went and never shows one.
+    async fn private_links(&self, person: &FakeUser, menu: i32, before: usize) -> anyhow::Result<serde_json::Value> {
+        let pointed = |t: &FakeTelegram| {
+            t.message(TEAM_CHAT, menu).is_some_and(|m| m.to_string().contains("the login link is in your private chat"))
+        };
+        self.telegram.wait_until(WAIT, pointed).await?;
+        let group = self.telegram.message(TEAM_CHAT, menu).context("the menu")?;
+        ensure!(!group.to_string().contains("\"url\""), "no link in the group: {group}");
+        let sent = self.telegram.bot_messages(person.id);
+        ensure!(sent.len() == before + 1, "one private message with the links: {sent:?}");
+        sent.last().cloned().context("the links")
     }
 
     /// The browser opens `link` at Meta and follows Meta's redirect back to Storyline: the URL
@@ -392,7 +404,7 @@ pub async fn logging_in_with_instagram_connects_the_account_and_tells_the_chat(b
     let h = Harness::start(&backend).await?;
     let ada = FakeUser::new(ADMIN, "Ada");
     let links = h.login_links(&ada).await?;
-    ensure!(links.to_string().contains("Paste a token instead"), "the manual way is still there: {links}");
+    ensure!(h.team_heard("Paste a token instead"), "the manual way is still there, in the group");
     let link = button_url(&links, "Log in with Instagram")?;
     let at = url::Url::parse(&link)?;
     ensure!(at.path() == "/oauth/authorize", "{link}");
@@ -467,15 +479,25 @@ pub async fn an_expired_forged_or_missing_state_connects_nothing(backend: Backen
         ("garbage", with_state("<script>alert(1)</script>")),
         ("no state", format!("{callback}?code={IG_CODE}")),
         ("no code", with_state(&state).replace(&format!("code={IG_CODE}&"), "")),
-        ("another provider", with_state(&state).replace("/oauth/instagram/", "/oauth/facebook/")),
         ("an unknown provider", with_state(&state).replace("/oauth/instagram/", "/oauth/google/")),
     ] {
         let (status, page) = h.open(&url).await?;
         ensure!(status == 400 && page.contains(REFUSED), "{case}: {status}: {page}");
         ensure!(!page.contains("<script>"), "{case}: {page}");
     }
-    // The real state, but eleven minutes later: expired (and used up by the attempts above only
-    // where they got past the signature: "no code" and "another provider" took it).
+    // A state made for Instagram Login, brought back to the Facebook callback.
+    let other_link = button_url(&h.login_links(&ada).await?, "Log in with Instagram")?;
+    let at_meta = h.browser.get(&other_link).send().await?;
+    let location = at_meta.headers().get("location").context("a location")?.to_str()?.to_owned();
+    let (status, page) = h.open(&location.replace("/oauth/instagram/", "/oauth/facebook/")).await?;
+    ensure!(status == 400 && page.contains(REFUSED), "another provider: {status}: {page}");
+    let (status, page) = h.open(&location).await?;
+    ensure!(status == 400 && page.contains(REFUSED), "taken by the wrong provider's callback: {status}: {page}");
+    // A link scanner's HEAD does nothing (only GET is answered).
+    let scanned = h.browser.head(with_state(&state)).send().await?;
+    ensure!(scanned.status().as_u16() == 405, "{}", scanned.status());
+    // The real state, but eleven minutes later: expired (the attempts above took a state only
+    // where they got past the signature: "no code" did).
     let fresh = button_url(&h.login_links(&ada).await?, "Log in with Instagram")?;
     let at_meta = h.browser.get(&fresh).send().await?;
     let late = at_meta.headers().get("location").context("a location")?.to_str()?.to_owned();
@@ -566,6 +588,39 @@ pub async fn facebook_login_with_pkce_connects_the_instagram_account_of_the_page
     h.stop().await
 }
 
+pub async fn a_login_link_is_never_shown_to_the_group_even_when_the_person_cannot_be_reached(
+    backend: Backend,
+) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    let ada = FakeUser::new(ADMIN, "Ada");
+    let sent = h.telegram.count("sendMessage");
+    h.telegram.push_text(TEAM_CHAT, &ada, "/settings");
+    h.telegram.wait_for("sendMessage", sent + 1, WAIT).await?;
+    let menu = h.telegram.last_message_id();
+    let data = button_data(&h.telegram.message(TEAM_CHAT, menu).context("menu")?, "📸")?;
+    h.telegram.push_press(TEAM_CHAT, &ada, menu, &data);
+    let picker = |t: &FakeTelegram| t.message(TEAM_CHAT, menu).is_some_and(|m| m.to_string().contains("Add account"));
+    h.telegram.wait_until(WAIT, picker).await?;
+    // Ada never pressed Start in a private chat with the bot: Telegram refuses the message.
+    h.telegram.fail_next(
+        "sendMessage",
+        1,
+        Failure::Forbidden("Forbidden: bot can't initiate conversation with a user".to_owned()),
+    );
+    let add = button_data(&h.telegram.message(TEAM_CHAT, menu).context("picker")?, "Add account")?;
+    h.telegram.push_press(TEAM_CHAT, &ada, menu, &add);
+    let told = |t: &FakeTelegram| {
+        t.message(TEAM_CHAT, menu).is_some_and(|m| m.to_string().contains("I cannot write to you privately yet"))
+    };
+    h.telegram.wait_until(WAIT, told).await?;
+    for message in h.telegram.bot_messages(TEAM_CHAT) {
+        ensure!(!message.to_string().contains("\"url\""), "no login link in the group: {message}");
+    }
+    let menu_now = h.telegram.message(TEAM_CHAT, menu).context("the menu")?;
+    ensure!(button_data(&menu_now, "Paste a token instead").is_ok(), "the manual way is offered: {menu_now}");
+    h.stop().await
+}
+
 pub async fn a_login_reaching_two_pages_asks_which_and_only_its_person_picks(backend: Backend) -> TestResult {
     let h = Harness::start(&backend).await?;
     Mock::given(method("GET"))
@@ -643,12 +698,13 @@ pub async fn reconnect_on_a_dead_account_takes_only_that_account(backend: Backen
     let picker = |t: &FakeTelegram| t.message(TEAM_CHAT, menu).is_some_and(|m| m.to_string().contains("Reconnect"));
     h.telegram.wait_until(WAIT, picker).await?;
     let reconnect = button_data(&h.telegram.message(TEAM_CHAT, menu).context("picker")?, "Reconnect")?;
+    let before = h.telegram.bot_messages(ADMIN).len();
     h.telegram.push_press(TEAM_CHAT, &ada, menu, &reconnect);
-    let links = |t: &FakeTelegram| t.message(TEAM_CHAT, menu).is_some_and(|m| m.to_string().contains("Log in with"));
-    h.telegram.wait_until(WAIT, links).await?;
-    let screen = h.telegram.message(TEAM_CHAT, menu).context("links")?;
+    let screen = h.private_links(&ada, menu, before).await?;
+    let group = h.telegram.message(TEAM_CHAT, menu).context("the menu")?;
+    ensure!(!group.to_string().contains("Paste a token"), "a Reconnect is by login: {group}");
     ensure!(
-        !screen.to_string().contains("Log in with Facebook") && !screen.to_string().contains("Paste a token"),
+        !screen.to_string().contains("Log in with Facebook") && screen.to_string().contains("Reconnect"),
         "{screen}"
     );
     // Logged in as another account (Meta's `me` answers another id): nothing changes.
@@ -708,6 +764,7 @@ storyline_tests::on_backends!([sqlite, postgres] [
     logging_in_again_reconnects_the_account_and_keeps_it,
     facebook_login_with_pkce_connects_the_instagram_account_of_the_page,
     a_login_reaching_two_pages_asks_which_and_only_its_person_picks,
+    a_login_link_is_never_shown_to_the_group_even_when_the_person_cannot_be_reached,
     reconnect_on_a_dead_account_takes_only_that_account,
     the_logs_of_every_login_hold_no_token_code_or_app_secret,
 ]);

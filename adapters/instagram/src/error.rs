@@ -15,6 +15,15 @@ struct Envelope {
     error: MetaError,
 }
 
+/// Instagram Login's flat error answer; its `code` is the HTTP status, not Meta's error code.
+#[derive(Deserialize)]
+struct FlatError {
+    #[serde(default)]
+    error_type: Option<String>,
+    #[serde(default)]
+    error_message: Option<String>,
+}
+
 /// The fields of Meta's error object that Storyline uses.
 #[derive(Deserialize)]
 pub(crate) struct MetaError {
@@ -33,7 +42,19 @@ pub(crate) struct MetaError {
 impl MetaError {
     /// The error in `body`, if it is Meta's error envelope.
     pub(crate) fn parse(body: &str) -> Option<Self> {
-        serde_json::from_str::<Envelope>(body).ok().map(|envelope| envelope.error)
+        if let Ok(envelope) = serde_json::from_str::<Envelope>(body) {
+            return Some(envelope.error);
+        }
+        // Instagram Login's code exchange (api.instagram.com) answers flat:
+        // `{"error_type": "OAuthException", "code": 400, "error_message": "…"}`.
+        let flat = serde_json::from_str::<FlatError>(body).ok().filter(|flat| flat.error_message.is_some())?;
+        Some(Self {
+            message: flat.error_message,
+            kind: flat.error_type,
+            code: None,
+            error_subcode: None,
+            fbtrace_id: None,
+        })
     }
 }
 
@@ -120,6 +141,17 @@ mod tests {
             error_subcode: None,
             fbtrace_id: None,
         }
+    }
+
+    #[test]
+    fn instagram_logins_flat_error_is_read_too() {
+        let body = r#"{"error_type": "OAuthException", "code": 400, "error_message": "Invalid authorization code"}"#;
+        let parsed = MetaError::parse(body).map(|e| (e.message, e.kind, e.code));
+        assert_eq!(
+            parsed,
+            Some((Some("Invalid authorization code".to_owned()), Some("OAuthException".to_owned()), None))
+        );
+        assert!(MetaError::parse(r#"{"code": 400}"#).is_none());
     }
 
     #[test]

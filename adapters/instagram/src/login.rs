@@ -239,7 +239,12 @@ impl GraphApi {
                 "facebook_pages",
                 Root::Versioned(LoginKind::Facebook),
                 &["me", "accounts"],
-                &[("fields", "name,instagram_business_account{id,username}"), ("access_token", token.expose_secret())],
+                // Meta's pages are 25 long by default; a picker shows at most 8 anyway.
+                &[
+                    ("fields", "name,instagram_business_account{id,username}"),
+                    ("limit", "100"),
+                    ("access_token", token.expose_secret()),
+                ],
             )
             .await
             .map_err(|e| scrub(e, &[token.expose_secret()]))?;

@@ -287,7 +287,8 @@ impl Bot {
         if kind == PromptKind::InstagramAccount
             && let Ok(links) = self.login_links(&turn, None).await?
         {
-            return self.say(&turn, links).await.map(|_| ());
+            let shown = self.deliver_links(&turn, links, None).await?;
+            return self.say(&turn, shown).await.map(|_| ());
         }
         let prompt = PendingPrompt::new(user.telegram_id, kind, None, now);
         self.ports.conversations.put(turn.workspace.id, &prompt).await?;

@@ -131,12 +131,47 @@ impl Bot {
             return Ok(());
         }
         match self.login_links(turn, None).await? {
-            Ok(screen) => {
+            Ok(links) => {
                 self.ports.notifier.answer(press, "", false).await?;
-                self.show(turn, message, &screen).await
+                let shown = self.deliver_links(turn, links, None).await?;
+                self.show(turn, message, &shown).await
             }
             Err(why) => self.token_prompt(turn, press, message, Some(&why)).await,
         }
+    }
+
+    /// Sends login links to the person who asked, in their private chat with the bot: whoever
+    /// opens a link connects their own Instagram account in that person's name, so a link is
+    /// never shown to a group. Returns what the chat of `turn` is shown instead (the links
+    /// themselves when the turn is that private chat).
+    pub(super) async fn deliver_links(
+        &self,
+        turn: &Turn,
+        links: Screen,
+        reconnect: Option<&Account>,
+    ) -> Result<Screen, BotError> {
+        let Some(member) = &turn.from else { return Ok(Screen::new("Adding an account needs a person to answer.")) };
+        let private = storyline_domain::ChatId(member.user.telegram_id.0);
+        if turn.chat() == private {
+            return Ok(links);
+        }
+        let person = member.user.display_name();
+        let text = match self.ports.notifier.send(private, &links).await {
+            Ok(_) => format!(
+                "🔑 {person}: the login link is in your private chat with me. It works once, for {STATE_TTL_MINUTES} minutes, and only for you."
+            ),
+            Err(error) => {
+                tracing::info!(error = %crate::errors::error_chain(&error), "could not send login links privately");
+                format!(
+                    "🔑 {person}: I cannot write to you privately yet. Open my profile, press Start, then press the button again. The link goes only to you: whoever opens it connects their Instagram account in your name."
+                )
+            }
+        };
+        let mut screen = Screen::new(text);
+        if reconnect.is_none() {
+            screen = screen.row(vec![screens::button("✍️ Paste a token instead", Action::PasteToken, &turn.workspace)]);
+        }
+        Ok(screen.row(vec![screens::button("🔙 Back", Action::Accounts, &turn.workspace)]))
     }
 
     /// "Reconnect" on an account whose token is dead: the login link of its kind, whose login
@@ -155,9 +190,10 @@ impl Bot {
             return Ok(());
         };
         match self.login_links(turn, Some(&found)).await? {
-            Ok(screen) => {
+            Ok(links) => {
                 self.ports.notifier.answer(press, "", false).await?;
-                self.show(turn, message, &screen).await
+                let shown = self.deliver_links(turn, links, Some(&found)).await?;
+                self.show(turn, message, &shown).await
             }
             Err(why) => {
                 let note = format!(
@@ -210,7 +246,7 @@ impl Bot {
             login.attempts.begin(turn.workspace.id, &issued.nonce, &attempt, now).await?;
             links.push((provider, url));
         }
-        Ok(Ok(login_screen(&turn.workspace, &links, &member.user.display_name(), reconnect)))
+        Ok(Ok(login_screen(&links, &member.user.display_name(), reconnect)))
     }
 
     /// The paste-a-token dialogue (FEATURES A3), with why logging in is not offered, if it is not.
@@ -270,10 +306,14 @@ impl Bot {
             return Ok(refuse("the state was made for another provider"));
         }
         if let Some(error) = callback.error.as_deref() {
-            tracing::info!(workspace_id = %workspace_id, provider = provider.as_str(), error = %error.chars().take(64).collect::<String>(), "a login was not allowed at Meta");
+            let shown: String = error.chars().filter(char::is_ascii_graphic).take(64).collect();
+            let reference = Reference::new();
+            tracing::info!(reference = %reference, workspace_id = %workspace_id, provider = provider.as_str(), error = %shown, "a login was not allowed at Meta");
             return Ok(failed(
                 "Not connected",
-                "You did not allow access at Meta, so nothing was connected. Start again from /settings in Telegram when you want to.".to_owned(),
+                format!(
+                    "You did not allow access at Meta, so nothing was connected. Start again from /settings in Telegram when you want to. (ref {reference})"
+                ),
             ));
         }
         let Some(code) = callback.code else { return Ok(refuse("the callback has neither a code nor an error")) };
@@ -310,9 +350,13 @@ impl Bot {
         }
         let candidate = match candidates.as_slice() {
             [] => {
+                let reference = Reference::new();
+                tracing::info!(reference = %reference, provider = provider.as_str(), "a login reached no Instagram professional account");
                 return Ok(failed(
                     "No account found",
-                    "This login reaches no Instagram professional account (a business or creator account, linked to a Facebook Page for Facebook Login). Nothing was connected.".to_owned(),
+                    format!(
+                        "This login reaches no Instagram professional account (a business or creator account, linked to a Facebook Page for Facebook Login). Nothing was connected. (ref {reference})"
+                    ),
                 ));
             }
             [one] => one.clone(),
@@ -333,6 +377,22 @@ impl Bot {
         let shown = candidate.username.as_ref().map_or_else(|| candidate.name.clone(), ToString::to_string);
         let known = accounts.store().accounts(workspace, true).await?;
         if let Some(existing) = known.iter().find(|a| a.instagram_id == candidate.instagram_id) {
+            if existing.login != provider.login_kind() {
+                let reference = Reference::new();
+                tracing::info!(reference = %reference, account = %existing.id, "a login of the other kind for a connected account");
+                let way = if existing.login == storyline_domain::account::LoginKind::Instagram {
+                    "Instagram"
+                } else {
+                    "Facebook"
+                };
+                return Ok(failed(
+                    "Not reconnected",
+                    format!(
+                        "{} is connected through {way} Login; log in that way to give it a new token. Nothing changed. (ref {reference})",
+                        existing.label()
+                    ),
+                ));
+            }
             // Reconnecting: the new token replaces the old, the account and its history stay.
             return match accounts
                 .replace_token(workspace, existing.id, candidate.token, candidate.expires_in_days)
@@ -345,7 +405,7 @@ impl Bot {
                         replaced.account.label(),
                         provider.label()
                     );
-                    self.ports.notifier.send(turn.workspace.chat_id, &Screen::new(said)).await?;
+                    self.tell_chat(turn, said).await;
                     Ok(LoginPage {
                         connected: true,
                         title: "Reconnected",
@@ -380,7 +440,7 @@ impl Bot {
                 } else {
                     " Switch to it in /settings → Instagram account."
                 });
-                self.ports.notifier.send(turn.workspace.chat_id, &Screen::new(said)).await?;
+                self.tell_chat(turn, said).await;
                 Ok(LoginPage {
                     connected: true,
                     title: "Connected",
@@ -404,10 +464,12 @@ impl Bot {
             return Ok(refuse("the account to reconnect is gone"));
         };
         let Some(candidate) = candidates.into_iter().find(|c| c.instagram_id == found.instagram_id) else {
+            let reference = Reference::new();
+            tracing::info!(reference = %reference, account = %found.id, "a Reconnect login was for another account");
             return Ok(failed(
                 "Not reconnected",
                 format!(
-                    "This login is not for {}, so nothing changed. Log in with that account to reconnect it.",
+                    "This login is not for {}, so nothing changed. Log in with that account to reconnect it. (ref {reference})",
                     found.label()
                 ),
             ));
@@ -444,6 +506,13 @@ impl Bot {
             }
         };
         let now = self.ports.clock.now();
+        if several.len() > MAX_CHOICES {
+            tracing::info!(
+                accounts = several.len(),
+                shown = MAX_CHOICES,
+                "a login reaches more accounts than the picker shows"
+            );
+        }
         let accounts: Vec<ChoiceAccount> = several
             .iter()
             .take(MAX_CHOICES)
@@ -465,12 +534,17 @@ impl Bot {
         login.attempts.offer(turn.workspace.id, &choice, now).await?;
         let person = member.user.display_name();
         self.ports.notifier.send(turn.workspace.chat_id, &picker_screen(&turn.workspace, &choice, &person)).await?;
+        let cut = if several.len() > MAX_CHOICES {
+            format!(" The chat shows the first {MAX_CHOICES}; add the others by hand.")
+        } else {
+            String::new()
+        };
         Ok(LoginPage {
             connected: true,
             title: "Almost done",
             text: format!(
-                "This login reaches {} Instagram accounts: choose the one to connect in the Telegram chat (within {STATE_TTL_MINUTES} minutes). You can close this page.",
-                choice.accounts.len()
+                "This login reaches {} Instagram accounts: choose the one to connect in the Telegram chat (within {STATE_TTL_MINUTES} minutes).{cut} You can close this page.",
+                several.len()
             ),
         })
     }
@@ -498,6 +572,12 @@ impl Bot {
             self.ports.notifier.answer(press, "Nothing was connected.", false).await?;
             return self.show(turn, message, &Screen::new("No account was connected from that login.")).await;
         };
+        if usize::from(index) >= picked.accounts.len() {
+            // Not a button this picker has (forged data): the picker stays as it was.
+            login.attempts.offer(turn.workspace.id, &picked, now).await?;
+            self.ports.notifier.answer(press, "That is not one of the choices.", true).await?;
+            return Ok(());
+        }
         let chosen = picked.accounts.get(usize::from(index)).cloned();
         let token = login.cipher.open(&picked.sealed_token, &choice_binding(turn.workspace.id, picked.id));
         let (Some(chosen), Ok(token)) = (chosen, token) else {
@@ -521,6 +601,14 @@ impl Bot {
         self.ports.notifier.answer(press, "", false).await?;
         let page = self.connect_candidate(turn, accounts, picked.provider, candidate).await?;
         self.show(turn, message, &Screen::new(page.text)).await
+    }
+
+    /// Tells the workspace's chat what a login did. The account is saved by then: a chat that
+    /// cannot be reached is logged, and the page still says it is connected.
+    async fn tell_chat(&self, turn: &Turn, said: String) {
+        if let Err(error) = self.ports.notifier.send(turn.workspace.chat_id, &Screen::new(said)).await {
+            tracing::warn!(error = %crate::errors::error_chain(&error), "could not tell the chat of a login");
+        }
     }
 
     /// The page for an account the store or Meta would not take; nothing was saved.
@@ -553,13 +641,9 @@ fn picker_screen(workspace: &Workspace, choice: &LoginChoice, person: &str) -> S
     screen.row(vec![screens::button("✖ None of them", Action::PickLogin(choice.id, None), workspace)])
 }
 
-/// The login links (URL buttons), the way to paste a token instead, and Back.
-fn login_screen(
-    workspace: &Workspace,
-    links: &[(LoginProvider, String)],
-    person: &str,
-    reconnect: Option<&Account>,
-) -> Screen {
+/// The login links (URL buttons only: this goes to a private chat, where the workspace's
+/// buttons would not work).
+fn login_screen(links: &[(LoginProvider, String)], person: &str, reconnect: Option<&Account>) -> Screen {
     let title = match reconnect {
         Some(account) => format!("🔄 Reconnect {}", account.label()),
         None => "➕ Add an Instagram account".to_owned(),
@@ -581,8 +665,5 @@ fn login_screen(
             target: ButtonTarget::Link(url.clone()),
         }]);
     }
-    if reconnect.is_none() {
-        screen = screen.row(vec![screens::button("✍️ Paste a token instead", Action::PasteToken, workspace)]);
-    }
-    screen.row(vec![screens::button("🔙 Back", Action::Accounts, workspace)])
+    screen
 }

@@ -519,7 +519,11 @@ async fn the_account_step_offers_the_login_links_where_logging_in_is_possible() 
         world.press_label(ACME, ALICE, label).await;
     }
     let workspace = world.workspace(ACME).await.unwrap_or_else(|| panic!("no workspace"));
-    let (_, screen) = world.shown(ACME);
+    // The links go to the person privately; the group hears where they went.
+    let (_, pointer) = world.shown(ACME);
+    assert!(pointer.text.to_plain().contains("the login link is in your private chat"), "{pointer:?}");
+    assert!(!pointer.buttons().any(|b| matches!(b.target, ButtonTarget::Link(_))), "no link in the group");
+    let (_, screen) = world.shown(ChatId(ALICE.0));
     let link = screen.buttons().find_map(|b| match &b.target {
         ButtonTarget::Link(url) if b.label.contains("Log in with Instagram") => Some(url.clone()),
         _ => None,
