@@ -14,6 +14,7 @@ pub mod container;
 pub mod fake_drive;
 pub mod fake_telegram;
 pub mod files;
+pub mod logs;
 pub mod proxy;
 pub mod s3_server;
 pub mod snapshot;

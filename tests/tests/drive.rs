@@ -4,7 +4,6 @@
 //! log line (trace level), error or `Debug` output.
 
 use std::io::Write as _;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
@@ -16,40 +15,6 @@ use storyline_media::LocalFolder;
 use storyline_tests::TestResult;
 use storyline_tests::fake_drive::{Failure, FakeDrive};
 use storyline_tests::files::{jpeg, png};
-
-/// Every log line of this test binary, at trace level (the adapter's, reqwest's, hyper's).
-fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let writer = Capture(buffer.clone());
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .try_init()
-            .expect("the only subscriber of this binary");
-        buffer
-    })
-}
-
-#[derive(Clone)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn logged() -> String {
-    String::from_utf8_lossy(&logs().lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
-}
 
 /// Quick retries: the tests wait for `Retry-After`, not for a long backoff.
 fn quick() -> RetryPolicy {
@@ -87,7 +52,7 @@ struct Library {
 }
 
 async fn library() -> anyhow::Result<Library> {
-    logs();
+    storyline_tests::logs::capture();
     let drive = FakeDrive::start().await?;
     let root = FakeDrive::ROOT;
     let a_png = png(108, 192, "a");
@@ -349,7 +314,7 @@ async fn no_key_grant_or_token_in_any_log_line_error_or_debug_output() -> TestRe
     let unreachable = source.list().await.expect_err("unreachable");
     let plain = format!("{unreachable:?}");
     shown.push(format!("{plain} / {:#}", anyhow::Error::from(unreachable)));
-    let logged = logged();
+    let logged = storyline_tests::logs::logged();
     assert!(logged.contains("calling Drive"), "the adapter's trace lines are captured");
     let tokens = drive.issued_tokens();
     let assertions = drive.assertions();

@@ -3,7 +3,7 @@
 //! test clock. On SQLite and on PostgreSQL; test names read `backend::behaviour`.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
@@ -47,37 +47,6 @@ const FB_TOKEN_NEW: &str = "EAAB-exchanged-facebook-login-token-0004";
 const APP_SECRET: &str = "facebook-app-secret-0005";
 const EVERY_SECRET: [&str; 5] = [IG_TOKEN, IG_TOKEN_NEW, FB_TOKEN, FB_TOKEN_NEW, APP_SECRET];
 
-/// Every log line of this test binary, at every level, so a test can look for secrets in them.
-/// The fake Graph API's own lines (wiremock logs the requests it receives, as Meta's servers
-/// would) are left out: they are the other side of the wire, not Storyline's logs.
-fn captured_logs() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let writer = Capture(logs.clone());
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("trace,wiremock=off"))
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .try_init();
-        logs
-    })
-}
-
-#[derive(Clone)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn day0(hour: u32, minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 1, hour, minute, 0).single().unwrap_or_default()
 }
@@ -116,7 +85,7 @@ struct Harness {
 
 impl Harness {
     async fn start(backend: &Backend) -> anyhow::Result<Self> {
-        captured_logs();
+        storyline_tests::logs::capture();
         let telegram = FakeTelegram::start().await?;
         let graph = MockServer::start().await;
         let media = tempfile::tempdir()?;
@@ -531,8 +500,7 @@ pub async fn the_instagram_warning_is_told_once_by_two_processes(backend: Backen
 fn referenced_line(message: &str) -> anyhow::Result<(String, String)> {
     let start = message.find("(ref ").context("a reference")? + "(ref ".len();
     let reference = message.get(start..start + 6).context("six digits")?.to_owned();
-    let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap_or_else(std::sync::PoisonError::into_inner))
-        .into_owned();
+    let logs = storyline_tests::logs::logged();
     let line = logs.lines().find(|l| l.contains(&format!("reference={reference}"))).context("the log line")?;
     Ok((reference, line.to_owned()))
 }
@@ -946,8 +914,7 @@ pub async fn the_logs_of_add_publish_and_refresh_hold_no_token(backend: Backend)
     h.clock.advance(chrono::Duration::days(55));
     let report = h.app.accounts.refresh_tokens(h.stories_notifier().as_ref()).await?;
     ensure!(report.failed == 1, "{report:?}");
-    let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap_or_else(std::sync::PoisonError::into_inner))
-        .into_owned();
+    let logs = storyline_tests::logs::logged();
     ensure!(logs.contains("story published through the Graph API"), "the capture sees this test's logs");
     for secret in EVERY_SECRET {
         // Test tokens only: the line is shown so a leak can be found.

@@ -4,7 +4,7 @@
 //! loopback, and Storyline's own callback route. On SQLite and on PostgreSQL.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
@@ -43,36 +43,6 @@ const IG_LONG: &str = "IGAA-long-lived-token-0006";
 const FB_SHORT: &str = "EAAB-short-lived-token-0007";
 const FB_LONG: &str = "EAAB-long-lived-token-0008";
 const EVERY_SECRET: [&str; 8] = [IG_APP_SECRET, FB_APP_SECRET, IG_CODE, FB_CODE, IG_SHORT, IG_LONG, FB_SHORT, FB_LONG];
-
-/// Every log line of this test binary, at trace level (the fake Meta's own lines left out: they
-/// are the other side of the wire).
-fn captured_logs() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let writer = Capture(logs.clone());
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("trace,wiremock=off"))
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .try_init();
-        logs
-    })
-}
-
-#[derive(Clone)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn day0(hour: u32, minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 1, hour, minute, 0).single().unwrap_or_default()
@@ -158,7 +128,7 @@ struct Harness {
 
 impl Harness {
     async fn start(backend: &Backend) -> anyhow::Result<Self> {
-        captured_logs();
+        storyline_tests::logs::capture();
         let telegram = FakeTelegram::start().await?;
         let meta = MockServer::start().await;
         let media = tempfile::tempdir()?;
@@ -744,8 +714,7 @@ pub async fn the_logs_of_every_login_hold_no_token_code_or_app_secret(backend: B
     let (_, status, _) = h.follow(&button_url(&h.login_links(&ada).await?, "Log in with Facebook")?).await?;
     ensure!(status == 200);
     h.stop().await?;
-    let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap_or_else(std::sync::PoisonError::into_inner))
-        .into_owned();
+    let logs = storyline_tests::logs::logged();
     ensure!(
         logs.contains("a login callback was refused") || logs.contains("Meta did not complete a login"),
         "the flows logged"

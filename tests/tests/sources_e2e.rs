@@ -8,7 +8,7 @@
 //! database in clear.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::{Context, ensure};
 use chrono::{Duration, TimeZone, Utc};
@@ -47,40 +47,6 @@ const PREFIX: &str = "library";
 const IG_ID: &str = "17841400000000077";
 const IG_TOKEN: &str = "IGAAB-sources-e2e-instagram-token-0001";
 
-/// Every log line of this test binary at trace level (the fake servers' own lines left out:
-/// they are the other side of the wire, not Storyline's logs).
-fn captured_logs() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let writer = Capture(logs.clone());
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("trace,wiremock=off,s3s=off"))
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .try_init();
-        logs
-    })
-}
-
-fn logged() -> String {
-    String::from_utf8_lossy(&captured_logs().lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
-}
-
-#[derive(Clone)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// A workspace on the real wiring, with a loopback S3 server, a fake Drive, a fake Graph API,
 /// a local media folder and a recording chat.
 struct Harness {
@@ -97,7 +63,7 @@ struct Harness {
 
 impl Harness {
     async fn start(backend: &Backend) -> anyhow::Result<Self> {
-        captured_logs();
+        storyline_tests::logs::capture();
         let s3 = S3Server::with_bucket(BUCKET).await?;
         let drive = FakeDrive::start().await?;
         let graph = MockServer::start().await;
@@ -514,7 +480,7 @@ async fn no_source_secret_is_logged_told_or_stored_in_clear(backend: Backend) ->
     secrets.extend(private_key_lines().into_iter().map(str::to_owned));
     secrets.extend(h.drive.issued_tokens());
     ensure!(secrets.len() > 10, "the private key has lines: {}", secrets.len());
-    let logs = logged();
+    let logs = storyline_tests::logs::logged();
     ensure!(logs.contains("media source set") && logs.contains("media sync"), "the logs are captured");
     let chat = format!("{:?}", h.chat.calls());
     ensure!(chat.contains("cannot be reached"), "the chat was told: {chat}");
