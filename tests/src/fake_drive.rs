@@ -80,6 +80,8 @@ struct State {
     issued: Vec<String>,
     assertions: Vec<String>,
     refused_grants: usize,
+    /// Refresh tokens a person's login may trade (`grant_type=refresh_token`).
+    refresh_tokens: HashSet<String>,
     failures: VecDeque<Failure>,
     grant_failures: VecDeque<Failure>,
     failed: Vec<Failure>,
@@ -127,6 +129,9 @@ pub struct FakeDrive {
 impl FakeDrive {
     /// The service account the fixture key belongs to.
     pub const EMAIL: &'static str = "storyline-test@storyline-tests.iam.gserviceaccount.com";
+    /// The OAuth client a person's login is for (`grant_type=refresh_token`).
+    pub const CLIENT_ID: &'static str = "1234-storyline.apps.googleusercontent.com";
+    pub const CLIENT_SECRET: &'static str = "GOCSPX-fake-client-secret";
     /// The folder every fake drive starts with (the library's root).
     pub const ROOT: &'static str = "1RootFolderOfTheLibrary";
 
@@ -271,6 +276,16 @@ impl FakeDrive {
         self.shared.state().forbidden.insert(id.to_owned());
     }
 
+    /// `token` may be traded for access tokens by a person's login (`grant_type=refresh_token`).
+    pub fn accept_refresh_token(&self, token: &str) {
+        self.shared.state().refresh_tokens.insert(token.to_owned());
+    }
+
+    /// Every refresh token stops working (the person revoked Storyline's access).
+    pub fn revoke_refresh_tokens(&self) {
+        self.shared.state().refresh_tokens.clear();
+    }
+
     /// Every access token issued so far stops working.
     pub fn revoke_tokens(&self) {
         self.shared.state().tokens.clear();
@@ -319,6 +334,9 @@ fn key_file(pem: &str) -> SecretString {
 struct Grant {
     grant_type: Option<String>,
     assertion: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    refresh_token: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -333,6 +351,9 @@ fn oauth_error(error: &str, description: &str) -> Response {
 }
 
 async fn token(AxumState(shared): AxumState<Arc<Shared>>, axum::Form(grant): axum::Form<Grant>) -> Response {
+    if grant.grant_type.as_deref() == Some("refresh_token") {
+        return refresh(&shared, &grant);
+    }
     if grant.grant_type.as_deref() != Some("urn:ietf:params:oauth:grant-type:jwt-bearer") {
         return oauth_error("unsupported_grant_type", "Invalid grant_type.");
     }
@@ -367,11 +388,32 @@ async fn token(AxumState(shared): AxumState<Arc<Shared>>, axum::Form(grant): axu
         shared.state().refused_grants += 1;
         return oauth_error("invalid_grant", &description);
     }
+    issue(&shared)
+}
+
+/// A new random access token (an hour).
+fn issue(shared: &Shared) -> Response {
     let access_token = format!("ya29.fake-{:032x}", rand_u128());
     let mut state = shared.state();
     state.tokens.insert(access_token.clone());
     state.issued.push(access_token.clone());
     axum::Json(json!({"access_token": access_token, "expires_in": 3599, "token_type": "Bearer"})).into_response()
+}
+
+/// A person's login: the refresh token must be one [`FakeDrive::accept_refresh_token`] named,
+/// for [`FakeDrive::CLIENT_ID`] with its secret.
+fn refresh(shared: &Shared, grant: &Grant) -> Response {
+    let client = grant.client_id.as_deref() == Some(FakeDrive::CLIENT_ID)
+        && grant.client_secret.as_deref() == Some(FakeDrive::CLIENT_SECRET);
+    if !client {
+        return oauth_error("invalid_client", "The OAuth client was not found.");
+    }
+    let known = grant.refresh_token.as_ref().is_some_and(|token| shared.state().refresh_tokens.contains(token));
+    if !known {
+        shared.state().refused_grants += 1;
+        return oauth_error("invalid_grant", "Token has been expired or revoked.");
+    }
+    issue(shared)
 }
 
 /// Random enough for tokens a test must not guess (no `rand` dependency here).

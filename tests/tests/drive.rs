@@ -106,6 +106,38 @@ async fn a_listing_walks_every_page_and_subfolder_with_folders_as_categories() -
 }
 
 #[tokio::test]
+async fn a_folder_is_read_as_the_person_who_logged_in_until_they_revoke_it() -> TestResult {
+    let Library { drive, a_png, .. } = library().await?;
+    let refresh = "1//0g-refresh-token-of-a-person";
+    drive.accept_refresh_token(refresh);
+    let login = storyline_drive::authorized_user(
+        FakeDrive::CLIENT_ID,
+        &SecretString::from(FakeDrive::CLIENT_SECRET),
+        &SecretString::from(refresh),
+    );
+    let source = source_with_key(&drive, FakeDrive::ROOT, &login);
+    let entries = source.list().await?;
+    assert_eq!(paths(&entries)[0], "memes/a.png");
+    let mut opened = source.open("memes/a.png").await?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = opened.chunks.next().await {
+        bytes.extend_from_slice(&chunk?);
+    }
+    assert_eq!(bytes, a_png, "the file's bytes, read with the login's access token");
+    assert_eq!(source.service_account(), "the Google account that logged in");
+    // Revoked at Google: the next grant is refused, and the message says what to do.
+    drive.revoke_refresh_tokens();
+    drive.revoke_tokens();
+    let refused = source_with_key(&drive, FakeDrive::ROOT, &login).list().await;
+    let said = refused.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(said.contains("log in with Google again"), "{said}");
+    assert!(!said.contains(refresh) && !said.contains(FakeDrive::CLIENT_SECRET), "{said}");
+    let logged = storyline_tests::logs::logged();
+    assert!(!logged.contains(refresh) && !logged.contains(FakeDrive::CLIENT_SECRET), "no secret in the log");
+    Ok(())
+}
+
+#[tokio::test]
 async fn trashed_files_folders_google_docs_and_hidden_names_are_left_out() -> TestResult {
     let Library { drive, .. } = library().await?;
     let entries = drive_source(&drive, FakeDrive::ROOT).list().await?;
@@ -278,7 +310,9 @@ async fn a_malformed_key_is_refused_before_any_call() -> TestResult {
     let cases = [
         ("not json at all", "is not JSON"),
         (r#"{"type": "service_account", "client_email": "a@b.iam"}"#, "has no private_key"),
-        (r#"{"type": "authorized_user", "client_secret": "shh"}"#, "not \"service_account\""),
+        // A person's login (accepted since "Log in with Google") without its client: named.
+        (r#"{"type": "authorized_user", "client_secret": "shh"}"#, "have no client_id"),
+        (r#"{"type": "external_account", "client_secret": "shh"}"#, "not \"service_account\""),
     ];
     for (key, said) in cases {
         let error = DriveSource::new(FakeDrive::ROOT, &SecretString::from(key), endpoints(&drive)).expect_err(key);

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use storyline_domain::ports::SourceError;
 use tokio::sync::Mutex;
 
-use crate::key::ServiceAccount;
+use crate::key::Credential;
 
 /// Where Google's APIs are: Drive itself and the OAuth token endpoint. Tests point both at a
 /// local fake (`DRIVE_API_URL`, `GOOGLE_TOKEN_URL`).
@@ -90,7 +90,7 @@ pub(crate) struct Refused {
 pub(crate) struct DriveApi {
     http: reqwest::Client,
     endpoints: DriveEndpoints,
-    account: ServiceAccount,
+    account: Credential,
     retry: RetryPolicy,
     token: Mutex<Option<AccessToken>>,
 }
@@ -154,11 +154,7 @@ fn reason_of(body: &str) -> (Vec<String>, String) {
 }
 
 impl DriveApi {
-    pub(crate) fn new(
-        account: ServiceAccount,
-        endpoints: DriveEndpoints,
-        retry: RetryPolicy,
-    ) -> Result<Self, SourceError> {
+    pub(crate) fn new(account: Credential, endpoints: DriveEndpoints, retry: RetryPolicy) -> Result<Self, SourceError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(Duration::from_secs(60))
@@ -167,8 +163,14 @@ impl DriveApi {
         Ok(Self { http, endpoints, account, retry, token: Mutex::new(None) })
     }
 
+    /// The service account's e-mail, or "the Google account that logged in".
     pub(crate) fn email(&self) -> &str {
-        &self.account.email
+        self.account.who()
+    }
+
+    /// Whether Drive is read as a person who logged in (not a service account).
+    pub(crate) fn logged_in(&self) -> bool {
+        matches!(self.account, Credential::User(_))
     }
 
     /// `{api}/drive/v3/{rest}`.
@@ -181,9 +183,14 @@ impl DriveApi {
     }
 
     fn denied_key(&self, code: &str) -> SourceError {
+        if self.logged_in() {
+            return SourceError::Denied(format!(
+                "Google refused the login this Drive source was connected with ({code}): it may have been revoked; log in with Google again"
+            ));
+        }
         SourceError::Denied(format!(
             "Google refused the key of the service account {} ({code}): the key may have been deleted; make a new JSON key",
-            self.account.email
+            self.account.who()
         ))
     }
 
@@ -210,15 +217,12 @@ impl DriveApi {
         loop {
             attempt += 1;
             let now = chrono::Utc::now().timestamp();
-            let assertion = self
+            let grant = self
                 .account
-                .assertion(&self.endpoints.token, now)
+                .grant(&self.endpoints.token, now)
                 .map_err(|error| SourceError::Unknown(anyhow::anyhow!("the grant could not be signed: {error}")))?;
-            tracing::debug!(account = %self.account.email, attempt, "asking Google for a Drive access token");
-            let form = [
-                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
-                ("assertion", assertion.expose_secret()),
-            ];
+            tracing::debug!(account = %self.account.who(), attempt, "asking Google for a Drive access token");
+            let form: Vec<(&str, &str)> = grant.iter().map(|(name, value)| (*name, value.expose_secret())).collect();
             let sent = self.http.post(&self.endpoints.token).form(&form).timeout(CALL_TIMEOUT).send().await;
             let wait = match sent {
                 Err(error) => {
@@ -238,7 +242,7 @@ impl DriveApi {
                     })?;
                     let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(3600));
                     let renew_at = Instant::now() + lifetime.saturating_sub(RENEW_BEFORE);
-                    tracing::debug!(account = %self.account.email, lifetime_s = lifetime.as_secs(), "got a Drive access token");
+                    tracing::debug!(account = %self.account.who(), lifetime_s = lifetime.as_secs(), "got a Drive access token");
                     return Ok(AccessToken { value: SecretString::from(answer.access_token), renew_at });
                 }
                 Ok(response) if retried(response.status()) => {
@@ -260,7 +264,7 @@ impl DriveApi {
                         .and_then(|e| e.error)
                         .filter(|code| code.len() <= 40 && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
                         .unwrap_or_else(|| status.as_str().to_owned());
-                    tracing::warn!(%status, code, account = %self.account.email, "Google refused the service account's grant");
+                    tracing::warn!(%status, code, account = %self.account.who(), "Google refused the grant");
                     return Err(self.denied_key(&code));
                 }
             };

@@ -26,7 +26,8 @@ use storyline_domain::ports::{MediaSource, OpenedFile, SourceEntry, SourceError,
 pub use api::{DriveEndpoints, RetryPolicy};
 
 use api::DriveApi;
-use key::ServiceAccount;
+use key::Credential;
+pub use key::authorized_user;
 
 const FOLDER: &str = "application/vnd.google-apps.folder";
 /// Google's own document types (Docs, Sheets, shortcuts …): no bytes to post.
@@ -145,7 +146,7 @@ impl DriveSource {
                 "{shown:?} is not a Drive folder id (letters, digits, - and _: the last part of the folder's link)"
             )));
         }
-        let account = ServiceAccount::parse(key)?;
+        let account = Credential::parse(key)?;
         let api = DriveApi::new(account, endpoints, retry.clamped())?;
         Ok(Self { inner: Arc::new(Inner { folder_id: folder_id.to_owned(), api, known: Mutex::new(HashMap::new()) }) })
     }
@@ -157,6 +158,11 @@ impl DriveSource {
     }
 
     fn denied(&self) -> SourceError {
+        if self.inner.api.logged_in() {
+            return SourceError::Denied(
+                "Google Drive refused the Google account that logged in: it needs at least Viewer access to the folder, and the Drive API on in the login's project".to_owned(),
+            );
+        }
         SourceError::Denied(format!(
             "Google Drive refused the service account {}: share the folder with it (Viewer is enough) and turn on the Drive API in its project",
             self.inner.api.email()
@@ -164,6 +170,13 @@ impl DriveSource {
     }
 
     fn no_root(&self) -> SourceError {
+        if self.inner.api.logged_in() {
+            return SourceError::NoSuchRoot(format!(
+                "there is no Drive folder {}, or {} cannot see it",
+                self.inner.folder_id,
+                key::LOGGED_IN
+            ));
+        }
         SourceError::NoSuchRoot(format!(
             "there is no Drive folder {}, or it is not shared with {}",
             self.inner.folder_id,
