@@ -57,6 +57,7 @@ mod admins;
 mod commands;
 mod desk;
 mod export;
+mod google_login;
 mod handle;
 mod import;
 mod init;

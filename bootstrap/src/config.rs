@@ -70,6 +70,10 @@ pub struct Config {
     /// `META_LOGIN_URL`: a stand-in for www.instagram.com and www.facebook.com, where the login
     /// dialogs are (tests, proxies).
     pub meta_login_url: Option<String>,
+    /// `GOOGLE_CLIENT_ID` and `GOOGLE_CLIENT_SECRET`: "Log in with Google" for Drive sources.
+    pub google_client: Option<(String, SecretString)>,
+    /// `GOOGLE_AUTH_URL`: a stand-in for Google's consent screen (tests, proxies).
+    pub google_auth_url: Option<String>,
     /// `PUBLIC_BASE_URL`: where Meta fetches media from this server (signed, expiring URLs).
     pub public_base_url: Option<String>,
     /// `TOKEN_REFRESH_INTERVAL_HOURS`: how often the token refresh job runs (default 24).
@@ -128,6 +132,8 @@ impl fmt::Debug for Config {
             .field("facebook_app", &self.facebook_app.as_ref().map(|(id, _)| (id, "[REDACTED]")))
             .field("instagram_app", &self.instagram_app.as_ref().map(|(id, _)| (id, "[REDACTED]")))
             .field("meta_login_url", &self.meta_login_url)
+            .field("google_client", &self.google_client.as_ref().map(|(id, _)| (id, "[REDACTED]")))
+            .field("google_auth_url", &self.google_auth_url)
             .field("public_base_url", &self.public_base_url)
             .field("token_refresh_interval", &self.token_refresh_interval)
             .field("drive_api_url", &self.drive_api_url)
@@ -315,6 +321,25 @@ impl Config {
         let facebook_app = meta_app(&get, "FACEBOOK_APP_ID", "FACEBOOK_APP_SECRET")?;
         let instagram_app = meta_app(&get, "INSTAGRAM_APP_ID", "INSTAGRAM_APP_SECRET")?;
         let meta_login_url = url_var("META_LOGIN_URL", get("META_LOGIN_URL"))?;
+        let google_client = match meta_app(&get, "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET") {
+            // A Google client id is not a number: anything without spaces goes.
+            Err(ConfigError { variable: "GOOGLE_CLIENT_ID", .. }) if get("GOOGLE_CLIENT_SECRET").is_some() => {
+                match get("GOOGLE_CLIENT_ID") {
+                    Some(id) if !id.contains(char::is_whitespace) => {
+                        Some((id, SecretString::from(get("GOOGLE_CLIENT_SECRET").unwrap_or_default())))
+                    }
+                    Some(id) => return Err(invalid("GOOGLE_CLIENT_ID", "an OAuth client id without spaces", &id)),
+                    None => {
+                        return Err(ConfigError {
+                            variable: "GOOGLE_CLIENT_ID",
+                            problem: "is not set, but GOOGLE_CLIENT_SECRET is: set both or neither".to_owned(),
+                        });
+                    }
+                }
+            }
+            other => other?,
+        };
+        let google_auth_url = url_var("GOOGLE_AUTH_URL", get("GOOGLE_AUTH_URL"))?;
         let refresh_hours = match get("TOKEN_REFRESH_INTERVAL_HOURS") {
             None => 24,
             Some(text) => text.parse::<u64>().ok().filter(|h| (1..=168).contains(h)).ok_or_else(|| {
@@ -350,6 +375,8 @@ impl Config {
             facebook_app,
             instagram_app,
             meta_login_url,
+            google_client,
+            google_auth_url,
             public_base_url,
             token_refresh_interval: std::time::Duration::from_secs(refresh_hours * 3600),
             posting_interval: std::time::Duration::from_secs(posting_interval),
@@ -585,6 +612,13 @@ mod tests {
                 "INSTAGRAM_APP_ID must be the app's numeric id",
             ),
             (vec![("META_LOGIN_URL", "instagram.local")], "META_LOGIN_URL must be an http:// or https:// URL"),
+            (vec![("GOOGLE_CLIENT_ID", "1-x.apps.googleusercontent.com")], "GOOGLE_CLIENT_SECRET is not set"),
+            (vec![("GOOGLE_CLIENT_SECRET", "s")], "GOOGLE_CLIENT_ID is not set, but GOOGLE_CLIENT_SECRET is"),
+            (
+                vec![("GOOGLE_CLIENT_ID", "my client"), ("GOOGLE_CLIENT_SECRET", "s")],
+                "GOOGLE_CLIENT_ID must be an OAuth client id without spaces",
+            ),
+            (vec![("GOOGLE_AUTH_URL", "accounts.local")], "GOOGLE_AUTH_URL must be an http:// or https:// URL"),
             (vec![("TOKEN_REFRESH_INTERVAL_HOURS", "0")], "TOKEN_REFRESH_INTERVAL_HOURS must be a whole number"),
             (vec![("DRIVE_API_URL", "googleapis.local")], "DRIVE_API_URL must be an http:// or https:// URL"),
             (vec![("GOOGLE_TOKEN_URL", "localhost:9/token")], "GOOGLE_TOKEN_URL must be an http:// or https:// URL"),

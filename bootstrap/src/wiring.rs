@@ -272,14 +272,29 @@ fn login(config: &Config, stores: &Stores, meta: Arc<GraphApi>) -> Result<Login,
     let Some(keyring) = &config.keyring else {
         return Err("ENCRYPTION_KEY is not set, so tokens cannot be stored".to_owned());
     };
-    if config.instagram_app.is_none() && config.facebook_app.is_none() {
+    if config.instagram_app.is_none() && config.facebook_app.is_none() && config.google_client.is_none() {
         return Err("neither INSTAGRAM_APP_ID nor FACEBOOK_APP_ID is set".to_owned());
     }
+    let google = config.google_client.clone().and_then(|(id, secret)| {
+        let endpoints = storyline_drive::DriveEndpoints::with_overrides(
+            config.drive_api_url.clone(),
+            config.google_token_url.clone(),
+        );
+        let client = storyline_drive::GoogleClient { id, secret };
+        match storyline_drive::GoogleOAuth::new(endpoints, config.google_auth_url.clone(), Some(client)) {
+            Ok(google) => Some(Arc::new(google) as Arc<dyn storyline_domain::ports::GoogleLogin>),
+            Err(error) => {
+                tracing::warn!(error = format!("{error:#}"), "Log in with Google is off");
+                None
+            }
+        }
+    });
     Ok(Login {
         attempts: stores.logins.clone(),
         signer: Arc::new(LoginStates::new(keyring)),
         meta,
         cipher: keyring.clone(),
+        google,
         public_base: base.trim().trim_end_matches('/').to_owned(),
     })
 }

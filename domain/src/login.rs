@@ -26,10 +26,12 @@ pub enum LoginProvider {
     Instagram,
     /// Facebook Login, for an Instagram account linked to a Facebook Page.
     Facebook,
+    /// Google (`drive.readonly`), for a Drive folder as the media source.
+    Google,
 }
 
 impl LoginProvider {
-    pub const ALL: [Self; 2] = [Self::Instagram, Self::Facebook];
+    pub const ALL: [Self; 3] = [Self::Instagram, Self::Facebook, Self::Google];
 
     /// As in the callback path (`/oauth/instagram/callback`) and the store.
     #[must_use]
@@ -37,6 +39,7 @@ impl LoginProvider {
         match self {
             Self::Instagram => "instagram",
             Self::Facebook => "facebook",
+            Self::Google => "google",
         }
     }
 
@@ -51,15 +54,17 @@ impl LoginProvider {
         match self {
             Self::Instagram => "Instagram",
             Self::Facebook => "Facebook",
+            Self::Google => "Google",
         }
     }
 
-    /// Which Graph API the token it yields speaks to.
+    /// Which Graph API the token it yields speaks to; `None` for Google (not an Instagram login).
     #[must_use]
-    pub const fn login_kind(self) -> LoginKind {
+    pub const fn login_kind(self) -> Option<LoginKind> {
         match self {
-            Self::Instagram => LoginKind::Instagram,
-            Self::Facebook => LoginKind::Facebook,
+            Self::Instagram => Some(LoginKind::Instagram),
+            Self::Facebook => Some(LoginKind::Facebook),
+            Self::Google => None,
         }
     }
 
@@ -186,10 +191,11 @@ impl Default for ChoiceId {
     }
 }
 
-/// One account of a picker, without its token.
+/// One entry of a picker, without its token: an Instagram account (its id), or a Drive folder
+/// (its id) for a Google login.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChoiceAccount {
-    pub instagram_id: String,
+    pub id: String,
     #[serde(default)]
     pub username: Option<String>,
     pub name: String,
@@ -228,6 +234,21 @@ pub fn choice_binding(workspace: WorkspaceId, choice: ChoiceId) -> Vec<u8> {
     format!("storyline-login-choice:v1:{workspace}:{}", choice.compact()).into_bytes()
 }
 
+/// What a Google login gives: the credentials a Drive source is read with (Google's
+/// `authorized_user` JSON with the refresh token) and the folders at the top of My Drive, by id
+/// and name. `Debug` never shows the credentials.
+#[derive(Clone)]
+pub struct GoogleGrant {
+    pub credentials: SecretString,
+    pub folders: Vec<(String, String)>,
+}
+
+impl fmt::Debug for GoogleGrant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GoogleGrant").field("folders", &self.folders).finish_non_exhaustive()
+    }
+}
+
 /// Why a login could not reach an account. The text is for the log (Meta's words, with any
 /// secret already taken out), never for the page.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -252,9 +273,10 @@ mod tests {
         for provider in LoginProvider::ALL {
             assert_eq!(LoginProvider::parse(provider.as_str()), Some(provider));
         }
-        assert_eq!(LoginProvider::parse("google"), None);
+        assert_eq!(LoginProvider::parse("gmail"), None);
         assert_eq!(LoginProvider::Instagram.callback_path(), "/oauth/instagram/callback");
-        assert_eq!(LoginProvider::Facebook.login_kind(), LoginKind::Facebook);
+        assert_eq!(LoginProvider::Facebook.login_kind(), Some(LoginKind::Facebook));
+        assert_eq!(LoginProvider::Google.login_kind(), None);
     }
 
     #[test]

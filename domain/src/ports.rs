@@ -32,7 +32,7 @@ pub use clock::Clock;
 pub use conversations::Conversations;
 pub use init_wizards::{Founded, InitWizards};
 pub use library_sync::{ItemContent, ItemUpdate, LibrarySync, SyncApplied, SyncChanges, SyncedItem, SyncedNew};
-pub use login::{LoginAttempts, MetaLogin, StateSigner};
+pub use login::{GoogleLogin, LoginAttempts, MetaLogin, StateSigner};
 pub use media_library::{AddReport, MediaLibrary, MediaQuery};
 pub use media_source::{
     ByteStream, MediaSource, OpenedFile, SourceEntry, SourceError, SourceFactory, SourceFile, WorkspaceSources,
@@ -54,10 +54,10 @@ pub use {
     accounts::MockAccountStore, accounts::MockTokenCipher, accounts::MockTokenVault, audit::MockAudit,
     chat_notifier::MockChatAdmins, chat_notifier::MockChatFiles, chat_notifier::MockChatNotifier, clock::MockClock,
     conversations::MockConversations, init_wizards::MockInitWizards, library_sync::MockLibrarySync,
-    login::MockLoginAttempts, login::MockMetaLogin, login::MockStateSigner, media_library::MockMediaLibrary,
-    media_source::MockMediaSource, media_source::MockSourceFactory, media_source::MockWorkspaceSources,
-    notices::MockNotices, publisher::MockMediaHost, publisher::MockStoryPublisher, queue::MockHistory,
-    queue::MockLocks, queue::MockQueue, replicas::MockLeadership, replicas::MockReplicas,
+    login::MockGoogleLogin, login::MockLoginAttempts, login::MockMetaLogin, login::MockStateSigner,
+    media_library::MockMediaLibrary, media_source::MockMediaSource, media_source::MockSourceFactory,
+    media_source::MockWorkspaceSources, notices::MockNotices, publisher::MockMediaHost, publisher::MockStoryPublisher,
+    queue::MockHistory, queue::MockLocks, queue::MockQueue, replicas::MockLeadership, replicas::MockReplicas,
     settings_store::MockSettingsStore, source_store::MockSourceStore, update_cursor::MockUpdateCursor,
     users::MockUsers,
 };

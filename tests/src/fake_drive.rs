@@ -82,6 +82,8 @@ struct State {
     refused_grants: usize,
     /// Refresh tokens a person's login may trade (`grant_type=refresh_token`).
     refresh_tokens: HashSet<String>,
+    /// Codes the consent screen gave, each with its PKCE challenge and redirect URI (used once).
+    codes: HashMap<String, (String, String)>,
     failures: VecDeque<Failure>,
     grant_failures: VecDeque<Failure>,
     failed: Vec<Failure>,
@@ -161,6 +163,7 @@ impl FakeDrive {
         });
         let app = Router::new()
             .route("/token", post(token))
+            .route("/o/oauth2/v2/auth", get(consent))
             .route("/drive/v3/files", get(list))
             .route("/drive/v3/files/{id}", get(file))
             .with_state(shared.clone());
@@ -176,6 +179,18 @@ impl FakeDrive {
     #[must_use]
     pub fn api_url(&self) -> String {
         self.url.clone()
+    }
+
+    /// For `GOOGLE_AUTH_URL`: the consent screen, `http://127.0.0.1:PORT/o/oauth2/v2/auth`.
+    #[must_use]
+    pub fn auth_url(&self) -> String {
+        self.shared.token_url.replace("/token", "/o/oauth2/v2/auth")
+    }
+
+    /// Every refresh token a login got from the consent screen or [`FakeDrive::accept_refresh_token`].
+    #[must_use]
+    pub fn refresh_tokens(&self) -> Vec<String> {
+        self.shared.state().refresh_tokens.iter().cloned().collect()
     }
 
     /// For `GOOGLE_TOKEN_URL`: `http://127.0.0.1:PORT/token`.
@@ -337,6 +352,9 @@ struct Grant {
     client_id: Option<String>,
     client_secret: Option<String>,
     refresh_token: Option<String>,
+    code: Option<String>,
+    code_verifier: Option<String>,
+    redirect_uri: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -353,6 +371,9 @@ fn oauth_error(error: &str, description: &str) -> Response {
 async fn token(AxumState(shared): AxumState<Arc<Shared>>, axum::Form(grant): axum::Form<Grant>) -> Response {
     if grant.grant_type.as_deref() == Some("refresh_token") {
         return refresh(&shared, &grant);
+    }
+    if grant.grant_type.as_deref() == Some("authorization_code") {
+        return exchange(&shared, &grant);
     }
     if grant.grant_type.as_deref() != Some("urn:ietf:params:oauth:grant-type:jwt-bearer") {
         return oauth_error("unsupported_grant_type", "Invalid grant_type.");
@@ -389,6 +410,61 @@ async fn token(AxumState(shared): AxumState<Arc<Shared>>, axum::Form(grant): axu
         return oauth_error("invalid_grant", &description);
     }
     issue(&shared)
+}
+
+/// Google's consent screen, consented at once: back to `redirect_uri` with a code (for the
+/// PKCE challenge given) and the state. Only for [`FakeDrive::CLIENT_ID`], offline, Drive read-only.
+async fn consent(AxumState(shared): AxumState<Arc<Shared>>, Query(query): Query<HashMap<String, String>>) -> Response {
+    let get = |name: &str| query.get(name).cloned().unwrap_or_default();
+    let fine = get("client_id") == FakeDrive::CLIENT_ID
+        && get("response_type") == "code"
+        && get("scope").split(' ').any(|scope| scope == SCOPE)
+        && get("access_type") == "offline"
+        && get("code_challenge_method") == "S256"
+        && !get("code_challenge").is_empty();
+    let Ok(mut back) = url::Url::parse(&get("redirect_uri")) else {
+        return (StatusCode::BAD_REQUEST, "redirect_uri").into_response();
+    };
+    if fine {
+        let code = format!("4/fake-code-{:032x}", rand_u128());
+        shared.state().codes.insert(code.clone(), (get("code_challenge"), get("redirect_uri")));
+        back.query_pairs_mut().append_pair("code", &code);
+    } else {
+        back.query_pairs_mut().append_pair("error", "invalid_request");
+    }
+    back.query_pairs_mut().append_pair("state", &get("state"));
+    (StatusCode::FOUND, [(axum::http::header::LOCATION, back.to_string())]).into_response()
+}
+
+/// A code from [`consent`], once, with the verifier whose S256 is its challenge, the same
+/// redirect URI and the client: an access token and a new refresh token.
+fn exchange(shared: &Shared, grant: &Grant) -> Response {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let client = grant.client_id.as_deref() == Some(FakeDrive::CLIENT_ID)
+        && grant.client_secret.as_deref() == Some(FakeDrive::CLIENT_SECRET);
+    if !client {
+        return oauth_error("invalid_client", "The OAuth client was not found.");
+    }
+    let Some((challenge, redirect)) = grant.code.as_ref().and_then(|code| shared.state().codes.remove(code)) else {
+        return oauth_error("invalid_grant", "Malformed auth code.");
+    };
+    let verifier = grant.code_verifier.clone().unwrap_or_default();
+    let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    if computed != challenge || grant.redirect_uri.as_deref() != Some(redirect.as_str()) {
+        return oauth_error("invalid_grant", "Invalid code verifier or redirect URI.");
+    }
+    let refresh_token = format!("1//fake-refresh-{:032x}", rand_u128());
+    let access_token = format!("ya29.fake-{:032x}", rand_u128());
+    let mut state = shared.state();
+    state.refresh_tokens.insert(refresh_token.clone());
+    state.tokens.insert(access_token.clone());
+    state.issued.push(access_token.clone());
+    axum::Json(json!({
+        "access_token": access_token, "refresh_token": refresh_token, "expires_in": 3599,
+        "scope": SCOPE, "token_type": "Bearer"
+    }))
+    .into_response()
 }
 
 /// A new random access token (an hour).
@@ -508,7 +584,8 @@ fn parse_query(q: &str) -> Result<Filter, String> {
         } else if rest.starts_with('\'') {
             let (id, after) = quoted(rest).ok_or("an unterminated string")?;
             rest = after.trim_start().strip_prefix("in parents").ok_or("a string that is not 'x' in parents")?;
-            filter.parent = Some(id);
+            // `root` is My Drive's top: the library's root folder here.
+            filter.parent = Some(if id == "root" { FakeDrive::ROOT.to_owned() } else { id });
         } else {
             return Err(format!("a clause the fake does not know: {rest:?}"));
         }

@@ -25,7 +25,9 @@ use storyline_domain::{ChatId, Workspace};
 use storyline_memory::ManualClock;
 use storyline_telegram::TelegramNotifier;
 use storyline_tests::app::{ADMIN, TEAM_CHAT, fast_polling};
+use storyline_tests::fake_drive::FakeDrive;
 use storyline_tests::fake_telegram::{Failure, FakeTelegram, FakeUser, button_data, button_url};
+use storyline_tests::files::png;
 use storyline_tests::{Backend, TestResult};
 use tokio::sync::watch;
 use wiremock::matchers::{body_string_contains, method, path, path_regex, query_param};
@@ -117,6 +119,7 @@ struct Harness {
     workspace: Workspace,
     telegram: FakeTelegram,
     meta: MockServer,
+    drive: FakeDrive,
     instagram_dialog: Dialog,
     facebook_dialog: Dialog,
     browser: reqwest::Client,
@@ -131,6 +134,7 @@ impl Harness {
         storyline_tests::logs::capture();
         let telegram = FakeTelegram::start().await?;
         let meta = MockServer::start().await;
+        let drive = FakeDrive::start().await?;
         let media = tempfile::tempdir()?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let public = format!("http://{}", listener.local_addr()?);
@@ -150,6 +154,11 @@ impl Harness {
             ("INSTAGRAM_APP_SECRET", IG_APP_SECRET.to_owned()),
             ("FACEBOOK_APP_ID", "4242".to_owned()),
             ("FACEBOOK_APP_SECRET", FB_APP_SECRET.to_owned()),
+            ("GOOGLE_CLIENT_ID", FakeDrive::CLIENT_ID.to_owned()),
+            ("GOOGLE_CLIENT_SECRET", FakeDrive::CLIENT_SECRET.to_owned()),
+            ("GOOGLE_AUTH_URL", drive.auth_url()),
+            ("GOOGLE_TOKEN_URL", drive.token_url()),
+            ("DRIVE_API_URL", drive.api_url()),
         ];
         let config = Config::from_lookup(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()))?;
         let clock = ManualClock::at(day0(9, 0));
@@ -181,6 +190,7 @@ impl Harness {
             workspace,
             telegram,
             meta,
+            drive,
             instagram_dialog: Dialog::new(&format!("code={IG_CODE}")),
             facebook_dialog: Dialog::new(&format!("code={FB_CODE}")),
             browser,
@@ -701,6 +711,87 @@ pub async fn reconnect_on_a_dead_account_takes_only_that_account(backend: Backen
     h.stop().await
 }
 
+pub async fn drive_by_logging_in_with_google_picks_a_folder_then_syncs_it(backend: Backend) -> TestResult {
+    let h = Harness::start(&backend).await?;
+    let stories = h.drive.folder(FakeDrive::ROOT, "Stories");
+    let memes = h.drive.folder(&stories, "memes");
+    h.drive.file(&memes, "monday.png", "image/png", &png(108, 192, "monday"));
+    h.drive.file(&stories, "top.png", "image/png", &png(108, 192, "top"));
+    h.drive.folder(FakeDrive::ROOT, "Holidays");
+    h.drive.file(FakeDrive::ROOT, "loose.png", "image/png", &png(10, 10, "loose"));
+    let ada = FakeUser::new(ADMIN, "Ada");
+    // /settings → Change media source → Google Drive: the questions in the group, the login
+    // link in Ada's private chat.
+    let sent = h.telegram.count("sendMessage");
+    h.telegram.push_text(TEAM_CHAT, &ada, "/settings");
+    h.telegram.wait_for("sendMessage", sent + 1, WAIT).await?;
+    let menu = h.telegram.last_message_id();
+    let change = button_data(&h.telegram.message(TEAM_CHAT, menu).context("menu")?, "Change media source")?;
+    h.telegram.push_press(TEAM_CHAT, &ada, menu, &change);
+    let kinds = |t: &FakeTelegram| t.message(TEAM_CHAT, menu).is_some_and(|m| m.to_string().contains("Google Drive"));
+    h.telegram.wait_until(WAIT, kinds).await?;
+    let drive_kind = button_data(&h.telegram.message(TEAM_CHAT, menu).context("kinds")?, "Google Drive")?;
+    let before = h.telegram.bot_messages(ADMIN).len();
+    h.telegram.push_press(TEAM_CHAT, &ada, menu, &drive_kind);
+    let pointed =
+        |t: &FakeTelegram| t.bot_messages(TEAM_CHAT).iter().any(|m| m.to_string().contains("Or log in with Google"));
+    h.telegram.wait_until(WAIT, pointed).await?;
+    let private = h.telegram.bot_messages(ADMIN);
+    ensure!(private.len() == before + 1, "{private:?}");
+    let link = button_url(private.last().context("the link")?, "Log in with Google")?;
+    ensure!(link.contains("code_challenge_method=S256") && link.contains("access_type=offline"), "{link}");
+    for message in h.telegram.bot_messages(TEAM_CHAT) {
+        ensure!(!message.to_string().contains("\"url\""), "no login link in the group: {message}");
+    }
+    // Google's consent, and back: the page says to choose in the chat; the chat gets the top
+    // folders of My Drive (not the loose file).
+    let (_, status, page) = h.follow(&link).await?;
+    ensure!(status == 200 && page.contains("Choose the folder that holds the media"), "{status}: {page}");
+    let asked =
+        |t: &FakeTelegram| t.bot_messages(TEAM_CHAT).iter().any(|m| m.to_string().contains("Which Drive folder?"));
+    h.telegram.wait_until(WAIT, asked).await?;
+    let picker = h
+        .telegram
+        .bot_messages(TEAM_CHAT)
+        .into_iter()
+        .rev()
+        .find(|m| m.to_string().contains("Which Drive folder?"))
+        .context("the picker")?;
+    ensure!(button_data(&picker, "Holidays").is_ok() && button_data(&picker, "loose").is_err(), "{picker}");
+    let picker_id = i32::try_from(picker["message_id"].as_i64().unwrap_or_default())?;
+    h.telegram.push_press(TEAM_CHAT, &ada, picker_id, &button_data(&picker, "Stories")?);
+    let connected = |t: &FakeTelegram| {
+        t.message(TEAM_CHAT, picker_id).is_some_and(|m| m.to_string().contains("connected the Drive folder"))
+    };
+    h.telegram.wait_until(WAIT, connected).await?;
+    let view = h.app.media_sources.show(h.workspace.id).await?;
+    ensure!(view.current.to_string().contains(&stories), "the source is the chosen folder: {}", view.current);
+    // The sync reads the folder as Ada, with her refresh token.
+    let answered = h.telegram.count("sendMessage");
+    h.telegram.push_text(TEAM_CHAT, &ada, "/sync");
+    h.telegram.wait_for("sendMessage", answered + 1, WAIT).await?;
+    let synced = |t: &FakeTelegram| t.bot_messages(TEAM_CHAT).iter().any(|m| m.to_string().contains("Library synced"));
+    h.telegram.wait_until(WAIT, synced).await?;
+    let query = storyline_domain::ports::MediaQuery { category: None, limit: 100 };
+    let items = h.app.stores.library.media(h.workspace.id, &query).await?;
+    let mut paths: Vec<String> = items.iter().map(|i| i.path.clone()).collect();
+    paths.sort();
+    ensure!(paths == ["memes/monday.png", "top.png"], "{paths:?}");
+    ensure!(h.drive.refresh_tokens().len() == 1, "one login, one refresh token");
+    let secrets: Vec<String> =
+        h.drive.refresh_tokens().into_iter().chain([FakeDrive::CLIENT_SECRET.to_owned()]).collect();
+    for (method, call) in h.telegram.all_calls() {
+        for secret in &secrets {
+            ensure!(!call.to_string().contains(secret.as_str()), "{method} carries a Google secret");
+        }
+    }
+    let logs = storyline_tests::logs::logged();
+    for secret in &secrets {
+        ensure!(!logs.contains(secret.as_str()), "a log line holds a Google secret");
+    }
+    h.stop().await
+}
+
 /// A success, a refusal by Meta and a Facebook login, then every captured line (the tests of
 /// one binary share the capture, so whatever the others logged by then is checked too).
 pub async fn the_logs_of_every_login_hold_no_token_code_or_app_secret(backend: Backend) -> TestResult {
@@ -735,5 +826,6 @@ storyline_tests::on_backends!([sqlite, postgres] [
     a_login_reaching_two_pages_asks_which_and_only_its_person_picks,
     a_login_link_is_never_shown_to_the_group_even_when_the_person_cannot_be_reached,
     reconnect_on_a_dead_account_takes_only_that_account,
+    drive_by_logging_in_with_google_picks_a_folder_then_syncs_it,
     the_logs_of_every_login_hold_no_token_code_or_app_secret,
 ]);

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use storyline_domain::ports::SourceError;
 
 /// Read-only access to the files the service account can see.
-pub(crate) const SCOPE: &str = "https://www.googleapis.com/auth/drive.readonly";
+pub const SCOPE: &str = "https://www.googleapis.com/auth/drive.readonly";
 
 /// How long a grant asks the access token to last: Google's maximum.
 pub(crate) const GRANT_LIFETIME_SECONDS: i64 = 3600;

@@ -11,6 +11,7 @@
 
 mod api;
 mod key;
+mod login;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -28,6 +29,7 @@ pub use api::{DriveEndpoints, RetryPolicy};
 use api::DriveApi;
 use key::Credential;
 pub use key::authorized_user;
+pub use login::{GOOGLE_AUTH_URL, GoogleClient, GoogleOAuth};
 
 const FOLDER: &str = "application/vnd.google-apps.folder";
 /// Google's own document types (Docs, Sheets, shortcuts …): no bytes to post.

@@ -106,6 +106,8 @@ impl GraphApi {
         match provider {
             LoginProvider::Instagram => self.config.instagram_app.as_ref(),
             LoginProvider::Facebook => self.config.facebook_app.as_ref(),
+            // Not Meta's: `storyline-drive` logs in with Google.
+            LoginProvider::Google => None,
         }
     }
 
@@ -114,12 +116,14 @@ impl GraphApi {
             (Some(base), _) => base.as_str(),
             (None, LoginProvider::Instagram) => INSTAGRAM_DIALOG,
             (None, LoginProvider::Facebook) => FACEBOOK_DIALOG,
+            (None, LoginProvider::Google) => return None,
         };
         let mut url = Url::parse(base.trim()).ok()?;
         url.set_query(None);
         url.path_segments_mut().ok()?.pop_if_empty().extend(match provider {
             LoginProvider::Instagram => vec!["oauth", "authorize"],
             LoginProvider::Facebook => vec![self.config.version.as_str(), "dialog", "oauth"],
+            LoginProvider::Google => return None,
         });
         Some(url)
     }
@@ -299,6 +303,7 @@ impl MetaLogin for GraphApi {
                         .append_pair("code_challenge", challenge)
                         .append_pair("code_challenge_method", "S256");
                 }
+                LoginProvider::Google => return None,
             }
         }
         Some(url.into())
@@ -317,6 +322,7 @@ impl MetaLogin for GraphApi {
             LoginProvider::Facebook => {
                 self.facebook_login(app, code.expose_secret(), redirect_uri, verifier.expose_secret()).await
             }
+            LoginProvider::Google => return Err(LoginError::NotConfigured("google")),
         };
         found.map_err(|e| {
             login_error(scrub(e, &[code.expose_secret(), verifier.expose_secret(), app.secret.expose_secret()]))

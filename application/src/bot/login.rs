@@ -23,7 +23,7 @@ use storyline_domain::login::{
     ChoiceAccount, ChoiceId, LoginAttempt, LoginCandidate, LoginChoice, LoginProvider, MAX_CHOICES, STATE_TTL_MINUTES,
     choice_binding,
 };
-use storyline_domain::ports::{AccountError, LoginAttempts, MetaLogin, StateSigner, TokenCipher};
+use storyline_domain::ports::{AccountError, GoogleLogin, LoginAttempts, MetaLogin, StateSigner, TokenCipher};
 use storyline_domain::reference::Reference;
 
 use super::{Bot, BotError, Turn, screens};
@@ -41,6 +41,8 @@ pub struct Login {
     pub meta: Arc<dyn MetaLogin>,
     /// Seals the token a login's picker waits with.
     pub cipher: Arc<dyn TokenCipher>,
+    /// "Log in with Google" for a Drive media source, when a Google client is configured.
+    pub google: Option<Arc<dyn GoogleLogin>>,
     /// `PUBLIC_BASE_URL`, without a trailing `/`.
     pub public_base: String,
 }
@@ -59,7 +61,7 @@ impl Login {
     }
 
     fn providers(&self) -> Vec<LoginProvider> {
-        LoginProvider::ALL.into_iter().filter(|p| self.meta.configured(*p)).collect()
+        LoginProvider::ALL.into_iter().filter(|p| p.login_kind().is_some() && self.meta.configured(*p)).collect()
     }
 }
 
@@ -83,7 +85,7 @@ pub struct LoginPage {
 }
 
 /// The one page every refused callback gets, whatever was wrong: a stranger learns nothing.
-fn refused(reference: &Reference) -> LoginPage {
+pub(super) fn refused(reference: &Reference) -> LoginPage {
     LoginPage {
         connected: false,
         title: "This login link does not work",
@@ -94,13 +96,13 @@ fn refused(reference: &Reference) -> LoginPage {
 }
 
 /// Refuses with the generic page; `why` goes to the log under its reference.
-fn refuse(why: &str) -> LoginPage {
+pub(super) fn refuse(why: &str) -> LoginPage {
     let reference = Reference::new();
     tracing::warn!(reference = %reference, "a login callback was refused: {why}");
     refused(&reference)
 }
 
-fn failed(title: &'static str, text: String) -> LoginPage {
+pub(super) fn failed(title: &'static str, text: String) -> LoginPage {
     LoginPage { connected: false, title, text }
 }
 
@@ -222,7 +224,7 @@ impl Bot {
         let providers: Vec<LoginProvider> = login
             .providers()
             .into_iter()
-            .filter(|p| reconnect.is_none_or(|account| p.login_kind() == account.login))
+            .filter(|p| reconnect.is_none_or(|account| p.login_kind() == Some(account.login)))
             .collect();
         if providers.is_empty() {
             return Ok(Err("no Meta app is configured for this account's kind of login".to_owned()));
@@ -328,8 +330,12 @@ impl Bot {
             return Ok(refuse("the person who pressed is not a member"));
         };
         let turn = Turn { chat: workspace.chat_id, from: Some(member), workspace };
-        if self.allowed(&turn, Operation::Button(Action::AddAccount)).await.is_err() {
-            return Ok(refuse("the person who pressed may no longer add accounts"));
+        let needed = if provider == LoginProvider::Google { Action::MediaSource } else { Action::AddAccount };
+        if self.allowed(&turn, Operation::Button(needed)).await.is_err() {
+            return Ok(refuse("the person who pressed may no longer do what the login is for"));
+        }
+        if provider == LoginProvider::Google {
+            return self.finish_google(&turn, login, &code, &attempt.verifier).await;
         }
         let Some(accounts) = &self.accounts else { return Ok(refuse("accounts are not set up here")) };
         let redirect = login.redirect_uri(provider);
@@ -377,7 +383,7 @@ impl Bot {
         let shown = candidate.username.as_ref().map_or_else(|| candidate.name.clone(), ToString::to_string);
         let known = accounts.store().accounts(workspace, true).await?;
         if let Some(existing) = known.iter().find(|a| a.instagram_id == candidate.instagram_id) {
-            if existing.login != provider.login_kind() {
+            if Some(existing.login) != provider.login_kind() {
                 let reference = Reference::new();
                 tracing::info!(reference = %reference, account = %existing.id, "a login of the other kind for a connected account");
                 let way = if existing.login == storyline_domain::account::LoginKind::Instagram {
@@ -424,7 +430,7 @@ impl Bot {
             username: candidate.username,
             token: candidate.token,
             expires_in_days: candidate.expires_in_days,
-            login: Some(provider.login_kind()),
+            login: provider.login_kind(),
             make_active: false,
         };
         match accounts.add(workspace, input, &turn.actor()).await {
@@ -517,7 +523,7 @@ impl Bot {
             .iter()
             .take(MAX_CHOICES)
             .map(|c| ChoiceAccount {
-                instagram_id: c.instagram_id.to_string(),
+                id: c.instagram_id.to_string(),
                 username: c.username.as_ref().map(|u| u.as_str().to_owned()),
                 name: c.name.clone(),
             })
@@ -584,10 +590,12 @@ impl Bot {
             self.ports.notifier.answer(press, "That choice cannot be used; nothing was connected.", true).await?;
             return Ok(());
         };
-        let (Ok(instagram_id), username) = (
-            InstagramUserId::new(&chosen.instagram_id),
-            chosen.username.as_deref().and_then(|u| Username::new(u).ok()),
-        ) else {
+        if picked.provider == LoginProvider::Google {
+            return self.pick_folder(turn, press, &chosen, token, message).await;
+        }
+        let (Ok(instagram_id), username) =
+            (InstagramUserId::new(&chosen.id), chosen.username.as_deref().and_then(|u| Username::new(u).ok()))
+        else {
             self.ports.notifier.answer(press, "That choice cannot be used; nothing was connected.", true).await?;
             return Ok(());
         };
@@ -624,12 +632,18 @@ impl Bot {
 }
 
 /// The accounts of a login, one button each, and None.
-fn picker_screen(workspace: &Workspace, choice: &LoginChoice, person: &str) -> Screen {
-    let text = Text::new().bold("📸 Which Instagram account?").line().plain(format!(
-        "{person} logged in with {}, which reaches {} accounts. {person}: choose the one to connect.",
-        choice.provider.label(),
-        choice.accounts.len()
-    ));
+pub(super) fn picker_screen(workspace: &Workspace, choice: &LoginChoice, person: &str) -> Screen {
+    let text = if choice.provider == LoginProvider::Google {
+        Text::new().bold("📁 Which Drive folder?").line().plain(format!(
+            "{person} logged in with Google. {person}: choose the folder that holds the media (its subfolders are the categories)."
+        ))
+    } else {
+        Text::new().bold("📸 Which Instagram account?").line().plain(format!(
+            "{person} logged in with {}, which reaches {} accounts. {person}: choose the one to connect.",
+            choice.provider.label(),
+            choice.accounts.len()
+        ))
+    };
     let mut screen = Screen::new(text);
     for (index, account) in (0u8..).zip(&choice.accounts) {
         let label = match &account.username {

@@ -171,7 +171,13 @@ impl Bot {
                 PendingPrompt::new(member.user.telegram_id, first, message.map(|m| m.0), self.ports.clock.now());
             self.ports.conversations.put(turn.workspace.id, &prompt).await?;
             self.ports.notifier.answer(press, "Send the value as your next message", false).await?;
-            return self.say(turn, screens::source_prompt(first)).await.map(|_| ());
+            let mut screen = screens::source_prompt(first);
+            if kind == SourceKind::Drive
+                && let Some(line) = self.google_link(turn).await?
+            {
+                screen.text = screen.text.line().line().italic(line);
+            }
+            return self.say(turn, screen).await.map(|_| ());
         }
         self.ports.notifier.answer(press, "", false).await?;
         let view = sources.show(turn.workspace.id).await?;

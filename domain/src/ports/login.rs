@@ -4,7 +4,9 @@ use secrecy::SecretString;
 
 use super::StoreError;
 use crate::WorkspaceId;
-use crate::login::{ChoiceId, IssuedState, LoginAttempt, LoginCandidate, LoginChoice, LoginError, LoginProvider};
+use crate::login::{
+    ChoiceId, GoogleGrant, IssuedState, LoginAttempt, LoginCandidate, LoginChoice, LoginError, LoginProvider,
+};
 use crate::user::TelegramUserId;
 
 /// Makes and checks the `state` of login links: signed with a key of the deployment, so a
@@ -94,4 +96,27 @@ pub trait MetaLogin: Send + Sync {
         redirect_uri: &str,
         verifier: &SecretString,
     ) -> Result<Vec<LoginCandidate>, LoginError>;
+}
+
+/// Google's side of a login for a Drive media source (OAuth 2.0 with PKCE, `drive.readonly`).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait GoogleLogin: Send + Sync {
+    /// Whether this deployment has a Google OAuth client (`GOOGLE_CLIENT_ID`).
+    fn configured(&self) -> bool;
+
+    /// The link to Google's consent screen; `None` without a client.
+    fn authorize_url(&self, redirect_uri: &str, state: &str, challenge: &str) -> Option<String>;
+
+    /// Exchanges `code` (with the PKCE `verifier`) for a refresh token, and lists the folders
+    /// at the top of the person's My Drive.
+    ///
+    /// # Errors
+    /// [`LoginError`]; its text never holds a token, a code or the client secret.
+    async fn connect(
+        &self,
+        code: &SecretString,
+        redirect_uri: &str,
+        verifier: &SecretString,
+    ) -> Result<GoogleGrant, LoginError>;
 }

@@ -93,12 +93,8 @@ fn choice(user: i64, expires: i64) -> LoginChoice {
         provider: LoginProvider::Facebook,
         user: TelegramUserId(user),
         accounts: vec![
-            ChoiceAccount {
-                instagram_id: "1784".to_owned(),
-                username: Some("brand_a".to_owned()),
-                name: "A".to_owned(),
-            },
-            ChoiceAccount { instagram_id: "1785".to_owned(), username: None, name: "B Page".to_owned() },
+            ChoiceAccount { id: "1784".to_owned(), username: Some("brand_a".to_owned()), name: "A".to_owned() },
+            ChoiceAccount { id: "1785".to_owned(), username: None, name: "B Page".to_owned() },
         ],
         sealed_token: vec![1, 2, 3, 0, 255],
         expires_in_days: Some(60),

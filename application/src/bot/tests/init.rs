@@ -511,6 +511,7 @@ async fn the_account_step_offers_the_login_links_where_logging_in_is_possible() 
         signer: Arc::new(signer),
         meta: Arc::new(meta),
         cipher: Arc::new(MockTokenCipher::new()),
+        google: None,
         public_base: "https://stories.example.com".to_owned(),
     };
     world.bot = many(&world.store, &world.chat, &world.clock, None).with_login(Ok(login));
