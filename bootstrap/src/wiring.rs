@@ -268,13 +268,12 @@ pub fn graph_api(config: &Config) -> anyhow::Result<GraphApi> {
 /// Logging in at Meta, when this deployment can: a public address for Meta's redirect, a key to
 /// sign states and seal tokens, and a Meta app; else what is missing, in a person's words.
 fn login(config: &Config, stores: &Stores, meta: Arc<GraphApi>) -> Result<Login, String> {
-    let Some(base) = &config.public_base_url else { return Err("PUBLIC_BASE_URL is not set".to_owned()) };
-    let Some(keyring) = &config.keyring else {
-        return Err("ENCRYPTION_KEY is not set, so tokens cannot be stored".to_owned());
-    };
-    if config.instagram_app.is_none() && config.facebook_app.is_none() && config.google_client.is_none() {
-        return Err("neither INSTAGRAM_APP_ID nor FACEBOOK_APP_ID is set".to_owned());
+    if let Some(missing) = login_missing(config) {
+        return Err(missing);
     }
+    let (Some(base), Some(keyring)) = (&config.public_base_url, &config.keyring) else {
+        return Err("PUBLIC_BASE_URL is not set".to_owned());
+    };
     let google = config.google_client.clone().and_then(|(id, secret)| {
         let endpoints = storyline_drive::DriveEndpoints::with_overrides(
             config.drive_api_url.clone(),
@@ -297,6 +296,20 @@ fn login(config: &Config, stores: &Stores, meta: Arc<GraphApi>) -> Result<Login,
         google,
         public_base: base.trim().trim_end_matches('/').to_owned(),
     })
+}
+
+/// What logging in needs and `config` lacks, in the words the chat is told; `None` when nothing.
+fn login_missing(config: &Config) -> Option<String> {
+    if config.public_base_url.is_none() {
+        return Some("PUBLIC_BASE_URL is not set".to_owned());
+    }
+    if config.keyring.is_none() {
+        return Some("ENCRYPTION_KEY is not set, so tokens cannot be stored".to_owned());
+    }
+    if config.instagram_app.is_none() && config.facebook_app.is_none() && config.google_client.is_none() {
+        return Some("neither INSTAGRAM_APP_ID nor FACEBOOK_APP_ID is set".to_owned());
+    }
+    None
 }
 
 /// The signed media URLs under `PUBLIC_BASE_URL`, keyed from the newest encryption key (or, with
@@ -523,5 +536,35 @@ impl App {
             "warning: the Instagram {tokens} of {} cannot be opened ({why}): {accounts} by hand until you set the key {were} sealed with (ENCRYPTION_KEYS=new,old while rotating), give {them} a new token with `storyline set-instagram-token`, or forget {them} with `storyline remove-instagram-account`",
             locked.join(", ")
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
+        Ok(Config::from_lookup(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()))?)
+    }
+
+    #[test]
+    fn logging_in_says_what_is_missing() -> anyhow::Result<()> {
+        let key = Keyring::generate();
+        let base = ("PUBLIC_BASE_URL", "https://stories.example.com");
+        let app = [("INSTAGRAM_APP_ID", "5151"), ("INSTAGRAM_APP_SECRET", "s")];
+        let cases: [(Vec<(&str, &str)>, Option<&str>); 4] = [
+            (vec![("ENCRYPTION_KEY", key.as_str()), app[0], app[1]], Some("PUBLIC_BASE_URL is not set")),
+            (vec![base, app[0], app[1]], Some("ENCRYPTION_KEY is not set")),
+            (vec![base, ("ENCRYPTION_KEY", key.as_str())], Some("neither INSTAGRAM_APP_ID nor FACEBOOK_APP_ID")),
+            (vec![base, ("ENCRYPTION_KEY", key.as_str()), app[0], app[1]], None),
+        ];
+        for (vars, expected) in cases {
+            let missing = login_missing(&config(&vars)?);
+            match expected {
+                Some(text) => assert!(missing.as_deref().is_some_and(|m| m.contains(text)), "{vars:?}: {missing:?}"),
+                None => assert_eq!(missing, None, "{vars:?}"),
+            }
+        }
+        Ok(())
     }
 }
