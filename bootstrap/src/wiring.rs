@@ -552,11 +552,11 @@ mod tests {
         let key = Keyring::generate();
         let base = ("PUBLIC_BASE_URL", "https://stories.example.com");
         let app = [("INSTAGRAM_APP_ID", "5151"), ("INSTAGRAM_APP_SECRET", "s")];
-        let cases: [(Vec<(&str, &str)>, Option<&str>); 4] = [
+        let cases = [
             (vec![("ENCRYPTION_KEY", key.as_str()), app[0], app[1]], Some("PUBLIC_BASE_URL is not set")),
             (vec![base, app[0], app[1]], Some("ENCRYPTION_KEY is not set")),
             (vec![base, ("ENCRYPTION_KEY", key.as_str())], Some("neither INSTAGRAM_APP_ID nor FACEBOOK_APP_ID")),
-            (vec![base, ("ENCRYPTION_KEY", key.as_str()), app[0], app[1]], None),
+            (vec![base, ("ENCRYPTION_KEY", key.as_str()), app[0], app[1]], None::<&str>),
         ];
         for (vars, expected) in cases {
             let missing = login_missing(&config(&vars)?);
