@@ -84,6 +84,8 @@ struct State {
     refresh_tokens: HashSet<String>,
     /// Codes the consent screen gave, each with its PKCE challenge and redirect URI (used once).
     codes: HashMap<String, (String, String)>,
+    /// Every code the consent screen gave, used or not.
+    codes_given: Vec<String>,
     failures: VecDeque<Failure>,
     grant_failures: VecDeque<Failure>,
     failed: Vec<Failure>,
@@ -185,6 +187,12 @@ impl FakeDrive {
     #[must_use]
     pub fn auth_url(&self) -> String {
         self.shared.token_url.replace("/token", "/o/oauth2/v2/auth")
+    }
+
+    /// Every code the consent screen gave.
+    #[must_use]
+    pub fn codes_given(&self) -> Vec<String> {
+        self.shared.state().codes_given.clone()
     }
 
     /// Every refresh token a login got from the consent screen or [`FakeDrive::accept_refresh_token`].
@@ -420,6 +428,7 @@ async fn consent(AxumState(shared): AxumState<Arc<Shared>>, Query(query): Query<
         && get("response_type") == "code"
         && get("scope").split(' ').any(|scope| scope == SCOPE)
         && get("access_type") == "offline"
+        && get("prompt") == "consent"
         && get("code_challenge_method") == "S256"
         && !get("code_challenge").is_empty();
     let Ok(mut back) = url::Url::parse(&get("redirect_uri")) else {
@@ -427,7 +436,10 @@ async fn consent(AxumState(shared): AxumState<Arc<Shared>>, Query(query): Query<
     };
     if fine {
         let code = format!("4/fake-code-{:032x}", rand_u128());
-        shared.state().codes.insert(code.clone(), (get("code_challenge"), get("redirect_uri")));
+        let mut state = shared.state();
+        state.codes.insert(code.clone(), (get("code_challenge"), get("redirect_uri")));
+        state.codes_given.push(code.clone());
+        drop(state);
         back.query_pairs_mut().append_pair("code", &code);
     } else {
         back.query_pairs_mut().append_pair("error", "invalid_request");

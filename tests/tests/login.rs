@@ -778,14 +778,22 @@ pub async fn drive_by_logging_in_with_google_picks_a_folder_then_syncs_it(backen
     paths.sort();
     ensure!(paths == ["memes/monday.png", "top.png"], "{paths:?}");
     ensure!(h.drive.refresh_tokens().len() == 1, "one login, one refresh token");
-    let secrets: Vec<String> =
-        h.drive.refresh_tokens().into_iter().chain([FakeDrive::CLIENT_SECRET.to_owned()]).collect();
+    let secrets: Vec<String> = h
+        .drive
+        .refresh_tokens()
+        .into_iter()
+        .chain(h.drive.codes_given())
+        .chain(h.drive.issued_tokens())
+        .chain([FakeDrive::CLIENT_SECRET.to_owned()])
+        .collect();
+    ensure!(secrets.len() >= 4, "a code, a refresh token and access tokens were given: {}", secrets.len());
     for (method, call) in h.telegram.all_calls() {
         for secret in &secrets {
             ensure!(!call.to_string().contains(secret.as_str()), "{method} carries a Google secret");
         }
     }
     let logs = storyline_tests::logs::logged();
+    ensure!(logs.contains("exchanging a Google login's code"), "the login's lines are captured");
     for secret in &secrets {
         ensure!(!logs.contains(secret.as_str()), "a log line holds a Google secret");
     }

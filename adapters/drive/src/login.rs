@@ -49,6 +49,9 @@ struct CodeAnswer {
     access_token: String,
     #[serde(default)]
     refresh_token: Option<String>,
+    /// The scopes granted, space-separated: the person may have unticked Drive.
+    #[serde(default)]
+    scope: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -181,6 +184,11 @@ impl GoogleLogin for GoogleOAuth {
         }
         let answer: CodeAnswer = serde_json::from_str(&body)
             .map_err(|_| LoginError::Unreachable("Google answered the code in an unexpected shape".to_owned()))?;
+        if answer.scope.as_deref().is_some_and(|granted| !granted.split(' ').any(|s| s == SCOPE)) {
+            return Err(LoginError::Refused(
+                "the login did not grant read access to Drive (drive.readonly)".to_owned(),
+            ));
+        }
         let Some(refresh) = answer.refresh_token.filter(|t| !t.is_empty()) else {
             return Err(LoginError::Refused(
                 "Google gave no refresh token (consent without offline access)".to_owned(),

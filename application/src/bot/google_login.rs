@@ -34,7 +34,11 @@ impl Bot {
             verifier: issued.verifier,
             expires_at: now + chrono::Duration::minutes(STATE_TTL_MINUTES),
         };
-        login.attempts.begin(turn.workspace.id, &issued.nonce, &attempt, now).await?;
+        if let Err(error) = login.attempts.begin(turn.workspace.id, &issued.nonce, &attempt, now).await {
+            // The Drive questions go on without the link.
+            tracing::warn!(error = %crate::errors::error_chain(&error), "could not keep a Google login; no link sent");
+            return Ok(None);
+        }
         let text = Text::new().bold("📁 Drive by logging in").line().plain(format!(
             "Instead of a service account's key: log in with the Google account that can see the folder, then choose the folder in the chat. The link works once, for {STATE_TTL_MINUTES} minutes, and only for you."
         ));
@@ -86,7 +90,7 @@ impl Bot {
             return Ok(failed(
                 "No folder found",
                 format!(
-                    "There is no folder at the top of this Google account's My Drive, so nothing changed. Make one (or add a shared folder to My Drive), then log in again. (ref {reference})"
+                    "There is no folder at the top of this Google account's My Drive, so nothing changed. Make one there and move the media into it, then log in again. (ref {reference})"
                 ),
             ));
         }
@@ -156,6 +160,10 @@ impl Bot {
         let said = match sources.set(turn.workspace.id, &config, Some(credentials), &turn.actor()).await {
             Ok(switch) => {
                 self.media_changed(turn.workspace.id);
+                // The Drive dialogue's question (the folder id) is answered by the pick.
+                if let Some(member) = &turn.from {
+                    self.ports.conversations.clear(turn.workspace.id, member.user.telegram_id).await?;
+                }
                 let who = turn.from.as_ref().map_or_else(|| "Someone".to_owned(), |m| m.user.display_name());
                 format!(
                     "🗂 {who} connected the Drive folder \"{}\" by logging in with Google: it is the media source now. {}",

@@ -310,11 +310,12 @@ impl Bot {
         if let Some(error) = callback.error.as_deref() {
             let shown: String = error.chars().filter(char::is_ascii_graphic).take(64).collect();
             let reference = Reference::new();
-            tracing::info!(reference = %reference, workspace_id = %workspace_id, provider = provider.as_str(), error = %shown, "a login was not allowed at Meta");
+            tracing::info!(reference = %reference, workspace_id = %workspace_id, provider = provider.as_str(), error = %shown, "a login was not allowed");
             return Ok(failed(
                 "Not connected",
                 format!(
-                    "You did not allow access at Meta, so nothing was connected. Start again from /settings in Telegram when you want to. (ref {reference})"
+                    "You did not allow access at {}, so nothing was connected. Start again from /settings in Telegram when you want to. (ref {reference})",
+                    provider.label()
                 ),
             ));
         }
