@@ -298,8 +298,9 @@ impl Harness {
             .await;
     }
 
-    /// `person` opens /settings → Instagram account → Add account: the message with the links.
-    async fn login_links(&self, person: &FakeUser) -> anyhow::Result<serde_json::Value> {
+    /// `person` opens /settings → the account line: the menu showing the picker (once it shows
+    /// `shows`).
+    async fn account_picker(&self, person: &FakeUser, shows: &str) -> anyhow::Result<i32> {
         let sent = self.telegram.count("sendMessage");
         self.telegram.push_text(TEAM_CHAT, person, "/settings");
         self.telegram.wait_for("sendMessage", sent + 1, WAIT).await?;
@@ -307,9 +308,14 @@ impl Harness {
         // "📸 Instagram account · Add", or the active account's name.
         let data = button_data(&self.telegram.message(TEAM_CHAT, menu).context("menu")?, "📸")?;
         self.telegram.push_press(TEAM_CHAT, person, menu, &data);
-        let picker =
-            |t: &FakeTelegram| t.message(TEAM_CHAT, menu).is_some_and(|m| m.to_string().contains("Add account"));
+        let picker = |t: &FakeTelegram| t.message(TEAM_CHAT, menu).is_some_and(|m| m.to_string().contains(shows));
         self.telegram.wait_until(WAIT, picker).await?;
+        Ok(menu)
+    }
+
+    /// `person` opens /settings → Instagram account → Add account: the message with the links.
+    async fn login_links(&self, person: &FakeUser) -> anyhow::Result<serde_json::Value> {
+        let menu = self.account_picker(person, "Add account").await?;
         let add = button_data(&self.telegram.message(TEAM_CHAT, menu).context("picker")?, "Add account")?;
         let before = self.telegram.bot_messages(person.id).len();
         self.telegram.push_press(TEAM_CHAT, person, menu, &add);
@@ -573,14 +579,7 @@ pub async fn a_login_link_is_never_shown_to_the_group_even_when_the_person_canno
 ) -> TestResult {
     let h = Harness::start(&backend).await?;
     let ada = FakeUser::new(ADMIN, "Ada");
-    let sent = h.telegram.count("sendMessage");
-    h.telegram.push_text(TEAM_CHAT, &ada, "/settings");
-    h.telegram.wait_for("sendMessage", sent + 1, WAIT).await?;
-    let menu = h.telegram.last_message_id();
-    let data = button_data(&h.telegram.message(TEAM_CHAT, menu).context("menu")?, "📸")?;
-    h.telegram.push_press(TEAM_CHAT, &ada, menu, &data);
-    let picker = |t: &FakeTelegram| t.message(TEAM_CHAT, menu).is_some_and(|m| m.to_string().contains("Add account"));
-    h.telegram.wait_until(WAIT, picker).await?;
+    let menu = h.account_picker(&ada, "Add account").await?;
     // Ada never pressed Start in a private chat with the bot: Telegram refuses the message.
     h.telegram.fail_next(
         "sendMessage",
@@ -669,14 +668,7 @@ pub async fn reconnect_on_a_dead_account_takes_only_that_account(backend: Backen
     let account = h.app.stores.accounts.active(h.workspace.id).await?.context("connected")?;
     h.app.accounts.mark_dead(h.workspace.id, account.id).await?;
     // The picker offers Reconnect for the dead account; its login is Instagram Login only.
-    let sent = h.telegram.count("sendMessage");
-    h.telegram.push_text(TEAM_CHAT, &ada, "/settings");
-    h.telegram.wait_for("sendMessage", sent + 1, WAIT).await?;
-    let menu = h.telegram.last_message_id();
-    let data = button_data(&h.telegram.message(TEAM_CHAT, menu).context("menu")?, "📸")?;
-    h.telegram.push_press(TEAM_CHAT, &ada, menu, &data);
-    let picker = |t: &FakeTelegram| t.message(TEAM_CHAT, menu).is_some_and(|m| m.to_string().contains("Reconnect"));
-    h.telegram.wait_until(WAIT, picker).await?;
+    let menu = h.account_picker(&ada, "Reconnect").await?;
     let reconnect = button_data(&h.telegram.message(TEAM_CHAT, menu).context("picker")?, "Reconnect")?;
     let before = h.telegram.bot_messages(ADMIN).len();
     h.telegram.push_press(TEAM_CHAT, &ada, menu, &reconnect);
