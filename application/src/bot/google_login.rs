@@ -5,13 +5,11 @@
 
 use secrecy::SecretString;
 use storyline_domain::chat::{Button, ButtonTarget, MessageId, PressId, Screen, Text};
-use storyline_domain::login::{
-    ChoiceAccount, ChoiceId, LoginAttempt, LoginChoice, LoginProvider, MAX_CHOICES, STATE_TTL_MINUTES, choice_binding,
-};
+use storyline_domain::login::{ChoiceAccount, LoginProvider, MAX_CHOICES, STATE_TTL_MINUTES};
 use storyline_domain::reference::Reference;
 use storyline_domain::source::SourceConfig;
 
-use super::login::{failed, picker_screen};
+use super::login::{failed, private_chat};
 use super::{Bot, BotError, Login, LoginPage, Turn};
 use crate::errors::warn_with_reference;
 use crate::sources::{SetSourceError, switch_note};
@@ -22,42 +20,33 @@ impl Bot {
     pub(super) async fn google_link(&self, turn: &Turn) -> Result<Option<String>, BotError> {
         let (Ok(login), Some(member)) = (&self.login, &turn.from) else { return Ok(None) };
         let Some(google) = login.google.as_ref().filter(|g| g.configured()) else { return Ok(None) };
-        let issued = login.signer.issue(turn.workspace.id);
-        let redirect = login.redirect_uri(LoginProvider::Google);
-        let Some(url) = google.authorize_url(&redirect, &issued.state, &issued.challenge) else { return Ok(None) };
+        let authorize = |redirect: &str, state: &str, challenge: &str| google.authorize_url(redirect, state, challenge);
         let now = self.ports.clock.now();
-        let attempt = LoginAttempt {
-            provider: LoginProvider::Google,
-            user: member.user.telegram_id,
-            chat: turn.workspace.chat_id,
-            reconnect: None,
-            verifier: issued.verifier,
-            expires_at: now + chrono::Duration::minutes(STATE_TTL_MINUTES),
+        let url = match login
+            .keep_attempt(turn, LoginProvider::Google, member.user.telegram_id, None, now, authorize)
+            .await
+        {
+            Ok(Some(url)) => url,
+            Ok(None) => return Ok(None),
+            Err(error) => {
+                // The Drive questions go on without the link.
+                tracing::warn!(error = %crate::errors::error_chain(&error), "could not keep a Google login; no link sent");
+                return Ok(None);
+            }
         };
-        if let Err(error) = login.attempts.begin(turn.workspace.id, &issued.nonce, &attempt, now).await {
-            // The Drive questions go on without the link.
-            tracing::warn!(error = %crate::errors::error_chain(&error), "could not keep a Google login; no link sent");
-            return Ok(None);
-        }
         let text = Text::new().bold("📁 Drive by logging in").line().plain(format!(
             "Instead of a service account's key: log in with the Google account that can see the folder, then choose the folder in the chat. The link works once, for {STATE_TTL_MINUTES} minutes, and only for you."
         ));
         let links = Screen::new(text)
             .row(vec![Button { label: "🔑 Log in with Google".to_owned(), target: ButtonTarget::Link(url) }]);
-        let private = storyline_domain::ChatId(member.user.telegram_id.0);
-        if turn.chat() == private {
+        if turn.chat() == private_chat(member) {
             self.say(turn, links).await?;
             return Ok(Some("Or log in with Google: the link is above.".to_owned()));
         }
-        Ok(Some(match self.ports.notifier.send(private, &links).await {
-            Ok(_) => {
-                "Or log in with Google instead of a key: the login link is in your private chat with me.".to_owned()
-            }
-            Err(error) => {
-                tracing::info!(error = %crate::errors::error_chain(&error), "could not send a Google login link privately");
-                "Or log in with Google: open my profile, press Start, and pick Google Drive again for the link."
-                    .to_owned()
-            }
+        Ok(Some(if self.sent_privately(member, &links).await {
+            "Or log in with Google instead of a key: the login link is in your private chat with me.".to_owned()
+        } else {
+            "Or log in with Google: open my profile, press Start, and pick Google Drive again for the link.".to_owned()
         }))
     }
 
@@ -71,7 +60,6 @@ impl Bot {
         verifier: &SecretString,
     ) -> Result<LoginPage, BotError> {
         let Some(google) = &login.google else { return Ok(super::login::refuse("Google login is not set up here")) };
-        let Some(member) = &turn.from else { return Ok(super::login::refuse("a picker needs a person")) };
         let grant = match google.connect(code, &login.redirect_uri(LoginProvider::Google), verifier).await {
             Ok(grant) => grant,
             Err(error) => {
@@ -94,40 +82,17 @@ impl Bot {
                 ),
             ));
         }
-        let id = ChoiceId::new();
-        let sealed_token = match login.cipher.seal(&grant.credentials, &choice_binding(turn.workspace.id, id)) {
-            Ok(sealed) => sealed,
-            Err(error) => {
-                let reference = warn_with_reference("could not seal a Google login", &error);
-                return Ok(failed(
-                    "Not connected",
-                    format!("The login could not be kept, so nothing changed. (ref {reference})"),
-                ));
-            }
-        };
-        let now = self.ports.clock.now();
-        let choice = LoginChoice {
-            id,
-            provider: LoginProvider::Google,
-            user: member.user.telegram_id,
-            accounts: grant
-                .folders
-                .iter()
-                .take(MAX_CHOICES)
-                .map(|(id, name)| ChoiceAccount {
-                    id: id.clone(),
-                    username: None,
-                    name: name.chars().take(60).collect(),
-                })
-                .collect(),
-            sealed_token,
-            expires_in_days: None,
-            expires_at: now + chrono::Duration::minutes(STATE_TTL_MINUTES),
-        };
-        login.attempts.offer(turn.workspace.id, &choice, now).await?;
-        let person = member.user.display_name();
-        self.ports.notifier.send(turn.workspace.chat_id, &picker_screen(&turn.workspace, &choice, &person)).await?;
-        let cut = if grant.folders.len() > MAX_CHOICES {
+        let entries = grant
+            .folders
+            .iter()
+            .map(|(id, name)| ChoiceAccount { id: id.clone(), username: None, name: name.chars().take(60).collect() })
+            .collect();
+        let found =
+            match self.keep_choice(turn, login, LoginProvider::Google, entries, &grant.credentials, None).await? {
+                Ok(found) => found,
+                Err(page) => return Ok(page),
+            };
+        let cut = if found > MAX_CHOICES {
             format!(" The chat shows the first {MAX_CHOICES} by name; for another, use a service account's key.")
         } else {
             String::new()

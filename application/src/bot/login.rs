@@ -60,6 +60,37 @@ impl Login {
         format!("{}{}", self.public_base.trim_end_matches('/'), provider.callback_path())
     }
 
+    /// Keeps a login with `provider` for `user` of `turn`'s workspace (to give `reconnect` a
+    /// new token, if set) and returns its link, made by `authorize` from the redirect URI, the
+    /// signed state and the PKCE challenge; `None` (nothing kept) when `authorize` makes none.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub(super) async fn keep_attempt(
+        &self,
+        turn: &Turn,
+        provider: LoginProvider,
+        user: storyline_domain::user::TelegramUserId,
+        reconnect: Option<AccountId>,
+        now: chrono::DateTime<chrono::Utc>,
+        authorize: impl FnOnce(&str, &str, &str) -> Option<String>,
+    ) -> Result<Option<String>, storyline_domain::ports::StoreError> {
+        let issued = self.signer.issue(turn.workspace.id);
+        let Some(url) = authorize(&self.redirect_uri(provider), &issued.state, &issued.challenge) else {
+            return Ok(None);
+        };
+        let attempt = LoginAttempt {
+            provider,
+            user,
+            chat: turn.workspace.chat_id,
+            reconnect,
+            verifier: issued.verifier,
+            expires_at: now + chrono::Duration::minutes(STATE_TTL_MINUTES),
+        };
+        self.attempts.begin(turn.workspace.id, &issued.nonce, &attempt, now).await?;
+        Ok(Some(url))
+    }
+
     fn providers(&self) -> Vec<LoginProvider> {
         LoginProvider::ALL.into_iter().filter(|p| p.login_kind().is_some() && self.meta.configured(*p)).collect()
     }
@@ -84,8 +115,11 @@ pub struct LoginPage {
     pub text: String,
 }
 
-/// The one page every refused callback gets, whatever was wrong: a stranger learns nothing.
-pub(super) fn refused(reference: &Reference) -> LoginPage {
+/// Refuses with the one page every refused callback gets, whatever was wrong (a stranger learns
+/// nothing); `why` goes to the log under the page's reference.
+pub(super) fn refuse(why: &str) -> LoginPage {
+    let reference = Reference::new();
+    tracing::warn!(reference = %reference, "a login callback was refused: {why}");
     LoginPage {
         connected: false,
         title: "This login link does not work",
@@ -93,13 +127,6 @@ pub(super) fn refused(reference: &Reference) -> LoginPage {
             "The link is used, expired, or not for you. Nothing was connected. Start again in Telegram: /settings → Instagram account → Add account. (ref {reference})"
         ),
     }
-}
-
-/// Refuses with the generic page; `why` goes to the log under its reference.
-pub(super) fn refuse(why: &str) -> LoginPage {
-    let reference = Reference::new();
-    tracing::warn!(reference = %reference, "a login callback was refused: {why}");
-    refused(&reference)
 }
 
 pub(super) fn failed(title: &'static str, text: String) -> LoginPage {
@@ -153,21 +180,18 @@ impl Bot {
         reconnect: Option<&Account>,
     ) -> Result<Screen, BotError> {
         let Some(member) = &turn.from else { return Ok(Screen::new("Adding an account needs a person to answer.")) };
-        let private = storyline_domain::ChatId(member.user.telegram_id.0);
-        if turn.chat() == private {
+        if turn.chat() == private_chat(member) {
             return Ok(links);
         }
         let person = member.user.display_name();
-        let text = match self.ports.notifier.send(private, &links).await {
-            Ok(_) => format!(
+        let text = if self.sent_privately(member, &links).await {
+            format!(
                 "🔑 {person}: the login link is in your private chat with me. It works once, for {STATE_TTL_MINUTES} minutes, and only for you."
-            ),
-            Err(error) => {
-                tracing::info!(error = %crate::errors::error_chain(&error), "could not send login links privately");
-                format!(
-                    "🔑 {person}: I cannot write to you privately yet. Open my profile, press Start, then press the button again. The link goes only to you: whoever opens it connects their Instagram account in your name."
-                )
-            }
+            )
+        } else {
+            format!(
+                "🔑 {person}: I cannot write to you privately yet. Open my profile, press Start, then press the button again. The link goes only to you: whoever opens it connects their Instagram account in your name."
+            )
         };
         let mut screen = Screen::new(text);
         if reconnect.is_none() {
@@ -232,21 +256,14 @@ impl Bot {
         let now = self.ports.clock.now();
         let mut links = Vec::new();
         for provider in providers {
-            let issued = login.signer.issue(turn.workspace.id);
-            let redirect = login.redirect_uri(provider);
-            let Some(url) = login.meta.authorize_url(provider, &redirect, &issued.state, &issued.challenge) else {
-                continue;
+            let authorize = |redirect: &str, state: &str, challenge: &str| {
+                login.meta.authorize_url(provider, redirect, state, challenge)
             };
-            let attempt = LoginAttempt {
-                provider,
-                user: member.user.telegram_id,
-                chat: turn.workspace.chat_id,
-                reconnect: reconnect.map(|a| a.id),
-                verifier: issued.verifier,
-                expires_at: now + chrono::Duration::minutes(STATE_TTL_MINUTES),
-            };
-            login.attempts.begin(turn.workspace.id, &issued.nonce, &attempt, now).await?;
-            links.push((provider, url));
+            let user = member.user.telegram_id;
+            if let Some(url) = login.keep_attempt(turn, provider, user, reconnect.map(|a| a.id), now, authorize).await?
+            {
+                links.push((provider, url));
+            }
         }
         Ok(Ok(login_screen(&links, &member.user.display_name(), reconnect)))
     }
@@ -387,11 +404,10 @@ impl Bot {
             if Some(existing.login) != provider.login_kind() {
                 let reference = Reference::new();
                 tracing::info!(reference = %reference, account = %existing.id, "a login of the other kind for a connected account");
-                let way = if existing.login == storyline_domain::account::LoginKind::Instagram {
-                    "Instagram"
-                } else {
-                    "Facebook"
-                };
+                let way = LoginProvider::ALL
+                    .into_iter()
+                    .find(|p| p.login_kind() == Some(existing.login))
+                    .map_or("its own", LoginProvider::label);
                 return Ok(failed(
                     "Not reconnected",
                     format!(
@@ -493,7 +509,6 @@ impl Bot {
         provider: LoginProvider,
         several: &[LoginCandidate],
     ) -> Result<LoginPage, BotError> {
-        let Some(member) = &turn.from else { return Ok(refuse("a picker needs a person")) };
         let token = &several[0].token;
         if several
             .iter()
@@ -501,47 +516,19 @@ impl Bot {
         {
             return Ok(refuse("the accounts of one login came with different tokens"));
         }
-        let id = ChoiceId::new();
-        let sealed_token = match login.cipher.seal(token, &choice_binding(turn.workspace.id, id)) {
-            Ok(sealed) => sealed,
-            Err(error) => {
-                let reference = warn_with_reference("could not seal a login's token", &error);
-                return Ok(failed(
-                    "Not connected",
-                    format!("The login could not be kept, so nothing was connected. (ref {reference})"),
-                ));
-            }
-        };
-        let now = self.ports.clock.now();
-        if several.len() > MAX_CHOICES {
-            tracing::info!(
-                accounts = several.len(),
-                shown = MAX_CHOICES,
-                "a login reaches more accounts than the picker shows"
-            );
-        }
-        let accounts: Vec<ChoiceAccount> = several
+        let entries = several
             .iter()
-            .take(MAX_CHOICES)
             .map(|c| ChoiceAccount {
                 id: c.instagram_id.to_string(),
                 username: c.username.as_ref().map(|u| u.as_str().to_owned()),
                 name: c.name.clone(),
             })
             .collect();
-        let choice = LoginChoice {
-            id,
-            provider,
-            user: member.user.telegram_id,
-            accounts,
-            sealed_token,
-            expires_in_days: several[0].expires_in_days,
-            expires_at: now + chrono::Duration::minutes(STATE_TTL_MINUTES),
+        let found = match self.keep_choice(turn, login, provider, entries, token, several[0].expires_in_days).await? {
+            Ok(found) => found,
+            Err(page) => return Ok(page),
         };
-        login.attempts.offer(turn.workspace.id, &choice, now).await?;
-        let person = member.user.display_name();
-        self.ports.notifier.send(turn.workspace.chat_id, &picker_screen(&turn.workspace, &choice, &person)).await?;
-        let cut = if several.len() > MAX_CHOICES {
+        let cut = if found > MAX_CHOICES {
             format!(" The chat shows the first {MAX_CHOICES}; add the others by hand.")
         } else {
             String::new()
@@ -550,8 +537,7 @@ impl Bot {
             connected: true,
             title: "Almost done",
             text: format!(
-                "This login reaches {} Instagram accounts: choose the one to connect in the Telegram chat (within {STATE_TTL_MINUTES} minutes).{cut} You can close this page.",
-                several.len()
+                "This login reaches {found} Instagram accounts: choose the one to connect in the Telegram chat (within {STATE_TTL_MINUTES} minutes).{cut} You can close this page."
             ),
         })
     }
@@ -579,15 +565,13 @@ impl Bot {
             self.ports.notifier.answer(press, "Nothing was connected.", false).await?;
             return self.show(turn, message, &Screen::new("No account was connected from that login.")).await;
         };
-        if usize::from(index) >= picked.accounts.len() {
+        let Some(chosen) = picked.accounts.get(usize::from(index)).cloned() else {
             // Not a button this picker has (forged data): the picker stays as it was.
             login.attempts.offer(turn.workspace.id, &picked, now).await?;
             self.ports.notifier.answer(press, "That is not one of the choices.", true).await?;
             return Ok(());
-        }
-        let chosen = picked.accounts.get(usize::from(index)).cloned();
-        let token = login.cipher.open(&picked.sealed_token, &choice_binding(turn.workspace.id, picked.id));
-        let (Some(chosen), Ok(token)) = (chosen, token) else {
+        };
+        let Ok(token) = login.cipher.open(&picked.sealed_token, &choice_binding(turn.workspace.id, picked.id)) else {
             self.ports.notifier.answer(press, "That choice cannot be used; nothing was connected.", true).await?;
             return Ok(());
         };
@@ -612,6 +596,63 @@ impl Bot {
         self.show(turn, message, &Screen::new(page.text)).await
     }
 
+    /// Sends `screen` (login links) to `member`'s private chat with the bot; `false` when
+    /// Telegram refuses (they never pressed Start), which is logged.
+    pub(super) async fn sent_privately(&self, member: &storyline_domain::user::Member, screen: &Screen) -> bool {
+        match self.ports.notifier.send(private_chat(member), screen).await {
+            Ok(_) => true,
+            Err(error) => {
+                tracing::info!(error = %crate::errors::error_chain(&error), "could not send login links privately");
+                false
+            }
+        }
+    }
+
+    /// Keeps a login's picker (its `entries`, the `token` they share sealed to the choice) for
+    /// the person of `turn` and posts it in the workspace's chat; the number of entries found
+    /// (the picker shows at most [`MAX_CHOICES`]), or the page to show when the token cannot be
+    /// sealed.
+    pub(super) async fn keep_choice(
+        &self,
+        turn: &Turn,
+        login: &Login,
+        provider: LoginProvider,
+        entries: Vec<ChoiceAccount>,
+        token: &SecretString,
+        expires_in_days: Option<i64>,
+    ) -> Result<Result<usize, LoginPage>, BotError> {
+        let Some(member) = &turn.from else { return Ok(Err(refuse("a picker needs a person"))) };
+        let id = ChoiceId::new();
+        let sealed_token = match login.cipher.seal(token, &choice_binding(turn.workspace.id, id)) {
+            Ok(sealed) => sealed,
+            Err(error) => {
+                let reference = warn_with_reference("could not seal a login's token", &error);
+                return Ok(Err(failed(
+                    "Not connected",
+                    format!("The login could not be kept, so nothing changed. (ref {reference})"),
+                )));
+            }
+        };
+        let found = entries.len();
+        if found > MAX_CHOICES {
+            tracing::info!(entries = found, shown = MAX_CHOICES, "a login reaches more than the picker shows");
+        }
+        let now = self.ports.clock.now();
+        let choice = LoginChoice {
+            id,
+            provider,
+            user: member.user.telegram_id,
+            accounts: entries.into_iter().take(MAX_CHOICES).collect(),
+            sealed_token,
+            expires_in_days,
+            expires_at: now + chrono::Duration::minutes(STATE_TTL_MINUTES),
+        };
+        login.attempts.offer(turn.workspace.id, &choice, now).await?;
+        let person = member.user.display_name();
+        self.ports.notifier.send(turn.workspace.chat_id, &picker_screen(&turn.workspace, &choice, &person)).await?;
+        Ok(Ok(found))
+    }
+
     /// Tells the workspace's chat what a login did. The account is saved by then: a chat that
     /// cannot be reached is logged, and the page still says it is connected.
     async fn tell_chat(&self, turn: &Turn, said: String) {
@@ -630,6 +671,11 @@ impl Bot {
         };
         failed("Not connected", format!("The account could not be saved, so nothing was connected. (ref {reference})"))
     }
+}
+
+/// A member's private chat with the bot (its id is theirs).
+pub(super) const fn private_chat(member: &storyline_domain::user::Member) -> storyline_domain::ChatId {
+    storyline_domain::ChatId(member.user.telegram_id.0)
 }
 
 /// The accounts of a login, one button each, and None.
