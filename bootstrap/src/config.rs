@@ -318,27 +318,10 @@ impl Config {
         let public_base_url = url_var("PUBLIC_BASE_URL", get("PUBLIC_BASE_URL"))?;
         let drive_api_url = url_var("DRIVE_API_URL", get("DRIVE_API_URL"))?;
         let google_token_url = url_var("GOOGLE_TOKEN_URL", get("GOOGLE_TOKEN_URL"))?;
-        let facebook_app = meta_app(&get, "FACEBOOK_APP_ID", "FACEBOOK_APP_SECRET")?;
-        let instagram_app = meta_app(&get, "INSTAGRAM_APP_ID", "INSTAGRAM_APP_SECRET")?;
+        let facebook_app = client_pair(&get, "FACEBOOK_APP_ID", "FACEBOOK_APP_SECRET", META_ID)?;
+        let instagram_app = client_pair(&get, "INSTAGRAM_APP_ID", "INSTAGRAM_APP_SECRET", META_ID)?;
         let meta_login_url = url_var("META_LOGIN_URL", get("META_LOGIN_URL"))?;
-        let google_client = match meta_app(&get, "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET") {
-            // A Google client id is not a number: anything without spaces goes.
-            Err(ConfigError { variable: "GOOGLE_CLIENT_ID", .. }) if get("GOOGLE_CLIENT_SECRET").is_some() => {
-                match get("GOOGLE_CLIENT_ID") {
-                    Some(id) if !id.contains(char::is_whitespace) => {
-                        Some((id, SecretString::from(get("GOOGLE_CLIENT_SECRET").unwrap_or_default())))
-                    }
-                    Some(id) => return Err(invalid("GOOGLE_CLIENT_ID", "an OAuth client id without spaces", &id)),
-                    None => {
-                        return Err(ConfigError {
-                            variable: "GOOGLE_CLIENT_ID",
-                            problem: "is not set, but GOOGLE_CLIENT_SECRET is: set both or neither".to_owned(),
-                        });
-                    }
-                }
-            }
-            other => other?,
-        };
+        let google_client = client_pair(&get, "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET", GOOGLE_ID)?;
         let google_auth_url = url_var("GOOGLE_AUTH_URL", get("GOOGLE_AUTH_URL"))?;
         let refresh_hours = match get("TOKEN_REFRESH_INTERVAL_HOURS") {
             None => 24,
@@ -432,17 +415,30 @@ fn keyring(variable: &'static str, text: &str) -> Result<Arc<Keyring>, ConfigErr
     Keyring::parse(text).map(Arc::new).map_err(|e| ConfigError { variable, problem: format!("is unusable: {e}") })
 }
 
-/// A Meta app from its id and secret variables: both or neither, the id a number.
-fn meta_app(
+/// What an app's or OAuth client's id must look like, and how to say so.
+struct ClientId {
+    valid: fn(&str) -> bool,
+    allowed: &'static str,
+}
+
+/// A Meta app's id: a number.
+const META_ID: ClientId =
+    ClientId { valid: |id| id.bytes().all(|b| b.is_ascii_digit()), allowed: "the app's numeric id" };
+/// A Google OAuth client's id (`1234-abc.apps.googleusercontent.com`): anything without spaces.
+const GOOGLE_ID: ClientId =
+    ClientId { valid: |id| !id.contains(char::is_whitespace), allowed: "an OAuth client id without spaces" };
+
+/// An app or OAuth client from its id and secret variables: both or neither, the id as `id`
+/// says.
+fn client_pair(
     get: &impl Fn(&str) -> Option<String>,
     id_var: &'static str,
     secret_var: &'static str,
+    id: ClientId,
 ) -> Result<Option<(String, SecretString)>, ConfigError> {
     match (get(id_var), get(secret_var)) {
-        (Some(id), Some(secret)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
-            Ok(Some((id, SecretString::from(secret))))
-        }
-        (Some(id), Some(_)) => Err(invalid(id_var, "the app's numeric id", &id)),
+        (Some(given), Some(secret)) if (id.valid)(&given) => Ok(Some((given, SecretString::from(secret)))),
+        (Some(given), Some(_)) => Err(invalid(id_var, id.allowed, &given)),
         (None, None) => Ok(None),
         (Some(_), None) => Err(ConfigError {
             variable: secret_var,
