@@ -211,6 +211,16 @@ impl DriveSource {
         }
     }
 
+    /// The folders directly in this source's folder (not in the bin), by id and name, every
+    /// page: what a Google login offers to choose from (its folder is `root`, My Drive's top).
+    ///
+    /// # Errors
+    /// As a listing: [`SourceError::Denied`], [`SourceError::Unreachable`] …
+    pub async fn folders(&self) -> Result<Vec<(String, String)>, SourceError> {
+        let children = self.children(&self.inner.folder_id, None).await?.ok_or_else(|| self.no_root())?;
+        Ok(children.into_iter().filter(|f| f.mime_type == FOLDER).map(|f| (f.id, f.name)).collect())
+    }
+
     /// Every child of `folder` that is not in the bin (only those named `name`, if given), all
     /// pages. `None` when the folder is gone.
     async fn children(&self, folder: &str, name: Option<&str>) -> Result<Option<Vec<DriveFile>>, SourceError> {

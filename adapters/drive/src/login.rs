@@ -15,12 +15,13 @@ use serde::Deserialize;
 use storyline_domain::login::{GoogleGrant, LoginError};
 use storyline_domain::ports::GoogleLogin;
 
-use crate::DriveEndpoints;
+use storyline_domain::ports::SourceError;
+
 use crate::key::{SCOPE, authorized_user};
+use crate::{DriveEndpoints, DriveSource};
 
 /// Google's consent screen.
 pub const GOOGLE_AUTH_URL: &str = "https://accounts.google.com/o/oauth2/v2/auth";
-const FOLDER: &str = "application/vnd.google-apps.folder";
 
 /// A Google OAuth client (`GOOGLE_CLIENT_ID`, `GOOGLE_CLIENT_SECRET`). `Debug` shows the id.
 #[derive(Clone)]
@@ -44,9 +45,10 @@ pub struct GoogleOAuth {
     client: Option<GoogleClient>,
 }
 
+/// The code's answer (its access token is not kept: the listing gets its own from the refresh
+/// token, as every later read does).
 #[derive(Deserialize)]
 struct CodeAnswer {
-    access_token: String,
     #[serde(default)]
     refresh_token: Option<String>,
     /// The scopes granted, space-separated: the person may have unticked Drive.
@@ -58,20 +60,6 @@ struct CodeAnswer {
 struct OAuthError {
     #[serde(default)]
     error: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Listing {
-    #[serde(default)]
-    files: Vec<Entry>,
-}
-
-#[derive(Deserialize)]
-struct Entry {
-    id: String,
-    name: String,
-    #[serde(rename = "mimeType", default)]
-    mime_type: String,
 }
 
 /// A request that got no answer; the error without its URL.
@@ -97,32 +85,6 @@ impl GoogleOAuth {
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {}", e.without_url()))?;
         let auth_url = auth_url.map_or_else(|| GOOGLE_AUTH_URL.to_owned(), |url| url.trim_end_matches('/').to_owned());
         Ok(Self { http, endpoints, auth_url, client })
-    }
-
-    async fn folders(&self, access_token: &SecretString) -> Result<Vec<(String, String)>, LoginError> {
-        let url = format!("{}/drive/v3/files", self.endpoints.api);
-        let query = [
-            ("q", "'root' in parents and trashed = false"),
-            ("fields", "files(id,name,mimeType)"),
-            ("pageSize", "1000"),
-            ("orderBy", "name"),
-        ];
-        let response = self
-            .http
-            .get(url)
-            .query(&query)
-            .bearer_auth(access_token.expose_secret())
-            .send()
-            .await
-            .map_err(|e| unreachable("Drive did not answer", e))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(LoginError::Refused(format!("Drive answered {status} to the folder listing")));
-        }
-        let listing: Listing = response.json().await.map_err(|_| {
-            LoginError::Unreachable("Drive answered the folder listing in an unexpected shape".to_owned())
-        })?;
-        Ok(listing.files.into_iter().filter(|f| f.mime_type == FOLDER).map(|f| (f.id, f.name)).collect())
     }
 }
 
@@ -194,9 +156,15 @@ impl GoogleLogin for GoogleOAuth {
                 "Google gave no refresh token (consent without offline access)".to_owned(),
             ));
         };
-        let access = SecretString::from(answer.access_token);
-        let folders = self.folders(&access).await?;
         let credentials = authorized_user(&client.id, &client.secret, &SecretString::from(refresh));
+        // The top of My Drive, read as the person with the new login (paged and retried as any
+        // Drive listing).
+        let my_drive = DriveSource::new("root", &credentials, self.endpoints.clone())
+            .map_err(|e| LoginError::Unreachable(format!("the login's credentials: {e}")))?;
+        let folders = my_drive.folders().await.map_err(|e| match e {
+            SourceError::Unreachable(error) => LoginError::Unreachable(format!("{error:#}")),
+            other => LoginError::Refused(other.to_string()),
+        })?;
         Ok(GoogleGrant { credentials, folders })
     }
 }
