@@ -23,7 +23,7 @@ use storyline_domain::login::{LoginCandidate, LoginError, LoginProvider};
 use storyline_domain::ports::{MetaLogin, PublishError};
 
 use crate::error::scrub;
-use crate::{FacebookApp, GraphApi, Root};
+use crate::{FacebookApp, GraphApi, Root, TokenAnswer};
 
 /// Instagram Login's scopes: read the account, publish to it.
 pub const INSTAGRAM_SCOPES: &str = "instagram_business_basic,instagram_business_content_publish";
@@ -46,13 +46,6 @@ struct CodeAnswer {
 #[derive(Deserialize)]
 struct CodeEntry {
     access_token: String,
-}
-
-#[derive(Deserialize)]
-struct LongLived {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -154,7 +147,7 @@ impl GraphApi {
             .filter(|t| !t.trim().is_empty())
             .ok_or_else(|| PublishError::Failed("Instagram answered the code without a token".to_owned()))?;
         let short = SecretString::from(short);
-        let long: LongLived = self
+        let long: TokenAnswer = self
             .get(
                 "exchange_instagram_token",
                 Root::InstagramUnversioned,
@@ -223,21 +216,10 @@ impl GraphApi {
             .filter(|t| !t.trim().is_empty())
             .ok_or_else(|| PublishError::Failed("Facebook answered the code without a token".to_owned()))?;
         let short = SecretString::from(short);
-        let long: LongLived = self
-            .get(
-                "exchange_facebook_token",
-                Root::Versioned(LoginKind::Facebook),
-                &["oauth", "access_token"],
-                &[
-                    ("grant_type", "fb_exchange_token"),
-                    ("client_id", &app.id),
-                    ("client_secret", app.secret.expose_secret()),
-                    ("fb_exchange_token", short.expose_secret()),
-                ],
-            )
-            .await
-            .map_err(|e| scrub(e, &[short.expose_secret()]))?;
-        let token = SecretString::from(long.access_token);
+        // The long-lived token: the same exchange the daily refresh makes (`fb_exchange_token`).
+        let long =
+            self.refresh_token(LoginKind::Facebook, &short).await.map_err(|e| scrub(e, &[short.expose_secret()]))?;
+        let token = long.token;
         let pages: Pages = self
             .get(
                 "facebook_pages",
@@ -252,7 +234,7 @@ impl GraphApi {
             )
             .await
             .map_err(|e| scrub(e, &[token.expose_secret()]))?;
-        let expires_in_days = days(long.expires_in);
+        let expires_in_days = long.expires_in.map(|left| left.num_days().max(1));
         Ok(pages
             .data
             .into_iter()
