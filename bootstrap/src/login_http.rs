@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -29,10 +29,9 @@ async fn callback(
     State(bot): State<Arc<Bot>>,
     uri: Uri,
     provider: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    RawQuery(raw): RawQuery,
 ) -> Response {
-    // Measured before anything is parsed.
-    if uri.path().len() + raw.as_deref().map_or(0, str::len) > MAX_URL_BYTES {
+    // Measured before the query is parsed.
+    if uri.path().len() + uri.query().map_or(0, str::len) > MAX_URL_BYTES {
         return (StatusCode::URI_TOO_LONG, "too long").into_response();
     }
     let provider = provider.map(|Path(p)| p).unwrap_or_default();

@@ -268,12 +268,7 @@ pub fn graph_api(config: &Config) -> anyhow::Result<GraphApi> {
 /// Logging in at Meta, when this deployment can: a public address for Meta's redirect, a key to
 /// sign states and seal tokens, and a Meta app; else what is missing, in a person's words.
 fn login(config: &Config, stores: &Stores, meta: Arc<GraphApi>) -> Result<Login, String> {
-    if let Some(missing) = login_missing(config) {
-        return Err(missing);
-    }
-    let (Some(base), Some(keyring)) = (&config.public_base_url, &config.keyring) else {
-        return Err("PUBLIC_BASE_URL is not set".to_owned());
-    };
+    let (base, keyring) = login_needs(config)?;
     let google = config.google_client.clone().and_then(|(id, secret)| {
         let endpoints = storyline_drive::DriveEndpoints::with_overrides(
             config.drive_api_url.clone(),
@@ -298,18 +293,17 @@ fn login(config: &Config, stores: &Stores, meta: Arc<GraphApi>) -> Result<Login,
     })
 }
 
-/// What logging in needs and `config` lacks, in the words the chat is told; `None` when nothing.
-fn login_missing(config: &Config) -> Option<String> {
-    if config.public_base_url.is_none() {
-        return Some("PUBLIC_BASE_URL is not set".to_owned());
-    }
-    if config.keyring.is_none() {
-        return Some("ENCRYPTION_KEY is not set, so tokens cannot be stored".to_owned());
-    }
+/// What logging in needs from `config` (the public address and the key ring, with an app or
+/// client configured), or what it lacks, in the words the chat is told.
+fn login_needs(config: &Config) -> Result<(&String, &Arc<Keyring>), String> {
+    let Some(base) = &config.public_base_url else { return Err("PUBLIC_BASE_URL is not set".to_owned()) };
+    let Some(keyring) = &config.keyring else {
+        return Err("ENCRYPTION_KEY is not set, so tokens cannot be stored".to_owned());
+    };
     if config.instagram_app.is_none() && config.facebook_app.is_none() && config.google_client.is_none() {
-        return Some("neither INSTAGRAM_APP_ID nor FACEBOOK_APP_ID is set".to_owned());
+        return Err("neither INSTAGRAM_APP_ID nor FACEBOOK_APP_ID is set".to_owned());
     }
-    None
+    Ok((base, keyring))
 }
 
 /// The signed media URLs under `PUBLIC_BASE_URL`, keyed from the newest encryption key (or, with
@@ -559,7 +553,8 @@ mod tests {
             (vec![base, ("ENCRYPTION_KEY", key.as_str()), app[0], app[1]], None::<&str>),
         ];
         for (vars, expected) in cases {
-            let missing = login_missing(&config(&vars)?);
+            let read = config(&vars)?;
+            let missing = login_needs(&read).err();
             match expected {
                 Some(text) => assert!(missing.as_deref().is_some_and(|m| m.contains(text)), "{vars:?}: {missing:?}"),
                 None => assert_eq!(missing, None, "{vars:?}"),
