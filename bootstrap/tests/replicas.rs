@@ -121,8 +121,19 @@ async fn postgres_two_replicas_handle_each_update_once_and_a_killed_leaders_jobs
         ensure!(started.elapsed() < WAIT, "no replica took the jobs:\n{}\n{}", a.log(), b.log());
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
+    // A beat decides the jobs one after another: /healthz may show the first before the second.
+    while !leader.leads("media_sync").await? {
+        ensure!(started.elapsed() < WAIT, "the leader never took media_sync:\n{}\n{}", leader.log(), standby.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     ensure!(leader.leads("media_sync").await? && !standby.leads("media_sync").await?);
-    let standing = standby.health().await?;
+    let standing = loop {
+        let standing = standby.health().await?;
+        if standing["replica"]["standby"].as_array().is_some_and(|jobs| jobs.len() == 2) || started.elapsed() > WAIT {
+            break standing;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     ensure!(standing["replica"]["standby"].as_array().is_some_and(|jobs| jobs.len() == 2), "{standing}");
     ensure!(standing["loops"]["token_refresh"]["state"] == "ok", "a standby's job loop is alive: {standing}");
 
