@@ -33,7 +33,7 @@ pub use presses::{PressError, StoryMessage};
 pub use screens::{confirm_reject_screen, published_screen, resolved_screen, story_screen};
 
 /// How long a claimed item may stay `sending` before another tick may claim it again (a
-/// process that died mid-send).
+/// process that died mid-send), unless [`Stories::with_lease`] says otherwise.
 pub const SEND_LEASE: Duration = Duration::minutes(5);
 /// The most stories one tick sends (one per workspace).
 pub const CLAIMS_PER_TICK: u32 = 200;
@@ -70,6 +70,8 @@ pub struct Stories {
     /// The same kept in the store ([`Stories::with_notices`]), so that with several processes
     /// the chat is still warned once; `None`: this process's memory only.
     notices: Option<Arc<dyn Notices>>,
+    /// How long a claim holds an item before another process may take it over.
+    lease: Duration,
 }
 
 /// The [`Notices`] topic of why stories go the manual way.
@@ -136,7 +138,17 @@ impl Stories {
             publishing: None,
             fallbacks: Arc::default(),
             notices: None,
+            lease: SEND_LEASE,
         }
+    }
+
+    /// Claims hold an item for `lease` (renewed before and after each call that sends it)
+    /// instead of [`SEND_LEASE`]: the time after which a process that died mid-send has its
+    /// stories taken over. It must outlast the longest single send.
+    #[must_use]
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
     }
 
     /// Keeps what the chats were told once in `notices` (shared by every process) instead of

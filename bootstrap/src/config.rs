@@ -58,6 +58,9 @@ pub struct Config {
     pub http_addr: Option<std::net::SocketAddr>,
     /// `POSTING_INTERVAL_SECONDS`: how often the posting loop looks for due stories (default 60).
     pub posting_interval: std::time::Duration,
+    /// `SEND_LEASE_SECONDS`: how long a claimed story stays with the process sending it before
+    /// another may take it over (default 300).
+    pub send_lease: std::time::Duration,
     /// `ENCRYPTION_KEYS` (newest first) or `ENCRYPTION_KEY`: seals Instagram tokens at rest.
     pub keyring: Option<Arc<Keyring>>,
     /// `GRAPH_API_URL`: a stand-in for both Graph API hosts (tests, proxies).
@@ -127,6 +130,7 @@ impl fmt::Debug for Config {
             .field("media_dir", &self.media_dir)
             .field("http_addr", &self.http_addr)
             .field("posting_interval", &self.posting_interval)
+            .field("send_lease", &self.send_lease)
             .field("keyring", &self.keyring)
             .field("graph_api_url", &self.graph_api_url)
             .field("facebook_app", &self.facebook_app.as_ref().map(|(id, _)| (id, "[REDACTED]")))
@@ -303,6 +307,14 @@ impl Config {
                 invalid("POSTING_INTERVAL_SECONDS", "a whole number of seconds from 1 to 3600", &text)
             })?,
         };
+        let send_lease = match get("SEND_LEASE_SECONDS") {
+            None => 300,
+            Some(text) => text
+                .parse::<u64>()
+                .ok()
+                .filter(|s| (5..=3600).contains(s))
+                .ok_or_else(|| invalid("SEND_LEASE_SECONDS", "a whole number of seconds from 5 to 3600", &text))?,
+        };
         let keyring = match (get("ENCRYPTION_KEYS"), get("ENCRYPTION_KEY")) {
             (Some(_), Some(_)) => {
                 return Err(ConfigError {
@@ -363,6 +375,7 @@ impl Config {
             public_base_url,
             token_refresh_interval: std::time::Duration::from_secs(refresh_hours * 3600),
             posting_interval: std::time::Duration::from_secs(posting_interval),
+            send_lease: std::time::Duration::from_secs(send_lease),
             media_dir: get("MEDIA_DIR").map_or_else(|| "media".into(), Into::into),
             http_addr,
             database_url,
@@ -532,6 +545,7 @@ mod tests {
         assert_eq!(config.defaults, SettingsDefaults::default());
         assert!(config.telegram_token.is_none() && config.telegram_chat.is_none() && config.admin_ids.is_empty());
         assert_eq!(config.rate_limits, RateLimits::per_minute(30, 120));
+        assert_eq!(config.send_lease, std::time::Duration::from_secs(300));
         Ok(())
     }
 
@@ -567,8 +581,10 @@ mod tests {
             ("LOG_FORMAT", "JSON"),
             ("RATE_LIMIT_PERSON_PER_MINUTE", "0"),
             ("RATE_LIMIT_CHAT_PER_MINUTE", "600"),
+            ("SEND_LEASE_SECONDS", "45"),
         ])?;
         assert_eq!(config.rate_limits, RateLimits::per_minute(0, 600));
+        assert_eq!(config.send_lease, std::time::Duration::from_secs(45));
         assert!(config.rate_limits.person.is_none(), "0 turns it off");
         assert!(!config.defaults.dry_run && config.defaults.instagram_api);
         assert_eq!(config.defaults.posts_per_day.get(), 12);
@@ -623,6 +639,8 @@ mod tests {
                 "SYNC_INTERVAL_MINUTES must be a whole number of minutes from 1 to 1440",
             ),
             (vec![("SYNC_INTERVAL_MINUTES", "1441")], "SYNC_INTERVAL_MINUTES must be a whole number"),
+            (vec![("SEND_LEASE_SECONDS", "4")], "SEND_LEASE_SECONDS must be a whole number of seconds from 5 to 3600"),
+            (vec![("SEND_LEASE_SECONDS", "1h")], "SEND_LEASE_SECONDS must be a whole number of seconds from 5 to 3600"),
             (
                 vec![("RATE_LIMIT_PERSON_PER_MINUTE", "-1")],
                 "RATE_LIMIT_PERSON_PER_MINUTE must be a whole number a minute from 0 (no limit) to 6000",

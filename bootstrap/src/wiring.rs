@@ -343,6 +343,9 @@ pub struct App {
     pub urls: Arc<SignedUrls>,
     /// How often the posting loop ticks (`POSTING_INTERVAL_SECONDS`); the bot says it.
     pub posting_interval: std::time::Duration,
+    /// How long a claim holds a story before another process may take it over
+    /// (`SEND_LEASE_SECONDS`).
+    pub send_lease: chrono::Duration,
     /// The bot's limits on commands and presses (`RATE_LIMIT_*_PER_MINUTE`).
     pub rate_limits: RateLimits,
     /// Syncs each workspace's library with its media source (FEATURES M3); it tells no chat
@@ -428,6 +431,7 @@ impl App {
             })
             .with_sources(self.sources.clone())
             .with_notices(self.stores.notices.clone())
+            .with_lease(self.send_lease)
     }
 
     /// Wires the use cases to given stores and clock (tests pass their own).
@@ -485,6 +489,7 @@ impl App {
             publisher,
             urls,
             posting_interval,
+            send_lease: chrono::Duration::from_std(config.send_lease)?,
             rate_limits: config.rate_limits,
             sync,
             login,

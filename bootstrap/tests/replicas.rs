@@ -1,7 +1,8 @@
-//! Two `storyline run` processes (the real binary) in webhook mode on one PostgreSQL, behind a
-//! fake Bot API that delivers round-robin and sends some updates twice: every update handled
+//! `storyline run` processes (the real binary) in webhook mode on one PostgreSQL, behind a fake
+//! Bot API. Two of them, the updates delivered round-robin and some twice: every update handled
 //! once, one replica running the singleton jobs, those jobs moving to the other within seconds
-//! of a SIGKILL, and a SIGTERM ending the survivor cleanly.
+//! of a SIGKILL, and a SIGTERM ending the survivor cleanly. Three of them, one killed while it
+//! holds every due story: the other two send each of those stories once when its lease ends.
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 use serde_json::Value;
 use storyline_tests::Backend;
+use storyline_tests::due::{chat, stories_due};
 use storyline_tests::fake_telegram::{FakeTelegram, FakeUser};
 use storyline_tests::files::healthz;
 
@@ -28,6 +30,17 @@ struct Replica {
 
 impl Replica {
     fn start(dir: &std::path::Path, name: &str, database_url: &str, telegram: &FakeTelegram) -> anyhow::Result<Self> {
+        Self::start_with(dir, name, database_url, telegram, &[])
+    }
+
+    /// [`Replica::start`] with more variables set.
+    fn start_with(
+        dir: &std::path::Path,
+        name: &str,
+        database_url: &str,
+        telegram: &FakeTelegram,
+        vars: &[(&str, String)],
+    ) -> anyhow::Result<Self> {
         let addr = free_addr()?;
         let log = dir.join(format!("{name}.log"));
         let child = Command::new(env!("CARGO_BIN_EXE_storyline"))
@@ -42,6 +55,7 @@ impl Replica {
             .env("RATE_LIMIT_PERSON_PER_MINUTE", "0")
             .env("RATE_LIMIT_CHAT_PER_MINUTE", "0")
             .env("RUST_LOG", "info")
+            .envs(vars.iter().map(|(name, value)| (*name, value.as_str())))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log)?)
             .spawn()?;
@@ -54,6 +68,21 @@ impl Replica {
 
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, and the process ending well within 10 s.
+    async fn terminate(&mut self) -> anyhow::Result<()> {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status()?;
+        let stopping = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait()? {
+                break status;
+            }
+            ensure!(stopping.elapsed() < Duration::from_secs(10), "SIGTERM: still running after 10 s: {}", self.log());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        ensure!(status.success(), "{status}: {}", self.log());
+        Ok(())
     }
 
     /// `/healthz`, once it answers.
@@ -176,16 +205,7 @@ async fn postgres_two_replicas_handle_each_update_once_and_a_killed_leaders_jobs
 
     // SIGTERM: the survivor stops within 10 s, gives up its jobs and its heartbeat.
     let survivor_id = standby.health().await?["replica"]["id"].as_str().unwrap_or_default().to_owned();
-    let _ = Command::new("kill").args(["-TERM", &standby.child.id().to_string()]).status()?;
-    let stopping = Instant::now();
-    let status = loop {
-        if let Some(status) = standby.child.try_wait()? {
-            break status;
-        }
-        ensure!(stopping.elapsed() < Duration::from_secs(10), "SIGTERM: still running after 10 s: {}", standby.log());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    ensure!(status.success(), "{status}: {}", standby.log());
+    standby.terminate().await?;
     let left: Vec<String> =
         listed(dir.path(), &url)?.iter().filter_map(|r| r["id"].as_str().map(ToOwned::to_owned)).collect();
     ensure!(
@@ -196,5 +216,95 @@ async fn postgres_two_replicas_handle_each_update_once_and_a_killed_leaders_jobs
     for log in [a.log(), b.log()] {
         ensure!(!log.contains(FakeTelegram::TOKEN.split(':').nth(1).unwrap_or("TEST-TOKEN")), "a token in the log");
     }
+    Ok(())
+}
+
+/// How many of the first `workspaces` of [`stories_due`] have their story claimed: neither
+/// waiting for its slot nor sent (nor failed).
+async fn claimed(backend: &Backend, workspaces: usize) -> anyhow::Result<usize> {
+    let stores = backend.reopen().await?;
+    let now = chrono::Utc::now();
+    let mut claimed = 0;
+    for workspace in stores.settings.workspaces().await?.into_iter().take(workspaces) {
+        let counts = stores.queue.counts(workspace.id, now).await?;
+        if counts.pending == 0 && counts.awaiting_press == 0 && counts.failed == 0 {
+            claimed += 1;
+        }
+    }
+    Ok(claimed)
+}
+
+/// Three processes: the first claims every due story and is killed while sending the first
+/// (Telegram never answers it); the other two send each of them once, when the lease ends, and
+/// together within the bot's limits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_replica_killed_mid_send_has_its_stories_sent_once_by_the_other_two() -> anyhow::Result<()> {
+    const STORIES: usize = 30;
+    let Some(backend) = Backend::postgres().await? else { return Ok(()) };
+    let url = backend.database_url().context("a PostgreSQL backend has a URL")?.to_owned();
+    let dir = tempfile::tempdir()?;
+    let media = dir.path().join("media");
+    std::fs::create_dir(&media)?;
+    stories_due(&backend, &media, STORIES).await?;
+    let telegram = FakeTelegram::start().await?;
+    telegram.enforce_limits();
+    telegram.hold("sendPhoto");
+    let vars = [
+        ("MEDIA_DIR", media.display().to_string()),
+        ("POSTING_INTERVAL_SECONDS", "1".to_owned()),
+        ("SEND_LEASE_SECONDS", "5".to_owned()),
+        ("ENCRYPTION_KEY", backend.encryption_key().to_owned()),
+    ];
+    let mut a = Replica::start_with(dir.path(), "a", &url, &telegram, &vars)?;
+    let started = Instant::now();
+    while telegram.held("sendPhoto") == 0 || claimed(&backend, STORIES).await? < STORIES {
+        ensure!(
+            started.elapsed() < WAIT,
+            "the first replica did not claim every story ({} held): {}",
+            telegram.held("sendPhoto"),
+            a.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    a.child.kill()?;
+    let _ = a.child.wait();
+    let killed = Instant::now();
+    ensure!(telegram.count("sendPhoto") == 0, "a story was sent before the kill");
+    telegram.release("sendPhoto");
+
+    let mut b = Replica::start_with(dir.path(), "b", &url, &telegram, &vars)?;
+    let mut c = Replica::start_with(dir.path(), "c", &url, &telegram, &vars)?;
+    telegram.deliver_round_robin(&[b.url(), c.url()]);
+    telegram
+        .wait_until(WAIT * 2, |t| t.count("sendPhoto") >= STORIES)
+        .await
+        .with_context(|| format!("{} of {STORIES} sent:\n{}\n{}", telegram.count("sendPhoto"), b.log(), c.log()))?;
+    let took = killed.elapsed();
+    eprintln!(
+        "failover: the {STORIES} stories the killed replica held were sent by the other two {} ms after the SIGKILL \
+         (lease 5 s)",
+        took.as_millis()
+    );
+    // A few more ticks on both: nothing is sent again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    ensure!(telegram.too_many_requests() == 0, "{} requests answered 429", telegram.too_many_requests());
+    let mut per_chat = std::collections::HashMap::<i64, usize>::new();
+    for call in telegram.calls("sendPhoto") {
+        *per_chat.entry(call["chat_id"].as_i64().context("no chat_id")?).or_default() += 1;
+    }
+    let wrong: Vec<(i64, usize)> = (0..STORIES)
+        .map(chat)
+        .map(|c| (c, per_chat.get(&c).copied().unwrap_or_default()))
+        .filter(|(_, n)| *n != 1)
+        .collect();
+    ensure!(wrong.is_empty() && per_chat.len() == STORIES, "chats not sent exactly one story: {wrong:?}");
+    b.terminate().await?;
+    c.terminate().await?;
+    let stores = backend.reopen().await?;
+    let mut awaiting = 0;
+    for workspace in stores.settings.workspaces().await? {
+        awaiting += stores.queue.counts(workspace.id, chrono::Utc::now()).await?.awaiting_press;
+    }
+    ensure!(awaiting == u64::try_from(STORIES)?, "{awaiting} stories wait for a press");
     Ok(())
 }

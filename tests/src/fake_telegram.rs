@@ -350,6 +350,28 @@ impl FakeTelegram {
         });
     }
 
+    /// Every later call of `method` (any case) is held: never answered and never recorded, as
+    /// if Telegram had not got it, until [`FakeTelegram::release`]. For a process killed in the
+    /// middle of a call.
+    pub fn hold(&self, method: &str) {
+        let method = methods::canonical(method);
+        self.shared.update(|state| {
+            state.holds.entry(method).or_default();
+        });
+    }
+
+    /// How many calls of `method` are held (since [`FakeTelegram::hold`]).
+    #[must_use]
+    pub fn held(&self, method: &str) -> usize {
+        self.shared.read().holds.get(&methods::canonical(method)).copied().unwrap_or_default()
+    }
+
+    /// Later calls of `method` are handled again; those held stay unanswered.
+    pub fn release(&self, method: &str) {
+        let method = methods::canonical(method);
+        self.shared.update(|state| state.holds.remove(&method));
+    }
+
     /// Forgets the failures queued for `method`.
     pub fn clear_failures(&self, method: &str) {
         let method = methods::canonical(method);

@@ -11,6 +11,7 @@ pub mod app;
 mod backend;
 pub mod bench;
 pub mod container;
+pub mod due;
 pub mod fake_drive;
 pub mod fake_telegram;
 pub mod files;

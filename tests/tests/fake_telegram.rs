@@ -207,6 +207,24 @@ async fn failures_map_to_teloxide_errors() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn a_held_method_answers_nothing_and_records_nothing_until_released() -> anyhow::Result<()> {
+    let (telegram, bot) = start().await?;
+    telegram.hold("sendMessage");
+    let waiting = tokio::time::timeout(Duration::from_millis(300), bot.send_message(ChatId(GROUP), "lost")).await;
+    ensure!(waiting.is_err(), "a held call was answered: {waiting:?}");
+    ensure!(telegram.held("SendMessage") == 1, "{} held", telegram.held("sendMessage"));
+    ensure!(telegram.count("sendMessage") == 0 && telegram.bot_messages(GROUP).is_empty());
+    // Other methods are not held.
+    bot.get_me().await?;
+    telegram.release("sendMessage");
+    let sent = bot.send_message(ChatId(GROUP), "kept").await?;
+    ensure!(sent.text() == Some("kept"));
+    let texts: Vec<Value> = telegram.calls("sendMessage").iter().map(|call| call["text"].clone()).collect();
+    ensure!(texts == [json!("kept")], "{texts:?}");
+    Ok(())
+}
+
+#[tokio::test]
 async fn flood_limits_are_off_until_turned_on_then_answered_with_retry_after() -> anyhow::Result<()> {
     let (telegram, bot) = start().await?;
     // Off by default: a burst to one chat all goes.

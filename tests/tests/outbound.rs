@@ -9,54 +9,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
 use chrono::Utc;
-use storyline_domain::ChatId;
-use storyline_domain::library::{Category, ContentHash, MediaKind, NewMedia};
-use storyline_domain::ports::MediaQuery;
-use storyline_domain::settings::SettingsDefaults;
 use storyline_tests::app::{TestBot, config_with};
+use storyline_tests::due::{chat, stories_due};
 use storyline_tests::fake_telegram::FakeTelegram;
-use storyline_tests::files::png;
 use storyline_tests::{Backend, TestResult};
 
 /// Workspaces with a story due at once. At Telegram's 30 messages a second (the pacer keeps a
 /// margin: 30 in every 1.1 s) they take about 37 s to send.
 const WORKSPACES: usize = 1_000;
-/// The chat of workspace `n`: supergroups, as most teams are.
-fn chat(n: usize) -> i64 {
-    -1_000_000_000 - i64::try_from(n).unwrap_or_default()
-}
-
-/// `WORKSPACES` workspaces, each with one picture in its own folder under `media` and that
-/// picture due a minute ago.
-async fn fill(backend: &Backend, media: &std::path::Path, workspaces: usize) -> TestResult {
-    let stores = backend.stores();
-    let now = Utc::now();
-    let picture = media.join("story.png");
-    std::fs::write(&picture, png(108, 192, "story"))?;
-    let defaults = SettingsDefaults::default();
-    for n in 0..workspaces {
-        let workspace = stores.settings.ensure_workspace(ChatId(chat(n)), &format!("Team {n}"), &defaults, now).await?;
-        let folder = media.join(workspace.id.to_string()).join("memes");
-        std::fs::create_dir_all(&folder)?;
-        std::fs::hard_link(&picture, folder.join("story.png"))?;
-        let item = NewMedia {
-            path: "memes/story.png".to_owned(),
-            category: Category::new("memes")?,
-            kind: MediaKind::Image,
-            hash: ContentHash::from_hex(&format!("{n:064x}")).context("hash")?,
-            size_bytes: 100,
-            width: Some(108),
-            height: Some(192),
-        };
-        stores.library.add(workspace.id, &[item], now).await?;
-        let media = stores.library.media(workspace.id, &MediaQuery { category: None, limit: 1 }).await?;
-        let media = media.first().context("the story was not added")?;
-        let queued = stores.queue.enqueue(workspace.id, &[(now - chrono::Duration::minutes(1), media.id)]).await?;
-        ensure!(queued == 1, "queued {queued}");
-    }
-    Ok(())
-}
-
 /// Waits until `stories` photos were sent (30 a second at best; the slack covers ticks, the
 /// store and a busy machine); returns how long that took from `since`.
 async fn all_sent(telegram: &FakeTelegram, stories: usize, since: Instant) -> anyhow::Result<Duration> {
@@ -91,7 +51,7 @@ fn sent_once_each_within_the_limits(telegram: &FakeTelegram, stories: usize, too
 pub async fn a_story_due_in_every_workspace_at_once_is_sent_once_each_without_a_429(backend: Backend) -> TestResult {
     let media = tempfile::tempdir()?;
     let filling = Instant::now();
-    fill(&backend, media.path(), WORKSPACES).await?;
+    stories_due(&backend, media.path(), WORKSPACES).await?;
     eprintln!("{WORKSPACES} workspaces filled in {:?}", filling.elapsed());
     let telegram = FakeTelegram::start().await?;
     telegram.enforce_limits();
@@ -134,7 +94,7 @@ async fn postgres_three_replicas_send_each_due_story_once_within_the_bots_limits
     const STORIES: usize = 300;
     let Some(backend) = Backend::postgres().await? else { return Ok(()) };
     let media = tempfile::tempdir()?;
-    fill(&backend, media.path(), STORIES).await?;
+    stories_due(&backend, media.path(), STORIES).await?;
     let telegram = FakeTelegram::start().await?;
     telegram.enforce_limits();
     let url = backend.database_url().context("an end-to-end test needs a database")?;

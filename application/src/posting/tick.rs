@@ -15,7 +15,7 @@ use super::publishing::Api;
 use super::screens::{
     dry_run_screen, due_text, fallback_screen, gave_up_screen, history_text, published_screen, story_screen,
 };
-use super::{CLAIMS_PER_TICK, SEND_LEASE, Stories, TickReport};
+use super::{CLAIMS_PER_TICK, Stories, TickReport};
 use crate::errors::{error_chain, warn_with_reference};
 
 /// Why a send failed this time, and whether Instagram may show the story.
@@ -39,7 +39,7 @@ impl Stories {
     /// history row and a message) and not returned.
     pub async fn tick(&self) -> Result<TickReport, StoreError> {
         let now = self.clock.now();
-        let claimed = self.queue.claim_due(now, SEND_LEASE, CLAIMS_PER_TICK).await?;
+        let claimed = self.queue.claim_due(now, self.lease, CLAIMS_PER_TICK).await?;
         let mut report = TickReport::default();
         for claim in claimed {
             match self.send(&claim).await {
@@ -60,7 +60,7 @@ impl Stories {
         &self,
         workspace: WorkspaceId,
     ) -> Result<Option<(QueueEntry, Result<(), SendFailure>)>, StoreError> {
-        let Some(claim) = self.queue.claim_next(workspace, self.clock.now(), SEND_LEASE).await? else {
+        let Some(claim) = self.queue.claim_next(workspace, self.clock.now(), self.lease).await? else {
             return Ok(None);
         };
         // A failure is recorded (retry or give up) like any tick's, and returned.
@@ -202,7 +202,7 @@ impl Stories {
     /// lease ran out, and this one must leave it alone.
     pub(super) async fn renew(&self, claim: &Claimed, container: Option<&str>) -> Result<bool, StoreError> {
         let item = &claim.entry.item;
-        let until = self.clock.now() + SEND_LEASE;
+        let until = self.clock.now() + self.lease;
         let renewed = match container {
             Some(container) => self.queue.set_container(item.workspace, item.id, item.attempts, container, until).await,
             None => self.queue.renew_claim(item.workspace, item.id, item.attempts, until).await,

@@ -138,6 +138,10 @@ async fn handle(
         Ok(params) => (params, None),
         Err(refusal) => (json!({ "malformed_body_bytes": body.len() }), Some(refusal)),
     };
+    let held = shared.update(|state| state.holds.get_mut(&method).map(|held| *held += 1).is_some());
+    if held {
+        return std::future::pending().await;
+    }
     let delay = shared.read().delays.get(&method).copied();
     if let Some(delay) = delay {
         tokio::time::sleep(delay).await;

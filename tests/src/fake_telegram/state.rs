@@ -46,6 +46,9 @@ pub(super) struct State {
     pub(super) failures: HashMap<String, VecDeque<Failure>>,
     /// How long every call of a method waits before it is answered.
     pub(super) delays: HashMap<String, std::time::Duration>,
+    /// Methods whose calls are never answered nor recorded, and how many calls each has held:
+    /// a Telegram that never got them, before a process that made them is killed.
+    pub(super) holds: HashMap<String, usize>,
     /// Every call (getUpdates too): canonical method name and body.
     pub(super) calls: Vec<(String, Value)>,
     pub(super) counts: HashMap<String, usize>,
@@ -77,6 +80,7 @@ impl Default for State {
             commands: HashMap::new(),
             failures: HashMap::new(),
             delays: HashMap::new(),
+            holds: HashMap::new(),
             calls: Vec::new(),
             counts: HashMap::new(),
             failed: Vec::new(),
