@@ -376,7 +376,8 @@ impl App {
     pub fn bot(&self, notifier: Arc<dyn ChatNotifier>, admins: Arc<dyn ChatAdmins>, config: BotConfig) -> Bot {
         let ports = BotPorts {
             users: self.stores.users.clone(),
-            audit: self.stores.audit.clone(),
+            // The log line of every update: gathered into batches under a burst.
+            audit: storyline_sql::audit_batch::BatchedAudit::around(self.stores.audit.clone()),
             conversations: self.stores.conversations.clone(),
             notifier,
             admins,

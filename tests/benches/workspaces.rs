@@ -23,13 +23,13 @@ use comfy_table::Table;
 use storyline_domain::ChatId;
 use storyline_domain::settings::SettingsDefaults;
 use storyline_tests::Backend;
-use storyline_tests::bench::{Running, cpu_time, percentile, release_binary, rss_kib};
+use storyline_tests::bench::{Running, cpu_time, cpu_time_of, percentile, release_binary, rss_kib};
 use storyline_tests::fake_telegram::{FakeTelegram, FakeUser};
 
 const WORKSPACES: usize = 10_000;
 const CHATS: usize = 1_000;
 const SEQUENTIAL: usize = 2_000;
-const BURST_ROUNDS: usize = 4;
+const BURST_ROUNDS: usize = 10;
 const WAIT: Duration = Duration::from_secs(120);
 const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const ADMIN: i64 = 10;
@@ -111,6 +111,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // One press at a time, each in the next chat round the thousand.
+    eprintln!("pressing: {SEQUENTIAL} one at a time…");
     let mut latencies = Vec::with_capacity(SEQUENTIAL);
     for i in 0..SEQUENTIAL {
         let (chat, menu, toggle) = &menus[i % CHATS];
@@ -120,10 +121,11 @@ async fn main() -> anyhow::Result<()> {
         latencies.push(pressed.elapsed());
     }
     latencies.sort();
-    let before_burst = cpu(&pids)?;
+    let before_burst = (cpu(&pids)?, cpu_time(std::process::id())?, cpu_time_of("postgres")?);
 
     // A burst spread over the thousand chats: how many updates a second one process handles.
     let presses = CHATS * BURST_ROUNDS;
+    eprintln!("burst: {presses} presses at once…");
     let burst_started = Instant::now();
     for _ in 0..BURST_ROUNDS {
         for (chat, menu, toggle) in &menus {
@@ -136,7 +138,10 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let burst = burst_started.elapsed();
     ensure!(telegram.count("answerCallbackQuery") == total, "every press answered once");
-    let burst_cpu = cpu(&pids)?.saturating_sub(before_burst);
+    let burst_cpu = cpu(&pids)?.saturating_sub(before_burst.0);
+    // The fake Bot API runs in this process; the database in its own.
+    let fake_cpu = cpu_time(std::process::id())?.saturating_sub(before_burst.1);
+    let database_cpu = cpu_time_of("postgres")?.saturating_sub(before_burst.2);
     let loaded_rss = rss_kib(pid)?;
     drop(bots);
     let mode = if webhook { format!("webhook, {replicas} replica(s)") } else { "long polling".to_owned() };
@@ -167,6 +172,16 @@ async fn main() -> anyhow::Result<()> {
     table.add_row([
         "bot CPU per press in the burst (all replicas)".to_owned(),
         format!("{:.2} ms", burst_cpu.as_secs_f64() * 1e3 / presses as f64),
+        "—".to_owned(),
+    ]);
+    table.add_row([
+        "fake Bot API CPU per press in the burst".to_owned(),
+        format!("{:.2} ms", fake_cpu.as_secs_f64() * 1e3 / presses as f64),
+        "—".to_owned(),
+    ]);
+    table.add_row([
+        "PostgreSQL CPU per press in the burst".to_owned(),
+        format!("{:.2} ms", database_cpu.as_secs_f64() * 1e3 / presses as f64),
         "—".to_owned(),
     ]);
     table.add_row(["RSS after the load".to_owned(), format!("{:.1} MB", loaded_rss as f64 / 1024.0), "—".to_owned()]);

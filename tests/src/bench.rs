@@ -59,6 +59,24 @@ pub fn cpu_time(pid: u32) -> anyhow::Result<std::time::Duration> {
     Ok(std::time::Duration::from_millis(ticks * 1000 / clock_ticks()))
 }
 
+/// The CPU time used so far by every process named `name` (as `/proc/PID/comm` has it, like
+/// `postgres`): the database's share of a load, as the sum over its backends.
+///
+/// # Errors
+/// When `/proc` cannot be read.
+pub fn cpu_time_of(name: &str) -> anyhow::Result<std::time::Duration> {
+    let mut total = std::time::Duration::ZERO;
+    for entry in std::fs::read_dir("/proc")? {
+        let Some(pid) = entry?.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let named = std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim_end() == name);
+        if named {
+            // A process that ended meanwhile counts nothing.
+            total += cpu_time(pid).unwrap_or_default();
+        }
+    }
+    Ok(total)
+}
+
 /// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux unless it says otherwise).
 fn clock_ticks() -> u64 {
     Command::new("getconf")

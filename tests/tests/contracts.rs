@@ -43,6 +43,8 @@ macro_rules! every_suite {
                 entries_come_back_newest_first_filtered_and_limited,
                 a_workspace_cannot_see_another_workspaces_audit,
                 a_nul_in_a_command_or_button_data_is_stored_safely,
+                a_batch_of_many_workspaces_entries_puts_each_in_its_own_trail_in_order,
+                a_batch_naming_a_workspace_that_does_not_exist_writes_none_of_it,
             }
             users {
                 first_contact_makes_a_member_and_later_contacts_update_them,

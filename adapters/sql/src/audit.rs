@@ -28,6 +28,7 @@ struct EntryRow {
 #[async_trait]
 impl<D: Dialect> Audit for Store<D>
 where
+    D::Db: sqlx::database::HasStatementCache,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
     for<'q> Arguments<'q, D>: IntoArguments<'q, D::Db>,
     for<'a> &'a str: ColumnIndex<Row<D>> + Encode<'a, D::Db> + Type<D::Db>,
@@ -63,6 +64,43 @@ where
         .execute(&self.relaxed)
         .await
         .map_err(db::<D>)?;
+        Ok(())
+    }
+
+    /// One statement for the whole batch (all or none), on the relaxed pool like
+    /// [`Self::record`].
+    async fn record_many(&self, entries: &[(WorkspaceId, AuditEntry)]) -> Result<(), StoreError> {
+        match entries {
+            [] => return Ok(()),
+            // A lone entry: the prepared statement of `record`, not a text parsed anew.
+            [(workspace, entry)] => return self.record(*workspace, entry).await,
+            _ => {}
+        }
+        let rows: Vec<String> = (0..entries.len())
+            .map(|n| {
+                let first = n * 7 + 1;
+                let places: Vec<String> = (first..first + 7).map(|p| format!("${p}")).collect();
+                format!("({})", places.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_log (workspace_id, at, actor, action, subject, old_value, new_value) VALUES {}",
+            rows.join(", ")
+        );
+        // One text per batch size: kept out of the connection's statement cache (see the cursor's
+        // claims).
+        let mut statement = sqlx::query(&sql).persistent(false);
+        for (workspace, entry) in entries {
+            statement = statement
+                .bind(workspace.as_uuid())
+                .bind(entry.at)
+                .bind(entry.actor.to_string())
+                .bind(entry.action.as_str())
+                .bind(storable(&entry.subject))
+                .bind(storable_opt(entry.old.as_deref()))
+                .bind(storable_opt(entry.new.as_deref()));
+        }
+        statement.execute(&self.relaxed).await.map_err(db::<D>)?;
         Ok(())
     }
 

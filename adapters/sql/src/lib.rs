@@ -36,6 +36,7 @@ mod store;
 
 pub mod accounts;
 pub mod audit;
+pub mod audit_batch;
 pub mod conversations;
 pub mod cursor;
 pub mod history;

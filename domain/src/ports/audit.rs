@@ -24,6 +24,19 @@ pub trait Audit: Send + Sync {
     /// [`StoreError::Unknown`] when the store fails.
     async fn record(&self, workspace: WorkspaceId, entry: &AuditEntry) -> Result<(), StoreError>;
 
+    /// Appends each entry to its own workspace's trail, in order: all of them or, on failure,
+    /// none (a store that can write them in one statement does). For a writer that gathers the
+    /// entries of many updates of the moment; each entry still names its workspace.
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] when the store fails.
+    async fn record_many(&self, entries: &[(WorkspaceId, AuditEntry)]) -> Result<(), StoreError> {
+        for (workspace, entry) in entries {
+            self.record(*workspace, entry).await?;
+        }
+        Ok(())
+    }
+
     /// The newest entries matching `query`, newest first.
     ///
     /// # Errors

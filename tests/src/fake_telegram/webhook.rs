@@ -215,8 +215,10 @@ async fn send(shared: Arc<Shared>, client: reqwest::Client, due: Due) {
     }
     shared.update(|state| {
         state.delivery.in_flight.remove(&due.id);
-        if delivered {
-            state.pending.retain(|update| update["update_id"].as_i64() != Some(due.id));
+        // The updates being sent are at the front: found in a few steps, not by a scan of all.
+        let at = state.pending.iter().position(|update| update["update_id"].as_i64() == Some(due.id));
+        if let Some(at) = at.filter(|_| delivered) {
+            state.pending.remove(at);
         }
     });
     shared.pushed.notify_waiters();

@@ -13,13 +13,24 @@ use super::MemoryStore;
 #[async_trait]
 impl Audit for MemoryStore {
     async fn record(&self, workspace: WorkspaceId, entry: &AuditEntry) -> Result<(), StoreError> {
-        let entry = AuditEntry {
-            subject: storable(&entry.subject).into_owned(),
-            old: storable_opt(entry.old.as_deref()).map(Cow::into_owned),
-            new: storable_opt(entry.new.as_deref()).map(Cow::into_owned),
-            ..entry.clone()
-        };
-        self.state().tenant(workspace)?.audit.push(entry);
+        self.record_many(&[(workspace, entry.clone())]).await
+    }
+
+    /// All or none: every workspace is checked before any entry is kept.
+    async fn record_many(&self, entries: &[(WorkspaceId, AuditEntry)]) -> Result<(), StoreError> {
+        let mut state = self.state();
+        for (workspace, _) in entries {
+            state.tenant(*workspace)?;
+        }
+        for (workspace, entry) in entries {
+            let entry = AuditEntry {
+                subject: storable(&entry.subject).into_owned(),
+                old: storable_opt(entry.old.as_deref()).map(Cow::into_owned),
+                new: storable_opt(entry.new.as_deref()).map(Cow::into_owned),
+                ..entry.clone()
+            };
+            state.tenant(*workspace)?.audit.push(entry);
+        }
         Ok(())
     }
 
