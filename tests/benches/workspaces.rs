@@ -135,7 +135,19 @@ async fn main() -> anyhow::Result<()> {
     let total = SEQUENTIAL + presses;
     telegram
         .wait_until(WAIT, |t| t.count("editMessageText") >= total && t.count("answerCallbackQuery") >= total)
-        .await?;
+        .await
+        .with_context(|| {
+            let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+            for (_, status) in telegram.webhook_attempts() {
+                *statuses.entry(status).or_default() += 1;
+            }
+            format!(
+                "of {total} presses: {} edits, {} answers; {} updates pending; webhook answers by status {statuses:?}",
+                telegram.count("editMessageText"),
+                telegram.count("answerCallbackQuery"),
+                telegram.pending_updates(),
+            )
+        })?;
     let burst = burst_started.elapsed();
     ensure!(telegram.count("answerCallbackQuery") == total, "every press answered once");
     let burst_cpu = cpu(&pids)?.saturating_sub(before_burst.0);

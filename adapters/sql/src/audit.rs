@@ -50,56 +50,19 @@ where
 {
     /// Commands and presses: written on the relaxed pool (see [`Store`]).
     async fn record(&self, workspace: WorkspaceId, entry: &AuditEntry) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_log (workspace_id, at, actor, action, subject, old_value, new_value) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(workspace.as_uuid())
-        .bind(entry.at)
-        .bind(entry.actor.to_string())
-        .bind(entry.action.as_str())
-        .bind(storable(&entry.subject))
-        .bind(storable_opt(entry.old.as_deref()))
-        .bind(storable_opt(entry.new.as_deref()))
-        .execute(&self.relaxed)
-        .await
-        .map_err(db::<D>)?;
-        Ok(())
+        self.record_many(&[(workspace, entry.clone())]).await
     }
 
     /// One statement for the whole batch (all or none), on the relaxed pool like
     /// [`Self::record`].
     async fn record_many(&self, entries: &[(WorkspaceId, AuditEntry)]) -> Result<(), StoreError> {
-        match entries {
-            [] => return Ok(()),
-            // A lone entry: the prepared statement of `record`, not a text parsed anew.
-            [(workspace, entry)] => return self.record(*workspace, entry).await,
-            _ => {}
+        if entries.is_empty() {
+            return Ok(());
         }
-        let rows: Vec<String> = (0..entries.len())
-            .map(|n| {
-                let first = n * 7 + 1;
-                let places: Vec<String> = (first..first + 7).map(|p| format!("${p}")).collect();
-                format!("({})", places.join(", "))
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO audit_log (workspace_id, at, actor, action, subject, old_value, new_value) VALUES {}",
-            rows.join(", ")
-        );
-        // One text per batch size: kept out of the connection's statement cache (see the cursor's
-        // claims).
-        let mut statement = sqlx::query(&sql).persistent(false);
-        for (workspace, entry) in entries {
-            statement = statement
-                .bind(workspace.as_uuid())
-                .bind(entry.at)
-                .bind(entry.actor.to_string())
-                .bind(entry.action.as_str())
-                .bind(storable(&entry.subject))
-                .bind(storable_opt(entry.old.as_deref()))
-                .bind(storable_opt(entry.new.as_deref()));
-        }
+        let sql = insert_sql(entries.len());
+        // A lone entry (every update of a quiet bot) is the connection's prepared statement; a
+        // batch is one text per size, kept out of the statement cache (see the cursor's claims).
+        let statement = Self::insert_entries(&sql, entries).persistent(entries.len() == 1);
         statement.execute(&self.relaxed).await.map_err(db::<D>)?;
         Ok(())
     }
@@ -152,6 +115,25 @@ where
     for<'a> Cow<'a, str>: Encode<'a, D::Db> + Type<D::Db>,
     for<'a> Option<Cow<'a, str>>: Encode<'a, D::Db>,
 {
+    /// The statement `sql` ([`insert_sql`] of as many rows) with `entries` bound, in order.
+    fn insert_entries<'q>(
+        sql: &'q str,
+        entries: &'q [(WorkspaceId, AuditEntry)],
+    ) -> sqlx::query::Query<'q, D::Db, Arguments<'q, D>> {
+        let mut statement = sqlx::query(sql);
+        for (workspace, entry) in entries {
+            statement = statement
+                .bind(workspace.as_uuid())
+                .bind(entry.at)
+                .bind(entry.actor.to_string())
+                .bind(entry.action.as_str())
+                .bind(storable(&entry.subject))
+                .bind(storable_opt(entry.old.as_deref()))
+                .bind(storable_opt(entry.new.as_deref()));
+        }
+        statement
+    }
+
     /// Writes `entry` in `tx`: an audit row that commits, or not, with the change it records.
     ///
     /// # Errors
@@ -161,20 +143,22 @@ where
         workspace: WorkspaceId,
         entry: &AuditEntry,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_log (workspace_id, at, actor, action, subject, old_value, new_value) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(workspace.as_uuid())
-        .bind(entry.at)
-        .bind(entry.actor.to_string())
-        .bind(entry.action.as_str())
-        .bind(storable(&entry.subject))
-        .bind(storable_opt(entry.old.as_deref()))
-        .bind(storable_opt(entry.new.as_deref()))
-        .execute(&mut **tx)
-        .await
-        .map_err(db::<D>)?;
+        let entries = [(workspace, entry.clone())];
+        Self::insert_entries(&insert_sql(1), &entries).execute(&mut **tx).await.map_err(db::<D>)?;
         Ok(())
     }
+}
+
+/// The INSERT of `rows` audit rows, seven placeholders each, in a syntax both dialects read.
+fn insert_sql(rows: usize) -> String {
+    let rows: Vec<String> = (0..rows)
+        .map(|n| {
+            let places: Vec<String> = (n * 7 + 1..=n * 7 + 7).map(|p| format!("${p}")).collect();
+            format!("({})", places.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO audit_log (workspace_id, at, actor, action, subject, old_value, new_value) VALUES {}",
+        rows.join(", ")
+    )
 }
