@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 use serde_json::Value;
 use storyline_tests::Backend;
-use storyline_tests::due::{chat, stories_due};
+use storyline_tests::due::{awaiting_press, sent_once_each, stories_due};
 use storyline_tests::fake_telegram::{FakeTelegram, FakeUser};
 use storyline_tests::files::healthz;
 
@@ -287,24 +287,10 @@ async fn postgres_a_replica_killed_mid_send_has_its_stories_sent_once_by_the_oth
     );
     // A few more ticks on both: nothing is sent again.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    ensure!(telegram.too_many_requests() == 0, "{} requests answered 429", telegram.too_many_requests());
-    let mut per_chat = std::collections::HashMap::<i64, usize>::new();
-    for call in telegram.calls("sendPhoto") {
-        *per_chat.entry(call["chat_id"].as_i64().context("no chat_id")?).or_default() += 1;
-    }
-    let wrong: Vec<(i64, usize)> = (0..STORIES)
-        .map(chat)
-        .map(|c| (c, per_chat.get(&c).copied().unwrap_or_default()))
-        .filter(|(_, n)| *n != 1)
-        .collect();
-    ensure!(wrong.is_empty() && per_chat.len() == STORIES, "chats not sent exactly one story: {wrong:?}");
+    sent_once_each(&telegram, STORIES)?;
     b.terminate().await?;
     c.terminate().await?;
-    let stores = backend.reopen().await?;
-    let mut awaiting = 0;
-    for workspace in stores.settings.workspaces().await? {
-        awaiting += stores.queue.counts(workspace.id, chrono::Utc::now()).await?.awaiting_press;
-    }
+    let awaiting = awaiting_press(&backend).await?;
     ensure!(awaiting == u64::try_from(STORIES)?, "{awaiting} stories wait for a press");
     Ok(())
 }

@@ -8,6 +8,7 @@ use storyline_domain::ports::MediaQuery;
 use storyline_domain::settings::SettingsDefaults;
 
 use crate::Backend;
+use crate::fake_telegram::FakeTelegram;
 use crate::files::png;
 
 /// The chat of workspace `n` of [`stories_due`]: supergroups, as most teams are.
@@ -49,4 +50,35 @@ pub async fn stories_due(backend: &Backend, media: &std::path::Path, workspaces:
         ensure!(queued == 1, "queued {queued}");
     }
     Ok(())
+}
+
+/// Telegram never had to answer 429, and each of the first `stories` chats of [`stories_due`]
+/// got exactly one photo, and no other chat any.
+///
+/// # Errors
+/// When one of these does not hold.
+pub fn sent_once_each(telegram: &FakeTelegram, stories: usize) -> anyhow::Result<()> {
+    ensure!(telegram.too_many_requests() == 0, "{} requests answered 429", telegram.too_many_requests());
+    let mut per_chat = std::collections::HashMap::<i64, usize>::new();
+    for call in telegram.calls("sendPhoto") {
+        *per_chat.entry(call["chat_id"].as_i64().context("no chat_id")?).or_default() += 1;
+    }
+    let twice: Vec<_> = per_chat.iter().filter(|(_, sent)| **sent != 1).collect();
+    ensure!(twice.is_empty(), "sent more than once: {twice:?}");
+    let missing: Vec<i64> = (0..stories).map(chat).filter(|c| !per_chat.contains_key(c)).collect();
+    ensure!(missing.is_empty() && per_chat.len() == stories, "never sent to {missing:?}");
+    Ok(())
+}
+
+/// How many stories wait for a press, over every workspace of `backend`'s database.
+///
+/// # Errors
+/// When the store fails.
+pub async fn awaiting_press(backend: &Backend) -> anyhow::Result<u64> {
+    let stores = backend.reopen().await?;
+    let mut awaiting = 0;
+    for workspace in stores.settings.workspaces().await? {
+        awaiting += stores.queue.counts(workspace.id, Utc::now()).await?.awaiting_press;
+    }
+    Ok(awaiting)
 }

@@ -4,13 +4,11 @@
 //! is sent exactly once, and Telegram never has to answer 429. Test names read
 //! `backend::behaviour`.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
-use chrono::Utc;
 use storyline_tests::app::{TestBot, config_with};
-use storyline_tests::due::{chat, stories_due};
+use storyline_tests::due::{awaiting_press, sent_once_each, stories_due};
 use storyline_tests::fake_telegram::FakeTelegram;
 use storyline_tests::{Backend, TestResult};
 
@@ -34,15 +32,7 @@ async fn all_sent(telegram: &FakeTelegram, stories: usize, since: Instant) -> an
 /// No 429, each of the first `stories` chats got exactly one photo, and no faster than
 /// Telegram's 30 a second allow.
 fn sent_once_each_within_the_limits(telegram: &FakeTelegram, stories: usize, took: Duration) -> TestResult {
-    ensure!(telegram.too_many_requests() == 0, "{} requests answered 429", telegram.too_many_requests());
-    let mut per_chat: HashMap<i64, usize> = HashMap::new();
-    for call in telegram.calls("sendPhoto") {
-        *per_chat.entry(call["chat_id"].as_i64().context("no chat_id")?).or_default() += 1;
-    }
-    let twice: Vec<_> = per_chat.iter().filter(|(_, sent)| **sent != 1).collect();
-    ensure!(twice.is_empty(), "sent more than once: {twice:?}");
-    let missing: Vec<i64> = (0..stories).map(chat).filter(|c| !per_chat.contains_key(c)).collect();
-    ensure!(missing.is_empty() && per_chat.len() == stories, "never sent to {missing:?}");
+    sent_once_each(telegram, stories)?;
     let least = Duration::from_secs_f64(stories as f64 / 30.0) - Duration::from_secs(1);
     ensure!(took >= least, "{stories} stories in {took:?}: faster than Telegram allows");
     Ok(())
@@ -74,11 +64,7 @@ pub async fn a_story_due_in_every_workspace_at_once_is_sent_once_each_without_a_
     bot.stop().await?;
     sent_once_each_within_the_limits(&telegram, WORKSPACES, took)?;
     // Every story is marked sent and waits for its press.
-    let stores = backend.reopen().await?;
-    let mut awaiting = 0;
-    for workspace in stores.settings.workspaces().await? {
-        awaiting += stores.queue.counts(workspace.id, Utc::now()).await?.awaiting_press;
-    }
+    let awaiting = awaiting_press(&backend).await?;
     ensure!(awaiting == u64::try_from(WORKSPACES)?, "{awaiting} stories wait for a press");
     Ok(())
 }

@@ -79,8 +79,14 @@ async fn batches(inner: Arc<dyn Audit>, mut queue: mpsc::UnboundedReceiver<Ask>)
                     let _ = answer.send(Ok(()));
                 }
             }
+            // A lone entry's failure is its own.
+            Err(error) if answers.len() == 1 => {
+                if let Some(answer) = answers.into_iter().next() {
+                    let _ = answer.send(Err(error));
+                }
+            }
             // The database is not answering: every entry fails alike, at once.
-            Err(error) if is_unreachable(&error) || entries.len() == 1 => {
+            Err(error) if is_unreachable(&error) => {
                 let error = Arc::new(error);
                 for answer in answers {
                     let _ = answer.send(Err(StoreError::unknown(BatchFailed(error.clone()))));
