@@ -184,7 +184,22 @@ impl FakeTelegram {
     /// # Errors
     /// When no port can be bound.
     pub async fn start() -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::serve("127.0.0.1:0", None).await
+    }
+
+    /// Binds `addr` and serves from a spawned task, delivering webhooks over TLS to servers
+    /// whose certificate chains to one of the public roots or to `trusted` (PEM: a local CA,
+    /// for a TLS proxy of one's own). Must run inside a tokio runtime.
+    ///
+    /// # Errors
+    /// When `addr` cannot be bound or `trusted` is not a PEM certificate.
+    pub async fn serve(addr: &str, trusted: Option<&[u8]>) -> anyhow::Result<Self> {
+        let mut client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30));
+        if let Some(pem) = trusted {
+            client = client.add_root_certificate(reqwest::Certificate::from_pem(pem)?);
+        }
+        let client = client.build()?;
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let url = format!("http://{}/", listener.local_addr()?);
         let shared =
             Arc::new(Shared { state: Mutex::new(State::default()), pushed: Notify::new(), changed: Notify::new() });
@@ -194,7 +209,7 @@ impl FakeTelegram {
                 eprintln!("fake Telegram server stopped: {error}");
             }
         });
-        let delivery = tokio::spawn(webhook::deliver(shared.clone()));
+        let delivery = tokio::spawn(webhook::deliver(shared.clone(), client));
         Ok(Self { shared, url, _server: Arc::new(Server(vec![server, delivery])) })
     }
 

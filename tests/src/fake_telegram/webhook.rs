@@ -121,14 +121,7 @@ struct Due {
 }
 
 /// The delivery task: runs for the fake's life.
-pub(super) async fn deliver(shared: Arc<Shared>) {
-    let client = match reqwest::Client::builder().timeout(Duration::from_secs(30)).build() {
-        Ok(client) => client,
-        Err(error) => {
-            eprintln!("the fake Telegram cannot deliver webhooks: {error}");
-            return;
-        }
-    };
+pub(super) async fn deliver(shared: Arc<Shared>, client: reqwest::Client) {
     loop {
         let pushed = shared.pushed.notified();
         let mut pushed = std::pin::pin!(pushed);

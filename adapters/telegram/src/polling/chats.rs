@@ -136,26 +136,26 @@ impl Chats {
 /// One chat's task: its updates one after another, until it has been idle for [`IDLE`] or the
 /// bot shuts down.
 async fn serve_chat(mut jobs: mpsc::Receiver<Job>, handling: Handling) {
-    loop {
-        let job = match tokio::time::timeout(IDLE, jobs.recv()).await {
-            Ok(Some(job)) => job,
-            Ok(None) => return,
-            Err(_idle) => {
-                // No new job can arrive after close; the ones already queued are still handled.
-                jobs.close();
-                while let Ok(job) = jobs.try_recv() {
-                    if *handling.shutdown.borrow() {
-                        return;
-                    }
-                    take(&handling, job).await;
-                }
-                return;
-            }
-        };
+    while let Some(job) = next(&mut jobs, IDLE).await {
         if *handling.shutdown.borrow() {
             return;
         }
         take(&handling, job).await;
+    }
+}
+
+/// The chat's next update, waiting up to `idle` for it. Once idle, the queue takes no new update
+/// (the next one starts a new task) but still gives those queued and those whose place is
+/// reserved ([`Place`]: a webhook update being claimed, already answered 200 to Telegram), however
+/// late they come; `None` once there are none.
+async fn next<T>(jobs: &mut mpsc::Receiver<T>, idle: Duration) -> Option<T> {
+    match tokio::time::timeout(idle, jobs.recv()).await {
+        Ok(next) => next,
+        Err(_idle) => {
+            jobs.close();
+            // Waits for every reserved place to be filled or given up, unlike `try_recv`.
+            jobs.recv().await
+        }
     }
 }
 
@@ -192,5 +192,52 @@ async fn handle(handling: &Handling, job: Job) {
     let handled = std::panic::AssertUnwindSafe(handling.bot.handle(job.incoming)).catch_unwind().await;
     if handled.is_err() {
         tracing::error!(update_id = job.update_id, "handling an update panicked; going on with the next");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHORT: Duration = Duration::from_millis(20);
+
+    #[tokio::test]
+    async fn an_update_whose_place_was_reserved_is_handled_though_the_task_went_idle_meanwhile() {
+        let (queue, mut jobs) = mpsc::channel::<u32>(4);
+        let place = queue.clone().try_reserve_owned().expect("a free place");
+        let late = tokio::spawn(async move {
+            // The claim takes longer than the chat's idle time.
+            tokio::time::sleep(SHORT * 5).await;
+            place.send(7);
+        });
+        assert_eq!(next(&mut jobs, SHORT).await, Some(7), "the reserved place's update is not lost");
+        late.await.expect("the late sender");
+        assert!(
+            matches!(queue.try_send(8), Err(mpsc::error::TrySendError::Closed(_))),
+            "an idle queue takes no new update"
+        );
+        assert_eq!(next(&mut jobs, SHORT).await, None, "then the task ends");
+    }
+
+    #[tokio::test]
+    async fn an_idle_queue_gives_what_was_queued_then_ends() {
+        let (queue, mut jobs) = mpsc::channel::<u32>(4);
+        queue.try_send(1).expect("queued");
+        assert_eq!(next(&mut jobs, SHORT).await, Some(1));
+        assert_eq!(next(&mut jobs, SHORT).await, None, "idle with nothing reserved: the task ends");
+        let place = queue.try_reserve_owned();
+        assert!(place.is_err(), "no place is reserved in an ended queue (reserve starts a new task)");
+    }
+
+    #[tokio::test]
+    async fn a_reserved_place_given_up_ends_the_idle_queue() {
+        let (queue, mut jobs) = mpsc::channel::<u32>(4);
+        let place = queue.clone().try_reserve_owned().expect("a free place");
+        let given_up = tokio::spawn(async move {
+            tokio::time::sleep(SHORT * 5).await;
+            drop(place);
+        });
+        assert_eq!(next(&mut jobs, SHORT).await, None);
+        given_up.await.expect("the task giving up its place");
     }
 }
