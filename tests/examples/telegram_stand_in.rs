@@ -8,7 +8,7 @@
 //!
 //! ```sh
 //! cargo run --release -p storyline-tests --example telegram_stand_in -- \
-//!     --listen 127.0.0.1:8090 --trust /etc/storyline/ca.pem --replicas 2
+//!     --listen 127.0.0.1:8090 --trust /etc/storyline/tls/ca.pem --replicas 2
 //! ```
 
 use std::collections::BTreeMap;
@@ -38,8 +38,13 @@ struct Args {
     #[arg(long, default_value_t = 42)]
     admin: i64,
     /// How many presses, one after another.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 10)]
     presses: usize,
+    /// Milliseconds between presses: a person's pace. Faster than the bot's limits
+    /// (RATE_LIMIT_PERSON_PER_MINUTE, Telegram's 20 messages a minute in a group) and presses
+    /// are refused or their edits wait, as they should.
+    #[arg(long, default_value_t = 3_000)]
+    pace_ms: u64,
     /// How long to wait for the replicas, and then for each answer.
     #[arg(long, default_value_t = 600)]
     wait_seconds: u64,
@@ -91,6 +96,9 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let mut latencies = Vec::with_capacity(args.presses);
     for i in 0..args.presses {
+        if i > 0 {
+            tokio::time::sleep(Duration::from_millis(args.pace_ms)).await;
+        }
         let pressed = Instant::now();
         telegram.push_press(args.chat, &admin, menu_id, &toggle);
         telegram
