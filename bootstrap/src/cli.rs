@@ -224,7 +224,12 @@ pub async fn main() -> ExitCode {
         eprintln!("storyline: could not read .env: {error}");
         return ExitCode::from(2);
     }
-    let config = match config {
+    let config = match config.and_then(|config| {
+        if matches!(cli.command, Command::Run) {
+            config.check_for_run()?;
+        }
+        Ok(config)
+    }) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("storyline: configuration error: {error}");

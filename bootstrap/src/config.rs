@@ -180,6 +180,14 @@ pub struct ConfigError {
 }
 
 impl Config {
+    /// What `run` needs beyond what every command reads (`HTTP_ADDR` in webhook mode).
+    ///
+    /// # Errors
+    /// The variable missing, and what to set it to.
+    pub fn check_for_run(&self) -> Result<(), ConfigError> {
+        webhook::needs_http_addr(self.webhook.as_ref(), self.http_addr.is_some())
+    }
+
     /// Reads the process environment.
     ///
     /// # Errors
@@ -358,7 +366,7 @@ impl Config {
             get("RATE_LIMIT_CHAT_PER_MINUTE"),
             RateLimits::DEFAULT_CHAT_PER_MINUTE,
         )?;
-        let webhook = webhook::read(get("WEBHOOK_URL"), get("WEBHOOK_SECRET"), http_addr.is_some())?;
+        let webhook = webhook::read(get("WEBHOOK_URL"), get("WEBHOOK_SECRET"))?;
         Ok(Self {
             webhook,
             rate_limits: RateLimits::per_minute(person_rate, chat_rate),

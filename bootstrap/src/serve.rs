@@ -88,6 +88,7 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
     let stories = shared_stories(&app, &bot, notifier.clone());
     // Bound before Telegram hears of a webhook: a delivery that comes before the server runs
     // waits in the listen queue instead of failing.
+    config.check_for_run()?;
     let mut http = Serving::bind(config).await?;
     // Where Meta sends the browser back after "Log in with Instagram".
     http.add(crate::login_http::router(bot.clone()));

@@ -64,6 +64,25 @@ fn refused_input_exits_2_and_a_usage_error_too() -> anyhow::Result<()> {
 }
 
 #[test]
+fn webhook_mode_without_http_addr_stops_run_only() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let hook = "https://bot.example.com/telegram";
+    let started = run(command(dir.path(), &["run"])
+        .env("WEBHOOK_URL", hook)
+        .env("TELEGRAM_BOT_TOKEN", "123456:TEST-TOKEN")
+        .env("TELEGRAM_API_URL", format!("http://127.0.0.1:{}/", closed_port()?)));
+    assert_eq!(started.status.code(), Some(2), "{}", text(&started.stderr));
+    let said = text(&started.stderr);
+    assert!(said.starts_with("storyline: configuration error: HTTP_ADDR is not set, but WEBHOOK_URL is"), "{said}");
+    assert!(!dir.path().join("storyline.db").exists(), "nothing was opened or created");
+    // The replicas' environment file sets WEBHOOK_URL; each replica's HTTP_ADDR is its own. The
+    // other commands run with it as it is.
+    let migrated = run(command(dir.path(), &["migrate"]).env("WEBHOOK_URL", hook));
+    assert_eq!(migrated.status.code(), Some(0), "{}", text(&migrated.stderr));
+    Ok(())
+}
+
+#[test]
 fn a_closed_stdout_ends_quietly_with_exit_code_0() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     assert!(run(&mut command(dir.path(), &["settings", "set", "--chat", "-5", "posts_per_day", "4"])).status.success());

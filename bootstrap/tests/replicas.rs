@@ -110,6 +110,9 @@ fn listed(dir: &std::path::Path, database_url: &str) -> anyhow::Result<Vec<Value
         .current_dir(dir)
         .env_clear()
         .env("DATABASE_URL", database_url)
+        // The replicas' environment file, as the README's systemd unit has it: WEBHOOK_URL for
+        // all, each replica's HTTP_ADDR set by the unit (not needed to list them).
+        .env("WEBHOOK_URL", "https://bot.example.com/telegram")
         .output()?;
     ensure!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     Ok(serde_json::from_slice::<Vec<Value>>(&output.stdout)?)

@@ -311,6 +311,12 @@ impl FakeTelegram {
         query_id
     }
 
+    /// Numbers the next pushed updates from `first` on (Telegram's ids go on across restarts:
+    /// a stand-in started again must not reuse the ids the bot has already recorded).
+    pub fn number_updates_from(&self, first: i64) {
+        self.shared.update(|state| state.next_update_id = state.next_update_id.max(first));
+    }
+
     /// Any update, verbatim: the caller sets its `update_id` (later pushes number after it). A
     /// `callback_query.id` in it may then be answered.
     pub fn push_raw(&self, update: Value) {

@@ -39,13 +39,8 @@ pub fn shown_url(url: &str) -> String {
         .map_or_else(|_| "(not a URL)".to_owned(), |url| format!("{}/…", url.origin().ascii_serialization()))
 }
 
-/// Reads `WEBHOOK_URL` and `WEBHOOK_SECRET` (trimmed, empty = unset). `http_addr_set`: whether
-/// `HTTP_ADDR` is set, which webhook mode needs (the reverse proxy forwards to it).
-pub(super) fn read(
-    url: Option<String>,
-    secret: Option<String>,
-    http_addr_set: bool,
-) -> Result<Option<WebhookConfig>, ConfigError> {
+/// Reads `WEBHOOK_URL` and `WEBHOOK_SECRET` (trimmed, empty = unset).
+pub(super) fn read(url: Option<String>, secret: Option<String>) -> Result<Option<WebhookConfig>, ConfigError> {
     let Some(text) = url else {
         if secret.is_some() {
             return Err(ConfigError {
@@ -84,12 +79,6 @@ pub(super) fn read(
             problem: "has the path of /healthz or /media/: choose another, like /telegram".to_owned(),
         });
     }
-    if !http_addr_set {
-        return Err(ConfigError {
-            variable: "HTTP_ADDR",
-            problem: "is not set, but WEBHOOK_URL is: set the address your HTTPS reverse proxy forwards the webhook to, like 127.0.0.1:8080".to_owned(),
-        });
-    }
     let secret = match secret {
         None => None,
         Some(secret)
@@ -108,6 +97,19 @@ pub(super) fn read(
     Ok(Some(WebhookConfig { url: text, path, secret }))
 }
 
+/// What `run` needs besides: webhook mode serves on `HTTP_ADDR` (the reverse proxy forwards to it).
+/// The other commands (`replicas`, `migrate` …) take an environment file that sets `WEBHOOK_URL`
+/// for the replicas and leaves each one's `HTTP_ADDR` to it.
+pub(super) fn needs_http_addr(webhook: Option<&WebhookConfig>, http_addr_set: bool) -> Result<(), ConfigError> {
+    if webhook.is_some() && !http_addr_set {
+        return Err(ConfigError {
+            variable: "HTTP_ADDR",
+            problem: "is not set, but WEBHOOK_URL is: set the address your HTTPS reverse proxy forwards the webhook to, like 127.0.0.1:8080".to_owned(),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use secrecy::ExposeSecret;
@@ -120,46 +122,48 @@ mod tests {
 
     #[test]
     fn an_https_url_with_a_path_is_webhook_mode() -> Result<(), ConfigError> {
-        let config = read(some("https://bot.example.com/telegram/hook"), None, true)?;
+        let config = read(some("https://bot.example.com/telegram/hook"), None)?;
         let config = config.ok_or_else(|| invalid("WEBHOOK_URL", "webhook mode", "none"))?;
         assert_eq!(config.path, "/telegram/hook");
         assert!(config.secret.is_none());
-        let with_port = read(some("https://bot.example.com:8443/t"), some("abc_DEF-123"), true)?;
+        let with_port = read(some("https://bot.example.com:8443/t"), some("abc_DEF-123"))?;
         assert_eq!(
             with_port.and_then(|c| c.secret).map(|s| s.expose_secret().to_owned()).as_deref(),
             Some("abc_DEF-123")
         );
-        assert!(read(None, None, false)?.is_none(), "unset: long polling");
+        assert!(read(None, None)?.is_none(), "unset: long polling");
         Ok(())
     }
 
     #[test]
     fn unusable_values_name_the_variable_and_what_is_allowed() {
-        let refused = |url: Option<&str>, secret: Option<&str>, http: bool| {
-            read(url.map(ToOwned::to_owned), secret.map(ToOwned::to_owned), http).err()
+        let refused = |url: Option<&str>, secret: Option<&str>| {
+            read(url.map(ToOwned::to_owned), secret.map(ToOwned::to_owned)).err()
         };
         for url in ["http://bot.example.com/t", "ftp://x/t", "not a url", "https://"] {
-            let error = refused(Some(url), None, true).map(|e| e.to_string()).unwrap_or_default();
+            let error = refused(Some(url), None).map(|e| e.to_string()).unwrap_or_default();
             assert!(error.starts_with("WEBHOOK_URL") && error.contains("https://"), "{url}: {error}");
         }
-        let error =
-            refused(Some("https://b.example.com:9000/t"), None, true).map(|e| e.to_string()).unwrap_or_default();
+        let error = refused(Some("https://b.example.com:9000/t"), None).map(|e| e.to_string()).unwrap_or_default();
         assert!(error.contains("port 9000") && error.contains("8443"), "{error}");
-        assert!(refused(Some("https://b.example.com/t?x=1"), None, true).is_some());
-        assert!(refused(Some("https://b.example.com/healthz"), None, true).is_some());
-        assert!(refused(Some("https://b.example.com/media/x"), None, true).is_some());
-        let error = refused(Some("https://b.example.com/t"), None, false).map(|e| e.variable);
+        assert!(refused(Some("https://b.example.com/t?x=1"), None).is_some());
+        assert!(refused(Some("https://b.example.com/healthz"), None).is_some());
+        assert!(refused(Some("https://b.example.com/media/x"), None).is_some());
+        let hook = read(Some("https://b.example.com/t".to_owned()), None).ok().flatten();
+        let error = needs_http_addr(hook.as_ref(), false).err().map(|e| e.variable);
         assert_eq!(error, Some("HTTP_ADDR"), "the proxy needs somewhere to forward to");
+        assert!(needs_http_addr(hook.as_ref(), true).is_ok());
+        assert!(needs_http_addr(None, false).is_ok(), "long polling needs no HTTP_ADDR");
         for secret in ["has space", "ünïcode", &"x".repeat(257)] {
-            let error = refused(Some("https://b.example.com/t"), Some(secret), true).map(|e| e.variable);
+            let error = refused(Some("https://b.example.com/t"), Some(secret)).map(|e| e.variable);
             assert_eq!(error, Some("WEBHOOK_SECRET"), "{secret}");
         }
-        assert_eq!(refused(None, Some("abc"), true).map(|e| e.variable), Some("WEBHOOK_SECRET"));
+        assert_eq!(refused(None, Some("abc")).map(|e| e.variable), Some("WEBHOOK_SECRET"));
     }
 
     #[test]
     fn neither_the_path_nor_the_secret_is_shown() {
-        let config = read(some("https://bot.example.com/123456:TOKEN-path"), some("topsecret"), true).ok().flatten();
+        let config = read(some("https://bot.example.com/123456:TOKEN-path"), some("topsecret")).ok().flatten();
         let shown = format!("{config:?}");
         assert!(!shown.contains("TOKEN-path") && !shown.contains("topsecret"), "{shown}");
         assert!(shown.contains("https://bot.example.com"), "{shown}");
