@@ -42,6 +42,9 @@ async fn console_operator(app: &App, chat: ChatId) -> anyhow::Result<User> {
 /// When Telegram is not configured, or the database cannot be opened at start. Once running,
 /// failures are logged and retried, never returned.
 pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    // The command line checked this already; a configuration built in code is checked here,
+    // before anything is opened.
+    config.check_for_run()?;
     let telegram = config.telegram()?;
     let api = storyline_telegram::connect(&telegram.token, telegram.api_url.as_deref())?;
     // A refused token stops the start before anything else is opened.
@@ -88,7 +91,6 @@ pub async fn telegram(config: &Config, poll: PollSettings, shutdown: watch::Rece
     let stories = shared_stories(&app, &bot, notifier.clone());
     // Bound before Telegram hears of a webhook: a delivery that comes before the server runs
     // waits in the listen queue instead of failing.
-    config.check_for_run()?;
     let mut http = Serving::bind(config).await?;
     // Where Meta sends the browser back after "Log in with Instagram".
     http.add(crate::login_http::router(bot.clone()));
